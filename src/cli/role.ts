@@ -1,0 +1,40 @@
+import type { FastifyInstance } from 'fastify';
+import type { Redis } from 'ioredis';
+import type { Logger } from 'pino';
+import type { FerryConfig, LoadedConfig } from '../config/index.js';
+import type { ImageStore, Producer, StateView } from '../queue/index.js';
+import type { ReadinessCheck } from '../observability/ops-server.js';
+
+/**
+ * What the composition root hands every role (webhook, worker, dashboard,
+ * watch, import). Roles never read env or files for config themselves: they
+ * read `config()` each time (hot reload swaps it) and subscribe to changes.
+ */
+export interface RoleContext {
+  /** The config in force now. */
+  config(): FerryConfig;
+  onConfigChange(listener: (next: FerryConfig, prev: FerryConfig) => void): void;
+  loaded: LoadedConfig;
+  logger: Logger;
+  /** A new ioredis connection to queue.redisUrl (closed by the root at shutdown). BullMQ Workers need their own. */
+  redis(name: string): Redis;
+  /** Shared connection for ordinary commands. */
+  connection: Redis;
+  store: ImageStore;
+  producer: Producer;
+  /** In-process image state view (started lazily by the first role that needs it). */
+  stateView(): Promise<StateView>;
+  /** `mirror.registry/prefix/host/path:tag` for a normalized upstream ref. */
+  mirrorRefOf(ref: string): string;
+  /** The shared plain-HTTP app on dashboard.port: roles add routes before it listens. */
+  http: FastifyInstance;
+  addReadiness(name: string, check: ReadinessCheck): void;
+}
+
+export interface Role {
+  name: string;
+  /** Finish or hand back in-flight work, release resources. */
+  close(): Promise<void>;
+}
+
+export type StartRole = (ctx: RoleContext) => Promise<Role>;

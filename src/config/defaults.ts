@@ -1,0 +1,27 @@
+import type { FerryConfig } from './types.js';
+
+/**
+ * The one place where ferry's defaults live (bullmq's habit: defaults spread
+ * once, then user options). The schema in schema.ts describes the same shape.
+ */
+export const DEFAULTS: FerryConfig = {
+  mirror: { registry: '127.0.0.1:5000', insecure: true, prefix: '' },
+  rewrite: { mode: 'mirrored', pinDigest: false, include: ['**'], exclude: [], namespaces: { 'kube-system': 'off' } },
+  pullPolicy: { default: 'IfNotPresent', force: false, allowOverride: true, namespaces: {} },
+  block: [],
+  registries: {},
+  queue: {
+    redisUrl: 'redis://127.0.0.1:6379',
+    prefix: 'ferry',
+    concurrency: 4,
+    maxAttempts: 8,
+    backoff: { initialMs: 1000, maxMs: 600_000 },
+  },
+  copy: { platforms: ['linux/amd64', 'linux/arm64'], layerConcurrency: 4, requestsPerSecond: 50, timeoutMs: 30_000 },
+  watch: [],
+  import: { dir: './images', stableMs: 1000 },
+  webhook: { port: 8443, host: '0.0.0.0', certFile: '', keyFile: '', failClosed: false, bodyLimit: 3 * 1024 * 1024, bufferLimit: 10_000 },
+  dashboard: { port: 8080, host: '127.0.0.1', token: '' },
+  log: { level: 'info' },
+  kubernetes: { namespaceInformer: 'auto' },
+};

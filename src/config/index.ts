@@ -1,0 +1,5 @@
+export { DEFAULTS } from './defaults.js';
+export { CONFIG_SCHEMA } from './schema.js';
+export { loadConfig, resolveConfig, envOverrideNames, type LoadedConfig } from './load.js';
+export { watchConfig, type ConfigWatcher } from './watch.js';
+export * from './types.js';

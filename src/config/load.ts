@@ -1,0 +1,206 @@
+import { readFileSync } from 'node:fs';
+import { Ajv, type ErrorObject } from 'ajv';
+import picomatch from 'picomatch';
+import { CronExpressionParser } from 'cron-parser';
+import { parse as parseYaml } from 'yaml';
+import { FerryError } from '../errors.js';
+import { DEFAULTS } from './defaults.js';
+import { CONFIG_SCHEMA } from './schema.js';
+import type { FerryConfig } from './types.js';
+
+export interface LoadedConfig {
+  config: FerryConfig;
+  /** Dotted paths the user set (file or env): `all` spawns a local Redis/registry only for unset ones. */
+  explicit: Set<string>;
+  file: string | undefined;
+}
+
+const ajv = new Ajv({ allErrors: true, strict: false });
+const validateSchema = ajv.compile(CONFIG_SCHEMA);
+
+type Json = null | boolean | number | string | Json[] | { [k: string]: Json };
+type JsonObject = { [k: string]: Json };
+
+function isObject(v: unknown): v is JsonObject {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
+}
+
+/** `redisUrl` -> `REDIS_URL` */
+function envSegment(key: string): string {
+  return key.replace(/([a-z0-9])([A-Z])/g, '$1_$2').toUpperCase();
+}
+
+/** Every env override ferry understands, derived from DEFAULTS so it cannot drift. */
+export function envOverrideNames(): Map<string, string[]> {
+  const out = new Map<string, string[]>();
+  const walk = (node: unknown, path: string[]) => {
+    // Records (registries, namespaces) and lists are set whole, as YAML/JSON.
+    const isRecordLeaf = path.length > 0 && ['registries', 'namespaces'].includes(path[path.length - 1]!);
+    if (isObject(node as Json) && !isRecordLeaf) {
+      for (const [k, v] of Object.entries(node as object)) walk(v, [...path, k]);
+      return;
+    }
+    out.set(`FERRY_${path.map(envSegment).join('_')}`, path);
+  };
+  walk(DEFAULTS, []);
+  return out;
+}
+
+function parseEnvValue(raw: string, sample: unknown): Json {
+  if (typeof sample === 'number') {
+    const n = Number(raw);
+    return raw.trim() !== '' && Number.isFinite(n) ? n : raw;
+  }
+  if (typeof sample === 'boolean') {
+    if (/^(true|1|yes)$/i.test(raw)) return true;
+    if (/^(false|0|no)$/i.test(raw)) return false;
+    return raw;
+  }
+  if (Array.isArray(sample)) {
+    const t = raw.trim();
+    if (t.startsWith('[')) return parseYaml(t) as Json;
+    return t === '' ? [] : t.split(',').map((s) => s.trim());
+  }
+  if (typeof sample === 'object' && sample !== null) return parseYaml(raw) as Json;
+  return raw;
+}
+
+function setPath(obj: JsonObject, path: string[], value: Json): void {
+  let node = obj;
+  for (const key of path.slice(0, -1)) {
+    if (!isObject(node[key])) node[key] = {};
+    node = node[key] as JsonObject;
+  }
+  node[path[path.length - 1]!] = value;
+}
+
+function getPath(obj: unknown, path: string[]): unknown {
+  let node = obj;
+  for (const key of path) {
+    if (!isObject(node as Json)) return undefined;
+    node = (node as JsonObject)[key];
+  }
+  return node;
+}
+
+function collectPaths(node: unknown, prefix: string[], into: Set<string>): void {
+  if (!isObject(node as Json)) return;
+  for (const [k, v] of Object.entries(node as JsonObject)) {
+    const p = [...prefix, k];
+    into.add(p.join('.'));
+    collectPaths(v, p, into);
+  }
+}
+
+/** Deep merge: objects merge key by key, everything else (lists too) replaces. */
+function merge<T>(base: T, over: unknown): T {
+  if (!isObject(base as Json) || !isObject(over as Json)) return (over === undefined ? base : over) as T;
+  const out: JsonObject = { ...(base as JsonObject) };
+  for (const [k, v] of Object.entries(over as JsonObject)) out[k] = merge(out[k] as Json, v);
+  return out as T;
+}
+
+function formatAjvError(e: ErrorObject): string {
+  const where = e.instancePath ? e.instancePath.slice(1).replace(/\//g, '.') : '(root)';
+  if (e.keyword === 'additionalProperties') return `${where}: unknown key "${String(e.params.additionalProperty)}"`;
+  if (e.keyword === 'enum') return `${where}: must be one of ${(e.params.allowedValues as unknown[]).join(', ')}`;
+  if (e.keyword === 'oneOf') return `${where}: needs exactly one of "pattern" or "digest"`;
+  return `${where}: ${e.message ?? 'is invalid'}`;
+}
+
+/** Checks JSON Schema cannot express: globs, cron, regexes, reference shapes. */
+function semanticProblems(c: FerryConfig): string[] {
+  const problems: string[] = [];
+  const globs: [string, string][] = [
+    ...c.rewrite.include.map((g, i): [string, string] => [`rewrite.include.${i}`, g]),
+    ...c.rewrite.exclude.map((g, i): [string, string] => [`rewrite.exclude.${i}`, g]),
+    ...c.block.flatMap((b, i): [string, string][] => (b.pattern ? [[`block.${i}.pattern`, b.pattern]] : [])),
+  ];
+  for (const [where, glob] of globs) {
+    try {
+      picomatch.makeRe(glob);
+    } catch (e) {
+      problems.push(`${where}: invalid glob "${glob}": ${(e as Error).message}`);
+    }
+  }
+  c.watch.forEach((w, i) => {
+    try {
+      CronExpressionParser.parse(w.schedule);
+    } catch (e) {
+      problems.push(`watch.${i}.schedule: invalid cron "${w.schedule}": ${(e as Error).message}`);
+    }
+    if (w.allowTags !== undefined) {
+      try {
+        new RegExp(w.allowTags);
+      } catch (e) {
+        problems.push(`watch.${i}.allowTags: invalid regular expression: ${(e as Error).message}`);
+      }
+    }
+    if (w.strategy === 'semver' && !w.constraint) problems.push(`watch.${i}.constraint: required for strategy semver`);
+  });
+  if (c.queue.backoff.initialMs > c.queue.backoff.maxMs) {
+    problems.push(`queue.backoff.initialMs: ${c.queue.backoff.initialMs} is larger than maxMs ${c.queue.backoff.maxMs}`);
+  }
+  if (Boolean(c.webhook.certFile) !== Boolean(c.webhook.keyFile)) {
+    problems.push('webhook: certFile and keyFile must be set together');
+  }
+  return problems;
+}
+
+function invalid(source: string, problems: string[]): FerryError {
+  return new FerryError(
+    'FERRY_ERR_CONFIG_INVALID',
+    `invalid configuration (${source}):\n  - ${problems.join('\n  - ')}`,
+    { hint: 'fix the listed keys; see the README "Config reference"', details: { problems } },
+  );
+}
+
+/**
+ * Validates a raw (already parsed) config object plus env overrides and
+ * returns the effective config. Throws FERRY_ERR_CONFIG_INVALID listing every
+ * problem at once.
+ */
+export function resolveConfig(raw: unknown, env: NodeJS.ProcessEnv = {}, source = 'config'): LoadedConfig {
+  if (raw !== null && raw !== undefined && !isObject(raw as Json)) {
+    throw invalid(source, ['(root): the config file must be a YAML mapping']);
+  }
+  const input: JsonObject = structuredClone((raw ?? {}) as JsonObject);
+  const explicit = new Set<string>();
+  collectPaths(input, [], explicit);
+  for (const [name, path] of envOverrideNames()) {
+    const value = env[name];
+    if (value === undefined) continue;
+    setPath(input, path, parseEnvValue(value, getPath(DEFAULTS, path)));
+    for (let i = 1; i <= path.length; i++) explicit.add(path.slice(0, i).join('.'));
+  }
+  const problems: string[] = [];
+  if (!validateSchema(input)) problems.push(...(validateSchema.errors ?? []).map(formatAjvError));
+  if (problems.length) throw invalid(source, [...new Set(problems)]);
+  const config = merge(DEFAULTS, input);
+  const more = semanticProblems(config);
+  if (more.length) throw invalid(source, more);
+  return { config, explicit, file: undefined };
+}
+
+/** Reads `file` (YAML; absent file = defaults) and applies `FERRY_*` env overrides. */
+export function loadConfig(file: string | undefined, env: NodeJS.ProcessEnv = process.env): LoadedConfig {
+  let raw: unknown = {};
+  if (file) {
+    let text: string;
+    try {
+      text = readFileSync(file, 'utf8');
+    } catch (e) {
+      throw new FerryError('FERRY_ERR_CONFIG_UNREADABLE', `cannot read config file ${file}: ${(e as Error).message}`, {
+        hint: 'check the --config path and its permissions',
+        cause: e,
+      });
+    }
+    try {
+      raw = parseYaml(text) ?? {};
+    } catch (e) {
+      throw invalid(file, [`YAML syntax: ${(e as Error).message.split('\n')[0]}`]);
+    }
+  }
+  const loaded = resolveConfig(raw, env, file ?? 'defaults + environment');
+  return { ...loaded, file };
+}

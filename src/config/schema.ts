@@ -1,0 +1,156 @@
+/**
+ * JSON Schema of the config file. Every key is optional in the file; DEFAULTS
+ * fills the rest. `additionalProperties: false` everywhere so a typo is an
+ * error that names the key, not a silently ignored setting.
+ */
+const mode = { enum: ['off', 'mirrored', 'always', 'enforce'] };
+const pullPolicy = { enum: ['Always', 'IfNotPresent', 'Never'] };
+const port = { type: 'integer', minimum: 0, maximum: 65535 };
+const positiveInt = { type: 'integer', minimum: 1 };
+const strings = { type: 'array', items: { type: 'string' } };
+
+export const CONFIG_SCHEMA = {
+  $id: 'https://ferry.io/config.json',
+  type: 'object',
+  additionalProperties: false,
+  properties: {
+    mirror: {
+      type: 'object',
+      additionalProperties: false,
+      properties: {
+        registry: { type: 'string', minLength: 1 },
+        insecure: { type: 'boolean' },
+        prefix: { type: 'string', pattern: '^([a-z0-9]+(?:(?:[._]|__|[-]+)[a-z0-9]+)*(/[a-z0-9]+(?:(?:[._]|__|[-]+)[a-z0-9]+)*)*)?$' },
+      },
+    },
+    rewrite: {
+      type: 'object',
+      additionalProperties: false,
+      properties: {
+        mode,
+        pinDigest: { type: 'boolean' },
+        include: strings,
+        exclude: strings,
+        namespaces: { type: 'object', additionalProperties: mode },
+      },
+    },
+    pullPolicy: {
+      type: 'object',
+      additionalProperties: false,
+      properties: {
+        default: pullPolicy,
+        force: { type: 'boolean' },
+        allowOverride: { type: 'boolean' },
+        namespaces: { type: 'object', additionalProperties: pullPolicy },
+      },
+    },
+    block: {
+      type: 'array',
+      items: {
+        type: 'object',
+        additionalProperties: false,
+        required: ['reason'],
+        properties: {
+          pattern: { type: 'string', minLength: 1 },
+          digest: { type: 'string', pattern: '^[a-z0-9]+(?:[.+_-][a-z0-9]+)*:[a-zA-Z0-9=_-]{32,}$' },
+          reason: { type: 'string', minLength: 1 },
+        },
+        oneOf: [{ required: ['pattern'] }, { required: ['digest'] }],
+      },
+    },
+    registries: {
+      type: 'object',
+      additionalProperties: {
+        type: 'object',
+        additionalProperties: false,
+        properties: {
+          endpoint: { type: 'string', pattern: '^https?://' },
+          credentialsFile: { type: 'string' },
+          username: { type: 'string' },
+          password: { type: 'string' },
+          insecure: { type: 'boolean' },
+          requestsPerSecond: { type: 'number', exclusiveMinimum: 0 },
+        },
+      },
+    },
+    queue: {
+      type: 'object',
+      additionalProperties: false,
+      properties: {
+        redisUrl: { type: 'string', pattern: '^(rediss?|redis\\+sentinel)://' },
+        prefix: { type: 'string', pattern: '^[A-Za-z0-9_.-]+$' },
+        concurrency: positiveInt,
+        maxAttempts: positiveInt,
+        backoff: {
+          type: 'object',
+          additionalProperties: false,
+          properties: { initialMs: positiveInt, maxMs: { type: 'integer', minimum: 1, maximum: 600000 } },
+        },
+      },
+    },
+    copy: {
+      type: 'object',
+      additionalProperties: false,
+      properties: {
+        platforms: { type: 'array', items: { type: 'string', pattern: '^[a-z0-9_.-]+/[a-z0-9_.-]+(/[a-z0-9_.-]+)?$' } },
+        layerConcurrency: positiveInt,
+        requestsPerSecond: { type: 'number', exclusiveMinimum: 0 },
+        timeoutMs: positiveInt,
+      },
+    },
+    watch: {
+      type: 'array',
+      items: {
+        type: 'object',
+        additionalProperties: false,
+        required: ['image', 'strategy', 'schedule'],
+        properties: {
+          id: { type: 'string', pattern: '^[A-Za-z0-9_.-]+$' },
+          image: { type: 'string', minLength: 1 },
+          tag: { type: 'string' },
+          strategy: { enum: ['digest', 'semver', 'newest', 'alphabetical'] },
+          constraint: { type: 'string' },
+          prerelease: { type: 'boolean' },
+          allowTags: { type: 'string' },
+          ignoreTags: strings,
+          schedule: { type: 'string', minLength: 1 },
+          keep: { type: 'integer', minimum: 0 },
+          cacheBy: { enum: ['tag', 'digest'] },
+        },
+      },
+    },
+    import: {
+      type: 'object',
+      additionalProperties: false,
+      properties: { dir: { type: 'string' }, stableMs: { type: 'integer', minimum: 0 } },
+    },
+    webhook: {
+      type: 'object',
+      additionalProperties: false,
+      properties: {
+        port,
+        host: { type: 'string' },
+        certFile: { type: 'string' },
+        keyFile: { type: 'string' },
+        failClosed: { type: 'boolean' },
+        bodyLimit: positiveInt,
+        bufferLimit: positiveInt,
+      },
+    },
+    dashboard: {
+      type: 'object',
+      additionalProperties: false,
+      properties: { port, host: { type: 'string' }, token: { type: 'string' } },
+    },
+    log: {
+      type: 'object',
+      additionalProperties: false,
+      properties: { level: { enum: ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'] } },
+    },
+    kubernetes: {
+      type: 'object',
+      additionalProperties: false,
+      properties: { namespaceInformer: { enum: ['auto', 'off'] } },
+    },
+  },
+} as const;

@@ -1,0 +1,125 @@
+export type RewriteMode = 'off' | 'mirrored' | 'always' | 'enforce';
+export const REWRITE_MODES: readonly RewriteMode[] = ['off', 'mirrored', 'always', 'enforce'];
+export type PullPolicy = 'Always' | 'IfNotPresent' | 'Never';
+export const PULL_POLICIES: readonly PullPolicy[] = ['Always', 'IfNotPresent', 'Never'];
+
+export interface MirrorConfig {
+  /** host[:port] of the mirror registry. */
+  registry: string;
+  /** Plain HTTP / unverified TLS to the mirror. */
+  insecure: boolean;
+  /** Optional path inside the mirror under which every upstream lands. */
+  prefix: string;
+}
+
+export interface RewriteConfig {
+  mode: RewriteMode;
+  /** Rewrite to `mirror/...@sha256:` once the digest is known. */
+  pinDigest: boolean;
+  /** Globs over normalized references (`docker.io/library/nginx:1.27`). */
+  include: string[];
+  exclude: string[];
+  /** Namespace name -> mode. */
+  namespaces: Record<string, RewriteMode>;
+}
+
+export interface PullPolicyConfig {
+  default: PullPolicy;
+  /** Operator config beats pod and namespace annotations. */
+  force: boolean;
+  /** Honour `ferry.io/pull-policy` annotations. */
+  allowOverride: boolean;
+  namespaces: Record<string, PullPolicy>;
+}
+
+export interface BlockRule {
+  pattern?: string;
+  digest?: string;
+  reason: string;
+}
+
+export interface RegistryConfig {
+  /** Base URL, e.g. https://registry-1.docker.io. Default: https://<host>. */
+  endpoint?: string;
+  /** docker config.json with `auths`. */
+  credentialsFile?: string;
+  username?: string;
+  password?: string;
+  insecure?: boolean;
+  /** Request budget for this registry (token bucket). */
+  requestsPerSecond?: number;
+}
+
+export interface QueueConfig {
+  redisUrl: string;
+  /** Key prefix for every Redis key ferry writes (BullMQ prefix too). */
+  prefix: string;
+  concurrency: number;
+  maxAttempts: number;
+  backoff: { initialMs: number; maxMs: number };
+}
+
+export interface CopyConfig {
+  /** `os/arch[/variant]`; empty = every platform (the index is kept byte-identical). */
+  platforms: string[];
+  layerConcurrency: number;
+  requestsPerSecond: number;
+  timeoutMs: number;
+}
+
+export type WatchStrategy = 'digest' | 'semver' | 'newest' | 'alphabetical';
+
+export interface WatchConfig {
+  /** Stable id; default derived from image + tag/constraint. */
+  id?: string;
+  image: string;
+  /** For `digest`: the tag to follow (default: the image's tag, else latest). */
+  tag?: string;
+  strategy: WatchStrategy;
+  constraint?: string;
+  prerelease?: boolean;
+  allowTags?: string;
+  ignoreTags?: string[];
+  schedule: string;
+  keep?: number;
+  cacheBy?: 'tag' | 'digest';
+}
+
+export interface ImportConfig {
+  dir: string;
+  /** How long size+mtime must stay unchanged before a file is imported. */
+  stableMs: number;
+}
+
+export interface WebhookConfig {
+  port: number;
+  host: string;
+  certFile: string;
+  keyFile: string;
+  failClosed: boolean;
+  bodyLimit: number;
+  /** Max admissions buffered for enqueue while Redis is unreachable. */
+  bufferLimit: number;
+}
+
+export interface DashboardConfig {
+  port: number;
+  host: string;
+  token: string;
+}
+
+export interface FerryConfig {
+  mirror: MirrorConfig;
+  rewrite: RewriteConfig;
+  pullPolicy: PullPolicyConfig;
+  block: BlockRule[];
+  registries: Record<string, RegistryConfig>;
+  queue: QueueConfig;
+  copy: CopyConfig;
+  watch: WatchConfig[];
+  import: ImportConfig;
+  webhook: WebhookConfig;
+  dashboard: DashboardConfig;
+  log: { level: 'trace' | 'debug' | 'info' | 'warn' | 'error' | 'fatal' | 'silent' };
+  kubernetes: { namespaceInformer: 'auto' | 'off' };
+}

@@ -1,0 +1,167 @@
+import { Queue } from 'bullmq';
+import type { Redis } from 'ioredis';
+import { describeError } from '../errors.js';
+import { dedupeId, QUEUE_NAME } from './keys.js';
+import type { ImageSource, ImageState } from './record.js';
+import type { ImageStore } from './store.js';
+
+export interface CopyJobData {
+  ref: string;
+  mirrorRef: string;
+}
+
+export interface EnqueueRequest {
+  ref: string;
+  mirrorRef: string;
+  source: ImageSource;
+  force?: boolean;
+}
+
+export interface ProducerOptions {
+  store: ImageStore;
+  queue: Queue<CopyJobData>;
+  maxAttempts: () => number;
+  /** Max refs held while Redis is unreachable; the oldest are dropped past it (and counted). */
+  bufferLimit: number;
+  logger?: { warn(o: object, m?: string): void; debug?(o: object, m?: string): void };
+  onBufferChange?: (depth: number) => void;
+  onDropped?: (n: number) => void;
+}
+
+/** Options every copy job gets; the worker's backoff strategy is named `ferry`. */
+export function jobOptions(ref: string, maxAttempts: number) {
+  return {
+    deduplication: { id: dedupeId(ref) },
+    attempts: maxAttempts,
+    backoff: { type: 'ferry' },
+    removeOnComplete: { count: 1000, age: 24 * 3600 },
+    removeOnFail: { count: 1000, age: 7 * 24 * 3600 },
+  };
+}
+
+export function createQueue(connection: Redis, prefix: string): Queue<CopyJobData> {
+  return new Queue<CopyJobData>(QUEUE_NAME, { connection, prefix });
+}
+
+/**
+ * The admission path calls `enqueue()`, which only touches memory: refs are
+ * buffered (deduplicated) and flushed to Redis in the background. When Redis
+ * is down the buffer holds them and the webhook keeps answering.
+ */
+export class Producer {
+  private readonly buffer = new Map<string, EnqueueRequest>();
+  private flushing: Promise<void> | undefined;
+  private retryTimer: NodeJS.Timeout | undefined;
+  private failures = 0;
+  private closed = false;
+
+  constructor(private readonly o: ProducerOptions) {}
+
+  get depth(): number {
+    return this.buffer.size;
+  }
+
+  enqueue(req: EnqueueRequest): void {
+    if (this.closed) return;
+    const existing = this.buffer.get(req.ref);
+    this.buffer.set(req.ref, existing ? { ...existing, force: existing.force || req.force } : req);
+    if (this.buffer.size > this.o.bufferLimit) {
+      const oldest = this.buffer.keys().next().value as string;
+      this.buffer.delete(oldest);
+      this.o.onDropped?.(1);
+      this.o.logger?.warn({ ref: oldest, limit: this.o.bufferLimit }, 'enqueue buffer full: dropped the oldest pending image (it will be enqueued again on its next admission)');
+    }
+    this.o.onBufferChange?.(this.buffer.size);
+    this.schedule(0);
+  }
+
+  private schedule(delayMs: number): void {
+    if (this.closed || this.flushing || this.retryTimer) return;
+    if (delayMs === 0) {
+      this.flushing = this.flushNow().finally(() => (this.flushing = undefined));
+      return;
+    }
+    this.retryTimer = setTimeout(() => {
+      this.retryTimer = undefined;
+      this.schedule(0);
+    }, delayMs);
+    this.retryTimer.unref();
+  }
+
+  /** Resolves when everything buffered so far reached Redis (or a flush attempt failed). */
+  async flush(): Promise<void> {
+    while (this.flushing) await this.flushing;
+    if (this.buffer.size && !this.retryTimer) {
+      this.schedule(0);
+      while (this.flushing) await this.flushing;
+    }
+  }
+
+  private async flushNow(): Promise<void> {
+    while (this.buffer.size && !this.closed) {
+      const batch = [...this.buffer.values()].slice(0, 200);
+      try {
+        await this.send(batch);
+        for (const req of batch) if (this.buffer.get(req.ref) === req) this.buffer.delete(req.ref);
+        this.failures = 0;
+        this.o.onBufferChange?.(this.buffer.size);
+      } catch (e) {
+        this.failures++;
+        const delay = Math.min(250 * 2 ** Math.min(this.failures, 6), 10_000);
+        this.o.logger?.warn({ err: describeError(e), buffered: this.buffer.size, retryInMs: delay }, 'cannot reach Redis to enqueue; keeping images buffered');
+        this.flushing = undefined;
+        this.schedule(delay);
+        return;
+      }
+    }
+  }
+
+  private async send(batch: EnqueueRequest[]): Promise<void> {
+    const maxAttempts = this.o.maxAttempts();
+    const results = await Promise.all(
+      batch.map((req) =>
+        this.o.store.enqueue(req.ref, { mirrorRef: req.mirrorRef, maxAttempts, source: req.source, force: req.force ?? false }),
+      ),
+    );
+    const adds = batch.filter((_req, i) => results[i]!.created || results[i]!.state === 'queued');
+    await Promise.all(adds.map((req) => this.addJob(req, maxAttempts)));
+  }
+
+  private async addJob(req: EnqueueRequest, maxAttempts: number): Promise<void> {
+    await this.o.queue.add('copy', { ref: req.ref, mirrorRef: req.mirrorRef }, jobOptions(req.ref, maxAttempts));
+  }
+
+  /**
+   * Immediate (not buffered) enqueue for API callers that want an answer:
+   * returns the state in force afterwards.
+   */
+  async enqueueNow(req: EnqueueRequest): Promise<{ state: ImageState; created: boolean }> {
+    const maxAttempts = this.o.maxAttempts();
+    const res = await this.o.store.enqueue(req.ref, { mirrorRef: req.mirrorRef, maxAttempts, source: req.source, force: req.force ?? false });
+    if (res.created || res.state === 'queued') {
+      if (req.force) await this.removePendingJob(req.ref);
+      await this.addJob(req, maxAttempts);
+    }
+    return res;
+  }
+
+  /** Drops the waiting/delayed job of `ref`, if any (an active one finishes; its result is then overwritten). */
+  async removePendingJob(ref: string): Promise<void> {
+    const jobId = await this.o.queue.getDeduplicationJobId(dedupeId(ref));
+    if (!jobId) return;
+    const job = await this.o.queue.getJob(jobId);
+    const state = job ? await job.getState() : undefined;
+    if (job && (state === 'waiting' || state === 'delayed' || state === 'prioritized' || state === 'waiting-children')) {
+      await job.remove().catch(() => {});
+    }
+    if (!job || state === 'completed' || state === 'failed' || state === 'waiting' || state === 'delayed' || state === 'unknown') {
+      await this.o.queue.removeDeduplicationKey(dedupeId(ref)).catch(() => 0);
+    }
+  }
+
+  async close(): Promise<void> {
+    await this.flush().catch(() => {});
+    this.closed = true;
+    if (this.retryTimer) clearTimeout(this.retryTimer);
+  }
+}

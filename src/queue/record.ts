@@ -1,0 +1,65 @@
+/** The image record: one per normalized upstream reference (SPEC "Image states"). */
+export type ImageState = 'queued' | 'copying' | 'mirrored' | 'retrying' | 'error' | 'blocked';
+export const IMAGE_STATES: readonly ImageState[] = ['queued', 'copying', 'mirrored', 'retrying', 'error', 'blocked'];
+
+export type ImageSource = 'admission' | 'api' | 'watch' | 'import';
+
+export interface ImageRecord {
+  ref: string;
+  mirrorRef: string;
+  state: ImageState;
+  attempts: number;
+  maxAttempts: number;
+  lastError: string | null;
+  /** ISO time of the next automatic attempt while `retrying`. */
+  nextAttemptAt: string | null;
+  /** Manifest digest in the mirror (of the last successful copy). */
+  digest: string | null;
+  bytesTotal: number;
+  bytesDone: number;
+  updatedAt: string;
+  createdAt: string;
+  source: ImageSource;
+  /** Set once any copy succeeded: the mirror holds *a* version even while a re-copy runs. */
+  mirroredAt: string | null;
+  blockedReason: string | null;
+}
+
+const NUMERIC = new Set(['attempts', 'maxAttempts', 'bytesTotal', 'bytesDone']);
+const NULLABLE = new Set(['lastError', 'nextAttemptAt', 'digest', 'mirroredAt', 'blockedReason']);
+
+/** Redis hash (all strings, '' = null) -> record. */
+export function decodeRecord(h: Record<string, string>): ImageRecord | undefined {
+  if (!h.ref || !h.state) return undefined;
+  const out: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(h)) {
+    if (NUMERIC.has(k)) out[k] = Number(v) || 0;
+    else if (NULLABLE.has(k)) out[k] = v === '' ? null : v;
+    else out[k] = v;
+  }
+  for (const k of NULLABLE) if (!(k in out)) out[k] = null;
+  for (const k of NUMERIC) if (!(k in out)) out[k] = 0;
+  return out as unknown as ImageRecord;
+}
+
+/** Partial record -> flat field/value list for HSET ('' for null). */
+export function encodeFields(patch: Partial<ImageRecord>): string[] {
+  const out: string[] = [];
+  for (const [k, v] of Object.entries(patch)) {
+    if (v === undefined) continue;
+    out.push(k, v === null ? '' : String(v));
+  }
+  return out;
+}
+
+/** Whether the mirror can serve this image now (used by `mirrored`/`enforce`). */
+export function isAvailable(r: Pick<ImageRecord, 'state' | 'mirroredAt'> | undefined): boolean {
+  if (!r || r.state === 'blocked') return false;
+  return r.state === 'mirrored' || r.mirroredAt !== null;
+}
+
+/** Published on `<prefix>:events` for every change; the dashboard's SSE relays these. */
+export type ImageEvent =
+  | { type: 'state'; ref: string; record: ImageRecord }
+  | { type: 'progress'; ref: string; bytesDone: number; bytesTotal: number; updatedAt: string }
+  | { type: 'removed'; ref: string };
