@@ -52,6 +52,14 @@ export function encodeFields(patch: Partial<ImageRecord>): string[] {
   return out;
 }
 
+/** What the webhook keeps in memory per image. */
+export interface ImageView {
+  state: ImageState;
+  digest: string | null;
+  mirroredAt: string | null;
+  blockedReason: string | null;
+}
+
 /** Whether the mirror can serve this image now (used by `mirrored`/`enforce`). */
 export function isAvailable(r: Pick<ImageRecord, 'state' | 'mirroredAt'> | undefined): boolean {
   if (!r || r.state === 'blocked') return false;

@@ -1,12 +1,9 @@
+import { EventEmitter } from 'node:events';
 import type { Redis } from 'ioredis';
-import { isAvailable, type ImageRecord, type ImageState } from './record.js';
+import { isAvailable, type ImageRecord, type ImageView } from './record.js';
 import { decodeEvent, type ImageStore } from './store.js';
 
-export interface ImageView {
-  state: ImageState;
-  digest: string | null;
-  mirroredAt: string | null;
-}
+export type { ImageView };
 
 /**
  * The webhook's in-process view of image states: loaded once, then kept
@@ -14,7 +11,7 @@ export interface ImageView {
  * trip. On (re)subscribe it reloads, so nothing missed while disconnected
  * stays stale.
  */
-export class StateView {
+export class StateView extends EventEmitter<{ change: [ref: string] }> {
   private readonly map = new Map<string, ImageView>();
   private ready = false;
   private closed = false;
@@ -23,7 +20,9 @@ export class StateView {
     private readonly store: ImageStore,
     private readonly subscriber: Redis,
     private readonly onError: (e: unknown) => void = () => {},
-  ) {}
+  ) {
+    super();
+  }
 
   async start(): Promise<void> {
     this.subscriber.on('message', (_channel: string, message: string) => this.apply(message));
@@ -40,10 +39,12 @@ export class StateView {
     if (!ev) return;
     if (ev.type === 'removed') this.map.delete(ev.ref);
     else if (ev.type === 'state') this.set(ev.record);
+    else return;
+    this.emit('change', ev.ref);
   }
 
   private set(r: ImageRecord): void {
-    this.map.set(r.ref, { state: r.state, digest: r.digest, mirroredAt: r.mirroredAt });
+    this.map.set(r.ref, { state: r.state, digest: r.digest, mirroredAt: r.mirroredAt, blockedReason: r.blockedReason });
   }
 
   async reload(): Promise<void> {
@@ -72,7 +73,7 @@ export class StateView {
 
   /** Local echo: what this process just enqueued is `queued` before Redis says so. */
   noteQueued(ref: string): void {
-    if (!this.map.has(ref)) this.map.set(ref, { state: 'queued', digest: null, mirroredAt: null });
+    if (!this.map.has(ref)) this.map.set(ref, { state: 'queued', digest: null, mirroredAt: null, blockedReason: null });
   }
 
   async close(): Promise<void> {

@@ -21,6 +21,7 @@ export async function startRedis(): Promise<TestRedis> {
     });
     await waitFor(async () => {
       const r = new Redis({ port, host: '127.0.0.1', lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null });
+      r.on('error', () => {});
       try {
         await r.connect();
         return (await r.ping()) === 'PONG';

@@ -1,0 +1,107 @@
+import type { Redis } from 'ioredis';
+import type { Logger } from 'pino';
+import { loadConfig, watchConfig, type ConfigWatcher, type FerryConfig, type LoadedConfig } from '../config/index.js';
+import { describeError } from '../errors.js';
+import { addOpsRoutes, createHttpApp, type ReadinessCheck } from '../observability/ops-server.js';
+import { connectRedis, createQueue, ImageStore, Producer, redactRedisUrl, StateView } from '../queue/index.js';
+import { toMirrorReference } from '../reference/index.js';
+import type { RoleContext } from './role.js';
+
+export interface RootContext extends RoleContext {
+  close(): Promise<void>;
+}
+
+/**
+ * The composition root's shared pieces: config (hot-reloaded), Redis
+ * connections, image store, producer, the shared HTTP app. Built once per
+ * process, whatever roles run in it.
+ */
+export function createContext(loaded: LoadedConfig, logger: Logger, env: NodeJS.ProcessEnv): RootContext {
+  let current: FerryConfig = loaded.config;
+  const listeners: ((next: FerryConfig, prev: FerryConfig) => void)[] = [];
+  const connections: Redis[] = [];
+  let lastRedisError = 0;
+  const redis = (name: string): Redis => {
+    const r = connectRedis(current.queue.redisUrl, { connectionName: `ferry-${name}` });
+    r.on('error', (e: Error) => {
+      // One line per 10 s per process is enough to say Redis is away.
+      if (Date.now() - lastRedisError > 10_000) {
+        lastRedisError = Date.now();
+        logger.warn({ redis: redactRedisUrl(current.queue.redisUrl), err: e.message }, 'Redis connection error; retrying');
+      }
+    });
+    connections.push(r);
+    return r;
+  };
+  const connection = redis('main');
+  const store = new ImageStore(connection, current.queue.prefix);
+  const queue = createQueue(connection, current.queue.prefix);
+  queue.on('error', () => {});
+  const producer = new Producer({
+    store,
+    queue,
+    maxAttempts: () => current.queue.maxAttempts,
+    bufferLimit: current.webhook.bufferLimit,
+    logger,
+  });
+  let view: Promise<StateView> | undefined;
+  const checks = new Map<string, ReadinessCheck>([
+    ['redis', async () => ({ ok: (await connection.ping()) === 'PONG' })],
+    ['config', async () => ({ ok: true, detail: loaded.file ?? 'defaults + environment' })],
+  ]);
+  const http = createHttpApp(logger);
+  addOpsRoutes(http, { checks });
+
+  let watcher: ConfigWatcher | undefined;
+  if (loaded.file) {
+    watcher = watchConfig(
+      loaded.file,
+      (next) => {
+        const prev = current;
+        current = next.config;
+        logger.info({ file: loaded.file }, 'config reloaded');
+        for (const l of listeners) {
+          try {
+            l(current, prev);
+          } catch (e) {
+            logger.error({ err: describeError(e) }, 'config change listener failed');
+          }
+        }
+      },
+      (message) => logger.error({ file: loaded.file, problems: message }, 'new config is invalid; keeping the previous one'),
+      { env },
+    );
+  }
+
+  return {
+    config: () => current,
+    onConfigChange: (l) => listeners.push(l),
+    loaded,
+    logger,
+    redis,
+    connection,
+    store,
+    producer,
+    stateView() {
+      view ??= (async () => {
+        const v = new StateView(store, redis('state-view'), (e) => logger.warn({ err: describeError(e) }, 'image state reload failed'));
+        await v.start();
+        return v;
+      })();
+      return view;
+    },
+    mirrorRefOf: (ref) => toMirrorReference(ref, { registry: current.mirror.registry, prefix: current.mirror.prefix }),
+    http,
+    addReadiness: (name, check) => checks.set(name, check),
+    async close() {
+      watcher?.close();
+      await producer.close().catch(() => {});
+      if (view) await (await view).close().catch(() => {});
+      await http.close().catch(() => {});
+      await queue.close().catch(() => {});
+      for (const c of connections) c.disconnect();
+    },
+  };
+}
+
+export { loadConfig };

@@ -1,0 +1,86 @@
+/**
+ * `ferry copy [--platform os/arch]... [--all] [--quiet] SRC DST`
+ *
+ * One-shot copy with the same engine as the workers. Prints one line of JSON
+ * (the CopyResult plus src, dst, `ms`) on stdout and returns 0; on failure
+ * prints one line `ferry copy: CODE: message (hint)` on stderr and returns 1.
+ * Without --platform/--all, config.copy.platforms applies.
+ */
+import type { FerryConfig } from '../config/types.js';
+import { describeError, FerryError, isFerryError } from '../errors.js';
+import { normalizeReference } from '../reference/index.js';
+import { RegistryEngine } from '../registry/index.js';
+
+export const COPY_USAGE = 'usage: ferry copy [--platform os/arch[/variant]]... [--all] SRC DST';
+
+export interface ParsedCopyArgs {
+  src: string;
+  dst: string;
+  platforms: string[] | undefined;
+  progress: boolean;
+}
+
+export function parseCopyArgs(args: string[]): ParsedCopyArgs {
+  const platforms: string[] = [];
+  let all = false;
+  let progress = false;
+  const pos: string[] = [];
+  for (let i = 0; i < args.length; i++) {
+    const a = args[i]!;
+    if (a === '--all') all = true;
+    else if (a === '--progress') progress = true;
+    else if (a === '--platform' || a.startsWith('--platform=')) {
+      const v = a === '--platform' ? args[++i] : a.slice('--platform='.length);
+      if (!v || !/^[a-z0-9]+\/[a-z0-9_]+(\/[a-z0-9]+)?$/i.test(v)) {
+        throw new FerryError('FERRY_ERR_CLI_USAGE', `--platform needs os/arch[/variant], got ${v ?? 'nothing'}`, { hint: COPY_USAGE, status: 400 });
+      }
+      platforms.push(...v.split(','));
+    } else if (a.startsWith('--')) {
+      throw new FerryError('FERRY_ERR_CLI_USAGE', `unknown option ${a}`, { hint: COPY_USAGE, status: 400 });
+    } else pos.push(a);
+  }
+  if (pos.length !== 2) throw new FerryError('FERRY_ERR_CLI_USAGE', `expected SRC and DST, got ${pos.length} argument(s)`, { hint: COPY_USAGE, status: 400 });
+  if (all && platforms.length) throw new FerryError('FERRY_ERR_CLI_USAGE', '--all and --platform exclude each other', { hint: COPY_USAGE, status: 400 });
+  const norm = (s: string) => normalizeReference(s);
+  return { src: norm(pos[0]!), dst: norm(pos[1]!), platforms: all ? [] : platforms.length ? platforms : undefined, progress };
+}
+
+export async function runCopy(args: string[], config: FerryConfig): Promise<number> {
+  let parsed: ParsedCopyArgs;
+  try {
+    parsed = parseCopyArgs(args);
+  } catch (e) {
+    process.stderr.write(`${errorLine(e)}\n`);
+    return 1;
+  }
+  const engine = new RegistryEngine({ config });
+  const ctrl = new AbortController();
+  const onSignal = () => ctrl.abort();
+  process.once('SIGINT', onSignal);
+  process.once('SIGTERM', onSignal);
+  const t0 = performance.now();
+  try {
+    const result = await engine.copy({
+      src: parsed.src,
+      dst: parsed.dst,
+      ...(parsed.platforms ? { platforms: parsed.platforms } : {}),
+      signal: ctrl.signal,
+      ...(parsed.progress ? { onProgress: (p: { bytesDone: number; bytesTotal: number }) => process.stderr.write(`${JSON.stringify({ progress: p })}\n`) } : {}),
+    });
+    process.stdout.write(`${JSON.stringify({ src: parsed.src, dst: parsed.dst, ...result, ms: Math.round(performance.now() - t0) })}\n`);
+    return 0;
+  } catch (e) {
+    process.stderr.write(`${errorLine(e)}\n`);
+    return 1;
+  } finally {
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
+    await engine.close();
+  }
+}
+
+/** One human-readable line: `ferry copy: CODE: message (hint)`. */
+function errorLine(e: unknown): string {
+  if (isFerryError(e)) return `ferry copy: ${e.code}: ${e.describe()}${e.transient ? ' [transient: retrying may succeed]' : ''}`;
+  return `ferry copy: ${describeError(e)}`;
+}

@@ -1,0 +1,191 @@
+#!/usr/bin/env node
+/**
+ * ferry's command line: argv -> the role(s) to start. Composition only; each
+ * role lives in its own folder.
+ */
+import { resolve } from 'node:path';
+import type { Logger } from 'pino';
+import { loadConfig, type LoadedConfig } from '../config/index.js';
+import { describeError, isFerryError } from '../errors.js';
+import { createLogger } from '../observability/logger.js';
+import { enableDefaultMetrics } from '../observability/metrics.js';
+import { createContext, type RootContext } from './context.js';
+import { startLocalRedis, startLocalRegistry, type LocalService } from './local.js';
+import type { Role } from './role.js';
+
+const ROLES = ['webhook', 'worker', 'dashboard', 'watch', 'import'] as const;
+type RoleName = (typeof ROLES)[number];
+
+const USAGE = `usage: ferry <command> [--config FILE]
+
+commands:
+  all                 everything in one process (local default: starts redis-server
+                      and a docker-registry mirror itself when none is configured)
+  webhook             HTTPS admission endpoint (POST /mutate) + queue producer
+  worker              copy workers (BullMQ consumers)
+  dashboard           web UI + JSON API
+  watch               scheduled upstream polling and retention
+  import [FILE...]    push image tarballs into the mirror (watch import.dir, or import FILEs once)
+  copy SRC DST        one-shot copy with the workers' engine
+  check-config        validate the config (file + FERRY_* env) and print it
+
+Config: --config FILE (YAML, hot-reloaded) or FERRY_CONFIG; every key can be set
+with FERRY_<PATH> env vars, e.g. FERRY_QUEUE_REDIS_URL, FERRY_MIRROR_REGISTRY.`;
+
+interface Args {
+  command: string | undefined;
+  config: string | undefined;
+  rest: string[];
+}
+
+export function parseArgs(argv: string[]): Args {
+  const out: Args = { command: undefined, config: undefined, rest: [] };
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i]!;
+    if (a === '--config' || a === '-c') out.config = argv[++i];
+    else if (a.startsWith('--config=')) out.config = a.slice('--config='.length);
+    else if (out.command === undefined && !a.startsWith('-')) out.command = a;
+    else out.rest.push(a);
+  }
+  return out;
+}
+
+async function startRole(name: RoleName, ctx: RootContext): Promise<Role> {
+  switch (name) {
+    case 'webhook':
+      return (await import('../webhook/index.js')).startWebhook(ctx);
+    case 'worker':
+      return (await import('../worker/index.js')).startWorker(ctx);
+    case 'dashboard':
+      return (await import('../dashboard/index.js')).startDashboard(ctx);
+    case 'watch':
+      return (await import('../watch/index.js')).startWatch(ctx);
+    case 'import':
+      return (await import('../import/index.js')).startImport(ctx);
+  }
+}
+
+async function bindHost(ctx: RootContext, dashboard: boolean): Promise<string> {
+  if (!dashboard) return ctx.config().dashboard.token ? ctx.config().dashboard.host : '127.0.0.1';
+  return (await import('../dashboard/index.js')).dashboardBindHost(ctx.config());
+}
+
+async function runRoles(names: RoleName[], loaded: LoadedConfig, env: NodeJS.ProcessEnv, logger: Logger, locals: LocalService[]): Promise<number> {
+  const ctx = createContext(loaded, logger, env);
+  const roles: Role[] = [];
+  let stopping = false;
+  const stop = async (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    logger.info({ signal }, 'shutting down: finishing or handing back in-flight work');
+    for (const r of [...roles].reverse()) {
+      await r.close().catch((e) => logger.error({ role: r.name, err: describeError(e) }, 'role did not close cleanly'));
+    }
+    await ctx.close();
+    for (const l of locals) await l.stop();
+    logger.info('stopped');
+    process.exit(0);
+  };
+  process.on('SIGTERM', () => void stop('SIGTERM'));
+  process.on('SIGINT', () => void stop('SIGINT'));
+  try {
+    for (const name of names) roles.push(await startRole(name, ctx));
+    const onlyWebhook = names.length === 1 && names[0] === 'webhook';
+    const urls: Record<string, string> = {};
+    const webhook = roles.find((r) => r.name === 'webhook') as (Role & { url?: string; caFile?: string }) | undefined;
+    if (webhook?.url) urls.webhook = `${webhook.url}/mutate`;
+    if (webhook?.caFile) urls.webhookCA = webhook.caFile;
+    if (!onlyWebhook) {
+      const host = await bindHost(ctx, names.includes('dashboard'));
+      const address = await ctx.http.listen({ port: ctx.config().dashboard.port, host });
+      urls[names.includes('dashboard') ? 'dashboard' : 'ops'] = address;
+    }
+    urls.redis = ctx.config().queue.redisUrl.replace(/\/\/[^@]*@/, '//***@');
+    urls.mirror = ctx.config().mirror.registry;
+    logger.info({ roles: names, ...urls }, `ferry is up: ${Object.entries(urls).map(([k, v]) => `${k} ${v}`).join(', ')}`);
+    return await new Promise<number>(() => {});
+  } catch (e) {
+    logger.fatal({ err: describeError(e), code: isFerryError(e) ? e.code : undefined }, 'ferry failed to start');
+    for (const r of [...roles].reverse()) await r.close().catch(() => {});
+    await ctx.close().catch(() => {});
+    for (const l of locals) await l.stop();
+    return 1;
+  }
+}
+
+export async function main(argv: string[], env: NodeJS.ProcessEnv = process.env): Promise<number> {
+  const args = parseArgs(argv);
+  if (!args.command || args.command === 'help' || args.rest.includes('--help') || args.rest.includes('-h')) {
+    process.stdout.write(USAGE + '\n');
+    return args.command ? 0 : 2;
+  }
+  const file = args.config ?? env.FERRY_CONFIG;
+  let loaded: LoadedConfig;
+  try {
+    loaded = loadConfig(file ? resolve(file) : undefined, env);
+  } catch (e) {
+    process.stderr.write(`ferry: ${isFerryError(e) ? `${e.message}\n${e.hint ? `hint: ${e.hint}\n` : ''}` : describeError(e) + '\n'}`);
+    return 2;
+  }
+  const logger = createLogger(loaded.config.log.level);
+  enableDefaultMetrics();
+  switch (args.command) {
+    case 'check-config':
+      process.stdout.write(JSON.stringify({ ...loaded.config, dashboard: { ...loaded.config.dashboard, token: loaded.config.dashboard.token ? '***' : '' } }, null, 2) + '\n');
+      return 0;
+    case 'copy': {
+      const { runCopy } = await import('./copy.js');
+      return runCopy(args.rest, loaded.config);
+    }
+    case 'import':
+      if (args.rest.length > 0) {
+        const { runImportOnce } = await import('../import/index.js');
+        const ctx = createContext(loaded, logger, env);
+        try {
+          return await runImportOnce(args.rest, ctx);
+        } finally {
+          await ctx.close();
+        }
+      }
+      return runRoles(['import'], loaded, env, logger, []);
+    case 'all': {
+      const locals: LocalService[] = [];
+      const stateDir = env.FERRY_STATE_DIR ?? '.ferry';
+      const overrides: Record<string, string> = {};
+      try {
+        if (!loaded.explicit.has('queue.redisUrl')) {
+          const r = await startLocalRedis(stateDir, logger);
+          locals.push(r);
+          overrides.FERRY_QUEUE_REDIS_URL = r.address;
+        }
+        if (!loaded.explicit.has('mirror.registry')) {
+          const r = await startLocalRegistry(stateDir, logger);
+          locals.push(r);
+          overrides.FERRY_MIRROR_REGISTRY = r.address;
+        }
+      } catch (e) {
+        logger.fatal({ err: describeError(e) }, 'cannot start the local defaults');
+        for (const l of locals) await l.stop();
+        return 1;
+      }
+      const allEnv = { ...env, ...overrides };
+      if (Object.keys(overrides).length) loaded = { ...loadConfig(loaded.file, allEnv), file: loaded.file };
+      return runRoles([...ROLES], loaded, allEnv, logger, locals);
+    }
+    default:
+      if ((ROLES as readonly string[]).includes(args.command)) return runRoles([args.command as RoleName], loaded, env, logger, []);
+      process.stderr.write(`ferry: unknown command "${args.command}"\n${USAGE}\n`);
+      return 2;
+  }
+}
+
+const invokedDirectly = process.argv[1] && /(^|[\\/])(main\.(ts|js)|ferry)$/.test(process.argv[1]);
+if (invokedDirectly) {
+  main(process.argv.slice(2)).then(
+    (code) => process.exit(code),
+    (e) => {
+      process.stderr.write(`ferry: ${describeError(e)}\n`);
+      process.exit(1);
+    },
+  );
+}

@@ -1,0 +1,294 @@
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type { Queue } from 'bullmq';
+import type { RoleContext } from '../cli/role.js';
+import { FerryError, describeError, isFerryError } from '../errors.js';
+import { compileBlock } from '../policy/matchers.js';
+import { IMAGE_STATES, type CopyJobData, type ImageRecord, type ImageState } from '../queue/index.js';
+import { fromMirrorReference, isMirrorReference, normalizeReference, parseReference, repositoryOf } from '../reference/index.js';
+import { requireToken } from './auth.js';
+import { DASHBOARD_ERROR_CODES as C, badRequest, notFound, refNotEncoded } from './errors.js';
+import { SORT_KEYS, type SortKey, type SortOrder } from './image-index.js';
+import type { Live } from './live.js';
+import { deleteFromMirror } from './mirror-delete.js';
+
+export const DEFAULT_LIMIT = 50;
+export const MAX_LIMIT = 500;
+const REASON_MAX = 500;
+
+export interface ApiDeps {
+  ctx: RoleContext;
+  live: Live;
+  queue: Queue<CopyJobData>;
+  stats(): Promise<Stats>;
+}
+
+export interface Stats {
+  counts: Record<ImageState, number>;
+  total: number;
+  queue: { waiting: number; active: number; delayed: number; failed: number; prioritized: number; completed: number } | null;
+  queueError?: string;
+  throughput: ReturnType<Live['throughput']['snapshot']>;
+  sseClients: number;
+  time: string;
+}
+
+function isLoopbackAddress(a: string | undefined): boolean {
+  if (!a) return false;
+  return a === '::1' || a.startsWith('127.') || a.startsWith('::ffff:127.');
+}
+
+function one(v: unknown): string | undefined {
+  if (Array.isArray(v)) return v.length ? String(v[v.length - 1]) : undefined;
+  return v === undefined ? undefined : String(v);
+}
+
+function intParam(v: unknown, name: string, def: number, min: number, max: number): number {
+  const s = one(v);
+  if (s === undefined || s === '') return def;
+  const n = Number(s);
+  if (!Number.isInteger(n) || n < min || n > max) {
+    throw badRequest(`?${name}=${s} is not an integer between ${min} and ${max}`, `e.g. ?${name}=${def}`);
+  }
+  return n;
+}
+
+function parseStates(v: unknown): ImageState[] | undefined {
+  if (v === undefined) return undefined;
+  const raw = (Array.isArray(v) ? v : [v]).flatMap((x) => String(x).split(',')).map((s) => s.trim()).filter(Boolean);
+  for (const s of raw) {
+    if (!(IMAGE_STATES as readonly string[]).includes(s)) {
+      throw badRequest(`unknown state "${s}"`, `use one or more of ${IMAGE_STATES.join(', ')} (comma-separated or repeated)`);
+    }
+  }
+  return raw.length ? (raw as ImageState[]) : undefined;
+}
+
+/** `{ ...record }` as the API shows it (the SPEC's fields plus source/createdAt/mirroredAt/blockedReason). */
+function show(r: ImageRecord): ImageRecord {
+  return r;
+}
+
+export function registerApi(app: FastifyInstance, d: ApiDeps): void {
+  const { ctx, live } = d;
+  const tokenCheck = requireToken(() => ctx.config().dashboard.token);
+  /** Mutations: the bearer token when one is configured; without one, loopback callers only (even if bound wider). */
+  const guard = async (req: FastifyRequest, reply: FastifyReply): Promise<void> => {
+    if (!ctx.config().dashboard.token && !isLoopbackAddress(req.socket.remoteAddress)) {
+      await reply.code(403).send({
+        code: C.NO_TOKEN_REMOTE,
+        message: 'no dashboard.token is configured, so mutating calls are accepted from loopback only',
+        hint: 'set dashboard.token (FERRY_DASHBOARD_TOKEN) and send Authorization: Bearer <token>',
+      });
+      return;
+    }
+    await tokenCheck(req, reply);
+  };
+  const mutating = { preHandler: guard };
+
+  app.setErrorHandler((err: unknown, req, reply) => {
+    if (isFerryError(err)) {
+      if (err.status >= 500) req.log.error({ err: describeError(err), code: err.code }, 'dashboard API error');
+      return reply.code(err.status).send(err.toJSON());
+    }
+    const e = err as { statusCode?: number; validation?: unknown; message?: string; code?: string };
+    if (e.validation || (e.statusCode && e.statusCode >= 400 && e.statusCode < 500)) {
+      return reply.code(e.statusCode ?? 400).send({
+        code: C.BAD_REQUEST,
+        message: e.message ?? 'bad request',
+        hint: 'send JSON with content-type: application/json, e.g. {"ref": "nginx:1.27"}',
+      });
+    }
+    req.log.error({ err: describeError(err) }, 'dashboard API error');
+    return reply.code(500).send({ code: C.INTERNAL, message: describeError(err) });
+  });
+
+  /** A ref from the URL (already percent-decoded by the router) or a body: as stored, else normalized. */
+  const refFrom = (raw: string): string => {
+    if (live.index.get(raw)) return raw;
+    if (!raw.trim()) throw badRequest('empty image reference', 'e.g. {"ref": "nginx:1.27"}');
+    return normalizeReference(raw.trim());
+  };
+
+  const mirrorOpts = () => ({ registry: ctx.config().mirror.registry, prefix: ctx.config().mirror.prefix });
+
+  const configBlock = (ref: string, digest: string | null) => {
+    const rules = ctx.config().block;
+    if (!rules.length) return undefined;
+    let repository = ref;
+    try {
+      repository = repositoryOf(parseReference(ref));
+    } catch {
+      /* stored ref that no longer parses: match on the ref alone */
+    }
+    return compileBlock(rules).matches(ref, repository, [digest]);
+  };
+
+  const current = async (ref: string): Promise<ImageRecord> => {
+    const r = await ctx.store.get(ref);
+    if (!r) throw notFound(ref);
+    return r;
+  };
+
+  // ---- reads ----------------------------------------------------------------
+
+  app.get('/api/images', async (req) => {
+    const q = req.query as Record<string, unknown>;
+    const sortRaw = one(q.sort) ?? 'updatedAt';
+    if (!(SORT_KEYS as readonly string[]).includes(sortRaw)) throw badRequest(`unknown sort "${sortRaw}"`, `use ${SORT_KEYS.join(', ')}`);
+    const sort = sortRaw as SortKey;
+    const orderRaw = one(q.order) ?? (sort === 'updatedAt' ? 'desc' : 'asc');
+    if (orderRaw !== 'asc' && orderRaw !== 'desc') throw badRequest(`unknown order "${orderRaw}"`, 'use asc or desc');
+    const cursor = one(q.cursor);
+    if (cursor !== undefined && cursor !== '' && !/^[A-Za-z0-9_-]+$/.test(cursor)) throw badRequest('malformed ?cursor', 'pass nextCursor from the previous page unchanged');
+    await live.whenLoaded();
+    const page = live.index.list({
+      states: parseStates(q.state),
+      q: one(q.q),
+      sort,
+      order: orderRaw as SortOrder,
+      limit: intParam(q.limit, 'limit', DEFAULT_LIMIT, 1, MAX_LIMIT),
+      offset: intParam(q.offset, 'offset', 0, 0, Number.MAX_SAFE_INTEGER),
+      cursor: cursor || undefined,
+    });
+    return { ...page, items: page.items.map(show), sort, order: orderRaw };
+  });
+
+  app.get('/api/images/:ref', async (req) => show(await current(refFrom((req.params as { ref: string }).ref))));
+
+  app.get('/api/stats', async () => d.stats());
+
+  app.get('/api/events', async (req, reply) => {
+    await live.whenLoaded();
+    const stats = await d.stats().catch(() => undefined);
+    reply.hijack();
+    live.attach(reply.raw, { stats, lastEventId: req.headers['last-event-id'] ?? null });
+  });
+
+  // ---- mutations ------------------------------------------------------------
+
+  app.post('/api/images', mutating, async (req, reply) => {
+    const body = req.body as { ref?: unknown } | undefined;
+    if (!body || typeof body !== 'object' || typeof body.ref !== 'string') {
+      throw badRequest('the body must be JSON {"ref": "<image reference>"}', 'e.g. curl -X POST -H "content-type: application/json" -d \'{"ref":"nginx:1.27"}\' .../api/images');
+    }
+    const ref = normalizeReference(body.ref.trim());
+    if (isMirrorReference(ref, mirrorOpts())) {
+      const up = fromMirrorReference(ref, mirrorOpts());
+      throw new FerryError(C.IN_MIRROR, `${ref} is already in the mirror registry ${ctx.config().mirror.registry}; mirror references are left alone`, {
+        status: 400,
+        hint: up ? `add the upstream reference instead: ${up}` : 'add the upstream reference the image came from',
+      });
+    }
+    const rule = configBlock(ref, null);
+    if (rule) {
+      throw new FerryError(C.BLOCKED_BY_CONFIG, `${ref} is blocked by config: ${rule.reason}`, {
+        status: 409,
+        hint: 'remove or narrow the matching `block:` rule in the config file to mirror it',
+        details: { rule },
+      });
+    }
+    const res = await ctx.producer.enqueueNow({ ref, mirrorRef: ctx.mirrorRefOf(ref), source: 'api', force: false });
+    const record = await current(ref);
+    if (res.state === 'blocked') {
+      throw new FerryError(C.BLOCKED, `${ref} is blocked: ${record.blockedReason ?? 'no reason given'}`, {
+        status: 409,
+        hint: `unblock it first: POST /api/images/${encodeURIComponent(ref)}/unblock`,
+        details: { record },
+      });
+    }
+    // 202: a copy job was queued now; 200: the record already existed and was left as it is.
+    return reply.code(res.created ? 202 : 200).send(show(record));
+  });
+
+  app.post('/api/images/:ref/retry', mutating, async (req, reply) => {
+    const ref = refFrom((req.params as { ref: string }).ref);
+    const before = await current(ref);
+    if (before.state === 'blocked') {
+      throw new FerryError(C.BLOCKED, `${ref} is blocked (${before.blockedReason ?? 'no reason given'}); it cannot be retried`, {
+        status: 409,
+        hint: `unblock it: POST /api/images/${encodeURIComponent(ref)}/unblock`,
+      });
+    }
+    if (before.state === 'copying') {
+      throw new FerryError(C.BUSY, `${ref} is being copied right now`, { status: 409, hint: 'wait for this attempt to finish, then retry if it fails' });
+    }
+    await ctx.producer.enqueueNow({ ref, mirrorRef: before.mirrorRef || ctx.mirrorRefOf(ref), source: 'api', force: true });
+    return reply.code(202).send(show(await current(ref)));
+  });
+
+  app.delete('/api/images/:ref', mutating, async (req) => {
+    const ref = refFrom((req.params as { ref: string }).ref);
+    const fromMirror = ['true', '1', 'yes'].includes((one((req.query as Record<string, unknown>).fromMirror) ?? '').toLowerCase());
+    const record = await ctx.store.get(ref);
+    if (!record && !fromMirror) throw notFound(ref);
+    let mirror: Awaited<ReturnType<typeof deleteFromMirror>> | undefined;
+    if (fromMirror) {
+      // Mirror first: when the registry refuses, the record stays and the caller sees why.
+      mirror = await deleteFromMirror(ctx.config(), record?.mirrorRef || ctx.mirrorRefOf(ref), record?.digest ?? null);
+    }
+    await ctx.producer.removePendingJob(ref);
+    const removed = await ctx.store.remove(ref);
+    return { ref, removed, ...(mirror ? { mirror } : {}) };
+  });
+
+  app.post('/api/images/:ref/block', mutating, async (req) => {
+    const ref = refFrom((req.params as { ref: string }).ref);
+    const body = (req.body ?? {}) as { reason?: unknown };
+    const reason = typeof body.reason === 'string' ? body.reason.trim() : '';
+    if (!reason) throw badRequest('blocking needs a reason', 'send {"reason": "CVE-2024-1234 in libfoo"}');
+    if (reason.length > REASON_MAX) throw badRequest(`the reason is longer than ${REASON_MAX} characters`);
+    const before = await ctx.store.get(ref);
+    await ctx.producer.removePendingJob(ref);
+    const now = new Date().toISOString();
+    const patch: Partial<ImageRecord> = before
+      ? { state: 'blocked', blockedReason: reason, nextAttemptAt: null }
+      : {
+          state: 'blocked',
+          blockedReason: reason,
+          mirrorRef: ctx.mirrorRefOf(ref),
+          attempts: 0,
+          maxAttempts: ctx.config().queue.maxAttempts,
+          lastError: null,
+          nextAttemptAt: null,
+          digest: null,
+          bytesDone: 0,
+          bytesTotal: 0,
+          createdAt: now,
+          source: 'api',
+          mirroredAt: null,
+        };
+    const record = await ctx.store.update(ref, patch, { upsert: true });
+    return show(record ?? (await current(ref)));
+  });
+
+  app.post('/api/images/:ref/unblock', mutating, async (req, reply) => {
+    const ref = refFrom((req.params as { ref: string }).ref);
+    const body = (req.body ?? {}) as { requeue?: unknown };
+    const requeue = body.requeue !== false;
+    const before = await current(ref);
+    if (before.state !== 'blocked') {
+      throw new FerryError(C.NOT_BLOCKED, `${ref} is not blocked (state ${before.state})`, { status: 409 });
+    }
+    const rule = configBlock(ref, before.digest);
+    if (rule) {
+      throw new FerryError(C.BLOCKED_BY_CONFIG, `${ref} stays blocked by config: ${rule.reason}`, {
+        status: 409,
+        hint: 'remove or narrow the matching `block:` rule in the config file',
+        details: { rule },
+      });
+    }
+    if (!requeue) {
+      await ctx.store.remove(ref);
+      return reply.code(200).send({ ref, removed: true });
+    }
+    // The enqueue script never lifts a block by itself: clear it, then force a fresh copy.
+    await ctx.store.update(ref, { state: 'queued', blockedReason: null });
+    await ctx.producer.enqueueNow({ ref, mirrorRef: before.mirrorRef || ctx.mirrorRefOf(ref), source: 'api', force: true });
+    return reply.code(202).send(show(await current(ref)));
+  });
+
+  // A ref whose slashes were not encoded lands here instead of in a 404 nobody understands.
+  app.all('/api/images/*', async (req) => {
+    throw refNotEncoded(req.url.split('?')[0] ?? req.url);
+  });
+}

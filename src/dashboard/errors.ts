@@ -1,0 +1,38 @@
+import { FerryError } from '../errors.js';
+
+/** Every error code the dashboard API raises itself (reference and registry errors keep their own codes). */
+export const DASHBOARD_ERROR_CODES = {
+  UNAUTHORIZED: 'FERRY_ERR_DASHBOARD_UNAUTHORIZED',
+  NO_TOKEN_REMOTE: 'FERRY_ERR_DASHBOARD_NO_TOKEN_REMOTE',
+  BAD_REQUEST: 'FERRY_ERR_DASHBOARD_BAD_REQUEST',
+  REF_NOT_ENCODED: 'FERRY_ERR_DASHBOARD_REF_NOT_ENCODED',
+  NOT_FOUND: 'FERRY_ERR_DASHBOARD_NOT_FOUND',
+  IN_MIRROR: 'FERRY_ERR_DASHBOARD_IN_MIRROR',
+  BLOCKED: 'FERRY_ERR_DASHBOARD_BLOCKED',
+  BLOCKED_BY_CONFIG: 'FERRY_ERR_DASHBOARD_BLOCKED_BY_CONFIG',
+  NOT_BLOCKED: 'FERRY_ERR_DASHBOARD_NOT_BLOCKED',
+  BUSY: 'FERRY_ERR_DASHBOARD_BUSY',
+  MIRROR_DELETE: 'FERRY_ERR_DASHBOARD_MIRROR_DELETE',
+  INTERNAL: 'FERRY_ERR_DASHBOARD_INTERNAL',
+} as const;
+
+const C = DASHBOARD_ERROR_CODES;
+
+export function badRequest(message: string, hint?: string, details?: Record<string, unknown>): FerryError {
+  return new FerryError(C.BAD_REQUEST, message, { status: 400, ...(hint ? { hint } : {}), ...(details ? { details } : {}) });
+}
+
+export function notFound(ref: string): FerryError {
+  return new FerryError(C.NOT_FOUND, `no image record for ${ref}`, {
+    status: 404,
+    hint: 'add it with POST /api/images {"ref": "..."}; refs in URLs are normalized, so "nginx" means docker.io/library/nginx:latest',
+    details: { ref },
+  });
+}
+
+export function refNotEncoded(path: string): FerryError {
+  return new FerryError(C.REF_NOT_ENCODED, `the image reference in ${path} is not URL-encoded`, {
+    status: 400,
+    hint: 'encode the reference as one path segment, e.g. encodeURIComponent("docker.io/library/nginx:1.27") = docker.io%2Flibrary%2Fnginx%3A1.27',
+  });
+}

@@ -1,0 +1,62 @@
+import type { MirrorConfig } from '../config/index.js';
+import { formatReference, fromMirrorReference, repositoryOf, toMirrorReference, tryParseReference } from '../reference/index.js';
+
+export interface UpstreamImage {
+  /** Normalized upstream reference, `docker.io/library/nginx:1.27`. */
+  ref: string;
+  /** `docker.io/library/nginx` */
+  repository: string;
+  digest?: string;
+  /** Where it lives in the mirror. */
+  mirrorRef: string;
+}
+
+export type ParsedImage = { ok: false; error: string } | { ok: true; inMirror: boolean; upstream?: UpstreamImage };
+
+export interface MirrorOps {
+  parse(image: string): ParsedImage;
+}
+
+const CACHE_LIMIT = 10_000;
+
+/**
+ * Reference work for the policy, memoized per config: the webhook sees the
+ * same few hundred images over and over, and parsing + mapping is the
+ * admission path's main cost.
+ */
+export function mirrorOps(mirror: MirrorConfig): MirrorOps {
+  const cache = new Map<string, ParsedImage>();
+  const opts = { registry: mirror.registry, prefix: mirror.prefix };
+  const compute = (image: string): ParsedImage => {
+    const r = tryParseReference(image);
+    if (r instanceof Error) return { ok: false, error: r.message };
+    const ref = formatReference(r);
+    const back = fromMirrorReference(ref, opts);
+    if (back !== undefined) {
+      const up = tryParseReference(back);
+      if (up instanceof Error) return { ok: true, inMirror: true };
+      return { ok: true, inMirror: true, upstream: { ref: formatReference(up), repository: repositoryOf(up), ...(up.digest ? { digest: up.digest } : {}), mirrorRef: ref } };
+    }
+    if (r.domain === opts.registry || r.domain.toLowerCase() === opts.registry.toLowerCase()) {
+      // In the mirror registry but outside ferry's layout (pushed by hand): leave it alone.
+      return { ok: true, inMirror: true };
+    }
+    try {
+      const mirrorRef = toMirrorReference(r, opts);
+      return { ok: true, inMirror: false, upstream: { ref, repository: repositoryOf(r), ...(r.digest ? { digest: r.digest } : {}), mirrorRef } };
+    } catch (e) {
+      return { ok: false, error: (e as Error).message };
+    }
+  };
+  return {
+    parse(image) {
+      let hit = cache.get(image);
+      if (hit === undefined) {
+        hit = compute(image);
+        if (cache.size >= CACHE_LIMIT) cache.delete(cache.keys().next().value as string);
+        cache.set(image, hit);
+      }
+      return hit;
+    },
+  };
+}

@@ -1,0 +1,167 @@
+/**
+ * Blob streaming helpers: the verifying pass-through (hash + count every
+ * chunk on its way from the source GET to the mirror PUT, throwing before the
+ * request body ends when size or digest is wrong, so the PUT never commits),
+ * throttled progress, a bounded pool, and signal linking.
+ */
+import { createHash } from 'node:crypto';
+import { FerryError } from '../errors.js';
+import { classifyThrown, registryError, type ErrorContext } from './errors.js';
+
+export interface VerifyState {
+  /** First error seen in the stream (source failure, size or digest mismatch). */
+  error?: FerryError;
+  digest?: string;
+  size?: number;
+}
+
+function hashAlgorithm(digest: string | undefined): string {
+  const alg = digest?.split(':')[0] ?? 'sha256';
+  return alg === 'sha512' || alg === 'sha384' ? alg : 'sha256';
+}
+
+/**
+ * Pass-through that hashes and counts (a Transform, written as an async
+ * generator so fetch can pull from it with backpressure). On a mismatch it
+ * throws *instead of finishing*: fetch then errors the request body stream,
+ * the chunked PUT is never terminated, and the registry discards it.
+ */
+export async function* verifying(
+  src: AsyncIterable<Uint8Array | string>,
+  expect: { digest?: string | undefined; size?: number | undefined },
+  onBytes: (n: number) => void,
+  state: VerifyState,
+  ctx: ErrorContext,
+): AsyncGenerator<Uint8Array> {
+  const alg = hashAlgorithm(expect.digest);
+  const h = createHash(alg);
+  let n = 0;
+  try {
+    for await (const raw of src) {
+      const c = typeof raw === 'string' ? Buffer.from(raw) : raw;
+      n += c.byteLength;
+      if (expect.size !== undefined && n > expect.size) {
+        throw registryError('SIZE_MISMATCH', `blob ${expect.digest ?? ''} is longer than its descriptor size ${expect.size}`, {
+          ...ctx,
+          details: { ...ctx.details, digest: expect.digest, expectedSize: expect.size },
+        });
+      }
+      h.update(c);
+      onBytes(c.byteLength);
+      yield c;
+    }
+    if (expect.size !== undefined && n !== expect.size) {
+      throw registryError('SIZE_MISMATCH', `blob ${expect.digest ?? ''} ended after ${n} of ${expect.size} bytes`, {
+        ...ctx,
+        details: { ...ctx.details, digest: expect.digest, expectedSize: expect.size, actualSize: n },
+      });
+    }
+    const got = `${alg}:${h.digest('hex')}`;
+    if (expect.digest && got !== expect.digest) {
+      throw registryError('DIGEST_MISMATCH', `blob content hashes to ${got}, expected ${expect.digest}; upload aborted`, {
+        ...ctx,
+        details: { ...ctx.details, digest: expect.digest, actualDigest: got },
+      });
+    }
+    state.digest = got;
+    state.size = n;
+  } catch (e) {
+    state.error ??= e instanceof FerryError ? e : classifyThrown(e, ctx);
+    throw state.error;
+  }
+}
+
+/** Throttled progress: at most one call per `intervalMs`, plus a final call. */
+export class Progress {
+  done = 0;
+  total = 0;
+  private last = 0;
+  constructor(
+    private readonly cb?: (p: { bytesDone: number; bytesTotal: number }) => void,
+    private readonly intervalMs = 100,
+  ) {}
+
+  add(n: number): void {
+    this.done += n;
+    if (!this.cb) return;
+    const now = performance.now();
+    if (now - this.last >= this.intervalMs) {
+      this.last = now;
+      this.emit();
+    }
+  }
+
+  private emit(): void {
+    try {
+      this.cb?.({ bytesDone: Math.min(this.done, this.total || this.done), bytesTotal: this.total });
+    } catch {
+      /* a progress callback must not break a copy */
+    }
+  }
+
+  final(): void {
+    this.emit();
+  }
+}
+
+/** Links signals: the result aborts when any input does. `abort()` aborts it directly. */
+export function linkSignals(...signals: (AbortSignal | undefined)[]): { signal: AbortSignal; abort(reason?: unknown): void; dispose(): void } {
+  const ctrl = new AbortController();
+  const subs: [AbortSignal, () => void][] = [];
+  for (const s of signals) {
+    if (!s) continue;
+    if (s.aborted) {
+      ctrl.abort(s.reason);
+      break;
+    }
+    const fn = () => ctrl.abort(s.reason);
+    s.addEventListener('abort', fn, { once: true });
+    subs.push([s, fn]);
+  }
+  return {
+    signal: ctrl.signal,
+    abort: (r?: unknown) => ctrl.abort(r),
+    dispose: () => {
+      for (const [s, fn] of subs) s.removeEventListener('abort', fn);
+      subs.length = 0;
+    },
+  };
+}
+
+/**
+ * Runs `fn` over `items`, `n` at a time. On the first failure the shared
+ * signal is aborted (siblings stop), every started task settles, and the
+ * first error is thrown.
+ */
+export async function pool<T>(items: T[], n: number, signal: AbortSignal | undefined, fn: (item: T, signal: AbortSignal) => Promise<void>): Promise<void> {
+  const link = linkSignals(signal);
+  let next = 0;
+  let first: { e: unknown } | undefined;
+  const worker = async () => {
+    while (!first && next < items.length && !link.signal.aborted) {
+      const item = items[next++]!;
+      try {
+        await fn(item, link.signal);
+      } catch (e) {
+        if (!first) {
+          first = { e };
+          link.abort(e);
+        }
+      }
+    }
+  };
+  try {
+    await Promise.all(Array.from({ length: Math.max(1, Math.min(n, items.length)) }, worker));
+  } finally {
+    link.dispose();
+  }
+  if (first) throw first.e;
+  if (signal?.aborted) throw signal.reason;
+}
+
+/** Consumes and discards a body (e.g. a tar entry that must be read to reach the next). */
+export async function drain(src: AsyncIterable<unknown>): Promise<void> {
+  for await (const _ of src) {
+    /* discard */
+  }
+}

@@ -1,0 +1,237 @@
+/**
+ * The one table of registry errors. Every failure the copy engine raises is a
+ * FerryError with a `FERRY_ERR_REGISTRY_<WHAT>` code, a `transient` flag (may a
+ * retry succeed?), the registry host and repository in its message and
+ * details, and a hint saying what to do. Credentials and tokens never appear.
+ *
+ * Transient: connection refused/reset/dropped, timeouts, 5xx, 429 (with
+ * `details.retryAfterMs` from `Retry-After`), digest/size mismatch of a
+ * downloaded blob, caller abort. Permanent: unknown manifest/repository/blob,
+ * 401/403 after authenticating, invalid manifest, unsupported media type,
+ * delete disabled, bad reference, no matching platform, TLS failures.
+ */
+import { FerryError } from '../errors.js';
+
+export type RegistryErrorKind =
+  | 'UNREACHABLE'
+  | 'CONNECTION'
+  | 'TIMEOUT'
+  | 'SERVER'
+  | 'RATE_LIMITED'
+  | 'DIGEST_MISMATCH'
+  | 'SIZE_MISMATCH'
+  | 'ABORTED'
+  | 'UNAUTHORIZED'
+  | 'DENIED'
+  | 'MANIFEST_UNKNOWN'
+  | 'NAME_UNKNOWN'
+  | 'BLOB_UNKNOWN'
+  | 'MANIFEST_INVALID'
+  | 'UNSUPPORTED_MEDIA_TYPE'
+  | 'DELETE_DISABLED'
+  | 'NO_MATCHING_PLATFORM'
+  | 'BAD_REFERENCE'
+  | 'CREDENTIALS'
+  | 'TLS'
+  | 'PROTOCOL';
+
+interface Entry {
+  transient: boolean;
+  /** HTTP status when surfaced through ferry's API. */
+  status: number;
+  hint: string;
+}
+
+/** THE table: code -> transient?, API status, what to do. */
+export const REGISTRY_ERRORS: Readonly<Record<RegistryErrorKind, Entry>> = {
+  UNREACHABLE: { transient: true, status: 502, hint: 'check that the registry is running and reachable from ferry (endpoint, DNS, firewall); ferry retries' },
+  CONNECTION: { transient: true, status: 502, hint: 'the connection dropped mid-request; ferry retries' },
+  TIMEOUT: { transient: true, status: 504, hint: 'the registry did not answer within copy.timeoutMs; raise it for slow registries; ferry retries' },
+  SERVER: { transient: true, status: 502, hint: 'the registry answered with a server error; ferry retries' },
+  RATE_LIMITED: { transient: true, status: 429, hint: 'the registry rate-limited ferry (429); lower registries.<host>.requestsPerSecond or copy.requestsPerSecond, or authenticate for a higher quota; ferry retries after Retry-After' },
+  DIGEST_MISMATCH: { transient: true, status: 502, hint: 'downloaded bytes did not match their digest (corruption in transit or a misbehaving proxy); nothing was committed; ferry retries' },
+  SIZE_MISMATCH: { transient: true, status: 502, hint: 'the blob body was truncated or longer than its descriptor; nothing was committed; ferry retries' },
+  ABORTED: { transient: true, status: 503, hint: 'the copy was cancelled (shutdown or caller abort); it can be run again' },
+  UNAUTHORIZED: { transient: false, status: 401, hint: 'set registries.<host>.username/password or registries.<host>.credentialsFile (docker config.json) with valid credentials' },
+  DENIED: { transient: false, status: 403, hint: 'the credentials are valid but lack permission for this repository (pull on the source, push on the mirror)' },
+  MANIFEST_UNKNOWN: { transient: false, status: 404, hint: 'the tag or digest does not exist in that repository; check the reference' },
+  NAME_UNKNOWN: { transient: false, status: 404, hint: 'the repository does not exist (or is private and the credentials cannot see it); check the reference' },
+  BLOB_UNKNOWN: { transient: false, status: 404, hint: 'the registry lost a blob its manifest references; the source image is broken' },
+  MANIFEST_INVALID: { transient: false, status: 422, hint: 'the registry refused the manifest (invalid, or references blobs/manifests it does not have)' },
+  UNSUPPORTED_MEDIA_TYPE: { transient: false, status: 415, hint: 'ferry copies Docker schema2 manifests/lists and OCI manifests/indexes only; schema1 images must be rebuilt' },
+  DELETE_DISABLED: { transient: false, status: 405, hint: 'enable deletes on the mirror registry (storage.delete.enabled: true)' },
+  NO_MATCHING_PLATFORM: { transient: false, status: 422, hint: 'the image index has no child for copy.platforms; copy with --all or adjust copy.platforms' },
+  BAD_REFERENCE: { transient: false, status: 400, hint: 'use host/repository[:tag][@sha256:digest]' },
+  CREDENTIALS: { transient: false, status: 500, hint: 'fix registries.<host>.credentialsFile (readable docker config.json with an "auths" map)' },
+  TLS: { transient: false, status: 502, hint: 'TLS failed; use a trusted certificate (NODE_EXTRA_CA_CERTS) or registries.<host>.insecure for plain HTTP' },
+  PROTOCOL: { transient: false, status: 502, hint: 'the registry answered something the Docker Registry HTTP API v2 does not allow; check registries.<host>.endpoint' },
+};
+
+export const codeOf = (k: RegistryErrorKind): string => `FERRY_ERR_REGISTRY_${k}`;
+
+export interface ErrorContext {
+  host: string;
+  repository?: string;
+  /** What was being done, e.g. "GET manifest v1", "PUT blob sha256:..". */
+  op?: string;
+  details?: Record<string, unknown>;
+  cause?: unknown;
+}
+
+export function registryError(kind: RegistryErrorKind, message: string, ctx: ErrorContext): FerryError {
+  const e = REGISTRY_ERRORS[kind];
+  const where = ctx.repository ? `${ctx.host}/${ctx.repository}` : ctx.host;
+  const hint = e.hint.replace('<host>', ctx.host);
+  return new FerryError(codeOf(kind), `${where}: ${ctx.op ? `${ctx.op}: ` : ''}${message}`, {
+    hint,
+    status: e.status,
+    transient: e.transient,
+    cause: ctx.cause,
+    details: { host: ctx.host, ...(ctx.repository ? { repository: ctx.repository } : {}), ...ctx.details },
+  });
+}
+
+/** `Retry-After`: delta-seconds or an HTTP-date -> milliseconds from now (>= 0), or undefined. */
+export function parseRetryAfter(v: string | null | undefined, now = Date.now()): number | undefined {
+  if (!v) return undefined;
+  const s = v.trim();
+  if (/^\d+$/.test(s)) return Number(s) * 1000;
+  const t = Date.parse(s);
+  if (Number.isNaN(t)) return undefined;
+  return Math.max(0, t - now);
+}
+
+export interface HttpFailure {
+  status: number;
+  /** `errors[].code` from the registry's JSON body. */
+  codes: string[];
+  /** First registry error message, if any (safe: registries never echo credentials). */
+  message?: string;
+  method: string;
+  /** Kind of endpoint: decides what a bare 404 means. */
+  what: 'manifest' | 'blob' | 'upload' | 'tags' | 'ping' | 'token' | 'catalog';
+  retryAfter?: string | null;
+  /** Did the request carry credentials/a token? */
+  authenticated: boolean;
+}
+
+type Rule = [(f: HttpFailure) => boolean, RegistryErrorKind];
+
+/** Ordered classification of HTTP failures: first match wins. */
+const HTTP_RULES: Rule[] = [
+  [(f) => f.status === 429 || f.codes.includes('TOOMANYREQUESTS'), 'RATE_LIMITED'],
+  [(f) => f.status === 405 && f.method === 'DELETE', 'DELETE_DISABLED'],
+  [(f) => f.codes.includes('UNSUPPORTED') && f.method === 'DELETE', 'DELETE_DISABLED'],
+  [(f) => f.status >= 500, 'SERVER'],
+  [(f) => f.status === 408, 'TIMEOUT'],
+  [(f) => f.codes.includes('DENIED') || f.status === 403, 'DENIED'],
+  [(f) => f.status === 401 || f.codes.includes('UNAUTHORIZED'), 'UNAUTHORIZED'],
+  [(f) => f.codes.includes('NAME_UNKNOWN'), 'NAME_UNKNOWN'],
+  [(f) => f.codes.includes('MANIFEST_UNKNOWN'), 'MANIFEST_UNKNOWN'],
+  [(f) => f.codes.includes('BLOB_UNKNOWN') && f.what === 'blob', 'BLOB_UNKNOWN'],
+  [(f) => f.status === 415, 'UNSUPPORTED_MEDIA_TYPE'],
+  [
+    (f) =>
+      f.what === 'manifest' &&
+      (f.codes.some((c) => ['MANIFEST_INVALID', 'MANIFEST_BLOB_UNKNOWN', 'MANIFEST_UNVERIFIED', 'DIGEST_INVALID', 'SIZE_INVALID', 'TAG_INVALID', 'BLOB_UNKNOWN'].includes(c)) ||
+        f.status === 400),
+    'MANIFEST_INVALID',
+  ],
+  [(f) => f.codes.includes('DIGEST_INVALID'), 'DIGEST_MISMATCH'],
+  [(f) => f.status === 404 && f.what === 'manifest', 'MANIFEST_UNKNOWN'],
+  [(f) => f.status === 404 && f.what === 'blob', 'BLOB_UNKNOWN'],
+  [(f) => f.status === 404 && f.what === 'tags', 'NAME_UNKNOWN'],
+];
+
+export function classifyHttp(f: HttpFailure, ctx: ErrorContext): FerryError {
+  let kind: RegistryErrorKind = 'PROTOCOL';
+  for (const [test, k] of HTTP_RULES) {
+    if (test(f)) {
+      kind = k;
+      break;
+    }
+  }
+  const details: Record<string, unknown> = { ...ctx.details, status: f.status };
+  if (f.codes.length) details.registryCodes = f.codes;
+  if (kind === 'RATE_LIMITED' || kind === 'SERVER') {
+    const ms = parseRetryAfter(f.retryAfter);
+    if (ms !== undefined) details.retryAfterMs = ms;
+  }
+  let msg = `HTTP ${f.status}${f.codes.length ? ` ${f.codes.join(',')}` : ''}${f.message ? ` (${f.message})` : ''}`;
+  if (kind === 'UNAUTHORIZED' && !f.authenticated) msg += ' — no credentials configured';
+  return registryError(kind, msg, { ...ctx, details });
+}
+
+/** Node/undici network error codes -> kind. */
+const NET_CODES: Record<string, RegistryErrorKind> = {
+  ECONNREFUSED: 'UNREACHABLE',
+  ENOTFOUND: 'UNREACHABLE',
+  EAI_AGAIN: 'UNREACHABLE',
+  EHOSTUNREACH: 'UNREACHABLE',
+  ENETUNREACH: 'UNREACHABLE',
+  EADDRNOTAVAIL: 'UNREACHABLE',
+  UND_ERR_CONNECT_TIMEOUT: 'TIMEOUT',
+  UND_ERR_HEADERS_TIMEOUT: 'TIMEOUT',
+  UND_ERR_BODY_TIMEOUT: 'TIMEOUT',
+  ETIMEDOUT: 'TIMEOUT',
+  ECONNRESET: 'CONNECTION',
+  EPIPE: 'CONNECTION',
+  ECONNABORTED: 'CONNECTION',
+  UND_ERR_SOCKET: 'CONNECTION',
+  UND_ERR_CLOSED: 'CONNECTION',
+  UND_ERR_REQ_CONTENT_LENGTH_MISMATCH: 'SIZE_MISMATCH',
+  UND_ERR_RES_CONTENT_LENGTH_MISMATCH: 'SIZE_MISMATCH',
+  ERR_STREAM_PREMATURE_CLOSE: 'CONNECTION',
+  CERT_HAS_EXPIRED: 'TLS',
+  DEPTH_ZERO_SELF_SIGNED_CERT: 'TLS',
+  SELF_SIGNED_CERT_IN_CHAIN: 'TLS',
+  UNABLE_TO_VERIFY_LEAF_SIGNATURE: 'TLS',
+  ERR_TLS_CERT_ALTNAME_INVALID: 'TLS',
+  EPROTO: 'TLS',
+};
+
+function errChain(e: unknown): unknown[] {
+  const out: unknown[] = [];
+  let cur: unknown = e;
+  for (let i = 0; i < 6 && cur; i++) {
+    out.push(cur);
+    cur = (cur as { cause?: unknown }).cause;
+  }
+  return out;
+}
+
+/** Marker reason used when ferry's own per-request timer aborts a request. */
+export class RequestTimeout extends Error {
+  constructor(readonly ms: number) {
+    super(`no response or progress for ${ms} ms`);
+    this.name = 'RequestTimeout';
+  }
+}
+
+/**
+ * A thrown value from fetch / a stream -> FerryError. `aborted` tells whether
+ * the caller's signal fired (then it is ABORTED, whatever undici said).
+ */
+export function classifyThrown(e: unknown, ctx: ErrorContext, aborted = false): FerryError {
+  const chain = errChain(e);
+  for (const c of chain) if (c instanceof FerryError) return c;
+  if (aborted) return registryError('ABORTED', 'cancelled', { ...ctx, cause: e });
+  for (const c of chain) {
+    if (c instanceof RequestTimeout) return registryError('TIMEOUT', c.message, { ...ctx, cause: e });
+  }
+  for (const c of chain) {
+    const code = (c as { code?: unknown }).code;
+    if (typeof code === 'string' && NET_CODES[code]) {
+      return registryError(NET_CODES[code]!, `${code}${(c as Error).message ? ` (${(c as Error).message})` : ''}`, { ...ctx, cause: e });
+    }
+  }
+  const text = chain.map((c) => (c instanceof Error ? `${c.name} ${c.message}` : String(c))).join(' | ');
+  if (/socket hang up|other side closed|terminated|ECONNRESET|premature close|aborted/i.test(text)) {
+    return registryError('CONNECTION', text, { ...ctx, cause: e });
+  }
+  if (/timeout|timed out/i.test(text)) return registryError('TIMEOUT', text, { ...ctx, cause: e });
+  if (/certificate|ssl|tls/i.test(text)) return registryError('TLS', text, { ...ctx, cause: e });
+  if (/AbortError/.test(text)) return registryError('ABORTED', 'cancelled', { ...ctx, cause: e });
+  // unknown network-level failure: assume transient (fetch failed)
+  return registryError('CONNECTION', text, { ...ctx, cause: e });
+}

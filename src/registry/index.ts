@@ -1,0 +1,17 @@
+/**
+ * Registry copy engine: public API (see engine.ts for the copy algorithm,
+ * manifest.ts for the index platform-filtering decision, errors.ts for the
+ * error table).
+ */
+export { RegistryEngine, nextLink } from './engine.js';
+export type { RegistryEngineOptions, CopyOptions, CopyResult, ManifestInfo } from './engine.js';
+export { REGISTRY_ERRORS, codeOf, classifyHttp, classifyThrown, parseRetryAfter, registryError } from './errors.js';
+export type { RegistryErrorKind } from './errors.js';
+export { MT, MANIFEST_ACCEPT, filterIndex, platformMatches, platformString, sha256Digest } from './manifest.js';
+export type { Descriptor, Platform } from './manifest.js';
+export { splitRef, splitRepository, formatRef } from './ref.js';
+export type { RegistryRef } from './ref.js';
+export { endpointFor, isLoopbackHost } from './transport.js';
+export type { Logger } from './transport.js';
+export { parseChallenges, loadCredentials, mergeScopes } from './auth.js';
+export { TokenBucket, limiterFor } from './limiter.js';

@@ -1,0 +1,136 @@
+/**
+ * Manifest media types, parsing, and platform filtering of image indexes.
+ *
+ * INDEX FILTERING DECISION (see also CopyResult.filtered / sourceDigest):
+ * - `platforms` empty, or every child of the index matches: the index bytes
+ *   are pushed unchanged (same digest, digest references keep working).
+ * - the source is referenced BY DIGEST (`...@sha256:`): never filtered — every
+ *   child is copied and the index bytes are pushed unchanged, because the
+ *   digest is a promise the mirror must keep (pods pin it).
+ * - a TAG whose index has children outside `platforms`: a NEW index holding
+ *   only the matching children (plus attestation manifests that refer to a
+ *   kept child) is pushed. docker-registry 2.8 refuses a sparse index (every
+ *   child must exist in the repository), so pushing the original bytes is not
+ *   an option. The new index has a new digest (CopyResult.digest; the
+ *   original is CopyResult.sourceDigest); digest references to the original
+ *   index will not resolve in the mirror — callers that pin digests must
+ *   record CopyResult.digest. The new bytes are a deterministic function of
+ *   the source bytes and `platforms` (JSON re-serialization of the same
+ *   object with `manifests` filtered), so re-copies produce the same digest
+ *   and the up-to-date check stays cheap.
+ */
+import { createHash } from 'node:crypto';
+
+export const MT = {
+  DOCKER_MANIFEST: 'application/vnd.docker.distribution.manifest.v2+json',
+  DOCKER_LIST: 'application/vnd.docker.distribution.manifest.list.v2+json',
+  OCI_MANIFEST: 'application/vnd.oci.image.manifest.v1+json',
+  OCI_INDEX: 'application/vnd.oci.image.index.v1+json',
+} as const;
+
+/** Sent on every manifest request: all four types. */
+export const MANIFEST_ACCEPT = [MT.OCI_INDEX, MT.DOCKER_LIST, MT.OCI_MANIFEST, MT.DOCKER_MANIFEST].join(', ');
+
+export const isIndexType = (mt: string): boolean => mt === MT.OCI_INDEX || mt === MT.DOCKER_LIST;
+export const isImageType = (mt: string): boolean => mt === MT.OCI_MANIFEST || mt === MT.DOCKER_MANIFEST;
+export const isSupportedType = (mt: string): boolean => isIndexType(mt) || isImageType(mt);
+
+export interface Platform {
+  os: string;
+  architecture: string;
+  variant?: string;
+}
+
+export interface Descriptor {
+  mediaType: string;
+  digest: string;
+  size: number;
+  urls?: string[];
+  platform?: Platform;
+  annotations?: Record<string, string>;
+}
+
+export function sha256Digest(b: Uint8Array): string {
+  return `sha256:${createHash('sha256').update(b).digest('hex')}`;
+}
+
+/** Media type of a fetched manifest: Content-Type when meaningful, else inferred from the JSON. */
+export function manifestMediaType(contentType: string | null, json: any): string {
+  const ct = (contentType ?? '').split(';')[0]!.trim().toLowerCase();
+  if (isSupportedType(ct)) return ct;
+  if (typeof json?.mediaType === 'string' && json.mediaType) return json.mediaType;
+  if (Array.isArray(json?.manifests)) return MT.OCI_INDEX;
+  if (json?.config && Array.isArray(json?.layers)) return MT.OCI_MANIFEST;
+  return ct || 'application/octet-stream';
+}
+
+/** Blobs an image manifest references (config + layers; non-distributable layers with `urls` are skipped, like skopeo). */
+export function blobsOf(json: any): Descriptor[] {
+  const out: Descriptor[] = [];
+  if (json?.config?.digest) out.push(json.config as Descriptor);
+  for (const l of (json?.layers ?? []) as Descriptor[]) {
+    if (!l?.digest) continue;
+    const foreign = /foreign|nondistributable/.test(l.mediaType ?? '') && Array.isArray(l.urls) && l.urls.length > 0;
+    if (!foreign) out.push(l);
+  }
+  return out;
+}
+
+export function platformString(p: Platform | undefined): string {
+  if (!p) return 'unknown/unknown';
+  return `${p.os}/${p.architecture}${p.variant ? `/${p.variant}` : ''}`;
+}
+
+function parsePlatform(s: string): Platform {
+  const [os = '', architecture = '', variant] = s.split('/');
+  return variant ? { os, architecture, variant } : { os, architecture };
+}
+
+/** `linux/arm64` matches linux/arm64 with any variant; `linux/arm/v7` needs v7 (arm64 without variant = v8). */
+export function platformMatches(p: Platform | undefined, wanted: string): boolean {
+  if (!p) return false;
+  const w = parsePlatform(wanted);
+  if (p.os !== w.os || p.architecture !== w.architecture) return false;
+  if (!w.variant) return true;
+  const v = p.variant ?? (p.architecture === 'arm64' ? 'v8' : undefined);
+  return v === w.variant;
+}
+
+const ATTESTATION = 'attestation-manifest';
+
+export interface FilterResult {
+  /** Children to copy. */
+  kept: Descriptor[];
+  /** Bytes to push for the index (the original bytes when nothing was dropped). */
+  bytes: Buffer;
+  digest: string;
+  filtered: boolean;
+  /** Platforms of the kept children (attestations excluded). */
+  platforms: string[];
+  /** Every platform in the index (for error messages). */
+  available: string[];
+}
+
+/**
+ * Applies `platforms` to an index (see the decision at the top of the file).
+ * `pinned`: the source was referenced by digest -> never filter.
+ */
+export function filterIndex(bytes: Buffer, json: any, platforms: string[], pinned: boolean): FilterResult {
+  const all = (json?.manifests ?? []) as Descriptor[];
+  const isAttestation = (d: Descriptor) => d.annotations?.['vnd.docker.reference.type'] === ATTESTATION;
+  const available = [...new Set(all.filter((d) => !isAttestation(d)).map((d) => platformString(d.platform)))];
+  const digest = sha256Digest(bytes);
+  const images = (ds: Descriptor[]) => [...new Set(ds.filter((d) => !isAttestation(d)).map((d) => platformString(d.platform)))];
+  if (platforms.length === 0 || pinned) {
+    return { kept: all, bytes, digest, filtered: false, platforms: images(all), available };
+  }
+  const keptImages = all.filter((d) => !isAttestation(d) && platforms.some((w) => platformMatches(d.platform, w)));
+  const keptDigests = new Set(keptImages.map((d) => d.digest));
+  const kept = all.filter((d) => keptDigests.has(d.digest) || (isAttestation(d) && keptDigests.has(d.annotations?.['vnd.docker.reference.digest'] ?? '')));
+  if (kept.length === all.length) return { kept: all, bytes, digest, filtered: false, platforms: images(all), available };
+  if (keptImages.length === 0) return { kept: [], bytes, digest, filtered: true, platforms: [], available };
+  const keptSet = new Set(kept);
+  const copy = { ...json, manifests: all.filter((d) => keptSet.has(d)) };
+  const out = Buffer.from(JSON.stringify(copy));
+  return { kept, bytes: out, digest: sha256Digest(out), filtered: true, platforms: images(kept), available };
+}

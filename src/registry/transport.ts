@@ -1,0 +1,502 @@
+/**
+ * HTTP transport to Docker Registry v2 APIs, as a stack of small wrappers in
+ * the go-containerregistry style:
+ *
+ *   endpoint (scheme choice) -> ping `/v2/` (cached challenge) -> auth
+ *   (Basic, or Bearer token with scopes, cached until expiry, refreshed on
+ *   401/insufficient_scope) -> per-host token bucket -> per-request idle
+ *   timeout + caller AbortSignal -> fetch (keep-alive) -> error table.
+ *
+ * Idempotent requests without a streamed body are retried on transient
+ * failures (backoff, honouring Retry-After up to `maxRetryAfterMs`).
+ * Credentials and tokens are never logged or put in errors.
+ */
+import type { FerryConfig } from '../config/types.js';
+import type { FerryError } from '../errors.js';
+import {
+  basicHeader,
+  loadCredentials,
+  mergeScopes,
+  parseChallenges,
+  registryConfigFor,
+  type Challenge,
+  type Credentials,
+} from './auth.js';
+import { classifyHttp, classifyThrown, RequestTimeout, registryError, type HttpFailure } from './errors.js';
+import { limiterFor } from './limiter.js';
+
+export interface Logger {
+  debug(o: object, msg?: string): void;
+  info(o: object, msg?: string): void;
+  warn(o: object, msg?: string): void;
+}
+
+export const noopLogger: Logger = { debug() {}, info() {}, warn() {} };
+
+const LOOPBACK_RE = /^(localhost|127(?:\.\d{1,3}){3}|\[::1\])(?::\d+)?$/i;
+
+export function isLoopbackHost(host: string): boolean {
+  return LOOPBACK_RE.test(host);
+}
+
+/**
+ * Base URL for `host`: `registries[host].endpoint` wins; `insecure: true`
+ * (or `mirror.insecure` for the mirror host) or a loopback host -> plain
+ * http (docker's default insecure loopback); docker.io -> registry-1; else https.
+ */
+export function endpointFor(config: FerryConfig, host: string): string {
+  const rc = registryConfigFor(config, host);
+  if (rc?.endpoint) return rc.endpoint.replace(/\/+$/, '');
+  const insecure = rc?.insecure ?? (host === config.mirror.registry ? config.mirror.insecure : false);
+  if (insecure || isLoopbackHost(host)) return `http://${host}`;
+  if (host === 'docker.io' || host === 'index.docker.io') return 'https://registry-1.docker.io';
+  return `https://${host}`;
+}
+
+export type Body = Buffer | AsyncIterable<Uint8Array>;
+
+export interface RequestSpec {
+  host: string;
+  repository?: string;
+  method: 'GET' | 'HEAD' | 'PUT' | 'POST' | 'PATCH' | 'DELETE';
+  /** Path under the endpoint (`/v2/...`) or an absolute URL (upload Location). */
+  path: string;
+  headers?: Record<string, string>;
+  body?: Body;
+  /** Bearer scopes this request needs. */
+  scopes: string[];
+  what: HttpFailure['what'];
+  /** Statuses returned to the caller instead of thrown (default: 2xx). */
+  expect?: number[];
+  signal?: AbortSignal | undefined;
+  /** Retry transient failures (only honoured for replayable bodies). Default: GET/HEAD. */
+  retry?: boolean;
+  /** For error messages, e.g. "GET manifest v1". */
+  op?: string;
+}
+
+export interface TransportOptions {
+  /** Extra attempts for retryable requests (default 2). */
+  retries?: number;
+  /** Longest Retry-After honoured in-process; longer ones are thrown (retryAfterMs in details). */
+  maxRetryAfterMs?: number;
+  /** Base backoff between retries (doubling, jittered). */
+  backoffMs?: number;
+  userAgent?: string;
+}
+
+/**
+ * Idle timer + abort plumbing for one request: aborts `signal` when the
+ * parent aborts, or when no progress was reported for `ms`.
+ */
+export class Deadline {
+  private readonly ctrl = new AbortController();
+  readonly signal = this.ctrl.signal;
+  private last = performance.now();
+  private timer: NodeJS.Timeout | undefined;
+  private onParent: (() => void) | undefined;
+
+  constructor(
+    private readonly ms: number,
+    private readonly parent?: AbortSignal,
+  ) {
+    if (parent) {
+      if (parent.aborted) this.ctrl.abort(parent.reason);
+      else {
+        this.onParent = () => this.ctrl.abort(parent.reason);
+        parent.addEventListener('abort', this.onParent, { once: true });
+      }
+    }
+    if (ms > 0) this.arm(ms);
+  }
+
+  private arm(wait: number): void {
+    this.timer = setTimeout(() => {
+      const idle = performance.now() - this.last;
+      if (idle >= this.ms) this.ctrl.abort(new RequestTimeout(this.ms));
+      else this.arm(this.ms - idle);
+    }, wait);
+  }
+
+  /** Progress happened: restart the idle clock. */
+  touch(): void {
+    this.last = performance.now();
+  }
+
+  get parentAborted(): boolean {
+    return !!this.parent?.aborted;
+  }
+
+  clear(): void {
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = undefined;
+    if (this.onParent) this.parent?.removeEventListener('abort', this.onParent);
+    this.onParent = undefined;
+  }
+}
+
+/** A response whose body is consumed through the request's Deadline. */
+export class RegistryResponse {
+  constructor(
+    readonly res: Response,
+    private readonly dl: Deadline,
+    private readonly ctx: { host: string; repository?: string; op?: string },
+  ) {
+    if (!res.body) dl.clear();
+  }
+
+  get status(): number {
+    return this.res.status;
+  }
+  get headers(): Headers {
+    return this.res.headers;
+  }
+  get url(): string {
+    return this.res.url;
+  }
+
+  /** Streams the body; every chunk restarts the idle timer. Errors are classified. */
+  async *body(): AsyncGenerator<Uint8Array> {
+    const b = this.res.body;
+    if (!b) return;
+    try {
+      for await (const chunk of b as unknown as AsyncIterable<Uint8Array>) {
+        this.dl.touch();
+        yield chunk;
+      }
+    } catch (e) {
+      throw classifyThrown(e, this.ctx, this.dl.parentAborted);
+    } finally {
+      this.dl.clear();
+    }
+  }
+
+  async buffer(limit = 64 * 1024 * 1024): Promise<Buffer> {
+    const parts: Buffer[] = [];
+    let n = 0;
+    for await (const c of this.body()) {
+      n += c.length;
+      if (n > limit) {
+        await this.dispose();
+        throw registryError('PROTOCOL', `response larger than ${limit} bytes`, this.ctx);
+      }
+      parts.push(Buffer.from(c.buffer, c.byteOffset, c.byteLength));
+    }
+    return Buffer.concat(parts, n);
+  }
+
+  async json(): Promise<any> {
+    const b = await this.buffer(16 * 1024 * 1024);
+    try {
+      return JSON.parse(b.toString('utf8'));
+    } catch {
+      throw registryError('PROTOCOL', 'response is not JSON', this.ctx);
+    }
+  }
+
+  /** Discards the body (lets the connection be reused). */
+  async dispose(): Promise<void> {
+    try {
+      if (this.res.body && !this.res.bodyUsed) await this.res.body.cancel();
+    } catch {
+      /* ignore */
+    } finally {
+      this.dl.clear();
+    }
+  }
+}
+
+interface Token {
+  value: string;
+  expiresAt: number;
+}
+
+function isReplayable(b: Body | undefined): boolean {
+  return b === undefined || Buffer.isBuffer(b);
+}
+
+export function sleep(ms: number, signal?: AbortSignal): Promise<void> {
+  return new Promise((resolve, reject) => {
+    if (signal?.aborted) return reject(signal.reason);
+    const t = setTimeout(() => {
+      signal?.removeEventListener('abort', onAbort);
+      resolve();
+    }, ms);
+    const onAbort = () => {
+      clearTimeout(t);
+      reject(signal?.reason);
+    };
+    signal?.addEventListener('abort', onAbort, { once: true });
+  });
+}
+
+export class Transport {
+  private config: FerryConfig;
+  private readonly pings = new Map<string, Promise<Challenge | null>>();
+  private readonly tokens = new Map<string, Token>();
+  private readonly tokenFlights = new Map<string, Promise<Token>>();
+  private readonly creds = new Map<string, Credentials | null>();
+  readonly retries: number;
+  readonly maxRetryAfterMs: number;
+  private readonly backoffMs: number;
+  private readonly userAgent: string;
+
+  constructor(
+    config: FerryConfig,
+    private readonly logger: Logger = noopLogger,
+    opts: TransportOptions = {},
+  ) {
+    this.config = config;
+    this.retries = opts.retries ?? 2;
+    this.maxRetryAfterMs = opts.maxRetryAfterMs ?? 10_000;
+    this.backoffMs = opts.backoffMs ?? 250;
+    this.userAgent = opts.userAgent ?? 'ferry/0.1';
+  }
+
+  updateConfig(config: FerryConfig): void {
+    this.config = config;
+    this.pings.clear();
+    this.tokens.clear();
+    this.creds.clear();
+  }
+
+  endpoint(host: string): string {
+    return endpointFor(this.config, host);
+  }
+
+  get timeoutMs(): number {
+    return this.config.copy.timeoutMs;
+  }
+
+  private rps(host: string): number {
+    return registryConfigFor(this.config, host)?.requestsPerSecond ?? this.config.copy.requestsPerSecond;
+  }
+
+  private credentials(host: string): Credentials | undefined {
+    if (!this.creds.has(host)) this.creds.set(host, loadCredentials(this.config, host) ?? null);
+    return this.creds.get(host) ?? undefined;
+  }
+
+  /** Sends one request with retries for transient failures of replayable requests. */
+  async request(spec: RequestSpec): Promise<RegistryResponse> {
+    const retry = (spec.retry ?? (spec.method === 'GET' || spec.method === 'HEAD')) && isReplayable(spec.body);
+    for (let attempt = 0; ; attempt++) {
+      try {
+        return await this.once(spec);
+      } catch (e) {
+        const fe = e as FerryError;
+        if (!retry || !fe.transient || attempt >= this.retries || spec.signal?.aborted || fe.code === 'FERRY_ERR_REGISTRY_ABORTED') throw fe;
+        const ra = fe.details?.retryAfterMs as number | undefined;
+        if (ra !== undefined && ra > this.maxRetryAfterMs) throw fe;
+        const wait = ra ?? this.backoffMs * 2 ** attempt * (0.75 + Math.random() * 0.5);
+        this.logger.debug({ host: spec.host, op: spec.op, code: fe.code, attempt: attempt + 1, waitMs: Math.round(wait) }, 'registry request retry');
+        await sleep(wait, spec.signal);
+      }
+    }
+  }
+
+  private urlFor(host: string, path: string): string {
+    return /^https?:\/\//.test(path) ? path : this.endpoint(host) + path;
+  }
+
+  /** Ping `/v2/` once per host: null = no auth needed, else the challenge. */
+  ping(host: string, signal?: AbortSignal): Promise<Challenge | null> {
+    let p = this.pings.get(host);
+    if (!p) {
+      p = this.doPing(host, signal);
+      this.pings.set(host, p);
+      p.catch(() => this.pings.delete(host));
+    }
+    return p;
+  }
+
+  private async doPing(host: string, signal?: AbortSignal): Promise<Challenge | null> {
+    const ctx = { host, op: 'ping /v2/' };
+    await limiterFor(host, this.rps(host)).take(signal);
+    const dl = new Deadline(this.timeoutMs, signal);
+    let res: Response;
+    try {
+      res = await fetch(this.urlFor(host, '/v2/'), { headers: { 'User-Agent': this.userAgent }, signal: dl.signal });
+      await res.arrayBuffer().catch(() => undefined);
+    } catch (e) {
+      throw classifyThrown(e, ctx, dl.parentAborted);
+    } finally {
+      dl.clear();
+    }
+    if (res.status === 200) return null;
+    if (res.status === 401) {
+      const chs = parseChallenges(res.headers.get('www-authenticate'));
+      return chs.find((c) => c.scheme === 'bearer') ?? chs.find((c) => c.scheme === 'basic') ?? { scheme: 'basic', params: {} };
+    }
+    throw classifyHttp({ status: res.status, codes: [], method: 'GET', what: 'ping', retryAfter: res.headers.get('retry-after'), authenticated: false }, ctx);
+  }
+
+  private async authorization(host: string, ch: Challenge | null, scopes: string[], signal?: AbortSignal, force = false): Promise<string | undefined> {
+    if (!ch) return undefined;
+    const creds = this.credentials(host);
+    if (ch.scheme === 'basic') return creds ? basicHeader(creds) : undefined;
+    if (ch.scheme === 'bearer') {
+      const t = await this.token(host, ch, scopes, creds, signal, force);
+      return `Bearer ${t.value}`;
+    }
+    return undefined;
+  }
+
+  private async token(host: string, ch: Challenge, scopes: string[], creds: Credentials | undefined, signal: AbortSignal | undefined, force: boolean): Promise<Token> {
+    const merged = mergeScopes(scopes);
+    const key = `${host}|${ch.params.realm}|${ch.params.service ?? ''}|${merged.join(' ')}`;
+    const cached = this.tokens.get(key);
+    if (!force && cached && cached.expiresAt > Date.now()) return cached;
+    let flight = this.tokenFlights.get(key);
+    if (!flight) {
+      flight = this.fetchToken(host, ch, merged, creds, signal).finally(() => this.tokenFlights.delete(key));
+      this.tokenFlights.set(key, flight);
+    }
+    const t = await flight;
+    this.tokens.set(key, t);
+    return t;
+  }
+
+  private async fetchToken(host: string, ch: Challenge, scopes: string[], creds: Credentials | undefined, signal?: AbortSignal): Promise<Token> {
+    const realm = ch.params.realm;
+    const ctx = { host, op: 'token request' };
+    if (!realm) throw registryError('PROTOCOL', 'Bearer challenge without realm', ctx);
+    let url: URL;
+    try {
+      url = new URL(realm);
+    } catch {
+      throw registryError('PROTOCOL', 'Bearer challenge with an invalid realm URL', ctx);
+    }
+    if (ch.params.service) url.searchParams.set('service', ch.params.service);
+    for (const s of scopes) url.searchParams.append('scope', s);
+    const headers: Record<string, string> = { 'User-Agent': this.userAgent };
+    if (creds) {
+      url.searchParams.set('account', creds.username);
+      headers.Authorization = basicHeader(creds);
+    }
+    await limiterFor(url.host, this.rps(url.host)).take(signal);
+    const dl = new Deadline(this.timeoutMs, signal);
+    let res: Response;
+    let body: any;
+    try {
+      res = await fetch(url, { headers, signal: dl.signal });
+      const text = await res.text();
+      try {
+        body = JSON.parse(text);
+      } catch {
+        body = undefined;
+      }
+    } catch (e) {
+      throw classifyThrown(e, ctx, dl.parentAborted);
+    } finally {
+      dl.clear();
+    }
+    if (!res.ok) {
+      const f: HttpFailure = { status: res.status, codes: [], method: 'GET', what: 'token', retryAfter: res.headers.get('retry-after'), authenticated: !!creds };
+      if (res.status === 404) f.status = 401;
+      throw classifyHttp(f, { ...ctx, details: { realm: url.origin + url.pathname } });
+    }
+    const value: unknown = body?.token ?? body?.access_token;
+    if (typeof value !== 'string' || !value) throw registryError('PROTOCOL', 'token server answered without a token', ctx);
+    const expiresIn = Number(body?.expires_in) > 0 ? Number(body.expires_in) : 60;
+    const issued = body?.issued_at ? Date.parse(body.issued_at) : NaN;
+    const start = Number.isFinite(issued) && Math.abs(issued - Date.now()) < 5 * 60_000 ? issued : Date.now();
+    // refresh 10 s (or 10%) early so a token does not expire between POST and PUT
+    const margin = Math.min(10_000, expiresIn * 100);
+    this.logger.debug({ host, scopes, expiresIn }, 'registry token obtained');
+    return { value, expiresAt: start + expiresIn * 1000 - margin };
+  }
+
+  private async once(spec: RequestSpec): Promise<RegistryResponse> {
+    const { host, signal } = spec;
+    const ctx = { host, ...(spec.repository ? { repository: spec.repository } : {}), ...(spec.op ? { op: spec.op } : {}) };
+    const url = this.urlFor(host, spec.path);
+    let ch = await this.ping(host, signal);
+    let scopes = spec.scopes;
+    let auth = await this.authorization(host, ch, scopes, signal);
+    const limiter = limiterFor(host, this.rps(host));
+    for (let authTry = 0; ; authTry++) {
+      await limiter.take(signal);
+      const dl = new Deadline(this.timeoutMs, signal);
+      const headers: Record<string, string> = { 'User-Agent': this.userAgent, ...spec.headers };
+      if (auth) headers.Authorization = auth;
+      const init: RequestInit & { duplex?: 'half' } = { method: spec.method, headers, signal: dl.signal, redirect: 'follow' };
+      if (spec.body !== undefined) {
+        if (Buffer.isBuffer(spec.body)) init.body = spec.body as unknown as BodyInit;
+        else {
+          init.body = touching(spec.body, dl) as unknown as BodyInit;
+          init.duplex = 'half';
+        }
+      }
+      const t0 = performance.now();
+      let res: Response;
+      try {
+        res = await fetch(url, init);
+      } catch (e) {
+        dl.clear();
+        throw classifyThrown(e, ctx, dl.parentAborted);
+      }
+      dl.touch();
+      this.logger.debug(
+        { host, method: spec.method, path: safePath(url), status: res.status, ms: Math.round(performance.now() - t0) },
+        'registry request',
+      );
+      if (res.status === 401 && authTry === 0 && isReplayable(spec.body)) {
+        await res.arrayBuffer().catch(() => undefined);
+        dl.clear();
+        const chs = parseChallenges(res.headers.get('www-authenticate'));
+        const fresh = chs.find((c) => c.scheme === 'bearer') ?? chs.find((c) => c.scheme === 'basic');
+        if (fresh) {
+          ch = fresh;
+          this.pings.set(host, Promise.resolve(fresh));
+        }
+        if (fresh?.params.scope) scopes = mergeScopes([...scopes, fresh.params.scope]);
+        this.creds.delete(host); // credentials file may have been rotated
+        const next = await this.authorization(host, ch, scopes, signal, true);
+        if (next !== undefined) {
+          auth = next;
+          continue;
+        }
+        throw classifyHttp({ status: 401, codes: ['UNAUTHORIZED'], method: spec.method, what: spec.what, authenticated: false }, ctx);
+      }
+      const expected = spec.expect ? spec.expect.includes(res.status) : res.status >= 200 && res.status < 300;
+      if (expected) return new RegistryResponse(res, dl, ctx);
+      // error: read a bounded body for registry error codes
+      let codes: string[] = [];
+      let message: string | undefined;
+      try {
+        const text = spec.method === 'HEAD' ? '' : (await res.text()).slice(0, 64 * 1024);
+        const j = text ? JSON.parse(text) : undefined;
+        if (Array.isArray(j?.errors)) {
+          codes = j.errors.map((x: { code?: unknown }) => String(x.code ?? '')).filter(Boolean);
+          const m = j.errors[0]?.message;
+          if (typeof m === 'string') message = m.slice(0, 300);
+        }
+      } catch {
+        /* not JSON */
+      } finally {
+        dl.clear();
+      }
+      throw classifyHttp(
+        { status: res.status, codes, ...(message ? { message } : {}), method: spec.method, what: spec.what, retryAfter: res.headers.get('retry-after'), authenticated: !!auth },
+        ctx,
+      );
+    }
+  }
+}
+
+/** Upload body wrapper: each chunk handed to fetch restarts the idle timer. */
+async function* touching(src: AsyncIterable<Uint8Array>, dl: Deadline): AsyncGenerator<Uint8Array> {
+  for await (const c of src) {
+    dl.touch();
+    yield c;
+  }
+  dl.touch();
+}
+
+/** Path without query (upload Locations carry signed state). */
+function safePath(url: string): string {
+  const q = url.indexOf('?');
+  const u = q >= 0 ? url.slice(0, q) : url;
+  return u.replace(/^https?:\/\/[^/]+/, '');
+}

@@ -1,0 +1,95 @@
+/**
+ * One run per watch at a time, across every replica. A Redis lock per watch
+ * (SET NX PX, renewed while held). A request that finds the lock taken is
+ * not lost: it leaves a note (`again`: `poll` beats `retain`) that the
+ * holder reads atomically when it releases, and then runs once more. Both
+ * steps are Lua scripts, so a request either gets the lock or its note is
+ * seen by the holder's release.
+ */
+import { randomUUID } from 'node:crypto';
+import type { Redis } from 'ioredis';
+
+export type WatchOp = 'poll' | 'retain';
+
+const ACQUIRE = `
+if redis.call('SET', KEYS[1], ARGV[1], 'NX', 'PX', ARGV[2]) then return 1 end
+if ARGV[3] ~= '' then
+  local cur = redis.call('GET', KEYS[2])
+  if ARGV[3] == 'poll' or not cur then redis.call('SET', KEYS[2], ARGV[3], 'PX', ARGV[2]) end
+end
+return 0
+`;
+
+const RELEASE = `
+if redis.call('GET', KEYS[1]) == ARGV[1] then redis.call('DEL', KEYS[1]) end
+local again = redis.call('GET', KEYS[2])
+if again then redis.call('DEL', KEYS[2]) end
+return again
+`;
+
+const RENEW = `
+if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('PEXPIRE', KEYS[1], ARGV[2]) end
+return 0
+`;
+
+type LockRedis = Redis & {
+  ferryWatchAcquire(lock: string, again: string, token: string, ttl: number, note: string): Promise<number>;
+  ferryWatchRelease(lock: string, again: string, token: string): Promise<string | null>;
+  ferryWatchRenew(lock: string, token: string, ttl: number): Promise<number>;
+};
+
+export interface LockKeys {
+  lock(id: string): string;
+  again(id: string): string;
+}
+
+export type RunOutcome<T> = { ran: true; value: T } | { ran: false };
+
+export class WatchLocks {
+  private readonly redis: LockRedis;
+
+  constructor(
+    redis: Redis,
+    private readonly keys: LockKeys,
+    private readonly ttlMs = 60_000,
+  ) {
+    const r = redis as LockRedis;
+    if (typeof r.ferryWatchAcquire !== 'function') {
+      r.defineCommand('ferryWatchAcquire', { numberOfKeys: 2, lua: ACQUIRE });
+      r.defineCommand('ferryWatchRelease', { numberOfKeys: 2, lua: RELEASE });
+      r.defineCommand('ferryWatchRenew', { numberOfKeys: 1, lua: RENEW });
+    }
+    this.redis = r;
+  }
+
+  /**
+   * Runs `fn(op)` holding the watch's lock, then again for any request that
+   * arrived meanwhile. When the lock is held elsewhere: with `defer` the
+   * request is noted for the holder; with `skip` it is dropped. Returns the
+   * first run's value, or `{ran: false}`.
+   */
+  async run<T>(id: string, op: WatchOp, mode: 'defer' | 'skip', fn: (op: WatchOp) => Promise<T>): Promise<RunOutcome<T>> {
+    const token = randomUUID();
+    const lock = this.keys.lock(id);
+    const again = this.keys.again(id);
+    if ((await this.redis.ferryWatchAcquire(lock, again, token, this.ttlMs, mode === 'defer' ? op : '')) !== 1) return { ran: false };
+    let first: { value: T } | { error: unknown } | undefined;
+    let next: WatchOp | null = op;
+    while (next) {
+      const renew = setInterval(() => void this.redis.ferryWatchRenew(lock, token, this.ttlMs).catch(() => {}), Math.max(1000, this.ttlMs / 3));
+      renew.unref();
+      try {
+        const value = await fn(next);
+        first ??= { value };
+      } catch (error) {
+        first ??= { error };
+      } finally {
+        clearInterval(renew);
+      }
+      next = (await this.redis.ferryWatchRelease(lock, again, token)) as WatchOp | null;
+      if (next && (await this.redis.ferryWatchAcquire(lock, again, token, this.ttlMs, next)) !== 1) next = null;
+    }
+    if (first && 'error' in first) throw first.error;
+    return first ? { ran: true, value: first.value } : { ran: false };
+  }
+}

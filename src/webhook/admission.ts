@@ -1,0 +1,76 @@
+/**
+ * AdmissionReview admission.k8s.io/v1 in and out. Decoding validates just
+ * what ferry relies on and answers bad input with a typed 400, never a throw
+ * that escapes the request.
+ */
+import { FerryError } from '../errors.js';
+
+export interface Container {
+  name: string;
+  image?: string;
+  imagePullPolicy?: string;
+  [k: string]: unknown;
+}
+
+export interface Pod {
+  apiVersion?: string;
+  kind?: string;
+  metadata?: { name?: string; generateName?: string; namespace?: string; annotations?: Record<string, string>; [k: string]: unknown };
+  spec?: { containers?: Container[]; initContainers?: Container[]; ephemeralContainers?: Container[]; [k: string]: unknown };
+  [k: string]: unknown;
+}
+
+export interface AdmissionRequest {
+  uid: string;
+  kind?: { group?: string; version?: string; kind?: string };
+  resource?: { group?: string; version?: string; resource?: string };
+  subResource?: string;
+  namespace?: string;
+  name?: string;
+  operation?: string;
+  dryRun?: boolean;
+  object?: Pod;
+  oldObject?: Pod;
+}
+
+export interface AdmissionResponse {
+  uid: string;
+  allowed: boolean;
+  status?: { code: number; message: string; reason?: string };
+  patch?: string;
+  patchType?: 'JSONPatch';
+  warnings?: string[];
+}
+
+export interface AdmissionReviewOut {
+  apiVersion: 'admission.k8s.io/v1';
+  kind: 'AdmissionReview';
+  response: AdmissionResponse;
+}
+
+function bad(message: string): FerryError {
+  return new FerryError('FERRY_ERR_WEBHOOK_BAD_REVIEW', message, {
+    status: 400,
+    hint: 'send an admission.k8s.io/v1 AdmissionReview with request.uid (the API server does; see test/fixtures/admission-review.json)',
+  });
+}
+
+export function decodeReview(body: unknown): AdmissionRequest {
+  if (typeof body !== 'object' || body === null || Array.isArray(body)) throw bad('body is not a JSON object');
+  const b = body as Record<string, unknown>;
+  if (b.kind !== 'AdmissionReview') throw bad(`kind must be "AdmissionReview", got ${JSON.stringify(b.kind)}`);
+  if (b.apiVersion !== 'admission.k8s.io/v1') {
+    throw bad(`apiVersion must be "admission.k8s.io/v1", got ${JSON.stringify(b.apiVersion)} (set admissionReviewVersions: ["v1"])`);
+  }
+  const req = b.request as Record<string, unknown> | undefined;
+  if (typeof req !== 'object' || req === null) throw bad('request is missing');
+  if (typeof req.uid !== 'string' || req.uid === '') throw bad('request.uid must be a non-empty string');
+  if (req.object !== undefined && req.object !== null && (typeof req.object !== 'object' || Array.isArray(req.object))) {
+    throw bad('request.object must be an object');
+  }
+  return req as unknown as AdmissionRequest;
+}
+
+export function review(response: AdmissionResponse): AdmissionReviewOut {
+  return { apiVersion: 'admission.k8s.io/v1', kind: 'AdmissionReview', response };
+}

@@ -1,0 +1,55 @@
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { FastifyInstance } from 'fastify';
+import type { Role, RoleContext } from '../cli/role.js';
+import { servingCert } from './certs.js';
+import { enqueueBuffer } from './metrics.js';
+import { startNamespaceCache } from './namespaces.js';
+import { createWebhookServer } from './server.js';
+
+export interface WebhookRole extends Role {
+  app: FastifyInstance;
+  url: string;
+  caFile: string | undefined;
+}
+
+/** `ferry webhook`: HTTPS admission endpoint + the producer behind it. */
+export async function startWebhook(ctx: RoleContext): Promise<WebhookRole> {
+  const config = ctx.config();
+  const view = await ctx.stateView();
+  const namespaces = await startNamespaceCache(ctx.logger, config.kubernetes.namespaceInformer);
+  const tls = await servingCert(config.webhook.certFile, config.webhook.keyFile, join(tmpdir(), 'ferry', 'certs'));
+  if (tls.caFile) {
+    ctx.logger.warn({ caFile: tls.caFile }, 'webhook.certFile not set: serving a self-signed certificate (dev only); trust it with curl --cacert');
+  }
+  const checks = new Map([
+    ['redis', async () => ({ ok: (await ctx.connection.ping()) === 'PONG' })],
+    ['imageStates', async () => ({ ok: view.isReady, detail: `${view.size} images known` })],
+    ['config', async () => ({ ok: true, detail: ctx.loaded.file ?? 'defaults' })],
+  ]);
+  const app = createWebhookServer({
+    config: ctx.config,
+    logger: ctx.logger,
+    namespaces,
+    lookup: (ref) => view.get(ref),
+    enqueue: (req) => {
+      view.noteQueued(req.ref);
+      ctx.producer.enqueue(req);
+      enqueueBuffer.set(ctx.producer.depth);
+    },
+    tls,
+    readiness: { checks },
+  });
+  const address = await app.listen({ port: config.webhook.port, host: config.webhook.host });
+  ctx.logger.info({ url: `${address}/mutate` }, 'webhook listening');
+  return {
+    name: 'webhook',
+    app,
+    url: address,
+    caFile: tls.caFile,
+    async close() {
+      await app.close();
+      await namespaces.close();
+    },
+  };
+}

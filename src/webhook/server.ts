@@ -1,0 +1,88 @@
+import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
+import type { Logger } from 'pino';
+import type { FerryConfig } from '../config/index.js';
+import { describeError, isFerryError } from '../errors.js';
+import { compilePolicy } from '../policy/index.js';
+import type { EnqueueRequest } from '../queue/producer.js';
+import type { ImageView } from '../queue/record.js';
+import { addOpsRoutes, type Readiness } from '../observability/ops-server.js';
+import { decodeReview, review } from './admission.js';
+import { handleAdmission } from './handle.js';
+import { admissions, admissionSeconds, rewrites } from './metrics.js';
+import type { NamespaceCache } from './namespaces.js';
+
+export interface WebhookDeps {
+  config(): FerryConfig;
+  logger: Logger;
+  namespaces: NamespaceCache;
+  lookup(ref: string): ImageView | undefined;
+  /** Buffered, never awaited on the admission path. */
+  enqueue(req: EnqueueRequest): void;
+  tls: { key: string; cert: string };
+  readiness: Readiness;
+}
+
+/**
+ * The admission endpoint. Bad requests get 400/413 with a clear message; an
+ * internal error answers allowed (fail-open) unless `webhook.failClosed`.
+ */
+export function createWebhookServer(deps: WebhookDeps): FastifyInstance {
+  const initial = deps.config();
+  const app = Fastify({
+    https: { key: deps.tls.key, cert: deps.tls.cert },
+    loggerInstance: deps.logger.child({ server: 'webhook' }) as unknown as FastifyBaseLogger,
+    disableRequestLogging: true,
+    bodyLimit: initial.webhook.bodyLimit,
+    keepAliveTimeout: 65_000,
+  }) as unknown as FastifyInstance;
+
+  app.setErrorHandler((err: Error & { statusCode?: number; code?: string }, _req, reply) => {
+    const status = err.statusCode ?? (isFerryError(err) ? err.status : 500);
+    admissions.inc({ outcome: status < 500 ? 'invalid' : 'error' });
+    if (status === 413) {
+      return reply.code(413).send({ code: 'FERRY_ERR_WEBHOOK_BODY_TOO_LARGE', message: `AdmissionReview larger than webhook.bodyLimit (${deps.config().webhook.bodyLimit} bytes)` });
+    }
+    if (status < 500) {
+      const code = isFerryError(err) ? err.code : 'FERRY_ERR_WEBHOOK_BAD_REQUEST';
+      return reply.code(status).send({ code, message: isFerryError(err) ? err.describe() : `bad request: ${err.message}` });
+    }
+    deps.logger.error({ err: describeError(err) }, 'webhook internal error');
+    return reply.code(500).send({ code: 'FERRY_ERR_WEBHOOK_INTERNAL', message: 'internal error' });
+  });
+
+  app.post('/mutate', async (req) => {
+    const started = process.hrtime.bigint();
+    const request = decodeReview(req.body);
+    const config = deps.config();
+    try {
+      const result = handleAdmission(request, {
+        policy: compilePolicy(config),
+        namespaceAnnotations: (ns) => deps.namespaces.annotations(ns),
+        lookup: deps.lookup,
+      });
+      if (!request.dryRun && result.decision) {
+        for (const e of result.decision.enqueue) deps.enqueue({ ref: e.ref, mirrorRef: e.mirrorRef, source: 'admission' });
+      }
+      admissions.inc({ outcome: result.outcome });
+      if (result.outcome === 'patched' && result.decision) {
+        rewrites.inc(result.decision.containers.filter((c) => c.image !== undefined).length);
+      }
+      if (result.outcome === 'denied') {
+        deps.logger.info({ uid: request.uid, namespace: request.namespace, denials: result.decision?.denials }, 'pod denied');
+      }
+      admissionSeconds.observe(Number(process.hrtime.bigint() - started) / 1e9);
+      return review(result.response);
+    } catch (e) {
+      const failClosed = config.webhook.failClosed;
+      admissions.inc({ outcome: 'error' });
+      deps.logger.error({ err: describeError(e), uid: request.uid, failClosed }, 'admission failed internally');
+      return review(
+        failClosed
+          ? { uid: request.uid, allowed: false, status: { code: 500, message: `ferry internal error (webhook.failClosed is on): ${describeError(e)}` } }
+          : { uid: request.uid, allowed: true, warnings: ['ferry: internal error; pod admitted unchanged (fail-open)'] },
+      );
+    }
+  });
+  addOpsRoutes(app, deps.readiness);
+  return app;
+}

@@ -1,0 +1,51 @@
+/**
+ * `ferry worker`: the BullMQ consumer pool that copies images upstream ->
+ * mirror (SPEC "Processes", "Image states").
+ */
+import type { StartRole } from '../cli/role.js';
+import { describeError } from '../errors.js';
+import { RegistryEngine } from '../registry/index.js';
+import { createWorkerPool } from './pool.js';
+
+export { createWorkerPool, DEFAULT_WORKER_OPTS, type WorkerPool, type WorkerPoolOptions } from './pool.js';
+export { createProcessor, backoffStrategy, type CopyJobResult } from './processor.js';
+export { nextDelay, BACKOFF_HARD_CAP_MS, type BackoffSettings } from './backoff.js';
+export { decideFailure, isPermanent, type FailureDecision } from './decide.js';
+export { diffConfig, requeueReason, hasRelevantChange } from './requeue-rule.js';
+export type { CopyEngine, CopyRequest, CopyResult, CopyProgress } from './engine.js';
+
+export const startWorker: StartRole = async (ctx) => {
+  const logger = ctx.logger.child({ role: 'worker' });
+  const engine = new RegistryEngine({ config: ctx.config(), logger });
+  const connection = ctx.redis('worker');
+  const pool = createWorkerPool({
+    connection,
+    store: ctx.store,
+    config: ctx.config(),
+    engine,
+    logger: ctx.logger,
+    producer: ctx.producer,
+    mirrorRefOf: (ref) => ctx.mirrorRefOf(ref),
+  });
+  ctx.onConfigChange((next) => {
+    pool
+      .updateConfig(next)
+      .then(({ requeued }) => {
+        if (requeued.length) logger.info({ requeued: requeued.length }, 'config change: images in error re-enqueued');
+      })
+      .catch((e) => logger.error({ err: describeError(e) }, 'applying the new config to the worker failed'));
+  });
+  ctx.addReadiness('worker', async () => {
+    const running = pool.worker.isRunning();
+    const redis = connection.status === 'ready';
+    return running && redis ? { ok: true } : { ok: false, detail: `worker ${running ? 'running' : 'not running'}, redis ${connection.status}` };
+  });
+  logger.info({ concurrency: ctx.config().queue.concurrency }, 'worker pool started');
+  return {
+    name: 'worker',
+    async close() {
+      await pool.close();
+      await engine.close();
+    },
+  };
+};

@@ -1,0 +1,166 @@
+/**
+ * A BullMQ Worker on the copy queue plus what keeps it honest: the `ferry`
+ * backoff strategy, hot-reloaded concurrency/engine config, the
+ * config-change re-enqueue of `error` images, per-state gauges, stalled-job
+ * bookkeeping and a bounded graceful close.
+ */
+import { createHash } from 'node:crypto';
+import { Job, Worker, type WorkerOptions } from 'bullmq';
+import type { Redis } from 'ioredis';
+import type { Logger } from 'pino';
+import type { FerryConfig } from '../config/index.js';
+import { describeError } from '../errors.js';
+import { QUEUE_NAME, type CopyJobData, type ImageStore, type Producer } from '../queue/index.js';
+import type { CopyEngine } from './engine.js';
+import { setStateCounts } from './metrics.js';
+import { backoffStrategy, createProcessor, type CopyJobResult } from './processor.js';
+import { diffConfig, hasRelevantChange, requeueReason } from './requeue-rule.js';
+
+export interface WorkerPoolOptions {
+  /** Dedicated connection for the BullMQ Worker (it duplicates its own blocking connection). Not closed by the pool. */
+  connection: Redis;
+  store: ImageStore;
+  config: FerryConfig;
+  engine: CopyEngine;
+  logger: Logger;
+  /** With `mirrorRefOf`: enables re-enqueueing `error` images when the relevant config changes. */
+  producer?: Producer;
+  mirrorRefOf?: (ref: string) => string;
+  /** BullMQ overrides (tests shorten lockDuration / stalledInterval). */
+  workerOpts?: Partial<WorkerOptions>;
+  /** How long close() waits for active copies before handing them back. Default 30 s. */
+  closeTimeoutMs?: number;
+  /** Refresh interval of ferry_worker_images. Default 5 s; 0 disables. */
+  countsIntervalMs?: number;
+  progressIntervalMs?: number;
+  now?: () => number;
+  rand?: () => number;
+}
+
+export interface WorkerPool {
+  readonly worker: Worker<CopyJobData, CopyJobResult>;
+  config(): FerryConfig;
+  /** Applies a reloaded config; resolves when `error` images that became eligible are re-enqueued. */
+  updateConfig(next: FerryConfig): Promise<{ requeued: string[] }>;
+  /** Waits for active copies (bounded), hands back what is left, closes the Worker. Idempotent. */
+  close(): Promise<void>;
+}
+
+/** Defaults: BullMQ's lock of 30 s (renewed every 15 s); a job is recovered from a dead worker within ~lockDuration + 2 x stalledInterval. */
+export const DEFAULT_WORKER_OPTS = { lockDuration: 30_000, stalledInterval: 15_000, maxStalledCount: 2 } as const;
+
+export function createWorkerPool(o: WorkerPoolOptions): WorkerPool {
+  let cfg = o.config;
+  let handingBack = false;
+  const logger = o.logger.child({ role: 'worker' });
+  const processor = createProcessor({
+    store: o.store,
+    engine: o.engine,
+    config: () => cfg,
+    logger,
+    handingBack: () => handingBack,
+    ...(o.now ? { now: o.now } : {}),
+    ...(o.rand ? { rand: o.rand } : {}),
+    ...(o.progressIntervalMs !== undefined ? { progressIntervalMs: o.progressIntervalMs } : {}),
+  });
+  const worker = new Worker<CopyJobData, CopyJobResult>(QUEUE_NAME, processor, {
+    ...DEFAULT_WORKER_OPTS,
+    ...o.workerOpts,
+    connection: o.connection,
+    prefix: cfg.queue.prefix,
+    concurrency: cfg.queue.concurrency,
+    settings: { backoffStrategy: backoffStrategy(() => cfg, o.rand) },
+  });
+  worker.on('error', (e) => logger.error({ err: describeError(e) }, 'worker error'));
+  worker.on('stalled', (jobId) => void onStalled(jobId).catch((e) => logger.warn({ err: describeError(e), jobId }, 'stalled-job bookkeeping failed')));
+
+  /**
+   * BullMQ re-delivers a job whose worker died (lock expired). Past
+   * maxStalledCount it fails the job without calling any processor: record
+   * that as `error` so the image does not sit in `copying` forever.
+   */
+  async function onStalled(jobId: string): Promise<void> {
+    const job = await Job.fromId<CopyJobData>(worker, jobId);
+    if (!job) return;
+    const state = await job.getState();
+    logger.warn({ jobId, ref: job.data.ref, state }, 'copy job stalled (its worker died or hung); BullMQ re-delivers it');
+    if (state !== 'failed') return;
+    const rec = await o.store.get(job.data.ref);
+    if (rec && (rec.state === 'copying' || rec.state === 'queued')) {
+      await o.store.update(job.data.ref, {
+        state: 'error',
+        lastError: `the worker copying this image died ${worker.opts.maxStalledCount ?? 1}+ times (${job.failedReason ?? 'stalled'})`,
+        nextAttemptAt: null,
+      });
+    }
+  }
+
+  let countsTimer: NodeJS.Timeout | undefined;
+  const countsEvery = o.countsIntervalMs ?? 5000;
+  const refreshCounts = () =>
+    o.store
+      .counts()
+      .then(setStateCounts)
+      .catch((e) => logger.debug({ err: describeError(e) }, 'state counts refresh failed'));
+  if (countsEvery > 0) {
+    void refreshCounts();
+    countsTimer = setInterval(refreshCounts, countsEvery);
+    countsTimer.unref();
+  }
+
+  async function requeueErrors(prev: FerryConfig, next: FerryConfig): Promise<string[]> {
+    if (!o.producer || !o.mirrorRefOf) return [];
+    const change = diffConfig(prev, next);
+    if (!hasRelevantChange(change)) return [];
+    // Several worker processes see the same reload: only the first one re-enqueues.
+    const fingerprint = createHash('sha256')
+      .update(JSON.stringify([next.queue.maxAttempts, [...next.copy.platforms].sort(), next.mirror, next.registries]))
+      .digest('hex')
+      .slice(0, 16);
+    const lock = await o.store.redis.set(`${next.queue.prefix}:worker:requeue:${fingerprint}`, String(process.pid), 'PX', 60_000, 'NX');
+    if (lock !== 'OK') return [];
+    const errored = await o.store.redis.smembers(o.store.k.state('error'));
+    const records = await o.store.getMany(errored);
+    const requeued: string[] = [];
+    for (const r of records) {
+      const reason = r && requeueReason(r, change);
+      if (!r || !reason) continue;
+      await o.producer.enqueueNow({ ref: r.ref, mirrorRef: o.mirrorRefOf(r.ref), source: r.source, force: true });
+      requeued.push(r.ref);
+      logger.info({ ref: r.ref, reason }, 'config changed: image in error re-enqueued');
+    }
+    return requeued;
+  }
+
+  let closing: Promise<void> | undefined;
+  const closeTimeoutMs = o.closeTimeoutMs ?? 30_000;
+
+  return {
+    worker,
+    config: () => cfg,
+    async updateConfig(next) {
+      const prev = cfg;
+      cfg = next;
+      if (next.queue.concurrency !== worker.concurrency) worker.concurrency = next.queue.concurrency;
+      o.engine.updateConfig?.(next);
+      return { requeued: await requeueErrors(prev, next) };
+    },
+    close() {
+      closing ??= (async () => {
+        if (countsTimer) clearInterval(countsTimer);
+        const closed = worker.close();
+        const timeout = (ms: number) => new Promise<'timeout'>((r) => setTimeout(() => r('timeout'), ms).unref());
+        if ((await Promise.race([closed, timeout(closeTimeoutMs)])) !== 'timeout') return;
+        // Active copies outlived the bound: abort them; the processor hands each job back (moveToWait).
+        handingBack = true;
+        logger.warn({ closeTimeoutMs }, 'shutdown: active copies still running; handing them back to the queue');
+        worker.cancelAllJobs('ferry worker shutting down');
+        if ((await Promise.race([closed, timeout(5000)])) !== 'timeout') return;
+        // An engine that ignores the signal: drop the connections; the job's lock expires and BullMQ re-delivers it.
+        logger.error('shutdown: copies ignored cancellation; leaving them to stalled-job recovery');
+        await worker.disconnect().catch(() => {});
+      })();
+      return closing;
+    },
+  };
+}

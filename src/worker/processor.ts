@@ -1,0 +1,148 @@
+/**
+ * The BullMQ processor for `copy` jobs: record lookup, state transitions
+ * (always through ImageStore, which publishes them), the copy, and the
+ * failure decision. BullMQ's retry machinery is kept in step with the record:
+ * the delay recorded as `nextAttemptAt` is stashed on the thrown error and
+ * returned verbatim by the `ferry` backoff strategy, and every `error`
+ * decision is thrown as UnrecoverableError so BullMQ never retries it.
+ */
+import { UnrecoverableError, WaitingError, type Job } from 'bullmq';
+import type { Logger } from 'pino';
+import type { FerryConfig } from '../config/index.js';
+import type { CopyJobData, ImageStore } from '../queue/index.js';
+import { nextDelay } from './backoff.js';
+import { decideFailure } from './decide.js';
+import type { CopyEngine, CopyResult } from './engine.js';
+import { activeCopies, copyBytesTotal, copyDuration, jobsTotal } from './metrics.js';
+import { createProgressWriter } from './progress.js';
+
+export interface CopyJobResult {
+  skipped?: 'removed' | 'blocked';
+  digest?: string;
+  upToDate?: boolean;
+  bytesTotal?: number;
+  bytesCopied?: number;
+  blobsCopied?: number;
+  blobsSkipped?: number;
+  blobsMounted?: number;
+  durationMs?: number;
+}
+
+export interface ProcessorDeps {
+  store: ImageStore;
+  engine: CopyEngine;
+  config: () => FerryConfig;
+  logger: Logger;
+  /** True once shutdown gave up waiting: aborted copies are handed back to the queue, not failed. */
+  handingBack: () => boolean;
+  now?: () => number;
+  rand?: () => number;
+  progressIntervalMs?: number;
+}
+
+/** Delay chosen by the processor for a thrown error; read back by the backoff strategy. */
+const chosenDelay = new WeakMap<object, number>();
+
+/** The `settings.backoffStrategy` for job backoff type `ferry`. */
+export function backoffStrategy(config: () => FerryConfig, rand: () => number = Math.random) {
+  return (attemptsMade: number, _type?: string, err?: Error): number => {
+    const stashed = err ? chosenDelay.get(err) : undefined;
+    return stashed ?? nextDelay(attemptsMade, config().queue.backoff, err, rand);
+  };
+}
+
+export function createProcessor(d: ProcessorDeps) {
+  const now = d.now ?? Date.now;
+  const rand = d.rand ?? Math.random;
+  // Declared with three parameters: BullMQ only passes the abort signal to processors whose length >= 3.
+  return async (job: Job<CopyJobData, CopyJobResult>, token: string | undefined, signal: AbortSignal | undefined): Promise<CopyJobResult> => {
+    const { ref, mirrorRef } = job.data;
+    const cfg = d.config();
+    const log = d.logger.child({ ref, jobId: job.id });
+    const record = await d.store.get(ref);
+    if (!record || record.state === 'blocked') {
+      const skipped = record ? 'blocked' : 'removed';
+      jobsTotal.inc({ outcome: 'skipped' });
+      log.info({ skipped }, 'copy job skipped: image %s', skipped);
+      return { skipped };
+    }
+    const attempt = job.attemptsMade + 1;
+    const maxAttempts = job.opts.attempts ?? 1;
+    // A job for an image that is already mirrored (a stray duplicate) re-checks quietly: the record stays `mirrored`.
+    const quiet = record.state === 'mirrored';
+    if (!quiet) {
+      const r = await d.store.update(ref, { state: 'copying', attempts: attempt, maxAttempts, nextAttemptAt: null, bytesDone: 0 });
+      if (!r) {
+        jobsTotal.inc({ outcome: 'skipped' });
+        return { skipped: 'removed' };
+      }
+    }
+    const progress = createProgressWriter((done, total) => d.store.progress(ref, done, total), d.progressIntervalMs ?? 250, undefined, (e) =>
+      log.debug({ err: String(e) }, 'progress write failed'),
+    );
+    const t0 = performance.now();
+    activeCopies.inc();
+    let result: CopyResult;
+    try {
+      result = await d.engine.copy({ src: ref, dst: mirrorRef, platforms: cfg.copy.platforms, ...(signal ? { signal } : {}), onProgress: progress.onProgress });
+    } catch (e) {
+      activeCopies.dec();
+      await progress.flush();
+      const seconds = (performance.now() - t0) / 1000;
+      if (signal?.aborted && d.handingBack() && token) {
+        // Shutdown ran out of patience: give the job back untouched (no attempt counted) for another worker.
+        copyDuration.observe({ outcome: 'handed_back' }, seconds);
+        jobsTotal.inc({ outcome: 'handed_back' });
+        await d.store.update(ref, { state: 'queued', nextAttemptAt: null });
+        await job.moveToWait(token);
+        log.warn('shutdown: copy interrupted and handed back to the queue');
+        throw new WaitingError();
+      }
+      const decision = decideFailure({ attempt, maxAttempts, err: e, backoff: cfg.queue.backoff, now: now(), rand });
+      copyDuration.observe({ outcome: 'failed' }, seconds);
+      jobsTotal.inc({ outcome: decision.state });
+      if (decision.state === 'retrying') {
+        await d.store.update(ref, { state: 'retrying', attempts: attempt, maxAttempts, lastError: decision.lastError, nextAttemptAt: decision.nextAttemptAt });
+        log.warn({ attempt, maxAttempts, delayMs: decision.delayMs, err: decision.lastError }, 'copy failed; retrying');
+        const err = e instanceof Error ? e : new Error(decision.lastError);
+        chosenDelay.set(err, decision.delayMs);
+        throw err;
+      }
+      await d.store.update(ref, { state: 'error', attempts: attempt, maxAttempts, lastError: decision.lastError, nextAttemptAt: null });
+      log.error({ attempt, maxAttempts, permanent: decision.permanent, err: decision.lastError }, 'copy failed; giving up');
+      throw new UnrecoverableError(decision.lastError);
+    }
+    activeCopies.dec();
+    await progress.flush();
+    const durationMs = performance.now() - t0;
+    const outcome = result.upToDate ? 'up_to_date' : 'mirrored';
+    copyDuration.observe({ outcome }, durationMs / 1000);
+    copyBytesTotal.inc(result.bytesCopied);
+    jobsTotal.inc({ outcome });
+    // Blocked (or removed) while the copy ran: leave that state alone.
+    const current = await d.store.get(ref);
+    if (current && current.state !== 'blocked') {
+      await d.store.update(ref, {
+        state: 'mirrored',
+        digest: result.digest,
+        bytesTotal: result.bytesTotal,
+        bytesDone: result.bytesTotal,
+        mirroredAt: new Date(now()).toISOString(),
+        lastError: null,
+        nextAttemptAt: null,
+        ...(quiet ? {} : { attempts: attempt, maxAttempts }),
+      });
+    }
+    log.info({ digest: result.digest, upToDate: result.upToDate, bytesCopied: result.bytesCopied, ms: Math.round(durationMs) }, 'image mirrored');
+    return {
+      digest: result.digest,
+      upToDate: result.upToDate,
+      bytesTotal: result.bytesTotal,
+      bytesCopied: result.bytesCopied,
+      blobsCopied: result.blobsCopied,
+      blobsSkipped: result.blobsSkipped,
+      blobsMounted: result.blobsMounted,
+      durationMs: Math.round(durationMs),
+    };
+  };
+}

@@ -1,0 +1,59 @@
+/**
+ * SPEC: an image in `error` gets no automatic retries "until a retry is asked
+ * for, or the config changes". The rule (pure), applied by the worker on every
+ * config reload to each record in `error`:
+ *
+ * - `copy.platforms` or `mirror.*` changed           -> re-enqueue every `error` image
+ *   (a NO_MATCHING_PLATFORM / mirror-side DENIED etc. may now succeed);
+ * - `registries.<host>` changed for the image's upstream host -> re-enqueue it
+ *   (credentials / endpoint / TLS fixed);
+ * - `queue.maxAttempts` grew -> re-enqueue images that ran out of attempts
+ *   (attempts >= their maxAttempts < the new maxAttempts). Images that failed
+ *   permanently (attempts < maxAttempts) are not: more attempts cannot help.
+ *
+ * Re-enqueue = Producer.enqueueNow({ force: true }): a fresh `queued` record
+ * (attempts 0, new maxAttempts and mirrorRef) and a new job.
+ */
+import type { FerryConfig } from '../config/index.js';
+import type { ImageRecord } from '../queue/index.js';
+
+export interface ConfigChange {
+  copyTargetChanged: boolean;
+  registriesChanged: Set<string>;
+  maxAttemptsGrew: boolean;
+  newMaxAttempts: number;
+}
+
+const same = (a: unknown, b: unknown): boolean => JSON.stringify(a) === JSON.stringify(b);
+
+export function diffConfig(prev: FerryConfig, next: FerryConfig): ConfigChange {
+  const registriesChanged = new Set<string>();
+  for (const host of new Set([...Object.keys(prev.registries), ...Object.keys(next.registries)])) {
+    if (!same(prev.registries[host], next.registries[host])) registriesChanged.add(host);
+  }
+  return {
+    copyTargetChanged: !same([...prev.copy.platforms].sort(), [...next.copy.platforms].sort()) || !same(prev.mirror, next.mirror),
+    registriesChanged,
+    maxAttemptsGrew: next.queue.maxAttempts > prev.queue.maxAttempts,
+    newMaxAttempts: next.queue.maxAttempts,
+  };
+}
+
+export function hasRelevantChange(c: ConfigChange): boolean {
+  return c.copyTargetChanged || c.registriesChanged.size > 0 || c.maxAttemptsGrew;
+}
+
+/** Upstream host of a normalized reference (`docker.io/library/x:1` -> `docker.io`). */
+export function hostOf(ref: string): string {
+  const i = ref.indexOf('/');
+  return i > 0 ? ref.slice(0, i) : ref;
+}
+
+/** Why `record` should be re-enqueued after `change`, or undefined. */
+export function requeueReason(record: Pick<ImageRecord, 'ref' | 'state' | 'attempts' | 'maxAttempts'>, c: ConfigChange): string | undefined {
+  if (record.state !== 'error') return undefined;
+  if (c.copyTargetChanged) return 'copy.platforms or mirror changed';
+  if (c.registriesChanged.has(hostOf(record.ref))) return `registries.${hostOf(record.ref)} changed`;
+  if (c.maxAttemptsGrew && record.attempts >= record.maxAttempts && c.newMaxAttempts > record.maxAttempts) return 'queue.maxAttempts raised';
+  return undefined;
+}

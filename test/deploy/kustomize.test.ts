@@ -1,0 +1,518 @@
+// Renders every kustomize overlay offline, schema-validates every object with
+// kubernetes-models, and asserts the safety properties ferry's install relies on.
+import t from 'tap';
+import { readdirSync, statSync, mkdtempSync, readFileSync, writeFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { parse as parseYaml, parseAllDocuments } from 'yaml';
+import { envOverrideNames, resolveConfig } from '../../src/config/index.js';
+import { ROOT, missing, run, which } from './_util.js';
+
+import type { BuiltPlugins, Test } from '@tapjs/test';
+
+type Tap = Test & BuiltPlugins;
+/** Rendered manifests are untyped YAML; the assertions are the type check. */
+type Any = any;
+interface Obj {
+  apiVersion: string;
+  kind: string;
+  metadata: { name: string; namespace?: string; labels?: Record<string, string>; annotations?: Record<string, string> };
+  [k: string]: Any;
+}
+
+const NAMESPACE = 'ferry-system';
+const ROLES = new Set(['all', 'webhook', 'worker', 'dashboard', 'watch', 'import']);
+const CLUSTER_SCOPED = new Set([
+  'Namespace',
+  'ClusterRole',
+  'ClusterRoleBinding',
+  'MutatingWebhookConfiguration',
+  'ValidatingWebhookConfiguration',
+  'CustomResourceDefinition',
+  'PersistentVolume',
+  'StorageClass',
+  'PriorityClass',
+]);
+const EXPECTED_OVERLAYS = ['cert-manager', 'dev', 'manual-certs'];
+const WEBHOOK_SANS = [
+  'ferry-webhook',
+  'ferry-webhook.ferry-system',
+  'ferry-webhook.ferry-system.svc',
+  'ferry-webhook.ferry-system.svc.cluster.local',
+];
+/** Secrets the manifests may reference without rendering them (made by cert-manager, by hand, or optional). */
+const EXTERNAL_SECRETS = new Set(['ferry-webhook-tls', 'ferry-redis', 'ferry-dashboard']);
+
+const kubectl = which('kubectl');
+
+function render(dir: string): Obj[] {
+  const r = run(kubectl!, ['kustomize', dir]);
+  if (r.status !== 0) throw new Error(`kubectl kustomize ${dir} failed (${r.status}):\n${r.stderr}`);
+  const docs = parseAllDocuments(r.stdout);
+  const out: Obj[] = [];
+  for (const doc of docs) {
+    if (doc.errors.length) throw new Error(`${dir}: YAML error: ${doc.errors[0]!.message}`);
+    const obj = doc.toJS() as Obj | null;
+    if (obj) out.push(obj);
+  }
+  return out;
+}
+
+const modelCache = new Map<string, Any>();
+/** The kubernetes-models class for apiVersion/kind, or undefined for kinds it does not ship (CRDs). */
+async function modelFor(apiVersion: string, kind: string): Promise<Any> {
+  const key = `${apiVersion}/${kind}`;
+  if (modelCache.has(key)) return modelCache.get(key);
+  const [group, version] = apiVersion.includes('/') ? apiVersion.split('/') : ['', apiVersion];
+  const spec = group ? `kubernetes-models/${group}/${version}/${kind}` : `kubernetes-models/${version}/${kind}`;
+  let model: Any;
+  try {
+    model = ((await import(spec)) as Record<string, Any>)[kind];
+  } catch {
+    model = undefined;
+  }
+  modelCache.set(key, model);
+  return model;
+}
+
+function id(o: Obj): string {
+  return `${o.kind}/${o.metadata.namespace ? o.metadata.namespace + '/' : ''}${o.metadata.name}`;
+}
+
+function podSpecOf(o: Obj): Any | undefined {
+  switch (o.kind) {
+    case 'Pod':
+      return o.spec;
+    case 'Deployment':
+    case 'StatefulSet':
+    case 'DaemonSet':
+    case 'ReplicaSet':
+    case 'Job':
+      return o.spec?.template?.spec;
+    case 'CronJob':
+      return o.spec?.jobTemplate?.spec?.template?.spec;
+    default:
+      return undefined;
+  }
+}
+
+function containersOf(pod: Any): Any[] {
+  return [...(pod.initContainers ?? []), ...(pod.containers ?? []), ...(pod.ephemeralContainers ?? [])];
+}
+
+function isFerry(container: Any): boolean {
+  const repo = String(container.image).replace(/@.*$/, '').replace(/:[^/:]+$/, '');
+  return repo.split('/').pop() === 'ferry';
+}
+
+function portNumber(container: Any, port: number | string): number | undefined {
+  if (typeof port === 'number') return port;
+  return (container.ports ?? []).find((p: Any) => p.name === port)?.containerPort;
+}
+
+function matches(selector: Record<string, string>, labels: Record<string, string> | undefined): boolean {
+  return Object.entries(selector).every(([k, v]) => labels?.[k] === v);
+}
+
+/** `group/resource:verb` for every grant, so RBAC compares as one set. */
+function grants(rules: Any[]): string[] {
+  const out: string[] = [];
+  for (const r of rules) {
+    for (const g of r.apiGroups ?? []) for (const res of r.resources ?? []) for (const v of r.verbs ?? []) out.push(`${g}/${res}:${v}`);
+  }
+  return out.sort();
+}
+
+async function checkOverlay(t: Tap, name: string, dir: string, objs: Obj[]): Promise<void> {
+  const byKind = (kind: string) => objs.filter((o) => o.kind === kind);
+  const find = (kind: string, n: string) => objs.find((o) => o.kind === kind && o.metadata.name === n);
+
+  t.test('every object validates against the Kubernetes schema', async (t) => {
+    const seen = new Set<string>();
+    for (const o of objs) {
+      t.ok(o.apiVersion && o.kind && o.metadata?.name, `${id(o)} has apiVersion, kind, metadata.name`);
+      t.notOk(seen.has(id(o)), `${id(o)} appears once`);
+      seen.add(id(o));
+      const Model = await modelFor(o.apiVersion, o.kind);
+      if (!Model) {
+        // cert-manager CRDs: kubernetes-models ships no schema for them; checked structurally below.
+        t.equal(o.apiVersion, 'cert-manager.io/v1', `${id(o)}: only cert-manager kinds lack a schema`);
+        continue;
+      }
+      try {
+        new Model(o).validate();
+        t.pass(`${id(o)} is valid ${o.apiVersion} ${o.kind}`);
+      } catch (e) {
+        t.fail(`${id(o)} does not validate: ${(e as Error).message}`);
+      }
+    }
+  });
+
+  t.test(`everything namespaced lives in ${NAMESPACE}`, async (t) => {
+    const ns = byKind('Namespace');
+    t.same(
+      ns.map((n) => n.metadata.name),
+      [NAMESPACE],
+      'renders exactly the ferry namespace',
+    );
+    const labels = ns[0]?.metadata.labels ?? {};
+    t.equal(labels['pod-security.kubernetes.io/enforce'], 'restricted', 'namespace enforces the restricted Pod Security Standard');
+    t.equal(labels['ferry.io/skip'], 'true', 'namespace carries the opt-out label the webhook selector excludes');
+    for (const o of objs) {
+      if (CLUSTER_SCOPED.has(o.kind)) t.notOk(o.metadata.namespace, `${id(o)} is cluster-scoped`);
+      else t.equal(o.metadata.namespace, NAMESPACE, `${id(o)} namespace`);
+    }
+  });
+
+  t.test('MutatingWebhookConfiguration is fail-safe', async (t) => {
+    const mwcs = byKind('MutatingWebhookConfiguration');
+    t.equal(mwcs.length, 1, 'one MutatingWebhookConfiguration');
+    t.equal(byKind('ValidatingWebhookConfiguration').length, 0, 'no validating webhook');
+    const mwc = mwcs[0]!;
+    t.ok(mwc.webhooks?.length >= 1, 'has webhooks');
+    for (const w of mwc.webhooks as Any[]) {
+      const at = `webhook ${w.name}`;
+      t.equal(w.failurePolicy, 'Ignore', `${at}: failurePolicy Ignore`);
+      t.equal(w.sideEffects, 'NoneOnDryRun', `${at}: sideEffects NoneOnDryRun`);
+      t.type(w.timeoutSeconds, 'number', `${at}: timeoutSeconds set`);
+      t.ok(w.timeoutSeconds >= 1 && w.timeoutSeconds <= 10, `${at}: timeoutSeconds ${w.timeoutSeconds} <= 10`);
+      t.equal(w.reinvocationPolicy, 'IfNeeded', `${at}: reinvocationPolicy IfNeeded`);
+      t.same(w.admissionReviewVersions, ['v1'], `${at}: admissionReviewVersions [v1]`);
+
+      const nsExprs: Any[] = w.namespaceSelector?.matchExpressions ?? [];
+      const byName = nsExprs.find((e) => e.key === 'kubernetes.io/metadata.name');
+      t.equal(byName?.operator, 'NotIn', `${at}: namespaceSelector excludes by kubernetes.io/metadata.name`);
+      for (const ns of [NAMESPACE, 'kube-system']) {
+        t.ok(byName?.values?.includes(ns), `${at}: namespaceSelector excludes ${ns}`);
+      }
+      t.notOk(w.namespaceSelector?.matchLabels, `${at}: no matchLabels that could widen/narrow the selector unexpectedly`);
+      const nsSkip = nsExprs.find((e) => e.key === 'ferry.io/skip');
+      t.match(nsSkip, { operator: 'NotIn', values: ['true'] }, `${at}: namespaces labelled ferry.io/skip=true are excluded`);
+      const objExprs: Any[] = w.objectSelector?.matchExpressions ?? [];
+      t.match(
+        objExprs.find((e) => e.key === 'ferry.io/skip'),
+        { operator: 'NotIn', values: ['true'] },
+        `${at}: objectSelector opt-out label ferry.io/skip`,
+      );
+
+      const rules = (w.rules as Any[]).map((r) => ({
+        ops: [...r.operations].sort().join(','),
+        groups: r.apiGroups.join(','),
+        versions: r.apiVersions.join(','),
+        resources: [...r.resources].sort().join(','),
+      }));
+      t.same(
+        rules.sort((a, b) => a.resources.localeCompare(b.resources)),
+        [
+          { ops: 'CREATE', groups: '', versions: 'v1', resources: 'pods' },
+          { ops: 'UPDATE', groups: '', versions: 'v1', resources: 'pods/ephemeralcontainers' },
+        ],
+        `${at}: rules are exactly pods CREATE and pods/ephemeralcontainers UPDATE`,
+      );
+
+      // clientConfig -> Service -> webhook pods -> container port 8443
+      const svcRef = w.clientConfig?.service;
+      t.notOk(w.clientConfig?.url, `${at}: uses a Service, not a URL`);
+      t.equal(svcRef?.namespace, NAMESPACE, `${at}: service namespace`);
+      t.equal(svcRef?.path, '/mutate', `${at}: path /mutate`);
+      const svc = find('Service', svcRef?.name);
+      t.ok(svc, `${at}: Service ${svcRef?.name} is rendered`);
+      if (!svc) continue;
+      const svcPort = (svc.spec.ports as Any[]).find((p) => p.port === (svcRef.port ?? 443));
+      t.ok(svcPort, `${at}: Service exposes port ${svcRef.port ?? 443}`);
+      const backends = objs.filter((o) => podSpecOf(o) && matches(svc.spec.selector, o.spec.template?.metadata?.labels));
+      t.equal(backends.length, 1, `${at}: the Service selects one workload`);
+      const c = (podSpecOf(backends[0]!)?.containers ?? []).find(isFerry);
+      t.equal(c?.args?.[0], 'webhook', `${at}: which runs \`ferry webhook\``);
+      t.equal(portNumber(c, svcPort?.targetPort ?? svcPort?.port), 8443, `${at}: Service targets container port 8443`);
+    }
+  });
+
+  t.test('every container is non-root, read-only, capability-free and bounded', async (t) => {
+    const workloads = objs.filter((o) => podSpecOf(o));
+    t.ok(workloads.length > 0, 'has workloads');
+    for (const o of workloads) {
+      const pod = podSpecOf(o);
+      const at = id(o);
+      t.notOk(pod.hostNetwork || pod.hostPID || pod.hostIPC, `${at}: no host namespaces`);
+      t.notOk((pod.volumes ?? []).some((v: Any) => v.hostPath), `${at}: no hostPath volumes`);
+      t.equal(pod.securityContext?.seccompProfile?.type, 'RuntimeDefault', `${at}: seccompProfile RuntimeDefault`);
+      for (const c of containersOf(pod)) {
+        const sc = c.securityContext ?? {};
+        const cat = `${at} container ${c.name}`;
+        t.ok((sc.runAsNonRoot ?? pod.securityContext?.runAsNonRoot) === true, `${cat}: runAsNonRoot`);
+        const uid = sc.runAsUser ?? pod.securityContext?.runAsUser;
+        t.ok(typeof uid === 'number' && uid > 0, `${cat}: numeric non-zero runAsUser (${uid})`);
+        t.equal(sc.readOnlyRootFilesystem, true, `${cat}: readOnlyRootFilesystem`);
+        t.equal(sc.allowPrivilegeEscalation, false, `${cat}: allowPrivilegeEscalation false`);
+        t.notOk(sc.privileged, `${cat}: not privileged`);
+        t.same(sc.capabilities?.drop, ['ALL'], `${cat}: drops ALL capabilities`);
+        t.notOk(sc.capabilities?.add?.length, `${cat}: adds no capabilities`);
+        for (const kind of ['requests', 'limits'] as const) {
+          for (const res of ['cpu', 'memory']) {
+            t.ok(c.resources?.[kind]?.[res], `${cat}: resources.${kind}.${res}`);
+          }
+        }
+        t.ok(c.readinessProbe && c.livenessProbe, `${cat}: readiness and liveness probes`);
+        t.match(String(c.image), /:[\w.-]+$/, `${cat}: image has a tag`);
+        t.notMatch(String(c.image), /:latest$/, `${cat}: image tag is not latest`);
+      }
+    }
+  });
+
+  t.test('ferry containers: roles, config, probes, env', async (t) => {
+    const known = envOverrideNames();
+    const cm = objs.find((o) => o.kind === 'ConfigMap' && o.metadata.name.startsWith('ferry-config'));
+    t.ok(cm?.data?.['config.yaml'], 'ferry-config ConfigMap holds config.yaml');
+    t.doesNotThrow(() => resolveConfig(parseYaml(cm?.data?.['config.yaml'] ?? ''), {}, `${name} config.yaml`), 'config.yaml passes ferry\'s own config validation');
+
+    const roles = new Set<string>();
+    const images = new Set<string>();
+    for (const o of objs.filter((x) => podSpecOf(x))) {
+      const pod = podSpecOf(o);
+      for (const c of containersOf(pod).filter(isFerry)) {
+        const at = `${id(o)} ${c.name}`;
+        images.add(c.image);
+        t.notOk(c.command, `${at}: keeps the image's ENTRYPOINT (ferry)`);
+        const role = c.args?.[0];
+        t.ok(ROLES.has(role), `${at}: runs a ferry role (${role})`);
+        roles.add(role);
+        t.same(c.args.slice(1), ['--config', '/etc/ferry/config.yaml'], `${at}: --config /etc/ferry/config.yaml`);
+        const mount = (c.volumeMounts ?? []).find((m: Any) => m.mountPath === '/etc/ferry');
+        const vol = (pod.volumes ?? []).find((v: Any) => v.name === mount?.name);
+        t.equal(vol?.configMap?.name, cm?.metadata.name, `${at}: mounts the rendered ferry-config at /etc/ferry`);
+        t.ok((c.volumeMounts ?? []).some((m: Any) => m.mountPath === '/tmp'), `${at}: writable /tmp mounted`);
+
+        const env = new Map<string, Any>((c.env ?? []).map((e: Any) => [e.name, e]));
+        for (const e of env.keys()) {
+          if (e.startsWith('FERRY_')) t.ok(known.has(e), `${at}: ${e} is a config override ferry understands`);
+        }
+        const https = role === 'webhook';
+        const port = https ? 8443 : 8080;
+        if (!https) t.equal(env.get('FERRY_DASHBOARD_HOST')?.value, '0.0.0.0', `${at}: health port listens on all interfaces`);
+        for (const [probe, path] of [
+          ['readinessProbe', '/readyz'],
+          ['livenessProbe', '/healthz'],
+        ] as const) {
+          const g = c[probe]?.httpGet;
+          t.equal(g?.path, path, `${at}: ${probe} GET ${path}`);
+          t.equal(g?.scheme ?? 'HTTP', https ? 'HTTPS' : 'HTTP', `${at}: ${probe} scheme`);
+          t.equal(portNumber(c, g?.port), port, `${at}: ${probe} port ${port}`);
+        }
+        for (const e of env.values()) {
+          const ref = e.valueFrom?.secretKeyRef;
+          if (ref && ref.name !== 'ferry-webhook-tls') t.equal(ref.optional, true, `${at}: Secret ${ref.name} is optional`);
+        }
+        if (role === 'webhook') {
+          const tlsVol = (pod.volumes ?? []).find((v: Any) => v.secret?.secretName === 'ferry-webhook-tls');
+          const tlsMount = (c.volumeMounts ?? []).find((m: Any) => m.name === tlsVol?.name);
+          t.ok(tlsMount, `${at}: mounts Secret ferry-webhook-tls`);
+          t.equal(env.get('FERRY_WEBHOOK_CERT_FILE')?.value, `${tlsMount?.mountPath}/tls.crt`, `${at}: cert file in the Secret`);
+          t.equal(env.get('FERRY_WEBHOOK_KEY_FILE')?.value, `${tlsMount?.mountPath}/tls.key`, `${at}: key file in the Secret`);
+        }
+      }
+    }
+    t.equal(images.size, 1, `all ferry containers run one image (${[...images].join(', ')})`);
+    for (const role of ['webhook', 'worker', 'dashboard', 'watch']) t.ok(roles.has(role), `runs the ${role} role`);
+    t.notOk(roles.has('all'), 'no all-in-one pod in a cluster');
+  });
+
+  t.test('webhook availability: replicas, anti-affinity, disruption budget', async (t) => {
+    const dep = find('Deployment', 'ferry-webhook');
+    t.ok(dep, 'ferry-webhook Deployment');
+    if (!dep) return;
+    t.ok(dep.spec.replicas >= 2, 'at least 2 replicas');
+    const anti = dep.spec.template.spec.affinity?.podAntiAffinity;
+    const terms: Any[] = [
+      ...(anti?.requiredDuringSchedulingIgnoredDuringExecution ?? []),
+      ...(anti?.preferredDuringSchedulingIgnoredDuringExecution ?? []).map((p: Any) => p.podAffinityTerm),
+    ];
+    t.ok(
+      terms.some((term) => term.topologyKey === 'kubernetes.io/hostname' && matches(term.labelSelector?.matchLabels ?? {}, dep.spec.template.metadata.labels)),
+      'podAntiAffinity spreads replicas over nodes',
+    );
+    const pdb = byKind('PodDisruptionBudget').find((p) => matches(p.spec.selector.matchLabels, dep.spec.template.metadata.labels));
+    t.ok(pdb, 'a PodDisruptionBudget covers the webhook pods');
+    t.ok(pdb && (pdb.spec.minAvailable >= 1 || pdb.spec.maxUnavailable !== undefined), 'PDB keeps a replica up');
+  });
+
+  t.test('references resolve', async (t) => {
+    for (const o of objs.filter((x) => podSpecOf(x))) {
+      const pod = podSpecOf(o);
+      if (pod.serviceAccountName) t.ok(find('ServiceAccount', pod.serviceAccountName), `${id(o)}: ServiceAccount ${pod.serviceAccountName} rendered`);
+      t.ok(
+        o.kind !== 'Deployment' && o.kind !== 'StatefulSet' ? true : matches(o.spec.selector.matchLabels, o.spec.template.metadata.labels),
+        `${id(o)}: selector matches its template`,
+      );
+      for (const v of pod.volumes ?? []) {
+        if (v.configMap) t.ok(find('ConfigMap', v.configMap.name), `${id(o)}: ConfigMap ${v.configMap.name} rendered`);
+        if (v.persistentVolumeClaim) t.ok(find('PersistentVolumeClaim', v.persistentVolumeClaim.claimName), `${id(o)}: PVC ${v.persistentVolumeClaim.claimName} rendered`);
+        if (v.secret) t.ok(find('Secret', v.secret.secretName) || EXTERNAL_SECRETS.has(v.secret.secretName), `${id(o)}: Secret ${v.secret.secretName} known`);
+      }
+    }
+    for (const svc of byKind('Service')) {
+      t.ok(
+        objs.some((o) => podSpecOf(o) && matches(svc.spec.selector, o.spec.template?.metadata?.labels)),
+        `${id(svc)} selects a workload`,
+      );
+    }
+  });
+
+  t.test('RBAC is exactly namespaces get/list/watch and events create', async (t) => {
+    t.equal(byKind('Role').length + byKind('RoleBinding').length, 0, 'no namespaced Roles');
+    const roles = byKind('ClusterRole');
+    t.same(
+      roles.map((r) => r.metadata.name),
+      ['ferry'],
+      'one ClusterRole',
+    );
+    const rules: Any[] = roles[0]?.rules ?? [];
+    for (const r of rules) {
+      for (const field of ['apiGroups', 'resources', 'verbs']) t.notOk((r[field] ?? []).includes('*'), `no wildcard in ${field}`);
+      t.notOk(r.resourceNames || r.nonResourceURLs, 'no resourceNames / nonResourceURLs');
+    }
+    t.same(
+      grants(rules),
+      ['/events:create', '/namespaces:get', '/namespaces:list', '/namespaces:watch', 'events.k8s.io/events:create'].sort(),
+      'grants',
+    );
+    t.notOk(roles[0]?.aggregationRule, 'no aggregation');
+    const bindings = byKind('ClusterRoleBinding');
+    t.equal(bindings.length, 1, 'one ClusterRoleBinding');
+    t.match(bindings[0], { roleRef: { kind: 'ClusterRole', name: 'ferry' } }, 'binds the ferry ClusterRole');
+    t.same(bindings[0]?.subjects, [{ kind: 'ServiceAccount', name: 'ferry', namespace: NAMESPACE }], 'to the ferry ServiceAccount only');
+    t.equal(find('ServiceAccount', 'ferry')?.automountServiceAccountToken, false, 'token mounted only where a pod asks for it');
+    const dash = find('Deployment', 'ferry-dashboard');
+    t.equal(dash?.spec.template.spec.automountServiceAccountToken, false, 'dashboard gets no API token');
+  });
+
+  // Overlay-specific checks
+  if (name === 'cert-manager') {
+    t.test('cert-manager issues the serving certificate and injects the CA', async (t) => {
+      const issuer = byKind('Issuer')[0];
+      const cert = byKind('Certificate')[0];
+      t.ok(issuer?.spec?.selfSigned !== undefined, 'self-signed Issuer');
+      t.equal(cert?.spec?.issuerRef?.name, issuer?.metadata.name, 'Certificate uses that Issuer');
+      t.equal(cert?.spec?.secretName, 'ferry-webhook-tls', 'into the Secret the webhook mounts');
+      t.same([...(cert?.spec?.dnsNames ?? [])].sort(), [...WEBHOOK_SANS].sort(), 'dnsNames cover the webhook Service');
+      const mwc = byKind('MutatingWebhookConfiguration')[0];
+      t.equal(
+        mwc?.metadata.annotations?.['cert-manager.io/inject-ca-from'],
+        `${NAMESPACE}/${cert?.metadata.name}`,
+        'cert-manager.io/inject-ca-from names the Certificate',
+      );
+      t.notOk(mwc?.webhooks?.[0]?.clientConfig?.caBundle, 'caBundle left to the CA injector');
+    });
+  }
+
+  if (name === 'manual-certs' || name === 'dev') {
+    t.test('no keys or CA in the manifests', async (t) => {
+      t.equal(byKind('Secret').length, 0, 'no Secret rendered');
+      t.notOk(byKind('MutatingWebhookConfiguration')[0]?.webhooks?.[0]?.clientConfig?.caBundle, 'no caBundle: patched in after apply');
+    });
+  }
+
+  if (name === 'manual-certs') {
+    t.test('the documented manual-certs commands work on make-certs.sh output', { skip: which('openssl') ? false : missing('openssl') }, async (t) => {
+      const tmp = mkdtempSync(join(tmpdir(), 'ferry-manual-certs-'));
+      t.teardown(() => rmSync(tmp, { recursive: true, force: true }));
+      const made = run('bash', [join(ROOT, 'certs/make-certs.sh'), join(tmp, 'out')]);
+      t.equal(made.status, 0, `make-certs.sh succeeds ${made.stderr}`);
+      const caBundle = readFileSync(join(tmp, 'out/ca-bundle.b64'), 'utf8').trim();
+
+      // kubectl -n ferry-system create secret generic ferry-webhook-tls ... --dry-run=client -o yaml
+      const sec = run(
+        kubectl!,
+        [
+          '-n', NAMESPACE, 'create', 'secret', 'generic', 'ferry-webhook-tls', '--type=kubernetes.io/tls',
+          '--from-file=tls.crt=out/tls.crt', '--from-file=tls.key=out/tls.key', '--from-file=ca.crt=out/ca.crt',
+          '--dry-run=client', '-o', 'yaml',
+        ],
+        { cwd: tmp },
+      );
+      t.equal(sec.status, 0, `create secret --dry-run=client works offline ${sec.stderr}`);
+      const secret = parseYaml(sec.stdout) as Obj;
+      const { Secret } = await import('kubernetes-models/v1/Secret');
+      t.doesNotThrow(() => new Secret(secret as Any).validate(), 'Secret validates');
+      t.equal(secret.type, 'kubernetes.io/tls', 'type kubernetes.io/tls');
+      t.same(Object.keys(secret.data).sort(), ['ca.crt', 'tls.crt', 'tls.key'], 'same keys as a cert-manager Secret');
+      t.equal(secret.data['ca.crt'], caBundle, 'its ca.crt is the printed caBundle');
+
+      // kubectl patch mutatingwebhookconfiguration ferry --type=json -p '[...caBundle...]'
+      writeFileSync(join(tmp, 'mwc.yaml'), JSON.stringify(byKind('MutatingWebhookConfiguration')[0]));
+      const patch = JSON.stringify([{ op: 'add', path: '/webhooks/0/clientConfig/caBundle', value: caBundle }]);
+      const p = run(kubectl!, ['patch', '--local', '-f', 'mwc.yaml', '--type=json', '-p', patch, '-o', 'yaml'], { cwd: tmp });
+      t.equal(p.status, 0, `json patch applies ${p.stderr}`);
+      const patched = parseYaml(p.stdout) as Obj;
+      t.equal(patched.webhooks[0].clientConfig.caBundle, caBundle, 'caBundle patched in');
+      const { MutatingWebhookConfiguration } = await import('kubernetes-models/admissionregistration.k8s.io/v1/MutatingWebhookConfiguration');
+      t.doesNotThrow(() => new MutatingWebhookConfiguration(patched as Any).validate(), 'patched object still validates');
+
+      const docs = readFileSync(join(ROOT, 'docs/deploy.md'), 'utf8');
+      t.match(docs, 'kubectl patch mutatingwebhookconfiguration ferry --type=json', 'docs/deploy.md documents the patch');
+      t.match(docs, '/webhooks/0/clientConfig/caBundle', 'docs/deploy.md patches the caBundle path tested here');
+      t.match(docs, 'create secret generic ferry-webhook-tls --type=kubernetes.io/tls', 'docs/deploy.md documents the Secret');
+    });
+  }
+
+  if (name === 'dev') {
+    t.test('dev: in-cluster Redis and registry, wired to the config', async (t) => {
+      const redis = find('StatefulSet', 'ferry-redis');
+      t.ok(redis, 'Redis StatefulSet');
+      const rc = redis?.spec.template.spec.containers[0];
+      const args: string[] = rc?.args ?? [];
+      const flag = (f: string) => args[args.indexOf(f) + 1];
+      t.equal(flag('--appendonly'), 'yes', 'Redis AOF persistence');
+      t.equal(flag('--maxmemory-policy'), 'noeviction', 'Redis noeviction (BullMQ)');
+      const claim = redis?.spec.volumeClaimTemplates?.[0]?.metadata.name;
+      t.equal((rc?.volumeMounts ?? []).find((m: Any) => m.name === claim)?.mountPath, flag('--dir'), 'Redis data dir on its PVC');
+
+      const reg = find('Deployment', 'ferry-registry');
+      const gc = reg?.spec.template.spec.containers[0];
+      t.equal((gc?.env ?? []).find((e: Any) => e.name === 'REGISTRY_STORAGE_DELETE_ENABLED')?.value, 'true', 'registry deletes enabled');
+      const dataMount = (gc?.volumeMounts ?? []).find((m: Any) => m.mountPath === '/var/lib/registry');
+      const dataVol = (reg?.spec.template.spec.volumes ?? []).find((v: Any) => v.name === dataMount?.name);
+      t.ok(dataVol?.persistentVolumeClaim, 'registry storage on a PVC');
+
+      const config = parseYaml(objs.find((o) => o.kind === 'ConfigMap')!.data['config.yaml']) as Any;
+      const svc = find('Service', 'ferry-registry');
+      t.equal(svc?.spec.type, 'NodePort', 'registry reachable from nodes');
+      t.equal(config.mirror.registry, `127.0.0.1:${svc?.spec.ports[0].nodePort}`, 'images rewritten to the NodePort on node loopback');
+      t.equal(
+        config.registries?.[config.mirror.registry]?.endpoint,
+        `http://ferry-registry.${NAMESPACE}.svc:${svc?.spec.ports[0].port}`,
+        'ferry pods push through the registry Service',
+      );
+      const redisSvc = find('Service', 'ferry-redis');
+      t.equal(config.queue.redisUrl, `redis://${redisSvc?.metadata.name}:${redisSvc?.spec.ports[0].port}`, 'redisUrl names the Redis Service');
+      t.ok(find('Deployment', 'ferry-import'), 'import role included');
+    });
+  }
+}
+
+t.test('kustomize overlays', { skip: kubectl ? false : missing('kubectl') }, async (t) => {
+  const overlaysDir = join(ROOT, 'deploy/overlays');
+  const overlays = readdirSync(overlaysDir).filter((d) => statSync(join(overlaysDir, d)).isDirectory()).sort();
+  for (const o of EXPECTED_OVERLAYS) t.ok(overlays.includes(o), `overlay ${o} exists`);
+
+  t.test('the validator is not a no-op', async (t) => {
+    const { Deployment } = await import('kubernetes-models/apps/v1/Deployment');
+    t.throws(() => new Deployment({ metadata: { name: 'x' }, spec: { replicas: 'two' } } as Any).validate(), 'bad replicas rejected');
+  });
+
+  t.test('base renders', async (t) => {
+    t.ok(render(join(ROOT, 'deploy/base')).length > 0);
+  });
+
+  for (const name of overlays) {
+    await t.test(`overlay ${name}`, async (t) => {
+      const dir = join(ROOT, 'deploy/overlays', name);
+      let objs: Obj[] = [];
+      t.doesNotThrow(() => {
+        objs = render(dir);
+      }, `kubectl kustomize deploy/overlays/${name}`);
+      t.ok(objs.length > 0, 'renders objects');
+      if (objs.length) await checkOverlay(t, name, dir, objs);
+    });
+  }
+});

@@ -1,0 +1,121 @@
+/**
+ * A token server for docker-registry 2.8 `auth.token` (recipe section 5),
+ * in-process: RS256 JWTs whose header `kid` is the libtrust key id of the
+ * certificate the registry trusts. Authenticated users get every scope they
+ * ask for; anonymous callers get only `pull` (when allowed). Every request is
+ * recorded (account, scopes) so tests can assert on the flow.
+ */
+import { execFileSync } from 'node:child_process';
+import { createHash, createPrivateKey, randomUUID, sign, X509Certificate, type KeyObject } from 'node:crypto';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { createServer, type Server } from 'node:http';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { freePort } from '../../support/process.js';
+
+export interface TokenServerOptions {
+  /** user -> password; Basic credentials are checked against it. */
+  users: Record<string, string>;
+  /** Anonymous callers get pull-only tokens (default true). */
+  anonymousPull?: boolean;
+  service?: string;
+  issuer?: string;
+  /** Token lifetime in seconds (default 300). */
+  expiresIn?: number;
+}
+
+export interface TokenRequestLog {
+  account: string | null;
+  user: string | null;
+  scopes: string[];
+  granted: { type: string; name: string; actions: string[] }[];
+}
+
+export interface TokenServer {
+  realm: string;
+  service: string;
+  issuer: string;
+  /** PEM bundle path for the registry's `rootcertbundle`. */
+  certFile: string;
+  requests: TokenRequestLog[];
+  stop(): Promise<void>;
+}
+
+/** libtrust key id: sha256(DER SPKI), first 240 bits, base32, 12 groups of 4 joined by ':'. */
+export function libtrustKid(pub: KeyObject): string {
+  const bytes = createHash('sha256').update(pub.export({ type: 'spki', format: 'der' })).digest().subarray(0, 30);
+  let bits = '';
+  for (const b of bytes) bits += b.toString(2).padStart(8, '0');
+  let out = '';
+  for (let i = 0; i < bits.length; i += 5) out += 'ABCDEFGHIJKLMNOPQRSTUVWXYZ234567'[parseInt(bits.slice(i, i + 5), 2)];
+  return out.match(/.{4}/g)!.join(':');
+}
+
+const b64url = (x: unknown) => Buffer.from(JSON.stringify(x)).toString('base64url');
+
+export async function startTokenServer(opts: TokenServerOptions): Promise<TokenServer> {
+  const dir = mkdtempSync(join(tmpdir(), 'ferry-token-'));
+  const keyFile = join(dir, 'token.key');
+  const certFile = join(dir, 'token.crt');
+  execFileSync('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', keyFile, '-out', certFile, '-days', '2', '-subj', '/CN=ferry-test-token'], { stdio: 'ignore' });
+  const key = createPrivateKey(readFileSync(keyFile));
+  const cert = new X509Certificate(readFileSync(certFile));
+  const header = { typ: 'JWT', alg: 'RS256', kid: libtrustKid(cert.publicKey) };
+  const service = opts.service ?? 'ferry-test-registry';
+  const issuer = opts.issuer ?? 'ferry-test-issuer';
+  const expiresIn = opts.expiresIn ?? 300;
+  const requests: TokenRequestLog[] = [];
+  const server: Server = createServer((req, res) => {
+    const url = new URL(req.url ?? '/', 'http://x');
+    if (url.pathname !== '/token') {
+      res.writeHead(404).end();
+      return;
+    }
+    let user: string | null = null;
+    const authz = req.headers.authorization ?? '';
+    if (authz.startsWith('Basic ')) {
+      const decoded = Buffer.from(authz.slice(6), 'base64').toString();
+      const i = decoded.indexOf(':');
+      const u = decoded.slice(0, i);
+      if (i < 0 || opts.users[u] === undefined || opts.users[u] !== decoded.slice(i + 1)) {
+        res.writeHead(401, { 'Content-Type': 'application/json' }).end('{"details":"bad credentials"}');
+        return;
+      }
+      user = u;
+    } else if (opts.anonymousPull === false) {
+      res.writeHead(401, { 'Content-Type': 'application/json' }).end('{"details":"authentication required"}');
+      return;
+    }
+    const scopes = url.searchParams.getAll('scope');
+    const granted = scopes.flatMap((s) =>
+      s.split(' ').map((one) => {
+        const parts = one.split(':');
+        const type = parts[0] ?? '';
+        const actions = (parts.pop() ?? '').split(',').filter(Boolean);
+        const name = parts.slice(1).join(':');
+        return { type, name, actions: user ? actions : actions.filter((a) => a === 'pull') };
+      }),
+    );
+    requests.push({ account: url.searchParams.get('account'), user, scopes, granted });
+    const now = Math.floor(Date.now() / 1000);
+    const claims = { iss: issuer, sub: user ?? 'anonymous', aud: url.searchParams.get('service') ?? service, exp: now + expiresIn, nbf: now - 10, iat: now, jti: randomUUID(), access: granted };
+    const input = `${b64url(header)}.${b64url(claims)}`;
+    const token = `${input}.${sign('sha256', Buffer.from(input), key).toString('base64url')}`;
+    res.writeHead(200, { 'Content-Type': 'application/json' });
+    res.end(JSON.stringify({ token, access_token: token, expires_in: expiresIn, issued_at: new Date(now * 1000).toISOString() }));
+  });
+  const port = await freePort();
+  await new Promise<void>((resolve) => server.listen(port, '127.0.0.1', resolve));
+  return {
+    realm: `http://127.0.0.1:${port}/token`,
+    service,
+    issuer,
+    certFile,
+    requests,
+    async stop() {
+      server.closeAllConnections();
+      await new Promise<void>((r) => server.close(() => r()));
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
