@@ -65,9 +65,16 @@ async function startRole(name: RoleName, ctx: RootContext): Promise<Role> {
   }
 }
 
-async function bindHost(ctx: RootContext, dashboard: boolean): Promise<string> {
-  if (!dashboard) return ctx.config().dashboard.token ? ctx.config().dashboard.host : '127.0.0.1';
-  return (await import('../dashboard/index.js')).dashboardBindHost(ctx.config());
+/**
+ * Where the shared HTTP app listens. Roles with mutating API routes
+ * (dashboard, watch) bind loopback only while no dashboard.token is set;
+ * health/metrics-only roles (worker, import) bind dashboard.host so probes
+ * and Prometheus can reach them.
+ */
+async function bindHost(ctx: RootContext, names: RoleName[]): Promise<string> {
+  const config = ctx.config();
+  if (names.every((n) => n === 'worker' || n === 'import')) return config.dashboard.host;
+  return (await import('../dashboard/index.js')).dashboardBindHost(config);
 }
 
 async function runRoles(names: RoleName[], loaded: LoadedConfig, env: NodeJS.ProcessEnv, logger: Logger, locals: LocalService[]): Promise<number> {
@@ -96,7 +103,7 @@ async function runRoles(names: RoleName[], loaded: LoadedConfig, env: NodeJS.Pro
     if (webhook?.url) urls.webhook = `${webhook.url}/mutate`;
     if (webhook?.caFile) urls.webhookCA = webhook.caFile;
     if (!onlyWebhook) {
-      const host = await bindHost(ctx, names.includes('dashboard'));
+      const host = await bindHost(ctx, names);
       const address = await ctx.http.listen({ port: ctx.config().dashboard.port, host });
       urls[names.includes('dashboard') ? 'dashboard' : 'ops'] = address;
     }

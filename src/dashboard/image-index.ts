@@ -71,6 +71,7 @@ export function decodeCursor(s: string): Key | undefined {
  */
 export class ImageIndex {
   private readonly map = new Map<string, ImageRecord>();
+  private readonly stateCounts = new Map<ImageState, number>();
   private buffered: ImageEvent[] | undefined;
   private version = 0;
   private readonly sorted = new Map<string, { version: number; list: ImageRecord[] }>();
@@ -98,7 +99,8 @@ export class ImageIndex {
     const pending = this.buffered ?? [];
     this.buffered = undefined;
     this.map.clear();
-    for (const r of records) this.map.set(r.ref, r);
+    this.stateCounts.clear();
+    for (const r of records) this.put(r);
     this.version++;
     this.loadedOnce = true;
     for (const ev of pending) {
@@ -124,10 +126,14 @@ export class ImageIndex {
     }
     const prev = this.map.get(ev.ref);
     if (ev.type === 'state') {
-      this.map.set(ev.ref, ev.record);
+      this.put(ev.record);
       this.version++;
     } else if (ev.type === 'removed') {
-      if (this.map.delete(ev.ref)) this.version++;
+      if (prev) {
+        this.map.delete(ev.ref);
+        this.bump(prev.state, -1);
+        this.version++;
+      }
     } else if (prev) {
       // progress: in place, no reordering (the store does not touch updatedAt either)
       prev.bytesDone = ev.bytesDone;
@@ -136,9 +142,21 @@ export class ImageIndex {
     return prev;
   }
 
+  private bump(state: ImageState, by: number): void {
+    this.stateCounts.set(state, (this.stateCounts.get(state) ?? 0) + by);
+  }
+
+  private put(r: ImageRecord): void {
+    const prev = this.map.get(r.ref);
+    if (prev) this.bump(prev.state, -1);
+    this.map.set(r.ref, r);
+    this.bump(r.state, 1);
+  }
+
+  /** Records per state (kept incrementally). */
   counts(): Record<ImageState, number> {
     const out = Object.fromEntries(IMAGE_STATES.map((s) => [s, 0])) as Record<ImageState, number>;
-    for (const r of this.map.values()) out[r.state] = (out[r.state] ?? 0) + 1;
+    for (const [s, n] of this.stateCounts) out[s] = n;
     return out;
   }
 

@@ -132,7 +132,8 @@ export async function createDashboard(ctx: RoleContext, opts: DashboardOptions =
     createBullBoard({
       // Read-only: image records are ferry's truth; retries/removals go through /api so records and jobs stay in step.
       queues: [new BullMQAdapter(queue, { readOnlyMode: true, description: 'ferry copy jobs (read-only here: act on images from the ferry dashboard)' })],
-      serverAdapter,
+      // @bull-board/fastify pins its own copy of @bull-board/api (same shape, separate declarations).
+      serverAdapter: serverAdapter as unknown as Parameters<typeof createBullBoard>[0]['serverAdapter'],
       options: { uiConfig: { boardTitle: 'ferry queue', miscLinks: [{ text: 'ferry dashboard', url: '/' }], hideDocsLink: true } },
     });
     await app.register(serverAdapter.registerPlugin() as never, { prefix: '/queues' });

@@ -18,9 +18,9 @@
  * twice (CPU) instead of writing the whole uncompressed archive to a temp file
  * (disk space and I/O equal to the uncompressed size).
  */
-import { constants, createReadStream } from 'node:fs';
+import { constants } from 'node:fs';
 import { open, type FileHandle } from 'node:fs/promises';
-import { pipeline } from 'node:stream';
+import { pipeline, Readable } from 'node:stream';
 import { createGunzip } from 'node:zlib';
 import tar from 'tar-stream';
 import { asImportFailure, importError, isImportError } from './errors.js';
@@ -61,6 +61,26 @@ const MAGIC: [string, number[]][] = [
 
 function startsWith(buf: Buffer, bytes: number[]): boolean {
   return bytes.every((b, i) => buf[i] === b);
+}
+
+/**
+ * `size` bytes at `start` of an open file, in fresh chunks, by positioned
+ * reads: several may run at once on one handle, and the handle stays open
+ * (a FileHandle read stream closes its handle when destroyed, even with
+ * autoClose: false).
+ */
+export async function* readRange(fh: FileHandle, start: number, size: number, signal: AbortSignal | undefined, short: () => Error): AsyncGenerator<Buffer> {
+  let pos = start;
+  const end = start + size;
+  while (pos < end) {
+    signal?.throwIfAborted();
+    const want = Math.min(READ_CHUNK, end - pos);
+    const buf = Buffer.allocUnsafe(want);
+    const { bytesRead } = await fh.read(buf, 0, want, pos);
+    if (bytesRead === 0) throw short();
+    pos += bytesRead;
+    yield bytesRead === want ? buf : buf.subarray(0, bytesRead);
+  }
 }
 
 /** Runs `fn` over `items`, at most `n` at a time; the first error stops new work and is thrown. */
@@ -127,21 +147,10 @@ class PlainArchive implements Archive {
     return buf;
   }
 
-  private async *body(e: TarEntry, signal?: AbortSignal): AsyncGenerator<Buffer> {
-    if (e.size === 0) return;
-    // a positioned read stream on the already-open handle: a file renamed or replaced meanwhile is still the file we indexed
-    const rs = this.fh.createReadStream({ start: e.offset, end: e.offset + e.size - 1, autoClose: false, highWaterMark: READ_CHUNK });
-    let n = 0;
-    try {
-      for await (const c of rs as AsyncIterable<Buffer>) {
-        signal?.throwIfAborted();
-        n += c.length;
-        yield c;
-      }
-    } finally {
-      rs.destroy();
-    }
-    if (n !== e.size) throw importError('CHANGED', `entry ${JSON.stringify(e.name)}: read ${n} of ${e.size} bytes (file shrank?)`);
+  private body(e: TarEntry, signal?: AbortSignal): AsyncGenerator<Buffer> {
+    return readRange(this.fh, e.offset, e.size, signal, () =>
+      importError('CHANGED', `entry ${JSON.stringify(e.name)}: the file ended early (shrank while being read?)`),
+    );
   }
 
   async forEach(entries: TarEntry[], handler: BodyHandler, opts: { concurrency: number; signal?: AbortSignal }): Promise<void> {
@@ -164,7 +173,7 @@ function isMetaCandidate(name: string, size: number): 'name' | 'sniff' | false {
   return false;
 }
 
-type TarStreamEntry = tar.Headers & { byteOffset?: number };
+type TarStreamEntry = tar.Header & { byteOffset?: number };
 
 class GzipArchive implements Archive {
   readonly compression = 'gzip' as const;
@@ -179,13 +188,14 @@ class GzipArchive implements Archive {
   /** Streams the decompressed tar of the file through tar-stream, calling `onEntry` for every entry. */
   private static stream(
     fh: FileHandle,
+    fileSize: number,
     onEntry: (h: TarStreamEntry, body: NodeJS.ReadableStream & AsyncIterable<Buffer>, ordinal: number) => Promise<'continue' | 'stop'>,
     signal?: AbortSignal,
   ): Promise<void> {
     return new Promise<void>((resolve, reject) => {
-      const rs = createReadStream('', { fd: fh, start: 0, autoClose: false, highWaterMark: READ_CHUNK } as never) as ReturnType<typeof createReadStream>;
+      const rs = Readable.from(readRange(fh, 0, fileSize, undefined, () => importError('CHANGED', 'the file shrank while being read')), { objectMode: false, highWaterMark: READ_CHUNK });
       const gunzip = createGunzip({ chunkSize: 64 * 1024 });
-      const extract = tar.extract({ allowUnknownFormat: true });
+      const extract = tar.extract({ allowUnknownFormat: true } as Parameters<typeof tar.extract>[0]);
       let ordinal = 0;
       let stopped = false;
       let settled = false;
@@ -205,25 +215,23 @@ class GzipArchive implements Archive {
       signal?.addEventListener('abort', onAbort, { once: true });
       extract.on('entry', (header: TarStreamEntry, body, next) => {
         const n = ordinal++;
-        onEntry(header, body as never, n).then(
-          async (what) => {
-            if (what === 'stop') {
-              stopped = true;
-              rs.destroy();
-              finish();
-              return;
-            }
-            body.resume();
-            for await (const _ of body as AsyncIterable<Buffer>) {
-              /* skip the rest of this body */
-            }
-            next();
-          },
-          (err) => {
-            rs.destroy(err);
-            finish(err);
-          },
-        );
+        void (async () => {
+          const what = await onEntry(header, body as never, n);
+          if (what === 'stop') {
+            stopped = true;
+            rs.destroy();
+            finish();
+            return;
+          }
+          for await (const _ of body as AsyncIterable<Buffer>) {
+            /* skip the rest of this body */
+          }
+          next();
+        })().catch((err: unknown) => {
+          const e = asImportFailure(err);
+          rs.destroy(e);
+          finish(e);
+        });
       });
       pipeline(rs, gunzip, extract, (err) => {
         if (stopped) return finish();
@@ -239,20 +247,23 @@ class GzipArchive implements Archive {
     try {
       await GzipArchive.stream(
         fh,
+        fileSize,
         async (h, body) => {
           const type = typeOfTarStream(h.type);
           const size = type === 'file' ? h.size ?? 0 : 0;
           const e = b.add({ name: h.name, type, size, linkname: h.linkname ?? null }, h.byteOffset ?? -1);
           const why = type === 'file' ? isMetaCandidate(e.name, size) : false;
           if (why && size > 0) {
+            // never leave a tar-stream entry early: destroying it destroys the whole extract
             const chunks: Buffer[] = [];
             let n = 0;
+            let keep = true;
             for await (const c of body) {
-              if (n === 0 && why === 'sniff' && c[0] !== 0x7b /* { */) break;
-              chunks.push(c);
+              if (n === 0 && why === 'sniff' && c[0] !== 0x7b /* { */) keep = false;
+              if (keep) chunks.push(c);
               n += c.length;
             }
-            if (n === size) {
+            if (keep && n === size) {
               kept += n;
               if (kept > META_TOTAL_MAX) throw importError('TOO_LARGE', `more than ${META_TOTAL_MAX} bytes of metadata in a gzip'd archive`);
               small.set(e.ordinal, Buffer.concat(chunks, n));
@@ -287,19 +298,12 @@ class GzipArchive implements Archive {
     let left = wanted.size;
     await GzipArchive.stream(
       this.fh,
+      this.fileSize,
       async (_h, body, ordinal) => {
         const e = wanted.get(ordinal);
         if (!e) return 'continue';
-        let n = 0;
-        const counted = (async function* () {
-          for await (const c of body) {
-            n += c.length;
-            yield c;
-          }
-        })();
-        await handler(e, counted);
-        // a handler that did not read (blob already in the mirror) leaves the rest to be skipped
-        void n;
+        // a handler that does not read the body (blob already in the mirror) leaves it to be skipped
+        await handler(e, body);
         return --left === 0 ? 'stop' : 'continue';
       },
       opts.signal,

@@ -1,4 +1,4 @@
-import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
+import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
 import { register } from './metrics.js';
 
@@ -34,11 +34,16 @@ export function addOpsRoutes(app: FastifyInstance, readiness: Readiness): void {
   });
 }
 
+/** Per-request log lines off: at admission rates they would drown the log. Errors still log. */
+export function quietRequests(): LogController {
+  return new LogController({ disableRequestLogging: true });
+}
+
 /** The plain-HTTP server on `dashboard.port` every role shares (dashboard, hooks, ops endpoints). */
 export function createHttpApp(logger: Logger): FastifyInstance {
   return Fastify({
     loggerInstance: logger.child({ server: 'http' }) as unknown as FastifyBaseLogger,
-    disableRequestLogging: true,
+    logController: quietRequests(),
     bodyLimit: 5 * 1024 * 1024,
   }) as unknown as FastifyInstance;
 }

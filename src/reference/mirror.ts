@@ -35,9 +35,8 @@
  * Within rule 4, groups are hex or `z` (not a hex digit) and "-" never occurs
  * in IPv6 text. The host component contains no "/", so the first "/" after the
  * prefix ends it, and the upstream path follows verbatim. `fromMirrorReference`
- * (and `fromMirrorImageReference`) implement the inverse, and
- * test/reference/mirror.test.ts round-trips
- * thousands of generated hosts and paths.
+ * and `fromMirrorImageReference` implement the inverse; test/reference/
+ * mirror.test.ts round-trips tens of thousands of generated hosts and paths.
  *
  * Not mapped: a reference Docker parses with an empty domain (`foo_bar.com/x`:
  * a first component with "." that is not a valid host) throws

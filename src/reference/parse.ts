@@ -86,9 +86,6 @@ export function isValidDomain(s: string): boolean {
 export function isValidPath(s: string): boolean {
   return PATH_RE.test(s);
 }
-export function isValidTag(s: string): boolean {
-  return TAG_RE.test(s);
-}
 
 /** Go's strings.ToLower (per code point, simple case mapping), which differs from JS only for U+0130. */
 function goLower(s: string): string {

@@ -5,6 +5,7 @@
  * throttled progress, a bounded pool, and signal linking.
  */
 import { createHash } from 'node:crypto';
+import { setMaxListeners } from 'node:events';
 import { FerryError } from '../errors.js';
 import { classifyThrown, registryError, type ErrorContext } from './errors.js';
 
@@ -39,6 +40,7 @@ export async function* verifying(
   try {
     for await (const raw of src) {
       const c = typeof raw === 'string' ? Buffer.from(raw) : raw;
+      if (c.byteLength === 0) continue; // an empty chunk would end a chunked body early
       n += c.byteLength;
       if (expect.size !== undefined && n > expect.size) {
         throw registryError('SIZE_MISMATCH', `blob ${expect.digest ?? ''} is longer than its descriptor size ${expect.size}`, {
@@ -107,6 +109,7 @@ export class Progress {
 /** Links signals: the result aborts when any input does. `abort()` aborts it directly. */
 export function linkSignals(...signals: (AbortSignal | undefined)[]): { signal: AbortSignal; abort(reason?: unknown): void; dispose(): void } {
   const ctrl = new AbortController();
+  setMaxListeners(0, ctrl.signal); // one listener per in-flight request is expected
   const subs: [AbortSignal, () => void][] = [];
   for (const s of signals) {
     if (!s) continue;

@@ -15,6 +15,7 @@
  *  4. Child manifests by digest, then the top manifest, exactly as fetched
  *     (or the filtered index), LAST.
  */
+import { setMaxListeners } from 'node:events';
 import type { FerryConfig } from '../config/types.js';
 import { FerryError } from '../errors.js';
 import { deleteScope, pullScope, pushScope } from './auth.js';
@@ -117,6 +118,7 @@ export class RegistryEngine {
   constructor(opts: RegistryEngineOptions) {
     this.config = opts.config;
     this.logger = opts.logger ?? noopLogger;
+    setMaxListeners(0, this.closing.signal);
     this.transport = new Transport(opts.config, this.logger, {
       ...(opts.retries !== undefined ? { retries: opts.retries } : {}),
       ...(opts.maxRetryAfterMs !== undefined ? { maxRetryAfterMs: opts.maxRetryAfterMs } : {}),
@@ -135,6 +137,7 @@ export class RegistryEngine {
       this.closing.abort(registryError('ABORTED', 'registry engine closed', { host: '-' }));
     }
     this.blobHomes.clear();
+    this.transport.close();
   }
 
   private async run<T>(signal: AbortSignal | undefined, ctx: ErrorContext, fn: (signal: AbortSignal) => Promise<T>): Promise<T> {
@@ -164,7 +167,7 @@ export class RegistryEngine {
       signal,
       op: `HEAD manifest ${ref}`,
     });
-    await res.dispose();
+    res.dispose();
     if (res.status === 404) return undefined;
     const digest = res.headers.get('docker-content-digest');
     const mediaType = (res.headers.get('content-type') ?? '').split(';')[0]!.trim();
@@ -193,7 +196,7 @@ export class RegistryEngine {
       op: ctx.op!,
     });
     if (res.status === 404) {
-      await res.dispose();
+      res.dispose();
       return undefined;
     }
     const bytes = await res.buffer(8 * 1024 * 1024);
@@ -225,7 +228,7 @@ export class RegistryEngine {
       signal,
       op: `PUT manifest ${ref}`,
     });
-    await res.dispose();
+    res.dispose();
     return res.headers.get('docker-content-digest') ?? sha256Digest(bytes);
   }
 
@@ -266,7 +269,7 @@ export class RegistryEngine {
         signal: s,
         op: `DELETE manifest ${digest}`,
       });
-      await res.dispose(); // 404: already gone (idempotent)
+      res.dispose(); // 404: already gone (idempotent)
     });
   }
 
@@ -336,7 +339,7 @@ export class RegistryEngine {
       signal,
       op: `HEAD blob ${digest}`,
     });
-    await res.dispose();
+    res.dispose();
     if (res.status === 200) this.remember(digest, r);
     return res.status === 200;
   }
@@ -387,7 +390,7 @@ export class RegistryEngine {
       signal,
       op: mount ? `mount blob ${digest} from ${from}` : 'start upload',
     });
-    await res.dispose();
+    res.dispose();
     if (res.status === 201 && mount) return { mounted: true };
     const loc = res.headers.get('location');
     if (!loc) throw registryError('PROTOCOL', 'upload started without a Location header', repoCtx(dst, 'start upload'));
@@ -408,7 +411,7 @@ export class RegistryEngine {
         signal: AbortSignal.timeout(5000),
         op: 'cancel upload',
       });
-      await res.dispose();
+      res.dispose();
     } catch (e) {
       this.logger.debug({ host: dst.host, repository: dst.repository, err: (e as Error).message }, 'cancel upload failed');
     }
@@ -440,7 +443,7 @@ export class RegistryEngine {
         signal,
         op: ctx.op!,
       });
-      await res.dispose();
+      res.dispose();
     } catch (e) {
       void this.cancelUpload(dst, location);
       throw state.error ?? e;
@@ -490,7 +493,7 @@ export class RegistryEngine {
         const ra = fe.details?.retryAfterMs as number | undefined;
         if (ra !== undefined && ra > this.transport.maxRetryAfterMs) throw fe;
         this.logger.debug({ digest: desc.digest, code: fe.code, attempt: attempt + 1 }, 'blob transfer retry');
-        await sleep(ra ?? 250 * 2 ** attempt, signal);
+        await sleep(ra ?? this.transport.backoffMs * 2 ** attempt * (0.75 + Math.random() * 0.5), signal);
       }
     }
   }
@@ -531,7 +534,7 @@ export class RegistryEngine {
         progress.add(n);
       }, signal);
     } finally {
-      await res.dispose();
+      res.dispose();
     }
     this.remember(digest, src);
     return 'copied';
@@ -583,7 +586,7 @@ export class RegistryEngine {
           signal: s,
           op: ctx.op!,
         });
-        await res.dispose();
+        res.dispose();
         const loc = res.headers.get('location');
         if (loc) location = new URL(loc, this.transport.endpoint(dst.host) + '/').toString();
         const digest = state.digest!;
@@ -601,7 +604,7 @@ export class RegistryEngine {
           signal: s,
           op: `PUT blob ${digest}`,
         });
-        await put.dispose();
+        put.dispose();
         this.remember(digest, dst);
         return { digest, size: state.size!, skipped: false };
       } catch (e) {

@@ -20,8 +20,9 @@ export class TokenBucket {
   setRate(rate: number): void {
     if (rate === this.rate) return;
     this.refill();
+    const wasUnlimited = this.rate <= 0;
     this.rate = rate;
-    this.tokens = Math.min(this.tokens, this.capacity);
+    this.tokens = wasUnlimited ? this.capacity : Math.min(this.tokens, this.capacity);
     this.schedule();
   }
 

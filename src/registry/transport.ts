@@ -23,6 +23,7 @@ import {
   type Credentials,
 } from './auth.js';
 import { classifyHttp, classifyThrown, RequestTimeout, registryError, type HttpFailure } from './errors.js';
+import { HttpClient, type Body, type HeaderView, type HttpResponse } from './http.js';
 import { limiterFor } from './limiter.js';
 
 export interface Logger {
@@ -53,7 +54,7 @@ export function endpointFor(config: FerryConfig, host: string): string {
   return `https://${host}`;
 }
 
-export type Body = Buffer | AsyncIterable<Uint8Array>;
+export type { Body };
 
 export interface RequestSpec {
   host: string;
@@ -138,29 +139,26 @@ export class Deadline {
 /** A response whose body is consumed through the request's Deadline. */
 export class RegistryResponse {
   constructor(
-    readonly res: Response,
+    readonly res: HttpResponse,
     private readonly dl: Deadline,
     private readonly ctx: { host: string; repository?: string; op?: string },
-  ) {
-    if (!res.body) dl.clear();
-  }
+  ) {}
 
   get status(): number {
     return this.res.status;
   }
-  get headers(): Headers {
+  get headers(): HeaderView {
     return this.res.headers;
   }
+  /** Final URL (after redirects). */
   get url(): string {
     return this.res.url;
   }
 
   /** Streams the body; every chunk restarts the idle timer. Errors are classified. */
   async *body(): AsyncGenerator<Uint8Array> {
-    const b = this.res.body;
-    if (!b) return;
     try {
-      for await (const chunk of b as unknown as AsyncIterable<Uint8Array>) {
+      for await (const chunk of this.res.msg as AsyncIterable<Buffer>) {
         this.dl.touch();
         yield chunk;
       }
@@ -177,10 +175,10 @@ export class RegistryResponse {
     for await (const c of this.body()) {
       n += c.length;
       if (n > limit) {
-        await this.dispose();
+        this.dispose();
         throw registryError('PROTOCOL', `response larger than ${limit} bytes`, this.ctx);
       }
-      parts.push(Buffer.from(c.buffer, c.byteOffset, c.byteLength));
+      parts.push(c as Buffer);
     }
     return Buffer.concat(parts, n);
   }
@@ -194,15 +192,10 @@ export class RegistryResponse {
     }
   }
 
-  /** Discards the body (lets the connection be reused). */
-  async dispose(): Promise<void> {
-    try {
-      if (this.res.body && !this.res.bodyUsed) await this.res.body.cancel();
-    } catch {
-      /* ignore */
-    } finally {
-      this.dl.clear();
-    }
+  /** Discards the rest of the body (small bodies are drained so the connection is reused). */
+  dispose(): void {
+    this.res.discard();
+    this.dl.clear();
   }
 }
 
@@ -238,8 +231,9 @@ export class Transport {
   private readonly creds = new Map<string, Credentials | null>();
   readonly retries: number;
   readonly maxRetryAfterMs: number;
-  private readonly backoffMs: number;
+  readonly backoffMs: number;
   private readonly userAgent: string;
+  private readonly http = new HttpClient();
 
   constructor(
     config: FerryConfig,
@@ -262,6 +256,11 @@ export class Transport {
 
   endpoint(host: string): string {
     return endpointFor(this.config, host);
+  }
+
+  /** Drops pooled connections. */
+  close(): void {
+    this.http.close();
   }
 
   get timeoutMs(): number {
@@ -314,10 +313,10 @@ export class Transport {
     const ctx = { host, op: 'ping /v2/' };
     await limiterFor(host, this.rps(host)).take(signal);
     const dl = new Deadline(this.timeoutMs, signal);
-    let res: Response;
+    let res: HttpResponse;
     try {
-      res = await fetch(this.urlFor(host, '/v2/'), { headers: { 'User-Agent': this.userAgent }, signal: dl.signal });
-      await res.arrayBuffer().catch(() => undefined);
+      res = await this.http.send({ url: this.urlFor(host, '/v2/'), method: 'GET', headers: { 'User-Agent': this.userAgent }, signal: dl.signal });
+      await res.text();
     } catch (e) {
       throw classifyThrown(e, ctx, dl.parentAborted);
     } finally {
@@ -376,11 +375,11 @@ export class Transport {
     }
     await limiterFor(url.host, this.rps(url.host)).take(signal);
     const dl = new Deadline(this.timeoutMs, signal);
-    let res: Response;
+    let res: HttpResponse;
     let body: any;
     try {
-      res = await fetch(url, { headers, signal: dl.signal });
-      const text = await res.text();
+      res = await this.http.send({ url: url.toString(), method: 'GET', headers, signal: dl.signal });
+      const text = await res.text(1024 * 1024);
       try {
         body = JSON.parse(text);
       } catch {
@@ -391,7 +390,7 @@ export class Transport {
     } finally {
       dl.clear();
     }
-    if (!res.ok) {
+    if (res.status < 200 || res.status >= 300) {
       const f: HttpFailure = { status: res.status, codes: [], method: 'GET', what: 'token', retryAfter: res.headers.get('retry-after'), authenticated: !!creds };
       if (res.status === 404) f.status = 401;
       throw classifyHttp(f, { ...ctx, details: { realm: url.origin + url.pathname } });
@@ -420,18 +419,11 @@ export class Transport {
       const dl = new Deadline(this.timeoutMs, signal);
       const headers: Record<string, string> = { 'User-Agent': this.userAgent, ...spec.headers };
       if (auth) headers.Authorization = auth;
-      const init: RequestInit & { duplex?: 'half' } = { method: spec.method, headers, signal: dl.signal, redirect: 'follow' };
-      if (spec.body !== undefined) {
-        if (Buffer.isBuffer(spec.body)) init.body = spec.body as unknown as BodyInit;
-        else {
-          init.body = touching(spec.body, dl) as unknown as BodyInit;
-          init.duplex = 'half';
-        }
-      }
+      const body = spec.body === undefined || Buffer.isBuffer(spec.body) ? spec.body : touching(spec.body, dl);
       const t0 = performance.now();
-      let res: Response;
+      let res: HttpResponse;
       try {
-        res = await fetch(url, init);
+        res = await this.http.send({ url, method: spec.method, headers, body, signal: dl.signal });
       } catch (e) {
         dl.clear();
         throw classifyThrown(e, ctx, dl.parentAborted);
@@ -442,7 +434,7 @@ export class Transport {
         'registry request',
       );
       if (res.status === 401 && authTry === 0 && isReplayable(spec.body)) {
-        await res.arrayBuffer().catch(() => undefined);
+        await res.text().catch(() => undefined);
         dl.clear();
         const chs = parseChallenges(res.headers.get('www-authenticate'));
         const fresh = chs.find((c) => c.scheme === 'bearer') ?? chs.find((c) => c.scheme === 'basic');
@@ -465,7 +457,7 @@ export class Transport {
       let codes: string[] = [];
       let message: string | undefined;
       try {
-        const text = spec.method === 'HEAD' ? '' : (await res.text()).slice(0, 64 * 1024);
+        const text = spec.method === 'HEAD' ? '' : await res.text(64 * 1024);
         const j = text ? JSON.parse(text) : undefined;
         if (Array.isArray(j?.errors)) {
           codes = j.errors.map((x: { code?: unknown }) => String(x.code ?? '')).filter(Boolean);

@@ -68,7 +68,7 @@ export class WatchLocks {
    * request is noted for the holder; with `skip` it is dropped. Returns the
    * first run's value, or `{ran: false}`.
    */
-  async run<T>(id: string, op: WatchOp, mode: 'defer' | 'skip', fn: (op: WatchOp) => Promise<T>): Promise<RunOutcome<T>> {
+  async run<T>(id: string, op: WatchOp, mode: 'defer' | 'skip', fn: (op: WatchOp, first: boolean) => Promise<T>): Promise<RunOutcome<T>> {
     const token = randomUUID();
     const lock = this.keys.lock(id);
     const again = this.keys.again(id);
@@ -79,7 +79,7 @@ export class WatchLocks {
       const renew = setInterval(() => void this.redis.ferryWatchRenew(lock, token, this.ttlMs).catch(() => {}), Math.max(1000, this.ttlMs / 3));
       renew.unref();
       try {
-        const value = await fn(next);
+        const value = await fn(next, first === undefined);
         first ??= { value };
       } catch (error) {
         first ??= { error };

@@ -5,7 +5,7 @@ import { describeError, isFerryError } from '../errors.js';
 import { compilePolicy } from '../policy/index.js';
 import type { EnqueueRequest } from '../queue/producer.js';
 import type { ImageView } from '../queue/record.js';
-import { addOpsRoutes, type Readiness } from '../observability/ops-server.js';
+import { addOpsRoutes, quietRequests, type Readiness } from '../observability/ops-server.js';
 import { decodeReview, review } from './admission.js';
 import { handleAdmission } from './handle.js';
 import { admissions, admissionSeconds, rewrites } from './metrics.js';
@@ -31,7 +31,7 @@ export function createWebhookServer(deps: WebhookDeps): FastifyInstance {
   const app = Fastify({
     https: { key: deps.tls.key, cert: deps.tls.cert },
     loggerInstance: deps.logger.child({ server: 'webhook' }) as unknown as FastifyBaseLogger,
-    disableRequestLogging: true,
+    logController: quietRequests(),
     bodyLimit: initial.webhook.bodyLimit,
     keepAliveTimeout: 65_000,
   }) as unknown as FastifyInstance;

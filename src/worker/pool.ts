@@ -148,8 +148,11 @@ export function createWorkerPool(o: WorkerPoolOptions): WorkerPool {
     close() {
       closing ??= (async () => {
         if (countsTimer) clearInterval(countsTimer);
-        const closed = worker.close();
         const timeout = (ms: number) => new Promise<'timeout'>((r) => setTimeout(() => r('timeout'), ms).unref());
+        // A Worker closed while still initializing leaves BullMQ's version check pending on the shared
+        // connection; when the caller then closes that connection the check rejects unhandled. Let it finish.
+        await Promise.race([worker.waitUntilReady().catch(() => {}), timeout(2000)]);
+        const closed = worker.close();
         if ((await Promise.race([closed, timeout(closeTimeoutMs)])) !== 'timeout') return;
         // Active copies outlived the bound: abort them; the processor hands each job back (moveToWait).
         handingBack = true;

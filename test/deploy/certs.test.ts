@@ -8,7 +8,7 @@ import { X509Certificate, createPrivateKey } from 'node:crypto';
 import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { ROOT, missing, run, which } from './_util.js';
+import { ROOT, missing, run, which } from './fixtures/util.js';
 
 const SCRIPT = join(ROOT, 'certs/make-certs.sh');
 const SERVICE_NAME = 'ferry-webhook.ferry-system.svc';

@@ -5,7 +5,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import { envOverrideNames, resolveConfig } from '../../src/config/index.js';
-import { ROOT, missing, run, which } from './_util.js';
+import { ROOT, missing, run, which } from './fixtures/util.js';
 
 /** Resolved compose output is untyped YAML; the assertions are the type check. */
 type Any = any;

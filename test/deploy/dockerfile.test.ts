@@ -10,7 +10,7 @@ import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, wr
 import { tmpdir } from 'node:os';
 import { join, posix } from 'node:path';
 import picomatch from 'picomatch';
-import { ROOT, run, which } from './_util.js';
+import { ROOT, run, which } from './fixtures/util.js';
 
 interface Instruction {
   cmd: string;
@@ -74,9 +74,17 @@ function dockerIgnored(patterns: string[], file: string): boolean {
   return ignored;
 }
 
+/** The caller's environment without NODE_OPTIONS, so the child starts as plain node would in the image. */
+function plainEnv(extra: NodeJS.ProcessEnv = {}): NodeJS.ProcessEnv {
+  const env = { ...process.env, ...extra };
+  delete env.NODE_OPTIONS;
+  delete env.NODE_V8_COVERAGE;
+  return env;
+}
+
 function exec(file: string, args: string[], env?: NodeJS.ProcessEnv): Promise<{ code: number; stdout: string; stderr: string }> {
   return new Promise((resolve) => {
-    execFile(file, args, { env: env ?? process.env, timeout: 15_000 }, (err, stdout, stderr) => {
+    execFile(file, args, { env: env ?? plainEnv(), timeout: 15_000 }, (err, stdout, stderr) => {
       const code = err ? (typeof (err as NodeJS.ErrnoException).code === 'number' ? Number((err as NodeJS.ErrnoException).code) : 1) : 0;
       resolve({ code, stdout, stderr });
     });
@@ -132,6 +140,10 @@ t.test('Dockerfile: minimal, non-root runtime', async (t) => {
   for (const p of ['package.json', 'node_modules', 'dist', 'src/dashboard/static']) {
     t.match(fromBuild, new RegExp(`/app/${p}\\s+(\\./${p}|${workdir}/${p})`), `copies ${p} from the build stage`);
   }
+  t.ok(
+    copies.some((c) => /deploy\/docker\/healthcheck\.mjs\s+\/usr\/local\/lib\/ferry\/healthcheck\.mjs$/.test(c)),
+    'healthcheck at /usr/local/lib/ferry/healthcheck.mjs (the path probes and compose use)',
+  );
   const launcher = copies.find((c) => /deploy\/docker\/ferry\s/.test(c));
   const dest = launcher?.split(/\s+/).pop() ?? '';
   t.equal(posix.basename(dest), 'ferry', 'launcher installed as `ferry`');
@@ -191,9 +203,9 @@ t.test('launcher: `ferry ARGS` runs the ESM CLI with ARGS', async (t) => {
   const ok = await exec(launcher, ['worker', '--config', '/etc/ferry/config.yaml']);
   t.equal(ok.code, 0, `exits 0 ${ok.stderr}`);
   t.same(JSON.parse(ok.stdout), { args: ['worker', '--config', '/etc/ferry/config.yaml'], isEntry: true }, 'arguments pass through; main.js sees itself as the entry point');
-  const exit = await exec(launcher, ['copy'], { ...process.env, EXIT: '3' });
+  const exit = await exec(launcher, ['copy'], plainEnv({ EXIT: '3' }));
   t.equal(exit.code, 3, "the CLI's exit code is the process's");
-  const fail = await exec(launcher, [], { ...process.env, FAIL: '1' });
+  const fail = await exec(launcher, [], plainEnv({ FAIL: '1' }));
   t.equal(fail.code, 1, 'a failing import exits 1');
   t.match(fail.stderr, /boom/, 'and prints the error');
 });

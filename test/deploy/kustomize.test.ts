@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parse as parseYaml, parseAllDocuments } from 'yaml';
 import { envOverrideNames, resolveConfig } from '../../src/config/index.js';
-import { ROOT, missing, run, which } from './_util.js';
+import { ROOT, missing, run, which } from './fixtures/util.js';
 
 import type { BuiltPlugins, Test } from '@tapjs/test';
 
@@ -40,6 +40,8 @@ const WEBHOOK_SANS = [
   'ferry-webhook.ferry-system.svc',
   'ferry-webhook.ferry-system.svc.cluster.local',
 ];
+/** Exec probe of the non-webhook roles: node and the healthcheck script as the Dockerfile installs them. */
+const HEALTHCHECK = ['/nodejs/bin/node', '/usr/local/lib/ferry/healthcheck.mjs'];
 /** Secrets the manifests may reference without rendering them (made by cert-manager, by hand, or optional). */
 const EXTERNAL_SECRETS = new Set(['ferry-webhook-tls', 'ferry-redis', 'ferry-dashboard']);
 
@@ -254,6 +256,10 @@ async function checkOverlay(t: Tap, name: string, dir: string, objs: Obj[]): Pro
           }
         }
         t.ok(c.readinessProbe && c.livenessProbe, `${cat}: readiness and liveness probes`);
+        for (const probe of [c.readinessProbe, c.livenessProbe, c.startupProbe].filter(Boolean)) {
+          const hits = ['httpGet', 'exec', 'tcpSocket', 'grpc'].filter((k) => probe[k]);
+          t.equal(hits.length, 1, `${cat}: each probe has one handler`);
+        }
         t.match(String(c.image), /:[\w.-]+$/, `${cat}: image has a tag`);
         t.notMatch(String(c.image), /:latest$/, `${cat}: image tag is not latest`);
       }
@@ -288,16 +294,23 @@ async function checkOverlay(t: Tap, name: string, dir: string, objs: Obj[]): Pro
           if (e.startsWith('FERRY_')) t.ok(known.has(e), `${at}: ${e} is a config override ferry understands`);
         }
         const https = role === 'webhook';
-        const port = https ? 8443 : 8080;
-        if (!https) t.equal(env.get('FERRY_DASHBOARD_HOST')?.value, '0.0.0.0', `${at}: health port listens on all interfaces`);
+        if (!https) t.equal(env.get('FERRY_DASHBOARD_HOST')?.value, '0.0.0.0', `${at}: port 8080 may listen beyond loopback`);
         for (const [probe, path] of [
+          ['startupProbe', '/healthz'],
           ['readinessProbe', '/readyz'],
           ['livenessProbe', '/healthz'],
         ] as const) {
-          const g = c[probe]?.httpGet;
-          t.equal(g?.path, path, `${at}: ${probe} GET ${path}`);
-          t.equal(g?.scheme ?? 'HTTP', https ? 'HTTPS' : 'HTTP', `${at}: ${probe} scheme`);
-          t.equal(portNumber(c, g?.port), port, `${at}: ${probe} port ${port}`);
+          if (https) {
+            // The webhook listens on webhook.host (0.0.0.0): the kubelet probes it over HTTPS.
+            const g = c[probe]?.httpGet;
+            t.equal(g?.path, path, `${at}: ${probe} GET ${path}`);
+            t.equal(g?.scheme, 'HTTPS', `${at}: ${probe} over HTTPS`);
+            t.equal(portNumber(c, g?.port), 8443, `${at}: ${probe} port 8443`);
+          } else {
+            // Port 8080 is loopback-only without dashboard.token: probed from inside the container.
+            t.same(c[probe]?.exec?.command, [...HEALTHCHECK, `http://127.0.0.1:8080${path}`], `${at}: ${probe} runs the image's healthcheck on ${path}`);
+            t.ok(c[probe]?.timeoutSeconds >= 5, `${at}: ${probe} allows a node start (timeoutSeconds >= 5)`);
+          }
         }
         for (const e of env.values()) {
           const ref = e.valueFrom?.secretKeyRef;

@@ -373,7 +373,7 @@ t.test('linear time on adversarial inputs', async (t) => {
  * Conformance against Docker itself: test/reference/fixtures/docker-oracle.jsonl
  * holds what distribution/reference v0.6.0 (+ go-digest v1.0.0, sha256/384/512)
  * returned for ~2000 inputs: every string literal of its own *_test.go files,
- * curated cases, and 1500 seeded-random references (see oracle/).
+ * curated cases, and 1500 seeded-random references (see fixtures/oracle/).
  * Row: { in, err } or { in, domain, path, tag?, digest?, familiar, normalized },
  * plus anyDigest when ParseAnyReference returns a digest-only reference.
  */

@@ -119,8 +119,9 @@ t.test('missing source tag: MANIFEST_UNKNOWN, permanent, names host and repo', a
   t.equal(err.code, 'FERRY_ERR_REGISTRY_MANIFEST_UNKNOWN');
   t.equal(err.transient, false);
   t.match(err.message, `${upstream.host}/demo/app`);
-  const err2 = await engine.getManifest(`${upstream.host}/nothing/here:v1`).catch((e) => e);
+  const err2 = await engine.listTags(`${upstream.host}/nothing/here`).catch((e) => e);
   t.equal(err2.code, 'FERRY_ERR_REGISTRY_NAME_UNKNOWN');
+  t.equal(err2.transient, false);
 });
 
 t.test('cross-repository mount: from a repo seen in-process, and from a hint', async (t) => {
@@ -218,4 +219,24 @@ t.test('deleteManifest on a registry without delete: DELETE_DISABLED', async (t)
   const err = await engine.deleteManifest(`${noDelete.host}/demo/app`, res.digest).catch((e) => e);
   t.equal(err.code, 'FERRY_ERR_REGISTRY_DELETE_DISABLED');
   t.equal(err.transient, false);
+});
+
+t.test('per-registry requestsPerSecond paces requests (shared token bucket)', async (t) => {
+  const cfg = testConfig({ registries: { [upstream.host]: { requestsPerSecond: 20 } } });
+  const a = new RegistryEngine({ config: cfg });
+  const b = new RegistryEngine({ config: cfg });
+  t.teardown(async () => {
+    await a.close();
+    await b.close();
+  });
+  const t0 = performance.now();
+  // 30 HEADs (+ pings) split over two engines: one bucket of 20 + 20/s
+  await Promise.all(Array.from({ length: 30 }, (_, i) => (i % 2 ? a : b).resolveDigest(`${upstream.host}/demo/app:v1`)));
+  const ms = performance.now() - t0;
+  t.ok(ms >= 450, `paced: ${Math.round(ms)} ms`);
+  // hot reload lifts the limit
+  a.updateConfig(testConfig());
+  const t1 = performance.now();
+  await Promise.all(Array.from({ length: 30 }, () => a.resolveDigest(`${upstream.host}/demo/app:v1`)));
+  t.ok(performance.now() - t1 < 400, 'unlimited after updateConfig');
 });

@@ -38,6 +38,10 @@ export interface TokenServer {
   /** PEM bundle path for the registry's `rootcertbundle`. */
   certFile: string;
   requests: TokenRequestLog[];
+  /** Token lifetime for tokens issued from now on (seconds). */
+  expiresIn: number;
+  /** The next N token requests get a token with no access at all (forces insufficient_scope). */
+  stingy: number;
   stop(): Promise<void>;
 }
 
@@ -63,8 +67,8 @@ export async function startTokenServer(opts: TokenServerOptions): Promise<TokenS
   const header = { typ: 'JWT', alg: 'RS256', kid: libtrustKid(cert.publicKey) };
   const service = opts.service ?? 'ferry-test-registry';
   const issuer = opts.issuer ?? 'ferry-test-issuer';
-  const expiresIn = opts.expiresIn ?? 300;
   const requests: TokenRequestLog[] = [];
+  const state = { expiresIn: opts.expiresIn ?? 300, stingy: 0 };
   const server: Server = createServer((req, res) => {
     const url = new URL(req.url ?? '/', 'http://x');
     if (url.pathname !== '/token') {
@@ -87,7 +91,9 @@ export async function startTokenServer(opts: TokenServerOptions): Promise<TokenS
       return;
     }
     const scopes = url.searchParams.getAll('scope');
-    const granted = scopes.flatMap((s) =>
+    const stingy = state.stingy > 0;
+    if (stingy) state.stingy--;
+    const granted = stingy ? [] : scopes.flatMap((s) =>
       s.split(' ').map((one) => {
         const parts = one.split(':');
         const type = parts[0] ?? '';
@@ -98,6 +104,7 @@ export async function startTokenServer(opts: TokenServerOptions): Promise<TokenS
     );
     requests.push({ account: url.searchParams.get('account'), user, scopes, granted });
     const now = Math.floor(Date.now() / 1000);
+    const expiresIn = state.expiresIn;
     const claims = { iss: issuer, sub: user ?? 'anonymous', aud: url.searchParams.get('service') ?? service, exp: now + expiresIn, nbf: now - 10, iat: now, jti: randomUUID(), access: granted };
     const input = `${b64url(header)}.${b64url(claims)}`;
     const token = `${input}.${sign('sha256', Buffer.from(input), key).toString('base64url')}`;
@@ -112,6 +119,18 @@ export async function startTokenServer(opts: TokenServerOptions): Promise<TokenS
     issuer,
     certFile,
     requests,
+    get expiresIn() {
+      return state.expiresIn;
+    },
+    set expiresIn(v: number) {
+      state.expiresIn = v;
+    },
+    get stingy() {
+      return state.stingy;
+    },
+    set stingy(v: number) {
+      state.stingy = v;
+    },
     async stop() {
       server.closeAllConnections();
       await new Promise<void>((r) => server.close(() => r()));

@@ -88,7 +88,7 @@ export async function harness(env: Env, prefix: string, cfg: Partial<Parameters<
     engine,
     pools: [],
     pool(o = {}) {
-      const c = connectRedis(env.redis.url);
+      const c = connectRedis(env.redis.url, { showFriendlyErrorStack: true });
       conns.push(c);
       const p = createWorkerPool({
         connection: c,

@@ -1,0 +1,221 @@
+/**
+ * Import bench: a 1 GiB image archive (one random, incompressible layer)
+ * imported by a child process (`importFile`, what `ferry import FILE` runs)
+ * into a fresh loopback registry, per format. Prints peak RSS of the importing
+ * process against a 150 MB target, and MB/s (archive bytes / wall time).
+ *
+ *   node --import tsx bench/import/run.ts [--size-mib 1024] [--cases docker,docker-raw,oci,oci-gz]
+ *
+ * Archives are built fast, without skopeo: the layer is an AES-CTR keystream
+ * (reproducible, so its digest is computed in a first pass and the bytes
+ * generated again while writing), tar headers written by hand. The gzip'd
+ * case uses a store-only gzip (level 0): random data does not deflate anyway,
+ * so inflate cost is the same as for level 1, and building it takes seconds.
+ */
+import { spawn } from 'node:child_process';
+import { createCipheriv, createHash } from 'node:crypto';
+import { createWriteStream, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { pipeline } from 'node:stream/promises';
+import { Readable } from 'node:stream';
+import { createGzip } from 'node:zlib';
+import { startRedis } from '../../test/support/redis.js';
+import { startRegistry } from '../../test/support/registry.js';
+
+const MiB = 1024 * 1024;
+const TARGET_MB = 150;
+const argv = process.argv.slice(2);
+const opt = (name: string, dflt: string) => {
+  const i = argv.indexOf(`--${name}`);
+  return i >= 0 && argv[i + 1] ? argv[i + 1]! : dflt;
+};
+const sizeMiB = Number(opt('size-mib', '1024'));
+const cases = opt('cases', 'docker,docker-raw,oci,oci-gz').split(',');
+
+function header(name: string, size: number): Buffer {
+  const h = Buffer.alloc(512);
+  h.write(name, 0, 100, 'utf8');
+  h.write('0000644\0', 100);
+  h.write('0000000\0', 108);
+  h.write('0000000\0', 116);
+  h.write(size.toString(8).padStart(11, '0') + '\0', 124);
+  h.write('00000000000\0', 136);
+  h.write('        ', 148);
+  h.write('0', 156);
+  h.write('ustar\0', 257);
+  h.write('00', 263);
+  let sum = 0;
+  for (const b of h) sum += b;
+  h.write(sum.toString(8).padStart(6, '0') + '\0 ', 148);
+  return h;
+}
+const pad = (n: number) => Buffer.alloc((512 - (n % 512)) % 512);
+
+/** `n` pseudo-random bytes, the same every time (AES-128-CTR keystream). */
+async function* keystream(n: number): AsyncGenerator<Buffer> {
+  const c = createCipheriv('aes-128-ctr', Buffer.alloc(16, 7), Buffer.alloc(16, 1));
+  const zero = Buffer.alloc(MiB);
+  for (let left = n; left > 0; left -= MiB) yield c.update(left >= MiB ? zero : zero.subarray(0, left));
+}
+
+/** The layer: a tar holding one random file. */
+function layerSize(n: number): number {
+  return 512 + n + pad(n).length + 1024;
+}
+async function* layer(n: number): AsyncGenerator<Buffer> {
+  yield header('data/random.bin', n);
+  yield* keystream(n);
+  yield pad(n);
+  yield Buffer.alloc(1024);
+}
+
+async function* entry(name: string, size: number, body: AsyncIterable<Buffer> | Buffer): AsyncGenerator<Buffer> {
+  yield header(name, size);
+  if (Buffer.isBuffer(body)) yield body;
+  else yield* body;
+  yield pad(size);
+}
+
+const sha = (b: Buffer) => createHash('sha256').update(b).digest('hex');
+
+async function build(dir: string, payload: number) {
+  const t0 = performance.now();
+  const h = createHash('sha256');
+  for await (const c of layer(payload)) h.update(c);
+  const diffHex = h.digest('hex');
+  const lsize = layerSize(payload);
+  const config = Buffer.from(
+    JSON.stringify({ architecture: 'amd64', os: 'linux', config: {}, rootfs: { type: 'layers', diff_ids: [`sha256:${diffHex}`] } }),
+  );
+  const cfgHex = sha(config);
+
+  const docker = join(dir, 'big-docker.tar');
+  const dmanifest = Buffer.from(JSON.stringify([{ Config: `${cfgHex}.json`, RepoTags: ['bench/big:docker'], Layers: [`${diffHex}.tar`] }]));
+  await pipeline(
+    Readable.from(
+      (async function* () {
+        yield* entry(`${diffHex}.tar`, lsize, layer(payload));
+        yield* entry(`${cfgHex}.json`, config.length, config);
+        yield* entry('manifest.json', dmanifest.length, dmanifest);
+        yield Buffer.alloc(1024);
+      })(),
+    ),
+    createWriteStream(docker),
+  );
+
+  const oci = join(dir, 'big-oci.tar');
+  const manifest = Buffer.from(
+    JSON.stringify({
+      schemaVersion: 2,
+      mediaType: 'application/vnd.oci.image.manifest.v1+json',
+      config: { mediaType: 'application/vnd.oci.image.config.v1+json', digest: `sha256:${cfgHex}`, size: config.length },
+      layers: [{ mediaType: 'application/vnd.oci.image.layer.v1.tar', digest: `sha256:${diffHex}`, size: lsize }],
+    }),
+  );
+  const mHex = sha(manifest);
+  const index = Buffer.from(
+    JSON.stringify({
+      schemaVersion: 2,
+      manifests: [
+        {
+          mediaType: 'application/vnd.oci.image.manifest.v1+json',
+          digest: `sha256:${mHex}`,
+          size: manifest.length,
+          annotations: { 'org.opencontainers.image.ref.name': 'docker.io/bench/big:oci' },
+        },
+      ],
+    }),
+  );
+  const layout = Buffer.from('{"imageLayoutVersion":"1.0.0"}');
+  const ociEntries = async function* () {
+    yield* entry('oci-layout', layout.length, layout);
+    yield* entry(`blobs/sha256/${diffHex}`, lsize, layer(payload));
+    yield* entry(`blobs/sha256/${cfgHex}`, config.length, config);
+    yield* entry(`blobs/sha256/${mHex}`, manifest.length, manifest);
+    yield* entry('index.json', index.length, index);
+    yield Buffer.alloc(1024);
+  };
+  await pipeline(Readable.from(ociEntries()), createWriteStream(oci));
+  const ociGz = join(dir, 'big-oci.tar.gz');
+  if (cases.includes('oci-gz')) await pipeline(Readable.from(ociEntries()), createGzip({ level: 0 }), createWriteStream(ociGz));
+  return { docker, oci, ociGz, manifestDigest: `sha256:${mHex}`, ms: performance.now() - t0 };
+}
+
+interface ChildOut {
+  ok?: boolean;
+  error?: string;
+  digest?: string;
+  blobsPushed?: number;
+  bytesPushed?: number;
+  ms?: number;
+  vmHwmKb: number;
+}
+
+/** Runs the child, sampling its RSS every 50 ms as a cross-check of VmHWM. */
+async function child(args: object): Promise<ChildOut & { sampledPeakKb: number }> {
+  const p = spawn(process.execPath, ['--import', 'tsx', join(import.meta.dirname, 'child.ts'), JSON.stringify(args)], {
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  let out = '';
+  p.stdout.on('data', (d: Buffer) => (out += d.toString()));
+  let peak = 0;
+  const timer = setInterval(() => {
+    try {
+      const kb = Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${p.pid}/status`, 'utf8'))?.[1] ?? 0);
+      if (kb > peak) peak = kb;
+    } catch {
+      /* exited */
+    }
+  }, 50);
+  const code = await new Promise<number>((resolve) => p.on('exit', (c) => resolve(c ?? 1)));
+  clearInterval(timer);
+  if (code !== 0) throw new Error(`child exited with ${code}: ${out}`);
+  return { ...(JSON.parse(out.trim().split('\n').pop()!) as ChildOut), sampledPeakKb: peak };
+}
+
+const dir = mkdtempSync(join(tmpdir(), 'ferry-import-bench-'));
+const redis = await startRedis();
+try {
+  console.log(`building a ${sizeMiB} MiB archive per format in ${dir} ...`);
+  const built = await build(dir, sizeMiB * MiB);
+  console.log(`built in ${(built.ms / 1000).toFixed(1)} s`);
+  const base = await child({ baseline: true, registry: '127.0.0.1:1', redisUrl: redis.url, prefix: 'bench-base' });
+  const rows: Record<string, unknown>[] = [];
+  const plan: [string, string, 'gzip' | 'none'][] = [
+    ['docker', built.docker, 'gzip'],
+    ['docker-raw', built.docker, 'none'],
+    ['oci', built.oci, 'gzip'],
+    ['oci-gz', built.ociGz, 'gzip'],
+  ];
+  for (const [name, file, layerCompression] of plan) {
+    if (!cases.includes(name)) continue;
+    const registry = await startRegistry();
+    try {
+      const r = await child({ file, registry: registry.host, redisUrl: redis.url, prefix: `bench-${name}`, layerCompression });
+      if (!r.ok) throw new Error(`${name}: ${r.error}`);
+      const mb = statSync(file).size / 1e6;
+      const peakMb = r.vmHwmKb / 1024;
+      rows.push({
+        case: name,
+        archiveMB: Math.round(mb),
+        seconds: +(r.ms! / 1000).toFixed(1),
+        'MB/s': Math.round(mb / (r.ms! / 1000)),
+        pushedMB: Math.round((r.bytesPushed ?? 0) / 1e6),
+        peakRssMB: +peakMb.toFixed(1),
+        sampledPeakMB: +(r.sampledPeakKb / 1024).toFixed(1),
+        targetMB: TARGET_MB,
+        result: peakMb <= TARGET_MB ? 'PASS' : 'FAIL',
+        ...(name.startsWith('oci') ? { sameDigest: r.digest === built.manifestDigest } : {}),
+      });
+    } finally {
+      await registry.stop();
+    }
+  }
+  console.log(`baseline (modules loaded, Redis connected, nothing imported): peak RSS ${(base.vmHwmKb / 1024).toFixed(1)} MB`);
+  console.table(rows);
+  writeFileSync(join(import.meta.dirname, 'last-run.json'), JSON.stringify({ at: new Date().toISOString(), sizeMiB, baselineMB: base.vmHwmKb / 1024, rows }, null, 2) + '\n');
+} finally {
+  await redis.stop();
+  rmSync(dir, { recursive: true, force: true });
+}

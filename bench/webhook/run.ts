@@ -1,0 +1,149 @@
+/**
+ * bench/webhook: ferry's POST /mutate over TLS vs a bare fastify TLS route
+ * (parse + same-sized JSON answer), side by side in one run, both in their own
+ * child process. Prints throughput at full load, the ratio, p50/p99 latency at
+ * a fixed 1,000 req/s, peak RSS, and the dedupe run (10k admissions over 100
+ * distinct images -> jobs).
+ *   node --import tsx bench/webhook/run.ts [--seconds N]
+ */
+import autocannon from 'autocannon';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { request } from 'node:https';
+import { createInterface } from 'node:readline';
+import { startRedis } from '../../test/support/redis.js';
+
+const seconds = Number(process.argv[process.argv.indexOf('--seconds') + 1]) || 8;
+const fixture = JSON.parse(readFileSync(new URL('../../test/fixtures/admission-review.json', import.meta.url), 'utf8'));
+const body = JSON.stringify(fixture);
+
+function peakRssMb(pid: number): number {
+  const status = readFileSync(`/proc/${pid}/status`, 'utf8');
+  return Number(/VmHWM:\s+(\d+)/.exec(status)?.[1] ?? 0) / 1024;
+}
+
+async function startChild(args: string[], env: NodeJS.ProcessEnv, match: (line: string) => string | undefined): Promise<{ child: ChildProcess; url: string }> {
+  const child = spawn(process.execPath, args, { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'inherit'] });
+  const rl = createInterface({ input: child.stdout! });
+  const url = await new Promise<string>((resolve, reject) => {
+    child.once('exit', (code) => reject(new Error(`${args.join(' ')} exited ${code}`)));
+    rl.on('line', (line) => {
+      const u = match(line);
+      if (u) resolve(u);
+    });
+  });
+  return { child, url };
+}
+
+function post(url: string, ca: Buffer): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const req = request(`${url}/mutate`, { method: 'POST', ca, headers: { 'content-type': 'application/json' } }, (res) => {
+      let s = '';
+      res.on('data', (c: Buffer) => (s += c));
+      res.on('end', () => resolve(s));
+    });
+    req.on('error', reject);
+    req.end(body);
+  });
+}
+
+async function load(url: string, opts: { overallRate?: number; duration: number }) {
+  const r = await autocannon({
+    url: `${url}/mutate`,
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body,
+    connections: opts.overallRate ? 10 : 32,
+    pipelining: 1,
+    duration: opts.duration,
+    ...(opts.overallRate ? { overallRate: opts.overallRate } : {}),
+    // Self-signed dev certificates on both sides.
+    ...({ tlsOptions: { rejectUnauthorized: false } } as object),
+  } as autocannon.Options);
+  return { rps: r.requests.average, p50: r.latency.p50, p99: r.latency.p99, errors: r.errors + r.non2xx };
+}
+
+const redis = await startRedis();
+const children: ChildProcess[] = [];
+try {
+  const ferry = await startChild(
+    ['dist/cli/main.js', 'webhook'],
+    {
+      FERRY_QUEUE_REDIS_URL: redis.url,
+      FERRY_QUEUE_PREFIX: 'bench',
+      FERRY_WEBHOOK_PORT: '0',
+      FERRY_WEBHOOK_HOST: '127.0.0.1',
+      FERRY_REWRITE_MODE: 'always',
+      FERRY_MIRROR_REGISTRY: '127.0.0.1:5000',
+      FERRY_LOG_LEVEL: 'info',
+    },
+    (line) => {
+      try {
+        const j = JSON.parse(line) as { msg?: string; url?: string; webhookCA?: string; webhook?: string };
+        return j.msg?.startsWith('ferry is up') ? JSON.stringify(j) : undefined;
+      } catch {
+        return undefined;
+      }
+    },
+  );
+  children.push(ferry.child);
+  const up = JSON.parse(ferry.url) as { webhook: string; webhookCA: string };
+  const ferryUrl = up.webhook.replace(/\/mutate$/, '');
+  const ca = readFileSync(up.webhookCA);
+  const sample = await post(ferryUrl, ca);
+  const bare = await startChild(
+    ['--import', 'tsx', 'bench/webhook/bare-server.ts', up.webhookCA, up.webhookCA.replace(/\.crt$/, '.key'), String(sample.length)],
+    {},
+    (line) => (line.startsWith('{"url"') ? (JSON.parse(line) as { url: string }).url : undefined),
+  );
+  children.push(bare.child);
+  const bareSample = await post(bare.url, ca);
+
+  // Warm up both, then measure alternately so drift on a shared machine hits both.
+  await load(ferryUrl, { duration: 2 });
+  await load(bare.url, { duration: 2 });
+  const fMax = await load(ferryUrl, { duration: seconds });
+  const bMax = await load(bare.url, { duration: seconds });
+  const fFixed = await load(ferryUrl, { duration: seconds, overallRate: 1000 });
+  const bFixed = await load(bare.url, { duration: seconds, overallRate: 1000 });
+  const fRss = peakRssMb(ferry.child.pid!);
+  const bRss = peakRssMb(bare.child.pid!);
+
+  // Dedupe: 10k admissions naming 100 distinct images -> exactly 100 jobs.
+  const { connectRedis, createQueue, ImageStore, Producer } = await import('../../src/queue/index.js');
+  const conn = connectRedis(redis.url);
+  const store = new ImageStore(conn, 'dedupe');
+  const queue = createQueue(conn, 'dedupe');
+  const producer = new Producer({ store, queue, maxAttempts: () => 8, bufferLimit: 100_000 });
+  const t0 = performance.now();
+  for (let i = 0; i < 10_000; i++) {
+    const ref = `docker.io/library/app${i % 100}:1.0`;
+    producer.enqueue({ ref, mirrorRef: `127.0.0.1:5000/${ref}`, source: 'admission' });
+  }
+  await producer.flush();
+  const dedupeMs = performance.now() - t0;
+  const jobs = (await queue.getJobCounts('waiting', 'delayed', 'active')) as Record<string, number>;
+  const jobCount = (jobs.waiting ?? 0) + (jobs.delayed ?? 0) + (jobs.active ?? 0);
+  await producer.close();
+  await queue.close();
+  conn.disconnect();
+
+  const ratio = fMax.rps / bMax.rps;
+  const rows = [
+    ['', 'ferry /mutate', 'bare fastify TLS', 'ratio / target'],
+    ['response bytes', String(sample.length), String(bareSample.length), ''],
+    ['max throughput (req/s)', fMax.rps.toFixed(0), bMax.rps.toFixed(0), `${ratio.toFixed(2)} (>= 0.6)`],
+    ['p50 @ 1000 req/s (ms)', String(fFixed.p50), String(bFixed.p50), ''],
+    ['p99 @ 1000 req/s (ms)', String(fFixed.p99), String(bFixed.p99), `ferry p99 < 5 ms`],
+    ['peak RSS (MB)', fRss.toFixed(0), bRss.toFixed(0), 'ferry < 150 MB'],
+    ['errors / non-2xx', String(fMax.errors + fFixed.errors), String(bMax.errors + bFixed.errors), ''],
+  ];
+  const w = [24, 16, 18, 18];
+  for (const r of rows) console.log(r.map((c, i) => c.padEnd(w[i]!)).join(' '));
+  console.log(`dedupe: 10,000 admissions over 100 distinct images -> ${jobCount} jobs (target 100) in ${dedupeMs.toFixed(0)} ms`);
+  const pass = ratio >= 0.6 && fFixed.p99 < 5 && fRss < 150 && jobCount === 100;
+  console.log(`webhook bench: ${pass ? 'all targets met' : 'TARGET MISSED'}`);
+} finally {
+  for (const c of children) c.kill('SIGTERM');
+  await redis.stop();
+}

@@ -1,0 +1,55 @@
+/**
+ * `ferry watch` (also inside `ferry all`): scheduled upstream polling,
+ * re-mirroring of moved/new tags, retention, push notifications and the
+ * watch API. See docs/watch.md.
+ */
+import type { Role, RoleContext, StartRole } from '../cli/role.js';
+import { describeError } from '../errors.js';
+import { RegistryEngine } from '../registry/index.js';
+import { watchRoutes } from './routes.js';
+import { Watcher } from './watcher.js';
+
+export { Watcher, type PollReport, type RetentionReport, type Trigger, type WatchView, type WatcherOptions } from './watcher.js';
+export { type WatchEngine } from './observe.js';
+export { deriveWatchId, mergeWatches, resolveWatch, validateApiWatch, type ResolvedWatch } from './definition.js';
+export { parseEnvelope, watchesForEvent, EVENTS_MEDIA_TYPE, type RegistryEvent } from './hooks.js';
+export { watchRoutes } from './routes.js';
+export { watchKeys, WATCH_QUEUE_NAME } from './keys.js';
+export * from './strategy/index.js';
+
+export interface WatchRole extends Role {
+  watcher: Watcher;
+}
+
+export const startWatch: StartRole = async (ctx: RoleContext): Promise<WatchRole> => {
+  const engine = new RegistryEngine({ config: ctx.config(), logger: ctx.logger.child({ role: 'watch', component: 'registry' }) });
+  const watcher = new Watcher({
+    config: ctx.config,
+    redis: ctx.connection,
+    workerConnection: ctx.redis('watch-worker'),
+    subscriber: ctx.redis('watch-events'),
+    store: ctx.store,
+    producer: ctx.producer,
+    engine,
+    logger: ctx.logger,
+    mirrorRefOf: ctx.mirrorRefOf,
+  });
+  await ctx.http.register(watchRoutes(watcher, () => ctx.config().dashboard.token, ctx.logger.child({ role: 'watch' })));
+  ctx.onConfigChange((next) => {
+    engine.updateConfig(next);
+    void watcher.onConfigChange().catch((e) => ctx.logger.error({ err: describeError(e) }, 'watch: applying the new config failed'));
+  });
+  ctx.addReadiness('watch', async () => {
+    const running = watcher.scheduler.worker?.isRunning() ?? false;
+    return { ok: running, detail: running ? 'scheduler worker running' : 'scheduler worker stopped' };
+  });
+  await watcher.start();
+  return {
+    name: 'watch',
+    watcher,
+    async close() {
+      await watcher.close();
+      await engine.close();
+    },
+  };
+};

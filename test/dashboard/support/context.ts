@@ -1,0 +1,163 @@
+/**
+ * Builds a RoleContext the way the composition root does (config, Redis
+ * connections, ImageStore, Producer, the shared fastify app) so tests can
+ * start the dashboard role, and optionally a real worker pool, on it.
+ */
+import { Writable } from 'node:stream';
+import type { Redis } from 'ioredis';
+import type { Logger } from 'pino';
+import type { RoleContext } from '../../../src/cli/role.js';
+import { DEFAULTS, type FerryConfig, type LoadedConfig } from '../../../src/config/index.js';
+import { createDashboard, dashboardBindHost, type DashboardOptions, type DashboardRole } from '../../../src/dashboard/index.js';
+import { createLogger } from '../../../src/observability/logger.js';
+import { createHttpApp, type ReadinessCheck } from '../../../src/observability/ops-server.js';
+import { connectRedis, createQueue, ImageStore, Producer, StateView, type CopyJobData } from '../../../src/queue/index.js';
+import { toMirrorReference } from '../../../src/reference/index.js';
+import { RegistryEngine } from '../../../src/registry/index.js';
+import { createWorkerPool, type WorkerPool } from '../../../src/worker/index.js';
+import type { Queue } from 'bullmq';
+
+export interface ContextOptions {
+  redisUrl: string;
+  /** Private key prefix per test (records, events channel, BullMQ). */
+  prefix: string;
+  /** Edits the config (DEFAULTS + test settings) before anything starts. */
+  configure?: (c: FerryConfig) => void;
+  logLevel?: string;
+}
+
+export interface TestContext extends RoleContext {
+  logs: string[];
+  queue: Queue<CopyJobData>;
+  setConfig(next: FerryConfig): void;
+  readiness: Map<string, ReadinessCheck>;
+  close(): Promise<void>;
+}
+
+export function testConfig(o: ContextOptions): FerryConfig {
+  const c: FerryConfig = structuredClone(DEFAULTS);
+  c.queue = { ...c.queue, redisUrl: o.redisUrl, prefix: o.prefix, maxAttempts: 3, backoff: { initialMs: 200, maxMs: 2000 } };
+  c.copy = { ...c.copy, platforms: [], requestsPerSecond: 0, timeoutMs: 10_000 };
+  c.dashboard = { ...c.dashboard, port: 0 };
+  c.log = { level: 'info' };
+  o.configure?.(c);
+  return c;
+}
+
+export function buildContext(o: ContextOptions): TestContext {
+  let current = testConfig(o);
+  const logs: string[] = [];
+  const sink = new Writable({
+    write(chunk, _enc, cb) {
+      logs.push(...String(chunk).split('\n').filter(Boolean));
+      cb();
+    },
+  });
+  const logger: Logger = createLogger(o.logLevel ?? 'info', sink);
+  const listeners: ((next: FerryConfig, prev: FerryConfig) => void)[] = [];
+  const connections: Redis[] = [];
+  const redis = (name: string): Redis => {
+    const r = connectRedis(current.queue.redisUrl, { connectionName: `ferry-test-${name}` });
+    r.on('error', () => {});
+    connections.push(r);
+    return r;
+  };
+  const connection = redis('main');
+  const store = new ImageStore(connection, current.queue.prefix);
+  const queue = createQueue(connection, current.queue.prefix);
+  queue.on('error', () => {});
+  const producer = new Producer({ store, queue, maxAttempts: () => current.queue.maxAttempts, bufferLimit: 10_000 });
+  const readiness = new Map<string, ReadinessCheck>();
+  const http = createHttpApp(logger);
+  let view: Promise<StateView> | undefined;
+  const loaded: LoadedConfig = { config: current, explicit: new Set(), file: undefined };
+  return {
+    logs,
+    queue,
+    readiness,
+    config: () => current,
+    setConfig(next) {
+      const prev = current;
+      current = next;
+      for (const l of listeners) l(next, prev);
+    },
+    onConfigChange: (l) => listeners.push(l),
+    loaded,
+    logger,
+    redis,
+    connection,
+    store,
+    producer,
+    stateView() {
+      view ??= (async () => {
+        const v = new StateView(store, redis('state-view'));
+        await v.start();
+        return v;
+      })();
+      return view;
+    },
+    mirrorRefOf: (ref) => toMirrorReference(ref, { registry: current.mirror.registry, prefix: current.mirror.prefix }),
+    http,
+    addReadiness: (name, check) => void readiness.set(name, check),
+    async close() {
+      await producer.close().catch(() => {});
+      if (view) await (await view).close().catch(() => {});
+      // Sockets that never sent a request (undici/browser preconnects) would hold server.close() until the client drops them.
+      http.server.closeAllConnections();
+      await http.close().catch(() => {});
+      await queue.close().catch(() => {});
+      for (const c of connections) c.disconnect();
+    },
+  };
+}
+
+export interface Running {
+  ctx: TestContext;
+  dashboard: DashboardRole;
+  /** http://127.0.0.1:port */
+  url: string;
+  /** Starts a real BullMQ worker pool (registry copy engine) on the same context. */
+  startWorker(): WorkerPool;
+  close(): Promise<void>;
+}
+
+/** Context + dashboard role, listening on a free port of dashboardBindHost(config) as the root would. */
+export async function startDashboardApp(o: ContextOptions & { dashboard?: DashboardOptions }): Promise<Running> {
+  const ctx = buildContext(o);
+  const dashboard = await createDashboard(ctx, { statsMs: 500, ...o.dashboard });
+  const address = await ctx.http.listen({ port: 0, host: dashboardBindHost(ctx.config()) });
+  const pools: WorkerPool[] = [];
+  const engines: RegistryEngine[] = [];
+  return {
+    ctx,
+    dashboard,
+    url: address.replace('0.0.0.0', '127.0.0.1'),
+    startWorker() {
+      const engine = new RegistryEngine({ config: ctx.config(), logger: ctx.logger, retries: 0 });
+      engines.push(engine);
+      const pool = createWorkerPool({
+        connection: ctx.redis('worker'),
+        store: ctx.store,
+        config: ctx.config(),
+        engine,
+        logger: ctx.logger,
+        producer: ctx.producer,
+        mirrorRefOf: (ref) => ctx.mirrorRefOf(ref),
+        workerOpts: { lockDuration: 5000, stalledInterval: 2000 },
+        countsIntervalMs: 0,
+        progressIntervalMs: 100,
+      });
+      pools.push(pool);
+      return pool;
+    },
+    async close() {
+      await Promise.all(pools.map((p) => p.close()));
+      for (const e of engines) await e.close();
+      await dashboard.close();
+      await ctx.close();
+    },
+  };
+}
+
+/** `Authorization` header for a token. */
+export const bearer = (token: string) => ({ authorization: `Bearer ${token}` });
