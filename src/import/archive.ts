@@ -32,7 +32,7 @@ export type Compression = 'none' | 'gzip';
 export const META_MAX = 4 * 1024 * 1024;
 /** Most metadata a gzip'd archive may make us keep from pass 1. */
 export const META_TOTAL_MAX = 64 * 1024 * 1024;
-const READ_CHUNK = 256 * 1024;
+const READ_CHUNK = 1024 * 1024;
 
 export type BodyHandler = (entry: TarEntry, body: AsyncIterable<Buffer>) => Promise<void>;
 

@@ -397,6 +397,18 @@ export class RegistryEngine {
     return { mounted: false, location: new URL(loc, this.transport.endpoint(dst.host) + '/').toString() };
   }
 
+  /** Mount when a candidate exists; a refused mount (e.g. no pull right on `from`) falls back to a plain upload. */
+  private async startUploadOrMount(dst: { host: string; repository: string }, digest: string, from: string | undefined, signal: AbortSignal): Promise<{ mounted: true } | { mounted: false; location: string }> {
+    if (from === undefined) return this.startUpload(dst, undefined, undefined, signal);
+    try {
+      return await this.startUpload(dst, digest, from, signal);
+    } catch (e) {
+      if (signal.aborted || (e instanceof FerryError && e.transient)) throw e;
+      this.logger.debug({ host: dst.host, repository: dst.repository, from, digest, code: (e as FerryError).code }, 'mount refused, uploading');
+      return this.startUpload(dst, undefined, undefined, signal);
+    }
+  }
+
   private async cancelUpload(dst: { host: string; repository: string }, location: string): Promise<void> {
     try {
       const res = await this.transport.request({
@@ -504,8 +516,7 @@ export class RegistryEngine {
       progress.add(desc.size);
       return 'skipped';
     }
-    const from = this.mountCandidates(dst, digest, hints)[0];
-    const up = await this.startUpload(dst, digest, from, signal);
+    const up = await this.startUploadOrMount(dst, digest, this.mountCandidates(dst, digest, hints)[0], signal);
     if (up.mounted) {
       this.remember(digest, dst);
       progress.add(desc.size);
@@ -555,7 +566,7 @@ export class RegistryEngine {
           await drain(src);
           return { digest, size: expect.size ?? -1, skipped: true };
         }
-        const up = await this.startUpload(dst, digest, this.mountCandidates(dst, digest)[0], s);
+        const up = await this.startUploadOrMount(dst, digest, this.mountCandidates(dst, digest)[0], s);
         if (up.mounted) {
           this.remember(digest, dst);
           await drain(src);

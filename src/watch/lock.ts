@@ -10,6 +10,7 @@ import { randomUUID } from 'node:crypto';
 import type { Redis } from 'ioredis';
 
 export type WatchOp = 'poll' | 'retain';
+export type LockMode = 'defer' | 'skip' | 'wait';
 
 const ACQUIRE = `
 if redis.call('SET', KEYS[1], ARGV[1], 'NX', 'PX', ARGV[2]) then return 1 end
@@ -65,14 +66,22 @@ export class WatchLocks {
   /**
    * Runs `fn(op)` holding the watch's lock, then again for any request that
    * arrived meanwhile. When the lock is held elsewhere: with `defer` the
-   * request is noted for the holder; with `skip` it is dropped. Returns the
-   * first run's value, or `{ran: false}`.
+   * request is noted for the holder; with `skip` it is dropped; with `wait`
+   * it retries for up to `waitMs` (an API caller wants the answer), then
+   * defers. Returns the first run's value, or `{ran: false}`.
    */
-  async run<T>(id: string, op: WatchOp, mode: 'defer' | 'skip', fn: (op: WatchOp, first: boolean) => Promise<T>): Promise<RunOutcome<T>> {
+  async run<T>(id: string, op: WatchOp, mode: LockMode, fn: (op: WatchOp, first: boolean) => Promise<T>, waitMs = 15_000): Promise<RunOutcome<T>> {
     const token = randomUUID();
     const lock = this.keys.lock(id);
     const again = this.keys.again(id);
-    if ((await this.redis.ferryWatchAcquire(lock, again, token, this.ttlMs, mode === 'defer' ? op : '')) !== 1) return { ran: false };
+    const deadline = Date.now() + waitMs;
+    for (let delay = 25; ; delay = Math.min(delay * 2, 250)) {
+      const last = mode !== 'wait' || Date.now() + delay > deadline;
+      const note = !last || mode === 'skip' ? '' : op;
+      if ((await this.redis.ferryWatchAcquire(lock, again, token, this.ttlMs, note)) === 1) break;
+      if (last) return { ran: false };
+      await new Promise((r) => setTimeout(r, delay));
+    }
     let first: { value: T } | { error: unknown } | undefined;
     let next: WatchOp | null = op;
     while (next) {

@@ -59,7 +59,7 @@ export function watchRoutes(watcher: Watcher, getToken: () => string, logger: Lo
     app.post<IdParams>('/api/watches/:id/poll', { preHandler: auth }, async (req, reply) => {
       try {
         if (!(await watcher.find(req.params.id))) throw watchError('NOT_FOUND', `no watch "${req.params.id}"`);
-        const report = await watcher.poll(req.params.id, 'api', 'defer');
+        const report = await watcher.poll(req.params.id, 'api', 'wait');
         if (!report) return reply.code(202).send({ id: req.params.id, deferred: true, message: 'a poll of this watch is running; it polls again right after' });
         return report;
       } catch (e) {

@@ -16,7 +16,7 @@ import { parseReference, repositoryOf } from '../reference/index.js';
 import { mergeWatches, validateApiWatch, type ResolvedWatch } from './definition.js';
 import { watchError } from './errors.js';
 import { parseEnvelope, watchesForEvent, type RegistryEvent } from './hooks.js';
-import { WatchLocks, type WatchOp } from './lock.js';
+import { WatchLocks, type LockMode, type WatchOp } from './lock.js';
 import * as metrics from './metrics.js';
 import { observe, type AnswerCache, type WatchEngine } from './observe.js';
 import { planRetention } from './retention.js';
@@ -150,12 +150,12 @@ export class Watcher extends EventEmitter {
   }
 
   /**
-   * Polls one watch now (plus retention). When another process is polling it:
-   * `defer` leaves a note so that one polls again afterwards, `skip` drops
-   * the request. Resolves with the report, or undefined when it did not run
-   * here.
+   * Polls one watch now (plus retention). When another run holds the watch:
+   * `wait` (default) waits for it (bounded, then defers), `defer` leaves a
+   * note so that the holder polls again afterwards, `skip` drops the
+   * request. Resolves with the report, or undefined when it did not run here.
    */
-  async poll(id: string, trigger: Trigger, mode: 'defer' | 'skip' = 'defer', jobId?: string): Promise<PollReport | undefined> {
+  async poll(id: string, trigger: Trigger, mode: LockMode = 'wait', jobId?: string): Promise<PollReport | undefined> {
     if (this.closed) return undefined;
     const out = await this.locks.run(id, 'poll', mode, (op, first) => this.runLocked(id, op, first ? trigger : 'deferred', first ? jobId : undefined));
     if (!out.ran) metrics.polls.inc({ outcome: 'skipped' });

@@ -240,3 +240,22 @@ t.test('per-registry requestsPerSecond paces requests (shared token bucket)', as
   await Promise.all(Array.from({ length: 30 }, () => a.resolveDigest(`${upstream.host}/demo/app:v1`)));
   t.ok(performance.now() - t1 < 400, 'unlimited after updateConfig');
 });
+
+t.test('Docker schema2 manifest and manifest list: byte-identical', async (t) => {
+  const { execFile } = await import('node:child_process');
+  const { promisify } = await import('node:util');
+  const run = promisify(execFile);
+  await run('skopeo', ['copy', '-q', '--all', '--format', 'v2s2', '--dest-tls-verify=false', `oci:${imgs.layout}:multi`, `docker://${upstream.host}/docker/app:multi`]);
+  const up = await inspectRaw(`${upstream.host}/docker/app:multi`);
+  t.equal(up?.manifest.mediaType, 'application/vnd.docker.distribution.manifest.list.v2+json');
+  const engine = engineFor();
+  t.teardown(() => engine.close());
+  const res = await engine.copy({ src: `${upstream.host}/docker/app:multi`, dst: `${mirror.host}/docker/app:multi`, platforms: [] });
+  t.equal(res.mediaType, 'application/vnd.docker.distribution.manifest.list.v2+json');
+  t.equal(res.digest, up?.digest);
+  t.equal((await inspectRaw(`${mirror.host}/docker/app:multi`))?.digest, up?.digest);
+  const child = up?.manifest.manifests[0].digest as string;
+  const m = await engine.getManifest(`${mirror.host}/docker/app@${child}`);
+  t.equal(m.mediaType, 'application/vnd.docker.distribution.manifest.v2+json');
+  t.equal(m.digest, child);
+});

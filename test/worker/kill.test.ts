@@ -2,7 +2,7 @@ import t from 'tap';
 import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { inspectRaw } from '../support/images.js';
-import { startEnv, harness } from './support/env.js';
+import { startEnv, harness, jobDone } from './support/env.js';
 import { startThrottleProxy } from './support/throttle-proxy.js';
 
 const env = await startEnv();
@@ -43,8 +43,9 @@ t.test('a worker killed with SIGKILL mid-copy loses no job: another pool finishe
 
   // A second pool (in this process) recovers the job once the dead worker's lock expires.
   h.events.seen.length = 0;
-  h.pool({ workerOpts: { lockDuration: 1500, stalledInterval: 500 } });
+  const done = jobDone(h.pool({ workerOpts: { lockDuration: 1500, stalledInterval: 500 } }), () => true, 30_000);
   const rec = await h.events.state(ref, 'mirrored', 30_000);
+  await done;
   t.equal(rec.digest, image.digest);
   t.equal((await inspectRaw(env.mirrorRefOf(ref)))?.digest, image.digest, 'mirror digest matches upstream');
   const jobs = await h.queue.getJobs(['completed']);

@@ -2,7 +2,7 @@ import t from 'tap';
 import { register } from 'prom-client';
 import { inspectRaw } from '../support/images.js';
 import { freePort } from '../support/process.js';
-import { startEnv, harness } from './support/env.js';
+import { startEnv, harness, jobDone } from './support/env.js';
 
 process.on('unhandledRejection', (e) => console.error('UNHANDLED', e));
 const env = await startEnv();
@@ -12,9 +12,10 @@ t.test('enqueue -> queued -> copying -> mirrored; the mirror holds the same dige
   const h = await harness(env, 'happy');
   t.teardown(() => h.close());
   const { ref, image } = await env.push('test/app', '1', [256 * 1024, 512 * 1024, 1024]);
-  h.pool();
+  const done = jobDone(h.pool());
   await h.enqueue(ref);
   const rec = await h.events.state(ref, 'mirrored');
+  await done;
   t.same(
     h.events.states(ref).map((r) => r.state),
     ['queued', 'copying', 'mirrored'],
@@ -38,27 +39,31 @@ t.test('re-copy of an unchanged image is a fast no-op and stays mirrored', async
   const h = await harness(env, 'uptodate');
   t.teardown(() => h.close());
   const { ref, image } = await env.push('test/same', '1', [64 * 1024, 64 * 1024]);
-  h.pool();
+  const pool = h.pool();
+  let done = jobDone(pool);
   await h.enqueue(ref);
   const first = await h.events.state(ref, 'mirrored');
+  await done;
 
   // forced re-enqueue (what the watcher / retry API do): queued -> copying -> mirrored, upToDate
   h.events.seen.length = 0;
+  done = jobDone(pool);
   await h.enqueue(ref, { force: true });
   const again = await h.events.state(ref, 'mirrored');
   t.equal(again.digest, first.digest);
-  const jobs = (await h.queue.getJobs(['completed'])).sort((a, b) => a.timestamp - b.timestamp);
-  const last = jobs.at(-1)!;
+  const last = await done;
   t.match(last.returnvalue, { upToDate: true, digest: image.digest, bytesCopied: 0 });
   const ms = last.finishedOn! - last.processedOn!;
   t.ok(ms < 100, `up-to-date job finished in ${ms} ms`);
+  console.error("UPTODATE", ms, last.returnvalue);
 
   // a stray job for an image already mirrored: the record never leaves `mirrored`
   h.events.seen.length = 0;
-  const job = await h.queue.add('copy', { ref, mirrorRef: env.mirrorRefOf(ref) }, { attempts: 4, backoff: { type: 'ferry' } });
-  await h.events.state(ref, 'mirrored');
+  done = jobDone(pool);
+  await h.queue.add('copy', { ref, mirrorRef: env.mirrorRefOf(ref) }, { attempts: 4, backoff: { type: 'ferry' } });
+  const stray = await done;
   t.same(h.events.states(ref).map((r) => r.state), ['mirrored']);
-  t.match((await h.queue.getJob(job.id!))?.returnvalue, { upToDate: true });
+  t.match(stray.returnvalue, { upToDate: true });
   t.equal((await inspectRaw(env.mirrorRefOf(ref)))?.digest, image.digest);
 });
 
@@ -67,9 +72,10 @@ t.test('upstream down: retrying with growing delays, then error after maxAttempt
   t.teardown(() => h.close());
   const port = await freePort(); // nothing listens there
   const ref = `127.0.0.1:${port}/test/gone:1`;
-  h.pool({ rand: () => 1 }); // no jitter: delays 50, 100, 200
+  const done = jobDone(h.pool({ rand: () => 1 })); // rand 1: delays exactly 50, 100, 200
   await h.enqueue(ref);
   const err = await h.events.state(ref, 'error');
+  await done;
   const states = h.events.states(ref);
   t.same(states.map((r) => r.state), ['queued', 'copying', 'retrying', 'copying', 'retrying', 'copying', 'retrying', 'copying', 'error']);
   const retrying = states.filter((r) => r.state === 'retrying');
@@ -97,9 +103,10 @@ t.test('permanent error (manifest unknown) -> error at once, attempts 1', async 
   t.teardown(() => h.close());
   await env.push('test/exists', '1', [1024]);
   const ref = `${env.upstream.host}/test/exists:nope`;
-  h.pool();
+  const done = jobDone(h.pool());
   await h.enqueue(ref);
   const rec = await h.events.state(ref, 'error');
+  await done;
   t.same(h.events.states(ref).map((r) => r.state), ['queued', 'copying', 'error']);
   t.match(rec, { attempts: 1, maxAttempts: 5, nextAttemptAt: null, lastError: /manifest|unknown/i });
   const failed = await h.queue.getJobs(['failed']);

@@ -72,7 +72,7 @@ function countdown(iso) {
 
 function shortDigest(d) {
   const [alg, hex = ''] = d.split(':');
-  return `${alg}:${hex.slice(0, 12)}`;
+  return `${alg}:${hex.slice(0, 8)}`;
 }
 
 function el(tag, attrs = {}, ...children) {

@@ -13,7 +13,7 @@ import { startRegistry, type TestRegistry } from '../../support/registry.js';
 import { buildImage, pushImage, type BuiltImage } from '../../support/images.js';
 import { EventLog } from './events.js';
 import { testConfig } from './config.js';
-import type { Queue } from 'bullmq';
+import type { Job, Queue } from 'bullmq';
 
 export const silent = pino({ level: 'silent' });
 
@@ -118,4 +118,20 @@ export async function harness(env: Env, prefix: string, cfg: Partial<Parameters<
     },
   };
   return h;
+}
+
+/** Resolves with the next job `pool` completes, or fails for good (no retry left), matching `pred`. */
+export function jobDone(pool: WorkerPool, pred: (job: { data: CopyJobData }) => boolean = () => true, timeoutMs = 20_000): Promise<Job<CopyJobData>> {
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`no job finished within ${timeoutMs} ms`)), timeoutMs);
+    const done = (job: Job<CopyJobData> | undefined) => {
+      if (!job || !job.finishedOn || !pred(job)) return;
+      clearTimeout(timer);
+      pool.worker.off('completed', done);
+      pool.worker.off('failed', done);
+      resolve(job);
+    };
+    pool.worker.on('completed', done);
+    pool.worker.on('failed', done);
+  });
 }
