@@ -6,9 +6,9 @@
  */
 import { execFile, spawn } from 'node:child_process';
 import { createHash, randomFillSync } from 'node:crypto';
-import { createWriteStream, mkdirSync, mkdtempSync, renameSync, writeFileSync, existsSync, readFileSync } from 'node:fs';
+import { createWriteStream, mkdirSync, mkdtempSync, renameSync, rmSync, writeFileSync, existsSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { once } from 'node:events';
 import { promisify } from 'node:util';
 import { createGzip } from 'node:zlib';
@@ -195,6 +195,12 @@ curl -fsS -o /dev/null -X PUT -H "Content-Type: $MT" --data-binary @"$MF" "http:
 `;
 
 let curlScript: string | undefined;
+
+/** Removes temp files made by this module (the curl script). */
+export function cleanupBenchTemp(): void {
+  if (curlScript) rmSync(dirname(curlScript), { recursive: true, force: true });
+  curlScript = undefined;
+}
 
 /** Raw streamed pipeline (registry-recipes section 8): curl GET | curl PUT per blob, `parallel` at a time. */
 export async function curlCopy(parallel: number, srcHost: string, srcRepo: string, tag: string, dstHost: string, dstRepo: string): Promise<void> {

@@ -14,7 +14,7 @@ import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { cpus, loadavg } from 'node:os';
 import { RegistryEngine } from '../../src/registry/index.js';
-import { benchConfig, buildBigImage, curlCopy, ferryCopy, median, MiB, pushImage, runWithPeakRss, skopeoCopy, startRegistry, timeIt, withFreshRegistry } from './lib.js';
+import { benchConfig, buildBigImage, cleanupBenchTemp, curlCopy, ferryCopy, median, MiB, pushImage, runWithPeakRss, skopeoCopy, startRegistry, timeIt, withFreshRegistry } from './lib.js';
 
 const argv = process.argv.slice(2);
 const runs = argv.includes('--runs') ? Number(argv[argv.indexOf('--runs') + 1]) || 5 : 5;
@@ -123,4 +123,5 @@ try {
 } finally {
   await src.stop();
   for (const c of cleanups) c();
+  cleanupBenchTemp();
 }

@@ -2,19 +2,20 @@
  * docs/dashboard.png: the main view with a realistic mix of states.
  *   node --import tsx bench/dashboard/screenshot.ts [out.png]     (SCHEME=dark for the dark theme)
  * Starts a private redis-server and the dashboard, seeds ~2,400 records
- * through ImageStore, lets a stand-in worker copy a dozen images for ~25 s
+ * through ImageStore, lets a stand-in worker copy a dozen images for ~40 s
  * (so the throughput sparkline has history), then writes a hand-picked set
  * of recent records in every state and shoots headless Chromium.
  */
 import { resolve } from 'node:path';
-import { connectRedis, ImageStore, jobOptions, type ImageRecord } from '../../src/queue/index.js';
+import { Worker } from 'bullmq';
+import { connectRedis, ImageStore, jobOptions, QUEUE_NAME, type ImageRecord } from '../../src/queue/index.js';
 import { startRedis } from '../../test/support/redis.js';
 import { launchBrowser } from '../../test/dashboard/support/browser.js';
 import { startDashboardApp } from '../../test/dashboard/support/context.js';
 import { seedBulk, simulateWorker, writeTop } from '../../test/dashboard/support/scene.js';
 
 const out = resolve(process.argv[2] ?? 'docs/dashboard.png');
-const historyMs = Number(process.env.SHOT_HISTORY_MS ?? 25_000);
+const historyMs = Number(process.env.SHOT_HISTORY_MS ?? 40_000);
 const redis = await startRedis();
 const prefix = 'shot';
 const seeder = connectRedis(redis.url);
@@ -56,11 +57,16 @@ try {
   await sleep(historyMs);
   stop();
   for (const r of await earlier.getMany([...start, ...queued])) {
-    if (r && r.state === 'copying') await earlier.update(r.ref, { state: 'mirrored', bytesDone: r.bytesTotal, digest: `sha256:${'ab12'.repeat(16)}`, mirroredAt: new Date().toISOString() });
+    // Unfinished copies go back to the queue (as a worker's graceful hand-back does).
+    if (r && r.state === 'copying') await earlier.update(r.ref, { state: 'queued', attempts: 0, bytesDone: 0 });
   }
 
   // Phase 2: the recent set on top (copying ones keep moving), then the picture.
   const copying = await writeTop(seeder, prefix, mirrorRefOf);
+  // Three BullMQ jobs held active (the ones the copies above stand for), so "active" is not 0.
+  const holderConn = connectRedis(redis.url);
+  const holder = new Worker(QUEUE_NAME, () => new Promise(() => {}), { connection: holderConn, prefix, concurrency: copying.length });
+  holder.on('error', () => {});
   stop = simulateWorker(app.ctx.store, copying, [], { everyMs: 200, bytesPerTick: 600_000 });
   const browser = await launchBrowser();
   try {
@@ -77,6 +83,8 @@ try {
   } finally {
     stop();
     await browser.close();
+    await holder.close(true).catch(() => {});
+    holderConn.disconnect();
   }
 } finally {
   await app.close();

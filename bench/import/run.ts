@@ -6,9 +6,9 @@
  *
  *   node --import tsx bench/import/run.ts [--size-mib 1024] [--cases docker,docker-raw,oci,oci-gz] [--runner dist|tsx]
  *
- * `--runner dist` (default) compiles the child and src/ with tsc into
- * bench/import/.build (removed afterwards) and runs plain JS, as `npx ferry
- * import` does; `tsx` runs the TypeScript through the tsx loader, which alone
+ * `--runner dist` (default) compiles the child and src/ with tsc into the
+ * bench's temp dir (outside the repo, removed afterwards) and runs plain JS,
+ * as `npx ferry import` does; `tsx` runs the TypeScript through the tsx loader, which alone
  * adds ~35 MB of RSS.
  *
  * Archives are built fast, without skopeo: the layer is an AES-CTR keystream
@@ -19,7 +19,7 @@
  */
 import { spawn } from 'node:child_process';
 import { createCipheriv, createHash } from 'node:crypto';
-import { createWriteStream, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { createWriteStream, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pipeline } from 'node:stream/promises';
@@ -38,13 +38,15 @@ const opt = (name: string, dflt: string) => {
 const sizeMiB = Number(opt('size-mib', '1024'));
 const cases = opt('cases', 'docker,docker-raw,oci,oci-gz').split(',');
 const runner = opt('runner', 'dist');
-const buildDir = join(import.meta.dirname, '.build');
 
 /** Compiles bench/import/child.ts (and the src/ it imports) to plain JS. */
-async function compileChild(): Promise<string> {
+async function compileChild(buildDir: string): Promise<string> {
   const cfg = join(buildDir, 'tsconfig.json');
   mkdirSync(buildDir, { recursive: true });
   const root = join(import.meta.dirname, '..', '..');
+  // outside the repo: ESM marker and the repo's node_modules for package imports
+  writeFileSync(join(buildDir, 'package.json'), '{"type":"module"}\n');
+  symlinkSync(join(root, 'node_modules'), join(buildDir, 'node_modules'), 'dir');
   writeFileSync(
     cfg,
     JSON.stringify({
@@ -209,7 +211,7 @@ const redis = await startRedis();
 try {
   if (runner === 'dist') {
     console.log('compiling the child with tsc ...');
-    childScript = await compileChild();
+    childScript = await compileChild(join(dir, 'build'));
   }
   console.log(`building a ${sizeMiB} MiB archive per format in ${dir} ...`);
   const built = await build(dir, sizeMiB * MiB);
@@ -252,5 +254,4 @@ try {
 } finally {
   await redis.stop();
   rmSync(dir, { recursive: true, force: true });
-  rmSync(buildDir, { recursive: true, force: true });
 }

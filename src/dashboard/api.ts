@@ -6,7 +6,7 @@ import { compileBlock } from '../policy/matchers.js';
 import { IMAGE_STATES, type CopyJobData, type ImageRecord, type ImageState } from '../queue/index.js';
 import { fromMirrorReference, isMirrorReference, normalizeReference, parseReference, repositoryOf } from '../reference/index.js';
 import { requireToken } from './auth.js';
-import { DASHBOARD_ERROR_CODES as C, badRequest, notFound, refNotEncoded } from './errors.js';
+import { DASHBOARD_ERROR_CODES as C, badRequest, notFound, refNotEncoded, unavailable } from './errors.js';
 import { SORT_KEYS, type SortKey, type SortOrder } from './image-index.js';
 import type { Live } from './live.js';
 import { deleteFromMirror } from './mirror-delete.js';
@@ -37,6 +37,37 @@ function isLoopbackAddress(a: string | undefined): boolean {
   return a === '::1' || a.startsWith('127.') || a.startsWith('::ffff:127.');
 }
 
+/** `Host` / `Origin` host part names this machine's loopback (not a DNS name that merely resolves there). */
+function isLoopbackHostHeader(host: string | undefined): boolean {
+  if (!host) return false;
+  const name = host.startsWith('[') ? host.slice(0, host.indexOf(']') + 1) : host.replace(/:\d+$/, '');
+  return name === 'localhost' || name === '[::1]' || /^127(?:\.\d{1,3}){3}$/.test(name);
+}
+
+/**
+ * Without a token, the only thing between a web page the operator visits and
+ * the mutating API on 127.0.0.1 is the browser: refuse cross-site requests
+ * (Origin of another site; a simple POST needs no CORS preflight) and DNS
+ * rebinding (a foreign name in Host that resolves to 127.0.0.1).
+ */
+function crossSiteProblem(req: FastifyRequest): string | undefined {
+  const host = req.headers.host;
+  if (!isLoopbackHostHeader(host)) return `Host "${host ?? ''}" is not a loopback address`;
+  const origin = req.headers.origin;
+  if (origin !== undefined && origin !== 'null') {
+    let o: URL;
+    try {
+      o = new URL(origin);
+    } catch {
+      return `Origin "${origin}" is not a URL`;
+    }
+    if (o.host !== host) return `Origin ${origin} is another site`;
+  } else if (origin === 'null') {
+    return 'Origin "null" (a sandboxed or file page)';
+  }
+  return undefined;
+}
+
 function one(v: unknown): string | undefined {
   if (Array.isArray(v)) return v.length ? String(v[v.length - 1]) : undefined;
   return v === undefined ? undefined : String(v);
@@ -63,25 +94,29 @@ function parseStates(v: unknown): ImageState[] | undefined {
   return raw.length ? (raw as ImageState[]) : undefined;
 }
 
-/** `{ ...record }` as the API shows it (the SPEC's fields plus source/createdAt/mirroredAt/blockedReason). */
-function show(r: ImageRecord): ImageRecord {
-  return r;
-}
-
 export function registerApi(app: FastifyInstance, d: ApiDeps): void {
   const { ctx, live } = d;
   const tokenCheck = requireToken(() => ctx.config().dashboard.token);
   /** Mutations: the bearer token when one is configured; without one, loopback callers only (even if bound wider). */
   const guard = async (req: FastifyRequest, reply: FastifyReply): Promise<void> => {
-    if (!ctx.config().dashboard.token && !isLoopbackAddress(req.socket.remoteAddress)) {
-      await reply.code(403).send({
-        code: C.NO_TOKEN_REMOTE,
-        message: 'no dashboard.token is configured, so mutating calls are accepted from loopback only',
-        hint: 'set dashboard.token (FERRY_DASHBOARD_TOKEN) and send Authorization: Bearer <token>',
-      });
-      return;
+    if (!ctx.config().dashboard.token) {
+      const why = !isLoopbackAddress(req.socket.remoteAddress) ? `the caller ${req.socket.remoteAddress ?? '?'} is not on loopback` : crossSiteProblem(req);
+      if (why) {
+        await reply.code(403).send({
+          code: C.NO_TOKEN_REMOTE,
+          message: `no dashboard.token is configured, so changes are accepted from this machine's own pages and tools only: ${why}`,
+          hint: 'open the dashboard as http://127.0.0.1:<port>/ or http://localhost:<port>/, or set dashboard.token (FERRY_DASHBOARD_TOKEN) and send Authorization: Bearer <token>',
+        });
+        return;
+      }
     }
     await tokenCheck(req, reply);
+    if (reply.sent) return;
+    // ioredis would queue the command until Redis is back: answer now instead of hanging.
+    if (ctx.connection.status !== 'ready') {
+      const e = unavailable('cannot change images');
+      await reply.code(503).send(e.toJSON());
+    }
   };
   const mutating = { preHandler: guard };
 
@@ -140,7 +175,7 @@ export function registerApi(app: FastifyInstance, d: ApiDeps): void {
     if (orderRaw !== 'asc' && orderRaw !== 'desc') throw badRequest(`unknown order "${orderRaw}"`, 'use asc or desc');
     const cursor = one(q.cursor);
     if (cursor !== undefined && cursor !== '' && !/^[A-Za-z0-9_-]+$/.test(cursor)) throw badRequest('malformed ?cursor', 'pass nextCursor from the previous page unchanged');
-    await live.whenLoaded();
+    if (!(await live.whenLoaded())) throw unavailable('the image list is not loaded yet');
     const page = live.index.list({
       states: parseStates(q.state),
       q: one(q.q),
@@ -150,10 +185,19 @@ export function registerApi(app: FastifyInstance, d: ApiDeps): void {
       offset: intParam(q.offset, 'offset', 0, 0, Number.MAX_SAFE_INTEGER),
       cursor: cursor || undefined,
     });
-    return { ...page, items: page.items.map(show), sort, order: orderRaw };
+    return { ...page, sort, order: orderRaw };
   });
 
-  app.get('/api/images/:ref', async (req) => show(await current(refFrom((req.params as { ref: string }).ref))));
+  app.get('/api/images/:ref', async (req) => {
+    const ref = refFrom((req.params as { ref: string }).ref);
+    if (ctx.connection.status !== 'ready') {
+      // Redis away: the in-memory copy (kept from the events) is the best answer there is.
+      const r = live.index.get(ref);
+      if (!r) throw live.index.loaded ? notFound(ref) : unavailable(`cannot read ${ref}`);
+      return r;
+    }
+    return await current(ref);
+  });
 
   app.get('/api/stats', async () => d.stats());
 
@@ -197,7 +241,7 @@ export function registerApi(app: FastifyInstance, d: ApiDeps): void {
       });
     }
     // 202: a copy job was queued now; 200: the record already existed and was left as it is.
-    return reply.code(res.created ? 202 : 200).send(show(record));
+    return reply.code(res.created ? 202 : 200).send(record);
   });
 
   app.post('/api/images/:ref/retry', mutating, async (req, reply) => {
@@ -213,7 +257,7 @@ export function registerApi(app: FastifyInstance, d: ApiDeps): void {
       throw new FerryError(C.BUSY, `${ref} is being copied right now`, { status: 409, hint: 'wait for this attempt to finish, then retry if it fails' });
     }
     await ctx.producer.enqueueNow({ ref, mirrorRef: before.mirrorRef || ctx.mirrorRefOf(ref), source: 'api', force: true });
-    return reply.code(202).send(show(await current(ref)));
+    return reply.code(202).send(await current(ref));
   });
 
   app.delete('/api/images/:ref', mutating, async (req) => {
@@ -258,7 +302,7 @@ export function registerApi(app: FastifyInstance, d: ApiDeps): void {
           mirroredAt: null,
         };
     const record = await ctx.store.update(ref, patch, { upsert: true });
-    return show(record ?? (await current(ref)));
+    return record ?? (await current(ref));
   });
 
   app.post('/api/images/:ref/unblock', mutating, async (req, reply) => {
@@ -284,7 +328,7 @@ export function registerApi(app: FastifyInstance, d: ApiDeps): void {
     // The enqueue script never lifts a block by itself: clear it, then force a fresh copy.
     await ctx.store.update(ref, { state: 'queued', blockedReason: null });
     await ctx.producer.enqueueNow({ ref, mirrorRef: before.mirrorRef || ctx.mirrorRefOf(ref), source: 'api', force: true });
-    return reply.code(202).send(show(await current(ref)));
+    return reply.code(202).send(await current(ref));
   });
 
   // A ref whose slashes were not encoded lands here instead of in a 404 nobody understands.

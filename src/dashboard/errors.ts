@@ -12,7 +12,7 @@ export const DASHBOARD_ERROR_CODES = {
   BLOCKED_BY_CONFIG: 'FERRY_ERR_DASHBOARD_BLOCKED_BY_CONFIG',
   NOT_BLOCKED: 'FERRY_ERR_DASHBOARD_NOT_BLOCKED',
   BUSY: 'FERRY_ERR_DASHBOARD_BUSY',
-  MIRROR_DELETE: 'FERRY_ERR_DASHBOARD_MIRROR_DELETE',
+  UNAVAILABLE: 'FERRY_ERR_DASHBOARD_UNAVAILABLE',
   INTERNAL: 'FERRY_ERR_DASHBOARD_INTERNAL',
 } as const;
 
@@ -34,5 +34,12 @@ export function refNotEncoded(path: string): FerryError {
   return new FerryError(C.REF_NOT_ENCODED, `the image reference in ${path} is not URL-encoded`, {
     status: 400,
     hint: 'encode the reference as one path segment, e.g. encodeURIComponent("docker.io/library/nginx:1.27") = docker.io%2Flibrary%2Fnginx%3A1.27',
+  });
+}
+
+export function unavailable(what: string): FerryError {
+  return new FerryError(C.UNAVAILABLE, `${what}: Redis is not reachable right now`, {
+    status: 503,
+    hint: 'check queue.redisUrl and that Redis is up; the dashboard reconnects by itself (GET /readyz shows the state)',
   });
 }

@@ -76,13 +76,16 @@ export class ImageIndex {
   private version = 0;
   private readonly sorted = new Map<string, { version: number; list: ImageRecord[] }>();
   private loadedOnce = false;
+  /** Lower-cased search text per record object (records are replaced, never edited, on state changes). */
+  private readonly hay = new WeakMap<ImageRecord, string>();
 
   get size(): number {
     return this.map.size;
   }
 
+  /** Loaded at least once (a reload in progress keeps serving the previous contents). */
   get loaded(): boolean {
-    return this.loadedOnce && this.buffered === undefined;
+    return this.loadedOnce;
   }
 
   get(ref: string): ImageRecord | undefined {
@@ -95,7 +98,7 @@ export class ImageIndex {
   }
 
   /** Replace the contents with `records`, then replay what arrived meanwhile. */
-  finishLoad(records: ImageRecord[], onApplied?: (ev: ImageEvent, prev: ImageRecord | undefined) => void): void {
+  finishLoad(records: ImageRecord[]): void {
     const pending = this.buffered ?? [];
     this.buffered = undefined;
     this.map.clear();
@@ -107,7 +110,6 @@ export class ImageIndex {
       const prev = this.map.get(ev.ref);
       if (ev.type === 'state' && prev && ev.record.updatedAt < prev.updatedAt) continue;
       this.apply(ev);
-      onApplied?.(ev, prev);
     }
   }
 
@@ -179,7 +181,11 @@ export class ImageIndex {
     const match = (r: ImageRecord): boolean => {
       if (states && !states.has(r.state)) return false;
       if (terms.length === 0) return true;
-      const hay = `${r.ref}\n${r.mirrorRef}\n${r.digest ?? ''}\n${r.lastError ?? ''}\n${r.blockedReason ?? ''}`.toLowerCase();
+      let hay = this.hay.get(r);
+      if (hay === undefined) {
+        hay = `${r.ref}\n${r.mirrorRef}\n${r.digest ?? ''}\n${r.lastError ?? ''}\n${r.blockedReason ?? ''}`.toLowerCase();
+        this.hay.set(r, hay);
+      }
       return terms.every((t) => hay.includes(t));
     };
     const cursor = q.cursor ? decodeCursor(q.cursor) : undefined;

@@ -33,6 +33,8 @@ export interface DashboardOptions {
   statsMs?: number;
   /** Mount bull-board at /queues (default true). */
   bullBoard?: boolean;
+  /** How long start waits for the first load of the image index before going on without it (default 3 s). */
+  startWaitMs?: number;
 }
 
 export interface DashboardRole extends Role {
@@ -71,7 +73,12 @@ export async function createDashboard(ctx: RoleContext, opts: DashboardOptions =
     let q: Stats['queue'] = null;
     let queueError: string | undefined;
     try {
-      const c = await queue.getJobCounts('waiting', 'active', 'delayed', 'failed', 'prioritized', 'completed');
+      // BullMQ waits for Redis forever (maxRetriesPerRequest: null): bound it, the page polls again anyway.
+      let timer: NodeJS.Timeout | undefined;
+      const c = await Promise.race([
+        queue.getJobCounts('waiting', 'active', 'delayed', 'failed', 'prioritized', 'completed'),
+        new Promise<never>((_r, reject) => (timer = setTimeout(() => reject(new Error('Redis did not answer within 1.5 s')), 1500))),
+      ]).finally(() => clearTimeout(timer));
       q = {
         waiting: c.waiting ?? 0,
         active: c.active ?? 0,
@@ -101,7 +108,12 @@ export async function createDashboard(ctx: RoleContext, opts: DashboardOptions =
     ...(opts.heartbeatMs !== undefined ? { heartbeatMs: opts.heartbeatMs } : {}),
     ...(opts.statsMs !== undefined ? { statsMs: opts.statsMs } : {}),
   });
-  await live.start();
+  // Redis away at start must not hold up the other roles: wait a little, then fill the index in the background.
+  const started = live.start().catch((e) => logger.error({ err: describeError(e) }, 'dashboard could not subscribe to image events'));
+  let startTimer: NodeJS.Timeout | undefined;
+  await Promise.race([started, new Promise((r) => (startTimer = setTimeout(r, opts.startWaitMs ?? 3000)))]);
+  clearTimeout(startTimer);
+  if (!live.index.loaded) logger.warn('Redis is not answering yet: the dashboard starts without its image list and fills it once Redis is back');
   ctx.addReadiness('dashboard', async () =>
     live.ready ? { ok: true, detail: `${live.index.size} images indexed` } : { ok: false, detail: 'image index not loaded / events not subscribed' },
   );
@@ -132,8 +144,7 @@ export async function createDashboard(ctx: RoleContext, opts: DashboardOptions =
     createBullBoard({
       // Read-only: image records are ferry's truth; retries/removals go through /api so records and jobs stay in step.
       queues: [new BullMQAdapter(queue, { readOnlyMode: true, description: 'ferry copy jobs (read-only here: act on images from the ferry dashboard)' })],
-      // @bull-board/fastify pins its own copy of @bull-board/api (same shape, separate declarations).
-      serverAdapter: serverAdapter as unknown as Parameters<typeof createBullBoard>[0]['serverAdapter'],
+      serverAdapter,
       options: { uiConfig: { boardTitle: 'ferry queue', miscLinks: [{ text: 'ferry dashboard', url: '/' }], hideDocsLink: true } },
     });
     await app.register(serverAdapter.registerPlugin() as never, { prefix: '/queues' });
@@ -151,7 +162,10 @@ export async function createDashboard(ctx: RoleContext, opts: DashboardOptions =
     live,
     async close() {
       await live.close();
-      await queue.close().catch(() => {});
+      // Queue.close waits for Redis; do not let an outage hold up shutdown.
+      let timer: NodeJS.Timeout | undefined;
+      await Promise.race([queue.close().catch(() => {}), new Promise((r) => (timer = setTimeout(r, 2000)))]);
+      clearTimeout(timer);
     },
   };
 }

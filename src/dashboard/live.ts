@@ -39,45 +39,57 @@ export class Live {
   private heartbeat: NodeJS.Timeout | undefined;
   private statsTimer: NodeJS.Timeout | undefined;
   private statsBusy = false;
-  private started = false;
+  private starting: Promise<void> | undefined;
   private closed = false;
   private loading: Promise<void> | undefined;
-  private subscribed = false;
+  private readonly firstLoad: Promise<void>;
+  private resolveFirstLoad!: () => void;
 
   constructor(private readonly o: LiveOptions) {
     this.throughput = new Throughput(o.now);
+    this.firstLoad = new Promise((r) => (this.resolveFirstLoad = r));
   }
 
   get clientCount(): number {
     return this.clients.size;
   }
 
+  /** Events subscribed and the index loaded at least once. */
   get ready(): boolean {
-    return this.subscribed && this.index.loaded;
+    return this.o.subscriber.status === 'ready' && this.index.loaded;
   }
 
-  async start(): Promise<void> {
-    if (this.started) return;
-    this.started = true;
+  /**
+   * Subscribes and loads the index. Resolves once loaded; if Redis is away it
+   * keeps trying (ioredis queues the commands until it reconnects).
+   */
+  start(): Promise<void> {
+    if (this.starting) return this.starting;
     const sub = this.o.subscriber;
     sub.on('message', (_channel: string, message: string) => this.onMessage(message));
     // ioredis re-subscribes by itself after a reconnect; whatever happened meanwhile is reloaded.
     sub.on('ready', () => {
-      if (this.index.loaded && !this.closed) void this.reload();
+      if (this.index.loaded && !this.closed) void this.reload().catch(() => {});
     });
-    sub.on('end', () => (this.subscribed = false));
-    sub.on('close', () => (this.subscribed = false));
-    sub.on('subscribe', () => (this.subscribed = true));
-    await sub.subscribe(this.o.store.k.events);
-    this.subscribed = true;
-    await this.reload();
     this.heartbeat = setInterval(() => this.writeAll(`: heartbeat ${new Date().toISOString()}\n\n`), this.o.heartbeatMs ?? 15_000);
     this.heartbeat.unref();
     this.statsTimer = setInterval(() => void this.pushStats(), this.o.statsMs ?? 2000);
     this.statsTimer.unref();
+    this.starting = (async () => {
+      await sub.subscribe(this.o.store.k.events);
+      while (!this.closed) {
+        try {
+          await this.reload();
+          return;
+        } catch {
+          await new Promise((r) => setTimeout(r, 1000).unref());
+        }
+      }
+    })();
+    return this.starting;
   }
 
-  /** (Re)reads every record while buffering live events; concurrent calls share one load. */
+  /** (Re)reads every record while buffering live events; concurrent calls share one load. The old contents are served meanwhile. */
   reload(): Promise<void> {
     if (this.loading) return this.loading;
     this.loading = (async () => {
@@ -86,6 +98,7 @@ export class Live {
       try {
         const records = await this.o.store.listAll();
         this.index.finishLoad(records);
+        this.resolveFirstLoad();
         this.o.logger.debug({ records: records.length, ms: Date.now() - t0 }, 'dashboard image index loaded');
         // Clients may have missed changes: tell them to fetch again.
         this.broadcast('resync', { reason: 'index reloaded', size: this.index.size });
@@ -100,11 +113,15 @@ export class Live {
     return this.loading;
   }
 
-  /** Resolves once the first load finished. */
-  async whenLoaded(): Promise<void> {
-    while (!this.index.loaded && !this.closed) {
-      if (this.loading) await this.loading.catch(() => {});
-      else await this.reload().catch(() => new Promise((r) => setTimeout(r, 500)));
+  /** True once the index was loaded; false if that did not happen within `timeoutMs`. */
+  async whenLoaded(timeoutMs = 5000): Promise<boolean> {
+    if (this.index.loaded) return true;
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<boolean>((r) => (timer = setTimeout(() => r(false), timeoutMs)));
+    try {
+      return await Promise.race([this.firstLoad.then(() => true), timeout]);
+    } finally {
+      clearTimeout(timer);
     }
   }
 
@@ -179,6 +196,7 @@ export class Live {
     if (this.statsTimer) clearInterval(this.statsTimer);
     for (const c of this.clients) c.res.end();
     this.clients.clear();
-    await this.o.subscriber.unsubscribe().catch(() => {});
+    // With Redis away the command would wait for a reconnect: the root disconnects the connection anyway.
+    if (this.o.subscriber.status === 'ready') await this.o.subscriber.unsubscribe().catch(() => {});
   }
 }

@@ -241,7 +241,7 @@ async function pushLayer(repository: string, b: BlobSpec, body: AsyncIterable<Bu
   let pipeErr: Error | undefined;
   const gz = pipeline(
     Readable.from(hashed, { objectMode: false, highWaterMark: 256 * 1024 }),
-    createGzip({ level: o.gzipLevel, chunkSize: 64 * 1024 }),
+    createGzip({ level: o.gzipLevel }),
     (err) => {
       if (err) pipeErr = err;
     },

@@ -44,6 +44,8 @@ export function createHttpApp(logger: Logger): FastifyInstance {
   return Fastify({
     loggerInstance: logger.child({ server: 'http' }) as unknown as FastifyBaseLogger,
     logController: quietRequests(),
+    // Browsers keep idle connections open; don't let them hold up SIGTERM.
+    forceCloseConnections: true,
     bodyLimit: 5 * 1024 * 1024,
   }) as unknown as FastifyInstance;
 }

@@ -23,6 +23,9 @@ export interface ImageRecord {
   /** Set once any copy succeeded: the mirror holds *a* version even while a re-copy runs. */
   mirroredAt: string | null;
   blockedReason: string | null;
+  /** Set by the tarball importer: the file an image came from, and a note such as a derived name. */
+  importFile?: string;
+  importNote?: string;
 }
 
 const NUMERIC = new Set(['attempts', 'maxAttempts', 'bytesTotal', 'bytesDone']);

@@ -115,9 +115,15 @@ export function validateApiWatch(id: string, body: unknown): WatchConfig {
     problems.push(...listed.map((p) => p.replace(/^watch\.0\./, '').replace(/^watch\.0:/, 'watch:')));
   }
   const c = w as unknown as WatchConfig;
+  if (typeof c.image === 'string') {
+    try {
+      parseReference(c.image);
+    } catch (e) {
+      problems.push(`image: ${describeError(e)}`);
+    }
+  }
   if (problems.length === 0) {
     for (const check of [
-      () => parseReference(c.image),
       () => compileRange(c.constraint, c.prerelease),
       () => compileTagFilter(c),
       () => (c.ignoreTags ?? []).forEach((g) => picomatch.makeRe(g)),

@@ -4,7 +4,7 @@
  */
 import { FerryError } from '../errors.js';
 
-export type WatchErrorKind = 'NOT_FOUND' | 'READ_ONLY' | 'INVALID' | 'CONSTRAINT' | 'ALLOW_TAGS' | 'HOOK_INVALID' | 'BUSY';
+export type WatchErrorKind = 'NOT_FOUND' | 'READ_ONLY' | 'INVALID' | 'CONSTRAINT' | 'ALLOW_TAGS' | 'HOOK_INVALID';
 
 const TABLE: Readonly<Record<WatchErrorKind, { status: number; hint: string }>> = {
   NOT_FOUND: { status: 404, hint: 'GET /api/watches lists the watch ids (config-file watches without an id get a derived one)' },
@@ -16,7 +16,6 @@ const TABLE: Readonly<Record<WatchErrorKind, { status: number; hint: string }>> 
     status: 400,
     hint: 'POST a docker-registry notification envelope: {"events":[{"action":"push","target":{"repository":"...","tag":"..."},"request":{"host":"..."}}]}',
   },
-  BUSY: { status: 409, hint: 'another poll of this watch is running; it polls again when done' },
 };
 
 export function watchError(kind: WatchErrorKind, message: string, details?: Record<string, unknown>): FerryError {

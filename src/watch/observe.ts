@@ -64,13 +64,13 @@ async function fetchCreated(engine: WatchEngine, repository: string, ref: string
   return { digest: top.digest, created: typeof blob?.created === 'string' ? blob.created : null };
 }
 
-async function mapLimit<T, R>(items: readonly T[], n: number, fn: (item: T) => Promise<R>): Promise<R[]> {
+async function mapLimit<T, R>(items: readonly T[], n: number, fn: (item: T, index: number) => Promise<R>): Promise<R[]> {
   const out = new Array<R>(items.length);
   let next = 0;
   const run = async () => {
     while (next < items.length) {
       const i = next++;
-      out[i] = await fn(items[i]!);
+      out[i] = await fn(items[i]!, i);
     }
   };
   await Promise.all(Array.from({ length: Math.min(n, items.length) }, run));
@@ -93,7 +93,7 @@ async function describeTags(
   skipCache = false,
 ): Promise<{ items: (TagCreated & { digest?: string })[]; fields: string[] }> {
   const byDigest = w.config.cacheBy === 'digest';
-  const fetch = async (ref: string): Promise<CreatedAnswer> => {
+  const fetchOne = async (ref: string): Promise<CreatedAnswer> => {
     counter.fetches++;
     return fetchCreated(engine, w.repository, ref, signal);
   };
@@ -101,9 +101,9 @@ async function describeTags(
     const fields = tags.map((t) => `tag:${t}`);
     const cached = skipCache ? [] : await cache.get<CreatedAnswer>(fields);
     const fresh: [string, unknown][] = [];
-    const items = await mapLimit(tags, 4, async (tag) => {
-      const hit = cached[tags.indexOf(tag)];
-      const a = hit ?? (await fetch(`${w.repository}:${tag}`));
+    const items = await mapLimit(tags, 4, async (tag, i) => {
+      const hit = cached[i];
+      const a = hit ?? (await fetchOne(`${w.repository}:${tag}`));
       if (!hit) fresh.push([`tag:${tag}`, a]);
       return { tag, created: a.created ?? undefined, digest: a.digest };
     });
@@ -115,19 +115,18 @@ async function describeTags(
   const fields = digests.map((d) => `digest:${d ?? ''}`);
   const cached = skipCache ? [] : await cache.get<{ created: string | null }>(fields);
   const fresh: [string, unknown][] = [];
-  const items = await mapLimit(tags, 4, async (tag) => {
-    const i = tags.indexOf(tag);
+  const items = await mapLimit(tags, 4, async (tag, i) => {
     const d = digests[i];
-    if (!d) return { tag };
+    if (!d) return { tag }; // deleted since the listing
     let hit = cached[i];
     if (!hit) {
-      hit = { created: (await fetch(`${w.repository}@${d}`)).created };
+      hit = { created: (await fetchOne(`${w.repository}@${d}`)).created };
       fresh.push([`digest:${d}`, hit]);
     }
     return { tag, created: hit.created ?? undefined, digest: d };
   });
   await cache.set(fresh);
-  return { items, fields };
+  return { items, fields: fields.filter((_f, i) => digests[i]) };
 }
 
 export async function observe(engine: WatchEngine, w: ResolvedWatch, cache: AnswerCache, signal?: AbortSignal): Promise<Observation> {

@@ -165,7 +165,7 @@ export class Watcher extends EventEmitter {
   /** Reconciles holdings and applies `keep` for one watch (under its lock). */
   async retain(id: string): Promise<RetentionReport | undefined> {
     if (this.closed) return undefined;
-    const out = await this.locks.run(id, 'retain', 'defer', (op, first) => this.runLocked(id, op, first ? 'start' : 'deferred', undefined));
+    const out = await this.locks.run(id, 'retain', 'defer', (op) => this.runLocked(id, op, 'deferred', undefined));
     return out.ran ? (out.value as RetentionReport | undefined) : undefined;
   }
 
@@ -246,15 +246,14 @@ export class Watcher extends EventEmitter {
   /** The selection changed: force a copy, remember the ref and the event. */
   private async remirror(w: ResolvedWatch, ref: string, tag: string, prev: WatchStatus, digest: string, kind: Exclude<PollResult, 'unchanged' | 'no-match' | 'error'>, trigger: Trigger): Promise<ChangeEvent> {
     const at = new Date().toISOString();
-    await this.reconcile(w); // note what the mirror holds before the record is reset
-    const refs = await this.state.refs(w.id);
+    const { refs } = await this.reconcile(w); // note what the mirror holds before the record is reset
     const known = refs.get(ref);
     const existing = known ? undefined : await this.o.store.get(ref);
     const mirrorRef = this.o.mirrorRefOf(ref);
     await this.o.producer.enqueueNow({ ref, mirrorRef, source: 'watch', force: true });
     const entry: RefEntry = known
       ? { ...known, lastEnqueuedAt: at }
-      : { tag, owned: !existing || existing.source === 'watch', firstEnqueuedAt: at, lastEnqueuedAt: at };
+      : { tag, owned: !existing, firstEnqueuedAt: at, lastEnqueuedAt: at };
     await this.state.setRef(w.id, ref, entry);
     const event: ChangeEvent = {
       at,
@@ -465,7 +464,7 @@ export class Watcher extends EventEmitter {
    * resolves to the pushed digest.
    */
   private async settled(w: ResolvedWatch, ev: RegistryEvent): Promise<void> {
-    for (let attempt = 0, delay = 50; attempt < 7 && !this.closed; attempt++, delay *= 2) {
+    for (let attempt = 0, delay = 50; attempt < 6 && !this.closed; attempt++, delay *= 2) {
       const head = await this.o.engine.resolveDigest(`${w.repository}:${ev.tag}`, this.closing.signal).catch(() => undefined);
       if (head && (!ev.digest || head.digest === ev.digest)) return;
       await new Promise((r) => setTimeout(r, delay).unref());

@@ -41,11 +41,14 @@ export const startWorker: StartRole = async (ctx) => {
     return running && redis ? { ok: true } : { ok: false, detail: `worker ${running ? 'running' : 'not running'}, redis ${connection.status}` };
   });
   logger.info({ concurrency: ctx.config().queue.concurrency }, 'worker pool started');
-  return {
+  const role = {
     name: 'worker',
+    /** The pool behind the role (for tests and diagnostics). */
+    pool,
     async close() {
       await pool.close();
       await engine.close();
     },
   };
+  return role;
 };

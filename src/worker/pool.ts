@@ -42,6 +42,8 @@ export interface WorkerPool {
   config(): FerryConfig;
   /** Applies a reloaded config; resolves when `error` images that became eligible are re-enqueued. */
   updateConfig(next: FerryConfig): Promise<{ requeued: string[] }>;
+  /** Re-reads per-state counts into ferry_worker_images now (also done every countsIntervalMs). */
+  refreshCounts(): Promise<void>;
   /** Waits for active copies (bounded), hands back what is left, closes the Worker. Idempotent. */
   close(): Promise<void>;
 }
@@ -72,32 +74,30 @@ export function createWorkerPool(o: WorkerPoolOptions): WorkerPool {
     settings: { backoffStrategy: backoffStrategy(() => cfg, o.rand) },
   });
   worker.on('error', (e) => logger.error({ err: describeError(e) }, 'worker error'));
-  worker.on('stalled', (jobId) => void onStalled(jobId).catch((e) => logger.warn({ err: describeError(e), jobId }, 'stalled-job bookkeeping failed')));
+  worker.on('stalled', (jobId) => logger.warn({ jobId }, 'copy job stalled (its worker died or hung): BullMQ re-delivers it'));
+  worker.on('failed', (job, err) => {
+    if (job?.deferredFailure) void onDeferredFailure(job, err).catch((e) => logger.warn({ err: describeError(e), jobId: job.id }, 'stalled-job bookkeeping failed'));
+  });
 
   /**
-   * BullMQ re-delivers a job whose worker died (lock expired). Past
-   * maxStalledCount it fails the job without calling any processor: record
-   * that as `error` so the image does not sit in `copying` forever.
+   * A job that stalled more than maxStalledCount times (its workers kept
+   * dying) is failed by BullMQ without calling the processor: record that as
+   * `error`, or the image would sit in `copying` forever.
    */
-  async function onStalled(jobId: string): Promise<void> {
-    const job = await Job.fromId<CopyJobData>(worker, jobId);
-    if (!job) return;
-    const state = await job.getState();
-    logger.warn({ jobId, ref: job.data.ref, state }, 'copy job stalled (its worker died or hung); BullMQ re-delivers it');
-    if (state !== 'failed') return;
+  async function onDeferredFailure(job: Job<CopyJobData>, err: Error): Promise<void> {
     const rec = await o.store.get(job.data.ref);
-    if (rec && (rec.state === 'copying' || rec.state === 'queued')) {
-      await o.store.update(job.data.ref, {
-        state: 'error',
-        lastError: `the worker copying this image died ${worker.opts.maxStalledCount ?? 1}+ times (${job.failedReason ?? 'stalled'})`,
-        nextAttemptAt: null,
-      });
-    }
+    if (!rec || rec.state === 'blocked' || rec.state === 'mirrored' || rec.state === 'error') return;
+    await o.store.update(job.data.ref, {
+      state: 'error',
+      lastError: `the worker copying this image stopped (crashed or was killed) more than ${worker.opts.maxStalledCount ?? 1} time(s): ${err.message}`,
+      nextAttemptAt: null,
+    });
+    logger.error({ ref: job.data.ref, jobId: job.id }, 'copy job failed after repeated worker crashes');
   }
 
   let countsTimer: NodeJS.Timeout | undefined;
   const countsEvery = o.countsIntervalMs ?? 5000;
-  const refreshCounts = () =>
+  const refreshCounts = (): Promise<void> =>
     o.store
       .counts()
       .then(setStateCounts)
@@ -138,6 +138,7 @@ export function createWorkerPool(o: WorkerPoolOptions): WorkerPool {
   return {
     worker,
     config: () => cfg,
+    refreshCounts,
     async updateConfig(next) {
       const prev = cfg;
       cfg = next;

@@ -122,11 +122,13 @@ export function createProcessor(d: ProcessorDeps) {
     // Blocked (or removed) while the copy ran: leave that state alone.
     const current = await d.store.get(ref);
     if (current && current.state !== 'blocked') {
+      // An up-to-date check reads no blobs (the engine reports bytesTotal 0): keep the size already on record.
+      const bytesTotal = result.upToDate && result.bytesTotal === 0 ? current.bytesTotal : result.bytesTotal;
       await d.store.update(ref, {
         state: 'mirrored',
         digest: result.digest,
-        bytesTotal: result.bytesTotal,
-        bytesDone: result.bytesTotal,
+        bytesTotal,
+        bytesDone: bytesTotal,
         mirroredAt: new Date(now()).toISOString(),
         lastError: null,
         nextAttemptAt: null,

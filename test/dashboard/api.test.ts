@@ -5,12 +5,13 @@
  */
 import t from 'tap';
 import { performance } from 'node:perf_hooks';
+import { join } from 'node:path';
 import { dashboardBindHost } from '../../src/dashboard/index.js';
 import { DEFAULTS } from '../../src/config/index.js';
 import { connectRedis } from '../../src/queue/index.js';
 import { startRedis } from '../support/redis.js';
 import { startDashboardApp } from './support/context.js';
-import { call, enc } from './support/http.js';
+import { call, enc, rawCall } from './support/http.js';
 import { seedRecords, stateFor } from './support/seed.js';
 import { SseClient } from './support/sse.js';
 
@@ -156,8 +157,19 @@ t.test('no token: bound to loopback, warned in the log, mutations from loopback 
   const warn = app.ctx.logs.map((l) => JSON.parse(l)).find((l) => /dashboard\.token is empty/.test(l.msg));
   t.ok(warn, 'warning logged');
   t.match(warn, { level: 40, bind: '127.0.0.1', ignoredHost: '0.0.0.0' });
-  const r = await call(app.url, 'POST', '/api/images', { body: { ref: 'redis:7' } });
+  let r = await call(app.url, 'POST', '/api/images', { body: { ref: 'redis:7' } });
   t.equal(r.status, 202);
+  // Cross-site requests from the operator's browser and DNS rebinding are refused.
+  r = await call(app.url, 'POST', `/api/images/${enc('redis:7')}/retry`, { headers: { origin: 'https://evil.example' } });
+  t.equal(r.status, 403, 'another site');
+  t.equal(r.body.code, 'FERRY_ERR_DASHBOARD_NO_TOKEN_REMOTE');
+  r = await rawCall(app.url, 'POST', `/api/images/${enc('redis:7')}/retry`, { host: 'rebind.evil.example:8080' });
+  t.equal(r.status, 403, 'foreign Host');
+  t.match(r.body.message, /not a loopback address/);
+  r = await call(app.url, 'POST', `/api/images/${enc('redis:7')}/retry`, { headers: { origin: app.url } });
+  t.equal(r.status, 202, 'the page itself');
+  r = await rawCall(app.url, 'POST', `/api/images/${enc('redis:7')}/retry`, { host: app.url.replace('http://127.0.0.1', 'localhost'), origin: app.url.replace('127.0.0.1', 'localhost') });
+  t.equal(r.status, 202, 'localhost works too');
 });
 
 t.test('10,000 records: pagination, cursor, filter, search, sort, live updates, speed', async (t) => {
@@ -299,6 +311,9 @@ t.test('page, assets and bull-board are served', async (t) => {
   t.equal(res.status, 200);
   const board = (await res.json()) as { queues: { name: string; readOnlyMode: boolean }[] };
   t.match(board.queues, [{ name: 'mirror', readOnlyMode: true }]);
+  res = await fetch(`${app.url}/queues/api/queues/mirror/pause`, { method: 'PUT' });
+  t.equal(res.status, 405, 'bull-board refuses actions (read-only)');
+  await res.arrayBuffer();
   t.ok(app.ctx.readiness.has('dashboard'));
   t.match(await app.ctx.readiness.get('dashboard')!(), { ok: true });
 });
@@ -308,4 +323,61 @@ function buildRedis(url: string) {
   const r = connectRedis(url);
   r.on('error', () => {});
   return r;
+}
+
+t.test('Redis outage: the list is served from memory, changes get 503, it recovers by itself', async (t) => {
+  const own = await startRedis();
+  t.teardown(() => own.stop());
+  const app = await startDashboardApp({ redisUrl: own.url, prefix: 'out' });
+  t.teardown(() => app.close());
+  const sse = await SseClient.open(`${app.url}/api/events`);
+  t.teardown(() => sse.close());
+  await sse.wait((f) => f.event === 'hello', 'hello');
+  await app.ctx.store.update('docker.io/library/a:1', { state: 'mirrored', mirrorRef: 'm/a:1' }, { upsert: true });
+  await sse.state('docker.io/library/a:1', 'mirrored');
+  await own.kill();
+  await waitUntil(() => app.ctx.connection.status !== 'ready');
+  let r = await call(app.url, 'GET', '/api/images');
+  t.equal(r.status, 200, 'list from memory');
+  t.equal(r.body.total, 1);
+  r = await call(app.url, 'GET', `/api/images/${enc('docker.io/library/a:1')}`);
+  t.equal(r.status, 200, 'record from memory');
+  t.equal(r.body.state, 'mirrored');
+  r = await call(app.url, 'POST', '/api/images', { body: { ref: 'b:1' } });
+  t.equal(r.status, 503, 'changes refused at once instead of hanging');
+  t.equal(r.body.code, 'FERRY_ERR_DASHBOARD_UNAVAILABLE');
+  r = await call(app.url, 'GET', '/api/stats');
+  t.equal(r.status, 200);
+  t.equal(r.body.queue, null);
+  t.match(r.body.queueError, /did not answer/);
+  t.match(await app.ctx.readiness.get('dashboard')!(), { ok: false });
+  await own.start();
+  await waitUntil(() => app.dashboard.live.ready);
+  r = await call(app.url, 'POST', '/api/images', { body: { ref: 'b:1' } });
+  t.equal(r.status, 202, 'back to normal');
+  await sse.state('docker.io/library/b:1', 'queued');
+});
+
+t.test('start without Redis: the role does not block the process, and says so', async (t) => {
+  const app = await startDashboardApp({ redisUrl: 'redis://127.0.0.1:1', prefix: 'none', dashboard: { startWaitMs: 100 } });
+  t.teardown(() => app.close());
+  t.ok(app.ctx.logs.some((l) => /Redis is not answering yet/.test(l)));
+  t.match(await app.ctx.readiness.get('dashboard')!(), { ok: false });
+  t.equal((await fetch(`${app.url}/`)).status, 200, 'the page is served');
+});
+
+t.test('the static folder is found from src/ (tsx) and from dist/ (tsc output)', async (t) => {
+  const { resolveStaticDir } = await import('../../src/dashboard/static-dir.js');
+  const root = new URL('../../', import.meta.url).pathname;
+  t.equal(resolveStaticDir(join(root, 'src', 'dashboard')), join(root, 'src', 'dashboard', 'static'));
+  t.equal(resolveStaticDir(join(root, 'dist', 'dashboard')), join(root, 'src', 'dashboard', 'static'));
+  t.throws(() => resolveStaticDir('/'), /static files not found/);
+});
+
+async function waitUntil(pred: () => boolean, timeoutMs = 15_000): Promise<void> {
+  const end = Date.now() + timeoutMs;
+  while (!pred()) {
+    if (Date.now() > end) throw new Error('condition not met in time');
+    await new Promise((r) => setTimeout(r, 20));
+  }
 }

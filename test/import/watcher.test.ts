@@ -4,7 +4,10 @@ import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import tar from 'tar-stream';
 import { RegistryEngine } from '../../src/registry/index.js';
-import { FILES_KEY, ImportWatcher, type ImportResult } from '../../src/import/index.js';
+import type { RoleContext } from '../../src/cli/role.js';
+import type { FerryConfig } from '../../src/config/index.js';
+import { FILES_KEY, ImportWatcher, startImport, type ImportResult, type ImportRole } from '../../src/import/index.js';
+import { toMirrorReference } from '../../src/reference/index.js';
 import { inspectRaw } from '../support/images.js';
 import { dockerArchive, layout, makeDeps, ociArchive, recordEvents, startEnv, waitEvent } from './fixtures/helpers.js';
 
@@ -26,7 +29,7 @@ function start(d: ReturnType<typeof makeDeps>, rescanMs = 1000) {
 const pushed = (events: { name: string; v: any }[]) => events.filter((e) => e.name === 'blob' && !e.v.skipped).length;
 
 t.test('a slowly written file is imported only after its last write; rename, overwrite, delete', async (t) => {
-  const d = makeDeps(env, { stableMs: 400 });
+  const d = makeDeps(env, { stableMs: 800 });
   const { w, close } = start(d);
   t.teardown(async () => {
     await close();
@@ -41,7 +44,7 @@ t.test('a slowly written file is imported only after its last write; rename, ove
   const bytes = readFileSync(src);
   const target = join(d.dir, 'slow.tar');
 
-  // 8 chunks, 120 ms apart: each gap is shorter than stableMs (400 ms)
+  // 8 chunks, 100 ms apart: each gap is much shorter than stableMs (800 ms)
   const fd = openSync(target, 'w');
   const chunk = Math.ceil(bytes.length / 8);
   let lastWriteAt = 0;
@@ -49,7 +52,7 @@ t.test('a slowly written file is imported only after its last write; rename, ove
     writeSync(fd, bytes, i, Math.min(chunk, bytes.length - i));
     lastWriteAt = Date.now();
     t.notOk(events.some((e) => e.name === 'start'), `not started while chunk ${i / chunk} is being written`);
-    await sleep(120);
+    await sleep(100);
   }
   closeSync(fd);
   const imported = await waitEvent<ImportResult>(w, 'imported', (r) => r.file === target);
@@ -244,4 +247,44 @@ t.test('a transient failure (mirror down) is retried', async (t) => {
   const ok = await waitEvent<ImportResult>(w, 'imported');
   t.equal(ok.images[0]?.digest, l.image.digest);
   t.match(await d.store.get('docker.io/demo/flaky:v1'), { state: 'mirrored', lastError: null });
+});
+
+t.test('startImport: the role watches import.dir, reports readiness, follows a new import.dir, closes', async (t) => {
+  const d = makeDeps(env, { stableMs: 100 });
+  const listeners: ((next: FerryConfig, prev: FerryConfig) => void)[] = [];
+  const checks = new Map<string, () => Promise<{ ok: boolean; detail?: string }>>();
+  let config = d.config;
+  const ctx = {
+    config: () => config,
+    onConfigChange: (l: (next: FerryConfig, prev: FerryConfig) => void) => listeners.push(l),
+    logger: d.deps.logger,
+    store: d.store,
+    connection: d.connection,
+    mirrorRefOf: (ref: string) => toMirrorReference(ref, config.mirror),
+    addReadiness: (name: string, c: () => Promise<{ ok: boolean; detail?: string }>) => checks.set(name, c),
+  } as unknown as RoleContext;
+  const role = (await startImport(ctx)) as ImportRole;
+  t.teardown(async () => {
+    await role.close();
+    await d.close();
+  });
+  t.equal(role.name, 'import');
+  t.match(await checks.get('import')!(), { ok: true });
+  const l = layout(env, 'v1');
+  await ociArchive(l.dir, 'v1', join(env.tmp, 'role.tar'), 'docker.io/demo/role:v1');
+  renameSync(join(env.tmp, 'role.tar'), join(d.dir, 'role.tar'));
+  const r = await waitEvent<ImportResult>(role.watcher, 'imported');
+  t.equal(r.images[0]?.digest, l.image.digest);
+
+  const newDir = join(env.tmp, 'new-import-dir');
+  const prev = config;
+  config = { ...config, import: { ...config.import, dir: newDir } };
+  const forgotten = waitEvent(role.watcher, 'forgotten', (v: any) => v.file === join(d.dir, 'role.tar'));
+  for (const f of listeners) f(config, prev);
+  await forgotten;
+  t.equal(role.watcher.directory, newDir);
+  await ociArchive(l.dir, 'v1', join(env.tmp, 'role2.tar'), 'docker.io/demo/role:v2');
+  renameSync(join(env.tmp, 'role2.tar'), join(newDir, 'role2.tar'));
+  const r2 = await waitEvent<ImportResult>(role.watcher, 'imported', (x) => x.file === join(newDir, 'role2.tar'));
+  t.equal(r2.images[0]?.ref, 'docker.io/demo/role:v2');
 });

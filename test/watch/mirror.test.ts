@@ -17,6 +17,9 @@ t.teardown(async () => {
   cleanupLayouts();
 });
 
+// Subtests use their own repositories and queue prefixes: run them side by side.
+t.jobs = 4;
+
 const YEARLY = '0 0 1 1 *';
 const watch = (id: string, repo: string, extra: Partial<WatchConfig>): WatchConfig => ({
   id,

@@ -1,4 +1,4 @@
-import t from 'tap';
+import t, { type Test } from 'tap';
 import { readFileSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -16,7 +16,7 @@ const M = '127.0.0.1:5999';
 const redis = await startRedis();
 t.teardown(() => redis.stop());
 
-async function boot(t: Tap.Test, raw: object = {}) {
+async function boot(t: Test, raw: object = {}) {
   const loaded = resolveConfig({
     mirror: { registry: M },
     queue: { redisUrl: redis.url, prefix: `wh${Math.random().toString(36).slice(2, 8)}` },

@@ -256,8 +256,8 @@ function renderRow(r) {
   const size = el('td', { class: 'size', title: r.bytesTotal ? `${nf.format(r.bytesTotal)} bytes` : null, text: r.bytesTotal ? formatBytes(r.bytesTotal) : '—' });
   const updated = el('td', { class: 'updated' }, el('time', { datetime: r.updatedAt, title: new Date(r.updatedAt).toLocaleString(), 'data-ago': r.updatedAt, text: ago(r.updatedAt) }));
   const actions = el('div', { class: 'actions' });
-  if (r.state === 'error' || r.state === 'retrying') actions.append(actionButton('Retry', r.ref, () => retry(r.ref)));
-  if (r.state === 'blocked') actions.append(actionButton('Unblock', r.ref, () => unblock(r.ref)));
+  if (r.state === 'error' || r.state === 'retrying') actions.append(actionButton('Retry', r.ref, () => retry(r.ref), 'accent'));
+  if (r.state === 'blocked') actions.append(actionButton('Unblock', r.ref, () => unblock(r.ref), 'accent'));
   else actions.append(actionButton('Block', r.ref, () => block(r.ref)));
   actions.append(actionButton('Remove', r.ref, () => remove(r), 'danger'));
   tr.append(refCell, stateCell(r), attempts, errorCell(r), size, digestCell(r), updated, el('td', {}, actions));
@@ -403,8 +403,12 @@ function scheduleRefresh() {
   }, 400);
 }
 
+let qTimer = null;
 function setView(patch) {
-  Object.assign(view, patch);
+  // The search box is the truth for `q`: a change typed but not yet applied (debounce) goes along.
+  clearTimeout(qTimer);
+  qTimer = null;
+  Object.assign(view, { q: $('#q').value.trim() }, patch);
   syncControls();
   syncUrl();
   void load();
@@ -606,10 +610,9 @@ function init() {
       setView({ sort: key, order, offset: 0 });
     });
   }
-  let qTimer = null;
-  $('#q').addEventListener('input', (e) => {
+  $('#q').addEventListener('input', () => {
     clearTimeout(qTimer);
-    qTimer = setTimeout(() => setView({ q: e.target.value.trim(), offset: 0 }), 200);
+    qTimer = setTimeout(() => setView({ offset: 0 }), 200);
   });
   $('#q').addEventListener('keydown', (e) => {
     if (e.key === 'Escape' && e.target.value) {

@@ -105,7 +105,7 @@ export function buildContext(o: ContextOptions): TestContext {
       // Sockets that never sent a request (undici/browser preconnects) would hold server.close() until the client drops them.
       http.server.closeAllConnections();
       await http.close().catch(() => {});
-      await queue.close().catch(() => {});
+      if (connection.status === 'ready') await queue.close().catch(() => {});
       for (const c of connections) c.disconnect();
     },
   };

@@ -21,3 +21,26 @@ export async function call(base: string, method: string, path: string, o: { body
 }
 
 export const enc = encodeURIComponent;
+
+/** Like `call`, over node:http, so forbidden fetch headers (Host) can be set. */
+export async function rawCall(base: string, method: string, path: string, headers: Record<string, string>): Promise<Reply> {
+  const { request } = await import('node:http');
+  const u = new URL(base);
+  return new Promise((resolve, reject) => {
+    const req = request({ host: u.hostname, port: u.port, method, path, headers }, (res) => {
+      let text = '';
+      res.on('data', (d: Buffer) => (text += d.toString()));
+      res.on('end', () => {
+        let body: any = text;
+        try {
+          body = text ? JSON.parse(text) : null;
+        } catch {
+          /* not JSON */
+        }
+        resolve({ status: res.statusCode ?? 0, body, headers: new Headers(res.headers as Record<string, string>) });
+      });
+    });
+    req.on('error', reject);
+    req.end();
+  });
+}

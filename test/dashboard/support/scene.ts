@@ -22,7 +22,7 @@ export function topRecords(now: number): Top[] {
       state: 'retrying',
       attempts: 3,
       lastError:
-        'FERRY_ERR_REGISTRY_RATE_LIMITED: ghcr.io/acme/payments-api: GET manifest 2024.09.1: HTTP 429 TOOMANYREQUESTS (rate limit exceeded) (the registry rate-limited ferry (429); lower registries.ghcr.io.requestsPerSecond or authenticate for a higher quota; ferry retries after Retry-After)',
+        'ghcr.io/acme/payments-api: GET manifest 2024.09.1: HTTP 429 TOOMANYREQUESTS (rate limit exceeded) (the registry rate-limited ferry (429); lower registries.ghcr.io.requestsPerSecond or authenticate for a higher quota; ferry retries after Retry-After)',
       nextAttemptAt: new Date(now + 94_000).toISOString(),
       ageMs: 11_000,
     },
@@ -32,7 +32,7 @@ export function topRecords(now: number): Top[] {
       state: 'error',
       attempts: 8,
       lastError:
-        'FERRY_ERR_REGISTRY_MANIFEST_UNKNOWN: registry-1.docker.io/acme/legacy-worker: GET manifest 0.9: HTTP 404 MANIFEST_UNKNOWN (manifest unknown) (the tag or digest does not exist in that repository; check the reference)',
+        'registry-1.docker.io/acme/legacy-worker: GET manifest 0.9: HTTP 404 MANIFEST_UNKNOWN (manifest unknown) (the tag or digest does not exist in that repository; check the reference)',
       ageMs: 41_000,
     },
     { ref: 'registry.k8s.io/ingress-nginx/controller:v1.11.2', state: 'mirrored', attempts: 1, digest: sha('ingress1112'), bytesTotal: 104 * MB, bytesDone: 104 * MB, ageMs: 65_000 },

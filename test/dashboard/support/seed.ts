@@ -23,22 +23,21 @@ const REPOS = [
 ];
 
 const ERRORS = [
-  'FERRY_ERR_REGISTRY_MANIFEST_UNKNOWN: registry-1.docker.io/library/nginx: GET manifest 1.99: HTTP 404 MANIFEST_UNKNOWN (manifest unknown) (the tag or digest does not exist in that repository; check the reference)',
-  'FERRY_ERR_REGISTRY_UNAUTHORIZED: ghcr.io/acme/private-api: GET manifest v3: HTTP 401 UNAUTHORIZED — no credentials configured (set registries.ghcr.io.username/password or registries.ghcr.io.credentialsFile)',
-  'FERRY_ERR_REGISTRY_RATE_LIMITED: registry-1.docker.io/library/redis: HTTP 429 TOOMANYREQUESTS (You have reached your pull rate limit)',
-  'FERRY_ERR_REGISTRY_UNREACHABLE: quay.io/prometheus/prometheus: connect ECONNREFUSED 10.0.4.17:443',
+  'registry-1.docker.io/library/nginx: GET manifest 1.99: HTTP 404 MANIFEST_UNKNOWN (manifest unknown) (the tag or digest does not exist in that repository; check the reference)',
+  'ghcr.io/acme/private-api: GET manifest v3: HTTP 401 UNAUTHORIZED — no credentials configured (set registries.ghcr.io.username/password or registries.ghcr.io.credentialsFile)',
+  'registry-1.docker.io/library/redis: HTTP 429 TOOMANYREQUESTS (You have reached your pull rate limit)',
+  'quay.io/prometheus/prometheus: connect ECONNREFUSED 10.0.4.17:443',
 ];
 
 function digestOf(s: string): string {
   return `sha256:${createHash('sha256').update(s).digest('hex')}`;
 }
 
-/** Deterministic state mix: mostly mirrored, some of everything else. */
+/** Deterministic state mix: mostly mirrored, some of everything else (copying is for live scenes, not old records). */
 export function stateFor(i: number): ImageState {
   const k = i % 100;
   if (k < 78) return 'mirrored';
-  if (k < 84) return 'queued';
-  if (k < 87) return 'copying';
+  if (k < 87) return 'queued';
   if (k < 91) return 'retrying';
   if (k < 97) return 'error';
   return 'blocked';

@@ -1,0 +1,19 @@
+/**
+ * `npm run bench`: every benchmark, one after another (they would skew each
+ * other in parallel on a small machine). Each prints its figures next to its
+ * reference and target. `npm run bench -- webhook copy` runs a subset.
+ */
+import { spawnSync } from 'node:child_process';
+
+const ALL = ['webhook', 'copy', 'pool', 'dashboard', 'import'];
+const wanted = process.argv.slice(2).filter((a) => ALL.includes(a));
+let failed = 0;
+for (const name of wanted.length ? wanted : ALL) {
+  console.log(`\n=== bench/${name} ===`);
+  const r = spawnSync(process.execPath, ['--import', 'tsx', `bench/${name}/run.ts`], { stdio: 'inherit' });
+  if (r.status !== 0) {
+    failed++;
+    console.log(`bench/${name} exited with ${r.status}`);
+  }
+}
+process.exit(failed ? 1 : 0);
