@@ -96,12 +96,25 @@ export function createContext(loaded: LoadedConfig, logger: Logger, env: NodeJS.
     async close() {
       watcher?.close();
       await producer.close().catch(() => {});
-      if (view) await (await view).close().catch(() => {});
-      await http.close().catch(() => {});
-      await queue.close().catch(() => {});
+      // Each step may wait on Redis; when Redis is the thing that is down, move on.
+      if (view) await bounded((async () => (await view).close())());
+      await bounded(http.close());
+      await bounded(queue.close());
       for (const c of connections) c.disconnect();
     },
   };
+}
+
+/** Resolves when `p` settles or after `ms`, whichever comes first; never rejects. */
+function bounded(p: Promise<unknown>, ms = 3000): Promise<void> {
+  return new Promise((resolve) => {
+    const t = setTimeout(resolve, ms);
+    t.unref();
+    p.then(
+      () => (clearTimeout(t), resolve()),
+      () => (clearTimeout(t), resolve()),
+    );
+  });
 }
 
 export { loadConfig };

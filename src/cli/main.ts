@@ -85,6 +85,11 @@ async function runRoles(names: RoleName[], loaded: LoadedConfig, env: NodeJS.Pro
     if (stopping) return;
     stopping = true;
     logger.info({ signal }, 'shutting down: finishing or handing back in-flight work');
+    // Workers wait up to 30 s for active copies; past 45 s something is stuck (e.g. Redis gone): exit anyway.
+    setTimeout(() => {
+      logger.error('shutdown took longer than 45 s; exiting now (in-flight jobs are recovered by BullMQ)');
+      process.exit(1);
+    }, 45_000).unref();
     for (const r of [...roles].reverse()) {
       await r.close().catch((e) => logger.error({ role: r.name, err: describeError(e) }, 'role did not close cleanly'));
     }

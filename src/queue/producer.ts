@@ -159,9 +159,25 @@ export class Producer {
     }
   }
 
-  async close(): Promise<void> {
-    await this.flush().catch(() => {});
+  /**
+   * Flushes what is buffered, but gives up after `timeoutMs` (Redis may be
+   * the thing that is down): those images are enqueued again on their next
+   * admission, and the count is logged.
+   */
+  async close(timeoutMs = 5000): Promise<void> {
+    let timer: NodeJS.Timeout | undefined;
+    const gaveUp = await Promise.race([
+      this.flush().then(
+        () => false,
+        () => false,
+      ),
+      new Promise<boolean>((r) => (timer = setTimeout(() => r(true), timeoutMs))),
+    ]);
+    clearTimeout(timer);
     this.closed = true;
     if (this.retryTimer) clearTimeout(this.retryTimer);
+    if (gaveUp && this.buffer.size) {
+      this.o.logger?.warn({ buffered: this.buffer.size }, 'shutting down with images still buffered (Redis unreachable); they are enqueued again on their next admission');
+    }
   }
 }

@@ -1,6 +1,5 @@
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import selfsigned from 'selfsigned';
 import { FerryError } from '../errors.js';
 
 export interface ServingCert {
@@ -35,6 +34,8 @@ export async function servingCert(certFile: string, keyFile: string, dir: string
   if (existsSync(certPath) && existsSync(keyPath)) {
     return { cert: readFileSync(certPath, 'utf8'), key: readFileSync(keyPath, 'utf8'), caFile: certPath };
   }
+  // Loaded only here: node-forge costs ~17 MB of RSS that a configured webhook never needs.
+  const { default: selfsigned } = await import('selfsigned');
   const pems = await selfsigned.generate([{ name: 'commonName', value: 'ferry-webhook (self-signed, dev only)' }], {
     keyType: 'ec',
     curve: 'P-256',

@@ -114,3 +114,35 @@ t.test('an invalid config is refused at start, listing every problem', async (t)
   t.match(stderr, /rewrite\.mode: must be one of off, mirrored, always, enforce/);
   t.match(stderr, /queue\.concurrency/);
 });
+
+t.test('SIGTERM exits cleanly even while Redis is unreachable', async (t) => {
+  const { startRedis } = await import('../support/redis.js');
+  const redis = await startRedis();
+  t.teardown(() => redis.stop());
+  const child = spawn(process.execPath, ['--import', 'tsx', main, 'webhook'], {
+    env: { ...process.env, FERRY_QUEUE_REDIS_URL: redis.url, FERRY_WEBHOOK_PORT: '0', FERRY_WEBHOOK_HOST: '127.0.0.1', FERRY_REWRITE_MODE: 'always' },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  t.teardown(() => {
+    if (child.exitCode === null) child.kill('SIGKILL');
+  });
+  const lines = createInterface({ input: child.stdout! });
+  const up = await new Promise<any>((resolve) =>
+    lines.on('line', (line) => {
+      try {
+        const j = JSON.parse(line);
+        if (typeof j.msg === 'string' && j.msg.startsWith('ferry is up')) resolve(j);
+      } catch {
+        /* not a log line */
+      }
+    }),
+  );
+  await redis.kill();
+  // An admission while Redis is gone leaves images in the enqueue buffer.
+  const review = JSON.parse(readFileSync(new URL('../fixtures/admission-review.json', import.meta.url), 'utf8'));
+  const res = await postJson(up.webhook, review, readFileSync(up.webhookCA));
+  t.equal(res.body.response.allowed, true);
+  const exited = new Promise<number | null>((r) => child.once('exit', (code) => r(code)));
+  child.kill('SIGTERM');
+  t.equal(await exited, 0, 'exits 0 instead of waiting for Redis forever');
+});
