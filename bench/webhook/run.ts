@@ -147,6 +147,8 @@ try {
   // Saturation: three alternating rounds, medians compared (one round swings +-15% on a shared machine).
   const fRounds: Awaited<ReturnType<typeof load>>[] = [];
   const bRounds: Awaited<ReturnType<typeof load>>[] = [];
+  await load(ferryUrl, { duration: 3 });
+  await load(bare.url, { duration: 3 });
   for (let round = 0; round < 3; round++) {
     fRounds.push(await load(ferryUrl, { duration: Math.ceil(seconds / 2) }));
     bRounds.push(await load(bare.url, { duration: Math.ceil(seconds / 2) }));
