@@ -35,8 +35,8 @@ export async function startNamespaceCache(logger: Logger, mode: 'auto' | 'off', 
   }
   const k8s = await import('@kubernetes/client-node');
   const kc = new k8s.KubeConfig();
-  if (env.KUBERNETES_SERVICE_HOST && !env.KUBECONFIG) kc.loadFromCluster();
-  else kc.loadFromDefault();
+  if (env.KUBECONFIG) kc.loadFromFile(env.KUBECONFIG.split(':')[0]!);
+  else kc.loadFromCluster();
   const api = kc.makeApiClient(k8s.CoreV1Api);
   const map = new Map<string, NamespaceAnnotations>();
   const informer = k8s.makeInformer(kc, '/api/v1/namespaces', () => api.listNamespace());
