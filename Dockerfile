@@ -25,7 +25,8 @@ COPY package.json package-lock.json ./
 # --ignore-scripts: the root package's `prepare` script runs tsc, which cannot work before the
 # sources are copied (they come later, to keep this layer cached). No dependency needs its
 # install script: msgpackr-extract's only checks for the prebuilt binary it ships anyway.
-RUN --mount=type=cache,target=/root/.npm npm ci --ignore-scripts
+# npm ci, or npm install with the same locked versions where an npm 11 lockfile lacks other platforms' optional packages.
+RUN --mount=type=cache,target=/root/.npm npm ci --ignore-scripts || npm install --ignore-scripts --no-audit --no-fund
 COPY tsconfig.json ./
 COPY src ./src
 RUN npm run build \

@@ -28,7 +28,7 @@ async function freePort(): Promise<number> {
   });
 }
 
-function launch(bin: string, args: string[], pkg: string): ChildProcess {
+function launch(bin: string, args: string[]): ChildProcess {
   const child = spawn(bin, args, { stdio: ['ignore', 'ignore', 'pipe'] });
   child.on('error', () => {});
   return child;
@@ -69,7 +69,7 @@ export async function startLocalRedis(stateDir: string, logger: Logger): Promise
   const port = await freePort();
   const dir = resolve(stateDir, 'redis');
   mkdirSync(dir, { recursive: true });
-  const child = launch('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--dir', dir, '--appendonly', 'yes', '--save', ''], 'redis-server');
+  const child = launch('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--dir', dir, '--appendonly', 'yes', '--save', '']);
   await until(
     async () => {
       const r = new Redis({ port, host: '127.0.0.1', lazyConnect: true, retryStrategy: () => null, maxRetriesPerRequest: 0 });
@@ -104,7 +104,7 @@ export async function startLocalRegistry(stateDir: string, logger: Logger): Prom
       '',
     ].join('\n'),
   );
-  const child = launch('docker-registry', ['serve', config], 'docker-registry');
+  const child = launch('docker-registry', ['serve', config]);
   await until(
     async () => {
       const res = await fetch(`http://127.0.0.1:${port}/v2/`);

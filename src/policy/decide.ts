@@ -154,9 +154,9 @@ export function decide(
     }
     // An image already in the mirror is judged (block) by the upstream it came from and never rewritten again.
     const upstream = parsed.upstream;
+    const view = upstream ? lookup(upstream.ref) : undefined;
     if (upstream) {
       d.ref = upstream.ref;
-      const view = lookup(upstream.ref);
       const blockRule = policy.block.matches(upstream.ref, upstream.repository, [upstream.digest, view?.digest]);
       if (blockRule || view?.state === 'blocked') {
         const reason = blockRule?.reason ?? view?.blockedReason ?? 'blocked by an operator';
@@ -171,7 +171,6 @@ export function decide(
     if (mode !== 'off' && c.imagePullPolicy !== pullPolicy) d.pullPolicy = pullPolicy;
     if (parsed.inMirror || !upstream) continue;
 
-    const view = lookup(upstream.ref);
     const available = isAvailable(view);
     if (!view && !queued.has(upstream.ref)) {
       queued.add(upstream.ref);
