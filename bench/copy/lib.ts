@@ -15,7 +15,7 @@ import { createGzip } from 'node:zlib';
 import { DEFAULTS } from '../../src/config/defaults.js';
 import type { FerryConfig } from '../../src/config/types.js';
 import { RegistryEngine, type CopyResult } from '../../src/registry/index.js';
-import { pushImage } from '../../test/support/images.js';
+import { pushImage, tarHeader } from '../../test/support/images.js';
 import { startRegistry, type TestRegistry } from '../../test/support/registry.js';
 
 export { pushImage, startRegistry, type TestRegistry };
@@ -27,24 +27,6 @@ export function benchConfig(copy: Partial<FerryConfig['copy']> = {}): FerryConfi
   const c = structuredClone(DEFAULTS);
   c.copy = { ...c.copy, requestsPerSecond: 0, ...copy };
   return c;
-}
-
-function ustarHeader(name: string, size: number): Buffer {
-  const h = Buffer.alloc(512);
-  h.write(name, 0, 100, 'utf8');
-  h.write('0000644\0', 100);
-  h.write('0000000\0', 108);
-  h.write('0000000\0', 116);
-  h.write(size.toString(8).padStart(11, '0') + '\0', 124);
-  h.write('00000000000\0', 136);
-  h.write('        ', 148);
-  h.write('0', 156);
-  h.write('ustar\0', 257);
-  h.write('00', 263);
-  let sum = 0;
-  for (const b of h) sum += b;
-  h.write(sum.toString(8).padStart(6, '0') + '\0 ', 148);
-  return h;
 }
 
 /** Streams a one-file tar (random content) through store-only gzip into the layout; returns descriptor + diffID. */
@@ -68,7 +50,7 @@ async function writeLayer(layout: string, size: number, name: string): Promise<{
     diffHash.update(b);
     if (!gz.write(b)) await once(gz, 'drain');
   };
-  await write(ustarHeader(name, size));
+  await write(tarHeader(name, size));
   const chunk = Buffer.allocUnsafe(4 * MiB);
   for (let left = size; left > 0; ) {
     const n = Math.min(left, chunk.length);

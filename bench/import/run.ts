@@ -25,6 +25,7 @@ import { join } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { Readable } from 'node:stream';
 import { createGzip } from 'node:zlib';
+import { tarHeader, tarPadding } from '../../test/support/images.js';
 import { startRedis } from '../../test/support/redis.js';
 import { startRegistry } from '../../test/support/registry.js';
 
@@ -64,25 +65,6 @@ async function compileChild(buildDir: string): Promise<string> {
 }
 let childScript = join(import.meta.dirname, 'child.ts');
 
-function header(name: string, size: number): Buffer {
-  const h = Buffer.alloc(512);
-  h.write(name, 0, 100, 'utf8');
-  h.write('0000644\0', 100);
-  h.write('0000000\0', 108);
-  h.write('0000000\0', 116);
-  h.write(size.toString(8).padStart(11, '0') + '\0', 124);
-  h.write('00000000000\0', 136);
-  h.write('        ', 148);
-  h.write('0', 156);
-  h.write('ustar\0', 257);
-  h.write('00', 263);
-  let sum = 0;
-  for (const b of h) sum += b;
-  h.write(sum.toString(8).padStart(6, '0') + '\0 ', 148);
-  return h;
-}
-const pad = (n: number) => Buffer.alloc((512 - (n % 512)) % 512);
-
 /** `n` pseudo-random bytes, the same every time (AES-128-CTR keystream). */
 async function* keystream(n: number): AsyncGenerator<Buffer> {
   const c = createCipheriv('aes-128-ctr', Buffer.alloc(16, 7), Buffer.alloc(16, 1));
@@ -92,20 +74,20 @@ async function* keystream(n: number): AsyncGenerator<Buffer> {
 
 /** The layer: a tar holding one random file. */
 function layerSize(n: number): number {
-  return 512 + n + pad(n).length + 1024;
+  return 512 + n + tarPadding(n).length + 1024;
 }
 async function* layer(n: number): AsyncGenerator<Buffer> {
-  yield header('data/random.bin', n);
+  yield tarHeader('data/random.bin', n);
   yield* keystream(n);
-  yield pad(n);
+  yield tarPadding(n);
   yield Buffer.alloc(1024);
 }
 
 async function* entry(name: string, size: number, body: AsyncIterable<Buffer> | Buffer): AsyncGenerator<Buffer> {
-  yield header(name, size);
+  yield tarHeader(name, size);
   if (Buffer.isBuffer(body)) yield body;
   else yield* body;
-  yield pad(size);
+  yield tarPadding(size);
 }
 
 const sha = (b: Buffer) => createHash('sha256').update(b).digest('hex');

@@ -46,13 +46,18 @@ export interface RegistryEngineOptions {
   backoffMs?: number;
 }
 
+export interface CopyProgress {
+  bytesDone: number;
+  bytesTotal: number;
+}
+
 export interface CopyOptions {
   src: string;
   dst: string;
   /** `os/arch[/variant]`; undefined = config.copy.platforms; [] = every platform. */
   platforms?: string[];
   signal?: AbortSignal;
-  onProgress?: (p: { bytesDone: number; bytesTotal: number }) => void;
+  onProgress?: (p: CopyProgress) => void;
   /** Extra mirror repositories (`host/path`) that may already hold the blobs: tried for cross-repo mount. */
   mountFrom?: string[];
 }

@@ -1,37 +1,14 @@
 /**
- * What the worker needs from the copy engine (src/registry, RegistryEngine).
- * Kept as a local structural interface so the processor takes any engine —
- * the real one in production, a fake in unit tests.
+ * What the worker needs from the copy engine (src/registry, RegistryEngine):
+ * `copy`, and `updateConfig` / `close` when it has them. A structural type
+ * picked from RegistryEngine, so the processor takes any engine with that
+ * shape — the real one in production, a fake in unit tests.
  */
-import type { FerryConfig } from '../config/index.js';
+import type { CopyOptions, CopyProgress, CopyResult, RegistryEngine } from '../registry/index.js';
 
-export interface CopyProgress {
-  bytesDone: number;
-  bytesTotal: number;
-}
+export type { CopyProgress, CopyResult };
 
-export interface CopyRequest {
-  src: string;
-  dst: string;
-  platforms?: string[];
-  signal?: AbortSignal;
-  onProgress?(p: CopyProgress): void;
-}
+/** What the worker passes to `copy`. */
+export type CopyRequest = CopyOptions;
 
-export interface CopyResult {
-  digest: string;
-  mediaType: string;
-  bytesTotal: number;
-  bytesCopied: number;
-  blobsCopied: number;
-  blobsSkipped: number;
-  blobsMounted: number;
-  upToDate: boolean;
-  platforms?: unknown;
-}
-
-export interface CopyEngine {
-  copy(req: CopyRequest): Promise<CopyResult>;
-  updateConfig?(config: FerryConfig): void;
-  close?(): Promise<void> | void;
-}
+export type CopyEngine = Pick<RegistryEngine, 'copy'> & Partial<Pick<RegistryEngine, 'updateConfig' | 'close'>>;

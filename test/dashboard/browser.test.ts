@@ -18,11 +18,11 @@ import { launchBrowser } from './support/browser.js';
 import { startDashboardApp, type Running } from './support/context.js';
 import { call } from './support/http.js';
 import { refFor, seedRecords, stateFor } from './support/seed.js';
-import { startThrottle } from './support/throttle.js';
+import { startThrottleProxy } from '../support/throttle-proxy.js';
 
 const TOKEN = 'browser-token';
 const [redis, upstream, mirror] = await Promise.all([startRedis(), startRegistry(), startRegistry()]);
-const slow = await startThrottle(upstream.host, 1_000_000); // ~1 MB/s back from upstream
+const slow = await startThrottleProxy(upstream.host, 1_000_000); // ~1 MB/s back from upstream
 const layouts = mkdtempSync(join(tmpdir(), 'ferry-dash-browser-'));
 const app: Running = await startDashboardApp({
   redisUrl: redis.url,

@@ -25,24 +25,45 @@ function sha256(b: Buffer): string {
   return `sha256:${createHash('sha256').update(b).digest('hex')}`;
 }
 
-/** A one-file ustar archive. */
-export function tarOneFile(name: string, content: Buffer): Buffer {
+/**
+ * Fills in a tar header's checksum field (bytes 148-155) from the other 504
+ * bytes; the rest of the header must already be written.
+ */
+export function sealTarHeader(header: Buffer): Buffer {
+  header.write('        ', 148);
+  let sum = 0;
+  for (const b of header) sum += b;
+  header.write(sum.toString(8).padStart(6, '0') + '\0 ', 148);
+  return header;
+}
+
+/**
+ * The 512-byte ustar header of a regular file of `size` bytes (mode 0644,
+ * uid/gid/mtime 0). Alone it lets a big file be streamed without holding it:
+ * header, content, zero padding to a 512 multiple ({@link tarPadding}).
+ */
+export function tarHeader(name: string, size: number): Buffer {
   const header = Buffer.alloc(512);
   header.write(name, 0, 100, 'utf8');
   header.write('0000644\0', 100);
   header.write('0000000\0', 108);
   header.write('0000000\0', 116);
-  header.write(content.length.toString(8).padStart(11, '0') + '\0', 124);
+  header.write(size.toString(8).padStart(11, '0') + '\0', 124);
   header.write('00000000000\0', 136);
-  header.write('        ', 148);
   header.write('0', 156);
   header.write('ustar\0', 257);
   header.write('00', 263);
-  let sum = 0;
-  for (const b of header) sum += b;
-  header.write(sum.toString(8).padStart(6, '0') + '\0 ', 148);
-  const pad = Buffer.alloc((512 - (content.length % 512)) % 512);
-  return Buffer.concat([header, content, pad, Buffer.alloc(1024)]);
+  return sealTarHeader(header);
+}
+
+/** The zero bytes that follow `size` bytes of content up to the next 512-byte block. */
+export function tarPadding(size: number): Buffer {
+  return Buffer.alloc((512 - (size % 512)) % 512);
+}
+
+/** A one-file ustar archive. */
+export function tarOneFile(name: string, content: Buffer): Buffer {
+  return Buffer.concat([tarHeader(name, content.length), content, tarPadding(content.length), Buffer.alloc(1024)]);
 }
 
 function writeBlob(layout: string, data: Buffer): { digest: string; size: number } {

@@ -4,42 +4,17 @@
  * a mirror that refuses deletes.
  */
 import t from 'tap';
-import type { WatchConfig } from '../../src/config/index.js';
 import { parseReference, repositoryOf } from '../../src/reference/index.js';
-import type { PollReport, RetentionReport, WatchView } from '../../src/watch/index.js';
+import type { WatchView } from '../../src/watch/index.js';
 import { inspectRaw } from '../support/images.js';
-import { startRedis } from '../support/redis.js';
-import { startRegistry } from '../support/registry.js';
-import { cleanupLayouts, harness, nextEvent, push } from './support/env.js';
+import { harness, push } from './support/env.js';
+import { api, polled, retained, startE2E } from './support/e2e.js';
 
-const [redis, upstream, mirror, refusing] = await Promise.all([startRedis(), startRegistry(), startRegistry(), startRegistry({ deleteEnabled: false })]);
-t.teardown(async () => {
-  await Promise.all([redis.stop(), upstream.stop(), mirror.stop(), refusing.stop()]);
-  cleanupLayouts();
-});
+const { redis, upstream, mirror, refusing, watch, stop } = await startE2E();
+t.teardown(stop);
 
 // Subtests use their own repositories and queue prefixes: run them side by side.
 t.jobs = 4;
-
-const YEARLY = '0 0 1 1 *';
-const watch = (id: string, repo: string, extra: Partial<WatchConfig>): WatchConfig => ({
-  id,
-  image: `${upstream.host}/${repo}`,
-  strategy: 'semver',
-  schedule: YEARLY,
-  ...extra,
-});
-
-async function api<T = any>(url: string, method = 'GET', body?: unknown): Promise<{ status: number; body: T }> {
-  const res = await fetch(url, { method, ...(body !== undefined ? { body: JSON.stringify(body), headers: { 'content-type': 'application/json' } } : {}) });
-  const text = await res.text();
-  return { status: res.status, body: text ? JSON.parse(text) : undefined };
-}
-
-const polled = (w: { watcher: NodeJS.EventEmitter }, id: string, pred: (r: PollReport) => boolean = () => true) =>
-  nextEvent<PollReport>(w.watcher, 'polled', (r) => r.id === id && pred(r));
-const retained = (w: { watcher: NodeJS.EventEmitter }, id: string, pred: (r: RetentionReport) => boolean) =>
-  nextEvent<RetentionReport>(w.watcher, 'retained', (r) => r.id === id && pred(r));
 
 t.test('keep: 2 with three versions deletes the oldest manifest from the mirror', async (t) => {
   const repo = 'demo/kept';

@@ -3,7 +3,7 @@ import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { inspectRaw } from '../support/images.js';
 import { startEnv, harness, jobDone } from './support/env.js';
-import { startThrottleProxy } from './support/throttle-proxy.js';
+import { startThrottleProxy } from '../support/throttle-proxy.js';
 
 const env = await startEnv();
 t.teardown(() => env.stop());
@@ -13,8 +13,7 @@ t.test('a worker killed with SIGKILL mid-copy loses no job: another pool finishe
   t.teardown(() => h.close());
   const { ref: direct, image } = await env.push('test/big', '1', [6 * 1024 * 1024, 2 * 1024 * 1024]);
   // 8 MiB through a 4 MiB/s proxy: the copy lasts ~2 s, so the kill lands mid-copy.
-  const [host, port] = env.upstream.host.split(':');
-  const proxy = await startThrottleProxy({ host: host!, port: Number(port) }, 4 * 1024 * 1024);
+  const proxy = await startThrottleProxy(env.upstream.host, 4 * 1024 * 1024);
   t.teardown(() => proxy.close());
   const ref = direct.replace(env.upstream.host, proxy.host);
 

@@ -1,7 +1,7 @@
 import t from 'tap';
 import { inspectRaw } from '../support/images.js';
 import { startEnv, harness } from './support/env.js';
-import { startThrottleProxy } from './support/throttle-proxy.js';
+import { startThrottleProxy } from '../support/throttle-proxy.js';
 
 const env = await startEnv();
 t.teardown(() => env.stop());
@@ -10,8 +10,7 @@ t.teardown(() => env.stop());
 async function slowImage(t: { teardown(fn: () => unknown): void }, repo: string, seconds: number) {
   const bytes = 4 * 1024 * 1024;
   const { ref: direct, image } = await env.push(repo, '1', [bytes]);
-  const [host, port] = env.upstream.host.split(':');
-  const proxy = await startThrottleProxy({ host: host!, port: Number(port) }, bytes / seconds);
+  const proxy = await startThrottleProxy(env.upstream.host, bytes / seconds);
   t.teardown(() => proxy.close());
   return { ref: direct.replace(env.upstream.host, proxy.host), image };
 }

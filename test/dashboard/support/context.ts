@@ -1,21 +1,21 @@
 /**
- * Builds a RoleContext the way the composition root does (config, Redis
- * connections, ImageStore, Producer, the shared fastify app) so tests can
- * start the dashboard role, and optionally a real worker pool, on it.
+ * A RoleContext from the composition root's own createContext (config,
+ * Redis connections, ImageStore, Producer, the shared fastify app with the
+ * ops routes), on a test config and a logger whose lines are kept, so tests
+ * can start the dashboard role, and optionally a real worker pool, on it.
  */
 import { Writable } from 'node:stream';
-import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
+import type { Queue } from 'bullmq';
+import { createContext } from '../../../src/cli/context.js';
 import type { RoleContext } from '../../../src/cli/role.js';
-import { DEFAULTS, type FerryConfig, type LoadedConfig } from '../../../src/config/index.js';
+import { DEFAULTS, type FerryConfig } from '../../../src/config/index.js';
 import { createDashboard, dashboardBindHost, type DashboardOptions, type DashboardRole } from '../../../src/dashboard/index.js';
 import { createLogger } from '../../../src/observability/logger.js';
-import { createHttpApp, type ReadinessCheck } from '../../../src/observability/ops-server.js';
-import { connectRedis, createQueue, ImageStore, Producer, StateView, type CopyJobData } from '../../../src/queue/index.js';
-import { toMirrorReference } from '../../../src/reference/index.js';
+import type { ReadinessCheck } from '../../../src/observability/ops-server.js';
+import { createQueue, type CopyJobData } from '../../../src/queue/index.js';
 import { RegistryEngine } from '../../../src/registry/index.js';
 import { createWorkerPool, type WorkerPool } from '../../../src/worker/index.js';
-import type { Queue } from 'bullmq';
 
 export interface ContextOptions {
   redisUrl: string;
@@ -27,9 +27,11 @@ export interface ContextOptions {
 }
 
 export interface TestContext extends RoleContext {
+  /** Every log line (JSON) written so far. */
   logs: string[];
+  /** A BullMQ queue handle on the context's queue, to look at jobs. */
   queue: Queue<CopyJobData>;
-  setConfig(next: FerryConfig): void;
+  /** The readiness checks roles added (the root's own `redis`/`config` checks are not in it). */
   readiness: Map<string, ReadinessCheck>;
   close(): Promise<void>;
 }
@@ -45,7 +47,6 @@ export function testConfig(o: ContextOptions): FerryConfig {
 }
 
 export function buildContext(o: ContextOptions): TestContext {
-  let current = testConfig(o);
   const logs: string[] = [];
   const sink = new Writable({
     write(chunk, _enc, cb) {
@@ -54,59 +55,24 @@ export function buildContext(o: ContextOptions): TestContext {
     },
   });
   const logger: Logger = createLogger(o.logLevel ?? 'info', sink);
-  const listeners: ((next: FerryConfig, prev: FerryConfig) => void)[] = [];
-  const connections: Redis[] = [];
-  const redis = (name: string): Redis => {
-    const r = connectRedis(current.queue.redisUrl, { connectionName: `ferry-test-${name}` });
-    r.on('error', () => {});
-    connections.push(r);
-    return r;
-  };
-  const connection = redis('main');
-  const store = new ImageStore(connection, current.queue.prefix);
-  const queue = createQueue(connection, current.queue.prefix);
+  const root = createContext({ config: testConfig(o), explicit: new Set(), file: undefined }, logger, {});
+  const queue = createQueue(root.connection, root.config().queue.prefix);
   queue.on('error', () => {});
-  const producer = new Producer({ store, queue, maxAttempts: () => current.queue.maxAttempts, bufferLimit: 10_000 });
   const readiness = new Map<string, ReadinessCheck>();
-  const http = createHttpApp(logger);
-  let view: Promise<StateView> | undefined;
-  const loaded: LoadedConfig = { config: current, explicit: new Set(), file: undefined };
   return {
+    ...root,
     logs,
     queue,
     readiness,
-    config: () => current,
-    setConfig(next) {
-      const prev = current;
-      current = next;
-      for (const l of listeners) l(next, prev);
+    addReadiness(name, check) {
+      readiness.set(name, check);
+      root.addReadiness(name, check);
     },
-    onConfigChange: (l) => listeners.push(l),
-    loaded,
-    logger,
-    redis,
-    connection,
-    store,
-    producer,
-    stateView() {
-      view ??= (async () => {
-        const v = new StateView(store, redis('state-view'));
-        await v.start();
-        return v;
-      })();
-      return view;
-    },
-    mirrorRefOf: (ref) => toMirrorReference(ref, { registry: current.mirror.registry, prefix: current.mirror.prefix }),
-    http,
-    addReadiness: (name, check) => void readiness.set(name, check),
     async close() {
-      await producer.close().catch(() => {});
-      if (view) await (await view).close().catch(() => {});
       // Sockets that never sent a request (undici/browser preconnects) would hold server.close() until the client drops them.
-      http.server.closeAllConnections();
-      await http.close().catch(() => {});
-      if (connection.status === 'ready') await queue.close().catch(() => {});
-      for (const c of connections) c.disconnect();
+      root.http.server.closeAllConnections();
+      if (root.connection.status === 'ready') await queue.close().catch(() => {});
+      await root.close();
     },
   };
 }

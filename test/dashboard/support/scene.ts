@@ -5,7 +5,7 @@
  */
 import type { Redis } from 'ioredis';
 import { ImageStore, type ImageRecord } from '../../../src/queue/index.js';
-import { seedRecords } from './seed.js';
+import { blankRecord, seedRecords } from './seed.js';
 
 type Top = Partial<ImageRecord> & { ref: string; ageMs: number };
 
@@ -61,18 +61,8 @@ export async function writeTop(redis: Redis, prefix: string, mirrorRefOf: (ref: 
     await store.update(
       ref,
       {
-        mirrorRef: mirrorRefOf(ref),
-        attempts: 0,
-        maxAttempts: 8,
-        lastError: null,
-        nextAttemptAt: null,
-        digest: null,
-        bytesTotal: 0,
-        bytesDone: 0,
-        createdAt: new Date(now - ageMs - 60_000).toISOString(),
-        source: 'admission',
+        ...blankRecord(mirrorRefOf(ref), new Date(now - ageMs - 60_000).toISOString(), 'admission'),
         mirroredAt: rest.state === 'mirrored' ? new Date(now - ageMs).toISOString() : null,
-        blockedReason: null,
         ...rest,
       },
       { upsert: true },

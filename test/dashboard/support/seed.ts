@@ -1,7 +1,7 @@
 /** Realistic image records written through ImageStore (what workers do), for list tests, the bench and the screenshot. */
 import { createHash } from 'node:crypto';
 import type { Redis } from 'ioredis';
-import { ImageStore, type ImageRecord, type ImageState } from '../../../src/queue/index.js';
+import { ImageStore, type ImageRecord, type ImageSource, type ImageState } from '../../../src/queue/index.js';
 
 const REPOS = [
   'docker.io/library/nginx',
@@ -49,15 +49,10 @@ export function refFor(i: number): string {
   return `${repo}:${1 + (n % 9)}.${Math.floor(n / 9) % 40}.${Math.floor(n / 360)}`;
 }
 
-export function recordFor(i: number, mirrorRefOf: (ref: string) => string, now = Date.now()): Partial<ImageRecord> & { ref: string } {
-  const ref = refFor(i);
-  const state = stateFor(i);
-  const bytesTotal = 2_000_000 + ((i * 7_919_113) % 180_000_000);
-  const updated = new Date(now - i * 37_000);
-  const base: Partial<ImageRecord> & { ref: string } = {
-    ref,
-    mirrorRef: mirrorRefOf(ref),
-    state,
+/** The fields of a record nothing has happened to yet (no attempt, no bytes, no digest, no error); spread overrides on top. */
+export function blankRecord(mirrorRef: string, createdAt: string, source: ImageSource): Partial<ImageRecord> {
+  return {
+    mirrorRef,
     attempts: 0,
     maxAttempts: 8,
     lastError: null,
@@ -65,10 +60,22 @@ export function recordFor(i: number, mirrorRefOf: (ref: string) => string, now =
     digest: null,
     bytesTotal: 0,
     bytesDone: 0,
-    createdAt: new Date(updated.getTime() - 3_600_000).toISOString(),
-    source: i % 7 === 0 ? 'watch' : 'admission',
+    createdAt,
+    source,
     mirroredAt: null,
     blockedReason: null,
+  };
+}
+
+export function recordFor(i: number, mirrorRefOf: (ref: string) => string, now = Date.now()): Partial<ImageRecord> & { ref: string } {
+  const ref = refFor(i);
+  const state = stateFor(i);
+  const bytesTotal = 2_000_000 + ((i * 7_919_113) % 180_000_000);
+  const updated = new Date(now - i * 37_000);
+  const base: Partial<ImageRecord> & { ref: string } = {
+    ref,
+    state,
+    ...blankRecord(mirrorRefOf(ref), new Date(updated.getTime() - 3_600_000).toISOString(), i % 7 === 0 ? 'watch' : 'admission'),
   };
   switch (state) {
     case 'mirrored':

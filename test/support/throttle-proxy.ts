@@ -1,17 +1,18 @@
 /**
- * A TCP proxy in front of a registry that limits bytes flowing back to the
- * client (one budget for all connections), so a copy through it stays in
- * `copying` long enough to be watched.
+ * A TCP proxy in front of a registry that limits the bytes flowing back from
+ * the target to clients (all connections share one budget), so a copy through
+ * it lasts long enough for a test to watch it (`copying`) or interrupt it.
  */
 import { connect, createServer, type Socket } from 'node:net';
 
-export interface Throttle {
-  /** host:port to use as the upstream registry */
+export interface ThrottleProxy {
+  /** host:port to use in place of the target */
   host: string;
   close(): Promise<void>;
 }
 
-export async function startThrottle(target: string, bytesPerSecond: number): Promise<Throttle> {
+/** `target` is the upstream's `host:port`. */
+export async function startThrottleProxy(target: string, bytesPerSecond: number): Promise<ThrottleProxy> {
   const [thost = '127.0.0.1', tport = '80'] = target.split(':');
   let nextFree = 0;
   const sockets = new Set<Socket>();
