@@ -5,6 +5,7 @@ import { describeError } from '../errors.js';
 import { addOpsRoutes, createHttpApp, type ReadinessCheck } from '../observability/ops-server.js';
 import { connectRedis, createQueue, ImageStore, Producer, redactRedisUrl, StateView } from '../queue/index.js';
 import { toMirrorReference } from '../reference/index.js';
+import { RegistryEngine } from '../registry/index.js';
 import type { RoleContext } from './role.js';
 
 export interface RootContext extends RoleContext {
@@ -45,6 +46,7 @@ export function createContext(loaded: LoadedConfig, logger: Logger, env: NodeJS.
     logger,
   });
   let view: Promise<StateView> | undefined;
+  let engine: RegistryEngine | undefined;
   const checks = new Map<string, ReadinessCheck>([
     ['redis', async () => ({ ok: (await connection.ping()) === 'PONG' })],
     ['config', async () => ({ ok: true, detail: loaded.file ?? 'defaults + environment' })],
@@ -60,6 +62,7 @@ export function createContext(loaded: LoadedConfig, logger: Logger, env: NodeJS.
         const prev = current;
         current = next.config;
         logger.info({ file: loaded.file }, 'config reloaded');
+        engine?.updateConfig(current);
         for (const l of listeners) {
           try {
             l(current, prev);
@@ -90,9 +93,14 @@ export function createContext(loaded: LoadedConfig, logger: Logger, env: NodeJS.
       })();
       return view;
     },
+    registry() {
+      engine ??= new RegistryEngine({ config: current, logger: logger.child({ component: 'registry' }) });
+      return engine;
+    },
     mirrorRefOf: (ref) => toMirrorReference(ref, { registry: current.mirror.registry, prefix: current.mirror.prefix }),
     http,
     addReadiness: (name, check) => checks.set(name, check),
+    readiness: { checks },
     async close() {
       watcher?.close();
       await producer.close().catch(() => {});
@@ -100,6 +108,7 @@ export function createContext(loaded: LoadedConfig, logger: Logger, env: NodeJS.
       if (view) await bounded((async () => (await view).close())());
       await bounded(http.close());
       await bounded(queue.close());
+      if (engine) await bounded(engine.close());
       for (const c of connections) c.disconnect();
     },
   };

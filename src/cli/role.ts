@@ -3,7 +3,8 @@ import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import type { FerryConfig, LoadedConfig } from '../config/index.js';
 import type { ImageStore, Producer, StateView } from '../queue/index.js';
-import type { ReadinessCheck } from '../observability/ops-server.js';
+import type { RegistryEngine } from '../registry/index.js';
+import type { Readiness, ReadinessCheck } from '../observability/ops-server.js';
 
 /**
  * What the composition root hands every role (webhook, worker, dashboard,
@@ -24,11 +25,19 @@ export interface RoleContext {
   producer: Producer;
   /** In-process image state view (started lazily by the first role that needs it). */
   stateView(): Promise<StateView>;
+  /**
+   * The process's one registry engine (created on first use, reconfigured on
+   * reload, closed by the root): roles share its token cache, connection
+   * pools and its knowledge of which mirror repositories hold a blob (mounts).
+   */
+  registry(): RegistryEngine;
   /** `mirror.registry/prefix/host/path:tag` for a normalized upstream ref. */
   mirrorRefOf(ref: string): string;
   /** The shared plain-HTTP app on dashboard.port: roles add routes before it listens. */
   http: FastifyInstance;
   addReadiness(name: string, check: ReadinessCheck): void;
+  /** Every readiness check of this process (Redis, config, and what roles added): /readyz on each server. */
+  readiness: Readiness;
 }
 
 export interface Role {

@@ -81,8 +81,7 @@ export interface ImportRole extends Role {
 /** The `import` role: watches import.dir until closed. */
 export const startImport: StartRole = async (ctx: RoleContext, opts: Partial<WatcherOptions> = {}): Promise<ImportRole> => {
   const logger = ctx.logger.child({ role: 'import' });
-  const engine = new RegistryEngine({ config: ctx.config(), logger });
-  ctx.onConfigChange((next) => engine.updateConfig(next));
+  const engine = ctx.registry();
   const deps: ImportDeps = {
     config: () => ctx.config(),
     logger,
@@ -100,7 +99,6 @@ export const startImport: StartRole = async (ctx: RoleContext, opts: Partial<Wat
     watcher,
     async close() {
       await watcher.close();
-      await engine.close();
     },
   };
 };

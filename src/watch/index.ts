@@ -5,7 +5,6 @@
  */
 import type { Role, RoleContext, StartRole } from '../cli/role.js';
 import { describeError } from '../errors.js';
-import { RegistryEngine } from '../registry/index.js';
 import { watchRoutes } from './routes.js';
 import { Watcher } from './watcher.js';
 
@@ -22,7 +21,7 @@ export interface WatchRole extends Role {
 }
 
 export const startWatch: StartRole = async (ctx: RoleContext): Promise<WatchRole> => {
-  const engine = new RegistryEngine({ config: ctx.config(), logger: ctx.logger.child({ role: 'watch', component: 'registry' }) });
+  const engine = ctx.registry();
   const watcher = new Watcher({
     config: ctx.config,
     redis: ctx.connection,
@@ -36,7 +35,6 @@ export const startWatch: StartRole = async (ctx: RoleContext): Promise<WatchRole
   });
   await ctx.http.register(watchRoutes(watcher, () => ctx.config().dashboard.token, ctx.logger.child({ role: 'watch' })));
   ctx.onConfigChange((next) => {
-    engine.updateConfig(next);
     void watcher.onConfigChange().catch((e) => ctx.logger.error({ err: describeError(e) }, 'watch: applying the new config failed'));
   });
   ctx.addReadiness('watch', async () => {
@@ -49,7 +47,6 @@ export const startWatch: StartRole = async (ctx: RoleContext): Promise<WatchRole
     watcher,
     async close() {
       await watcher.close();
-      await engine.close();
     },
   };
 };

@@ -25,11 +25,7 @@ export async function startWebhook(ctx: RoleContext): Promise<WebhookRole> {
   if (tls.caFile) {
     ctx.logger.warn({ caFile: tls.caFile }, 'webhook.certFile not set: serving a self-signed certificate (dev only); trust it with curl --cacert');
   }
-  const checks = new Map([
-    ['redis', async () => ({ ok: (await ctx.connection.ping()) === 'PONG' })],
-    ['imageStates', async () => ({ ok: view.isReady, detail: `${view.size} images known` })],
-    ['config', async () => ({ ok: true, detail: ctx.loaded.file ?? 'defaults' })],
-  ]);
+  ctx.addReadiness('imageStates', async () => ({ ok: view.isReady, detail: `${view.size} images known` }));
   const app = createWebhookServer({
     config: ctx.config,
     logger: ctx.logger,
@@ -41,7 +37,7 @@ export async function startWebhook(ctx: RoleContext): Promise<WebhookRole> {
       enqueueBuffer.set(ctx.producer.depth);
     },
     tls,
-    readiness: { checks },
+    readiness: ctx.readiness,
   });
   const address = await app.listen({ port: config.webhook.port, host: config.webhook.host });
   const certWatch = watchCertificate(ctx, app.server as Server);

@@ -4,7 +4,6 @@
  */
 import type { StartRole } from '../cli/role.js';
 import { describeError } from '../errors.js';
-import { RegistryEngine } from '../registry/index.js';
 import { createWorkerPool } from './pool.js';
 
 export { createWorkerPool, DEFAULT_WORKER_OPTS, type WorkerPool, type WorkerPoolOptions } from './pool.js';
@@ -16,7 +15,7 @@ export type { CopyEngine, CopyRequest, CopyResult, CopyProgress } from './engine
 
 export const startWorker: StartRole = async (ctx) => {
   const logger = ctx.logger.child({ role: 'worker' });
-  const engine = new RegistryEngine({ config: ctx.config(), logger });
+  const engine = ctx.registry();
   const connection = ctx.redis('worker');
   const pool = createWorkerPool({
     connection,
@@ -47,7 +46,6 @@ export const startWorker: StartRole = async (ctx) => {
     pool,
     async close() {
       await pool.close();
-      await engine.close();
     },
   };
   return role;

@@ -314,8 +314,8 @@ t.test('page, assets and bull-board are served', async (t) => {
   res = await fetch(`${app.url}/queues/api/queues/mirror/pause`, { method: 'PUT' });
   t.equal(res.status, 405, 'bull-board refuses actions (read-only)');
   await res.arrayBuffer();
-  t.ok(app.ctx.readiness.has('dashboard'));
-  t.match(await app.ctx.readiness.get('dashboard')!(), { ok: true });
+  t.ok(app.ctx.readiness.checks.has('dashboard'));
+  t.match(await app.ctx.readiness.checks.get('dashboard')!(), { ok: true });
 });
 
 function buildRedis(url: string) {
@@ -350,7 +350,7 @@ t.test('Redis outage: the list is served from memory, changes get 503, it recove
   t.equal(r.status, 200);
   t.equal(r.body.queue, null);
   t.match(r.body.queueError, /did not answer/);
-  t.match(await app.ctx.readiness.get('dashboard')!(), { ok: false });
+  t.match(await app.ctx.readiness.checks.get('dashboard')!(), { ok: false });
   await own.start();
   await waitUntil(() => app.dashboard.live.ready);
   r = await call(app.url, 'POST', '/api/images', { body: { ref: 'b:1' } });
@@ -362,7 +362,7 @@ t.test('start without Redis: the role does not block the process, and says so', 
   const app = await startDashboardApp({ redisUrl: 'redis://127.0.0.1:1', prefix: 'none', dashboard: { startWaitMs: 100 } });
   t.teardown(() => app.close());
   t.ok(app.ctx.logs.some((l) => /Redis is not answering yet/.test(l)));
-  t.match(await app.ctx.readiness.get('dashboard')!(), { ok: false });
+  t.match(await app.ctx.readiness.checks.get('dashboard')!(), { ok: false });
   t.equal((await fetch(`${app.url}/`)).status, 200, 'the page is served');
 });
 

@@ -254,6 +254,7 @@ t.test('startImport: the role watches import.dir, reports readiness, follows a n
   const listeners: ((next: FerryConfig, prev: FerryConfig) => void)[] = [];
   const checks = new Map<string, () => Promise<{ ok: boolean; detail?: string }>>();
   let config = d.config;
+  const engine = new RegistryEngine({ config, logger: d.deps.logger });
   const ctx = {
     config: () => config,
     onConfigChange: (l: (next: FerryConfig, prev: FerryConfig) => void) => listeners.push(l),
@@ -261,11 +262,13 @@ t.test('startImport: the role watches import.dir, reports readiness, follows a n
     store: d.store,
     connection: d.connection,
     mirrorRefOf: (ref: string) => toMirrorReference(ref, config.mirror),
+    registry: () => engine,
     addReadiness: (name: string, c: () => Promise<{ ok: boolean; detail?: string }>) => checks.set(name, c),
   } as unknown as RoleContext;
   const role = (await startImport(ctx)) as ImportRole;
   t.teardown(async () => {
     await role.close();
+    await engine.close();
     await d.close();
   });
   t.equal(role.name, 'import');

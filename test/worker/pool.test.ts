@@ -6,6 +6,7 @@ import type { Role, RoleContext } from '../../src/cli/role.js';
 import type { FerryConfig } from '../../src/config/index.js';
 import type { ReadinessCheck } from '../../src/observability/ops-server.js';
 import { connectRedis, type CopyJobData } from '../../src/queue/index.js';
+import { RegistryEngine } from '../../src/registry/index.js';
 import { startWorker, type WorkerPool } from '../../src/worker/index.js';
 import { inspectRaw } from '../support/images.js';
 import { freePort } from '../support/process.js';
@@ -210,6 +211,8 @@ t.test('startWorker is a StartRole: copies, follows config reloads, reports read
   const checks = new Map<string, ReadinessCheck>();
   const conns: Redis[] = [];
   t.teardown(() => conns.forEach((c) => c.disconnect()));
+  const engine = new RegistryEngine({ config: cfg });
+  t.teardown(() => engine.close());
   const ctx = {
     config: () => cfg,
     onConfigChange: (l: (next: FerryConfig, prev: FerryConfig) => void) => void listeners.push(l),
@@ -223,6 +226,7 @@ t.test('startWorker is a StartRole: copies, follows config reloads, reports read
     store: h.store,
     producer: h.producer,
     mirrorRefOf: (ref: string) => env.mirrorRefOf(ref),
+    registry: () => engine,
     addReadiness: (name: string, check: ReadinessCheck) => void checks.set(name, check),
   } as unknown as RoleContext;
   const role = (await startWorker(ctx)) as Role & { pool: WorkerPool };

@@ -12,7 +12,6 @@ import type { RoleContext } from '../../../src/cli/role.js';
 import { DEFAULTS, type FerryConfig } from '../../../src/config/index.js';
 import { createDashboard, dashboardBindHost, type DashboardOptions, type DashboardRole } from '../../../src/dashboard/index.js';
 import { createLogger } from '../../../src/observability/logger.js';
-import type { ReadinessCheck } from '../../../src/observability/ops-server.js';
 import { createQueue, type CopyJobData } from '../../../src/queue/index.js';
 import { RegistryEngine } from '../../../src/registry/index.js';
 import { createWorkerPool, type WorkerPool } from '../../../src/worker/index.js';
@@ -31,8 +30,6 @@ export interface TestContext extends RoleContext {
   logs: string[];
   /** A BullMQ queue handle on the context's queue, to look at jobs. */
   queue: Queue<CopyJobData>;
-  /** The readiness checks roles added (the root's own `redis`/`config` checks are not in it). */
-  readiness: Map<string, ReadinessCheck>;
   close(): Promise<void>;
 }
 
@@ -58,16 +55,10 @@ export function buildContext(o: ContextOptions): TestContext {
   const root = createContext({ config: testConfig(o), explicit: new Set(), file: undefined }, logger, {});
   const queue = createQueue(root.connection, root.config().queue.prefix);
   queue.on('error', () => {});
-  const readiness = new Map<string, ReadinessCheck>();
   return {
     ...root,
     logs,
     queue,
-    readiness,
-    addReadiness(name, check) {
-      readiness.set(name, check);
-      root.addReadiness(name, check);
-    },
     async close() {
       // Sockets that never sent a request (undici/browser preconnects) would hold server.close() until the client drops them.
       root.http.server.closeAllConnections();
