@@ -78,6 +78,11 @@ export interface ErrorContext {
   cause?: unknown;
 }
 
+/** Error context naming a repository (and optionally the operation in progress). */
+export function repoCtx(r: { host: string; repository: string }, op?: string): ErrorContext {
+  return { host: r.host, repository: r.repository, ...(op ? { op } : {}) };
+}
+
 export function registryError(kind: RegistryErrorKind, message: string, ctx: ErrorContext): FerryError {
   const e = REGISTRY_ERRORS[kind];
   const where = ctx.repository ? `${ctx.host}/${ctx.repository}` : ctx.host;

@@ -1,7 +1,7 @@
 /**
- * Registry copy engine: public API (see engine.ts for the copy algorithm,
- * manifest.ts for the index platform-filtering decision, errors.ts for the
- * error table).
+ * Registry copy engine: public API (see copy.ts for the copy algorithm,
+ * blob-transfer.ts for skip/mount/stream of one blob, manifest.ts for the
+ * index platform-filtering decision, errors.ts for the error table).
  */
 export { RegistryEngine, nextLink } from './engine.js';
 export type { RegistryEngineOptions, CopyOptions, CopyProgress, CopyResult, ManifestInfo } from './engine.js';

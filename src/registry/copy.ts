@@ -1,0 +1,238 @@
+/**
+ * The copy pipeline: registry -> mirror, blob by blob, manifests last.
+ *
+ * copyImage(src, dst) runs four named steps:
+ *  1. resolve: HEAD source and destination manifests in parallel (2
+ *     requests). Same digest -> `upToDate`, nothing else is sent.
+ *  2. plan: GET the source manifest by digest (verified). For an index, apply
+ *     the platform filter (decision documented in manifest.ts) and GET each
+ *     kept child by digest; collect every unique blob.
+ *  3. ensure blobs: `copy.layerConcurrency` at a time, through BlobTransfer
+ *     (de-duplicated per (mirror repo, digest) across all copies of the
+ *     engine: HEAD skip, cross-repo mount, else verified stream GET -> PUT).
+ *  4. push manifests: child manifests by digest, then the top manifest,
+ *     exactly as fetched (or the filtered index), LAST — so a mirror tag never
+ *     points at an image whose blobs are not all there.
+ */
+import type { FerryConfig } from '../config/types.js';
+import type { BlobTransfer } from './blob-transfer.js';
+import { pool, Progress } from './blobs.js';
+import { registryError, repoCtx } from './errors.js';
+import { blobsOf, filterIndex, isImageType, isIndexType, isSupportedType, type Descriptor } from './manifest.js';
+import { fetchManifest, headManifest, pushManifest, type ManifestInfo } from './manifest-io.js';
+import { manifestRefOf, type RegistryRef } from './ref.js';
+import type { Logger, Transport } from './transport.js';
+
+export interface CopyProgress {
+  bytesDone: number;
+  bytesTotal: number;
+}
+
+export interface CopyOptions {
+  src: string;
+  dst: string;
+  /** `os/arch[/variant]`; undefined = config.copy.platforms; [] = every platform. */
+  platforms?: string[];
+  signal?: AbortSignal;
+  onProgress?: (p: CopyProgress) => void;
+  /** Extra mirror repositories (`host/path`) that may already hold the blobs: tried for cross-repo mount. */
+  mountFrom?: string[];
+}
+
+export interface CopyResult {
+  /** Digest of the manifest now at dst (differs from sourceDigest only when an index was filtered). */
+  digest: string;
+  mediaType: string;
+  /** Sum of the unique blob sizes the image references (0 when upToDate: nothing was read). */
+  bytesTotal: number;
+  /** Bytes actually streamed source -> mirror. */
+  bytesCopied: number;
+  blobsCopied: number;
+  blobsSkipped: number;
+  blobsMounted: number;
+  upToDate: boolean;
+  /** Platforms of the index children copied; [] for a single-platform manifest or when upToDate. */
+  platforms: string[];
+  /** Digest of the source manifest (the index before filtering). */
+  sourceDigest: string;
+  /** True when a new, filtered index was pushed (digest !== sourceDigest). */
+  filtered: boolean;
+}
+
+/** What the pipeline needs from the engine. */
+export interface CopyDeps {
+  transport: Transport;
+  blobs: BlobTransfer;
+  logger: Logger;
+  /** The engine's current config, read when a step needs it (hot reload may swap it mid-copy). */
+  config(): FerryConfig;
+}
+
+/** A manifest to push: the top one, or a child (nested indexes have children of their own). */
+interface Node {
+  digest: string;
+  mediaType: string;
+  bytes: Buffer;
+  children: Node[];
+}
+
+type Plan =
+  | { upToDate: true; digest: string; mediaType: string; platforms: string[] }
+  | { upToDate: false; root: Node; blobs: Map<string, Descriptor>; platforms: string[]; filtered: boolean };
+
+interface BlobCounters {
+  bytesCopied: number;
+  copied: number;
+  skipped: number;
+  mounted: number;
+}
+
+export async function copyImage(deps: CopyDeps, src: RegistryRef, dst: RegistryRef, opts: CopyOptions, signal: AbortSignal): Promise<CopyResult> {
+  const t0 = performance.now();
+  const progress = new Progress(opts.onProgress);
+  const pinned = !!src.digest || !!dst.digest;
+  const platforms = opts.platforms ?? deps.config().copy.platforms;
+
+  // 1. resolve
+  const { sourceDigest, dstHead } = await resolve(deps.transport, src, dst, signal);
+  const base = { bytesTotal: 0, bytesCopied: 0, blobsCopied: 0, blobsSkipped: 0, blobsMounted: 0, sourceDigest };
+  if (dstHead && dstHead.digest === sourceDigest) {
+    progress.final();
+    return { ...base, digest: sourceDigest, mediaType: dstHead.mediaType, upToDate: true, platforms: [], filtered: false };
+  }
+
+  // 2. plan
+  const plan = await planCopy(deps.transport, src, sourceDigest, platforms, pinned, dstHead, signal);
+  if (plan.upToDate) {
+    progress.final();
+    return { ...base, digest: plan.digest, mediaType: plan.mediaType, upToDate: true, platforms: plan.platforms, filtered: true };
+  }
+
+  // 3. blobs
+  const counters = await ensureBlobs(deps, src, dst, plan.blobs, opts.mountFrom, progress, signal);
+
+  // 4. manifests last
+  await pushManifests(deps.transport, dst, plan.root, signal);
+  progress.final();
+  const result: CopyResult = {
+    digest: plan.root.digest,
+    mediaType: plan.root.mediaType,
+    bytesTotal: progress.total,
+    bytesCopied: counters.bytesCopied,
+    blobsCopied: counters.copied,
+    blobsSkipped: counters.skipped,
+    blobsMounted: counters.mounted,
+    upToDate: false,
+    platforms: plan.platforms,
+    sourceDigest,
+    filtered: plan.filtered,
+  };
+  deps.logger.info(
+    { src: `${src.host}/${src.repository}`, dst: `${dst.host}/${dst.repository}`, digest: result.digest, bytesCopied: result.bytesCopied, ms: Math.round(performance.now() - t0) },
+    'image copied',
+  );
+  return result;
+}
+
+/** Step 1: HEAD source + destination in parallel; a digest-pinned source needs no HEAD. */
+async function resolve(transport: Transport, src: RegistryRef, dst: RegistryRef, signal: AbortSignal): Promise<{ sourceDigest: string; dstHead: ManifestInfo | undefined }> {
+  const dstHeadRef: RegistryRef = dst.tag ? { host: dst.host, repository: dst.repository, tag: dst.tag } : dst;
+  const [srcHead, dstHead] = await Promise.all([
+    src.digest ? Promise.resolve(undefined) : headManifest(transport, src, signal),
+    headManifest(transport, dstHeadRef, signal),
+  ]);
+  if (!src.digest && !srcHead) {
+    throw registryError('MANIFEST_UNKNOWN', `manifest ${manifestRefOf(src)} not found`, repoCtx(src, 'HEAD manifest'));
+  }
+  return { sourceDigest: src.digest ?? srcHead!.digest, dstHead };
+}
+
+/**
+ * Step 2: the source manifest by digest; for an index, filter it and load the
+ * kept children. A filtered index already at the destination is up to date
+ * (checked before any child is fetched).
+ */
+async function planCopy(
+  transport: Transport,
+  src: RegistryRef,
+  sourceDigest: string,
+  platforms: string[],
+  pinned: boolean,
+  dstHead: ManifestInfo | undefined,
+  signal: AbortSignal,
+): Promise<Plan> {
+  const srcByDigest: RegistryRef = { host: src.host, repository: src.repository, digest: sourceDigest };
+  const top = await fetchManifest(transport, srcByDigest, signal);
+  if (!isSupportedType(top.mediaType)) {
+    throw registryError('UNSUPPORTED_MEDIA_TYPE', `manifest media type ${top.mediaType}`, repoCtx(src, 'GET manifest'));
+  }
+  const blobs = new Map<string, Descriptor>();
+  if (!isIndexType(top.mediaType)) {
+    for (const b of blobsOf(top.json)) if (!blobs.has(b.digest)) blobs.set(b.digest, b);
+    return { upToDate: false, root: { digest: top.digest, mediaType: top.mediaType, bytes: top.bytes, children: [] }, blobs, platforms: [], filtered: false };
+  }
+  const f = filterIndex(top.bytes, top.json, platforms, pinned);
+  if (f.kept.length === 0) {
+    throw registryError('NO_MATCHING_PLATFORM', `no child for ${platforms.join(', ')} (index has ${f.available.join(', ') || 'none'})`, {
+      ...repoCtx(src, 'filter index'),
+      details: { wanted: platforms, available: f.available },
+    });
+  }
+  if (f.filtered && dstHead?.digest === f.digest) {
+    return { upToDate: true, digest: f.digest, mediaType: top.mediaType, platforms: f.platforms };
+  }
+  const root: Node = { digest: f.digest, mediaType: top.mediaType, bytes: f.bytes, children: [] };
+  root.children = await loadChildren(transport, src, f.kept, blobs, signal);
+  return { upToDate: false, root, blobs, platforms: f.platforms, filtered: f.filtered };
+}
+
+/** GETs children by digest (nested indexes recurse, unfiltered) and collects their blobs. */
+async function loadChildren(transport: Transport, src: RegistryRef, kept: Descriptor[], blobs: Map<string, Descriptor>, signal: AbortSignal, depth = 0): Promise<Node[]> {
+  if (depth > 4) throw registryError('MANIFEST_INVALID', 'index nesting too deep', repoCtx(src));
+  const nodes: Node[] = new Array(kept.length);
+  await pool(kept.map((d, i) => [d, i] as const), 8, signal, async ([d, i], s) => {
+    const m = await fetchManifest(transport, { host: src.host, repository: src.repository, digest: d.digest }, s);
+    const node: Node = { digest: m.digest, mediaType: m.mediaType, bytes: m.bytes, children: [] };
+    if (isIndexType(m.mediaType)) {
+      node.children = await loadChildren(transport, src, (m.json?.manifests ?? []) as Descriptor[], blobs, s, depth + 1);
+    } else if (isImageType(m.mediaType)) {
+      for (const b of blobsOf(m.json)) if (!blobs.has(b.digest)) blobs.set(b.digest, b);
+    } else {
+      throw registryError('UNSUPPORTED_MEDIA_TYPE', `child manifest ${d.digest} has media type ${m.mediaType}`, repoCtx(src));
+    }
+    nodes[i] = node;
+  });
+  return nodes;
+}
+
+/** Step 3: every unique blob into the mirror, `copy.layerConcurrency` at a time. */
+async function ensureBlobs(
+  deps: CopyDeps,
+  src: RegistryRef,
+  dst: RegistryRef,
+  blobs: Map<string, Descriptor>,
+  mountFrom: string[] | undefined,
+  progress: Progress,
+  signal: AbortSignal,
+): Promise<BlobCounters> {
+  progress.total = [...blobs.values()].reduce((a, b) => a + (b.size > 0 ? b.size : 0), 0);
+  const counters: BlobCounters = { bytesCopied: 0, copied: 0, skipped: 0, mounted: 0 };
+  // same-registry copy: the source repository is a mount candidate too
+  const hints = [...(mountFrom ?? [])];
+  if (src.host === dst.host && src.repository !== dst.repository) hints.push(`${src.host}/${src.repository}`);
+  await pool([...blobs.values()], Math.max(1, deps.config().copy.layerConcurrency), signal, async (desc, s) => {
+    const outcome = await deps.blobs.ensureBlob(src, dst, desc, progress, counters, hints, s);
+    counters[outcome]++;
+  });
+  return counters;
+}
+
+/** Step 4: children (post-order, by digest), then the top one under dst's tag (else its digest). */
+async function pushManifests(transport: Transport, dst: RegistryRef, root: Node, signal: AbortSignal): Promise<void> {
+  const pushTree = async (n: Node): Promise<void> => {
+    await Promise.all(n.children.map((c) => pushTree(c)));
+    if (n !== root) await pushManifest(transport, dst, n.digest, n.bytes, n.mediaType, signal);
+  };
+  await pushTree(root);
+  await pushManifest(transport, dst, dst.tag ?? root.digest, root.bytes, root.mediaType, signal);
+}

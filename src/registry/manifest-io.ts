@@ -1,0 +1,197 @@
+/**
+ * Manifest and small-document requests: HEAD/GET/PUT/DELETE of manifests, tag
+ * listing and JSON config blobs. Everything here is read whole into memory and
+ * verified against its digest; streamed layer blobs live in blob-transfer.ts.
+ * (manifest.ts holds the pure media-type and index-filtering decisions.)
+ *
+ * Each function takes the engine's Transport and an already linked signal; the
+ * public wrappers in engine.ts add the close/abort linking and error
+ * classification.
+ */
+import { deleteScope, pullScope, pushScope } from './auth.js';
+import { registryError, repoCtx } from './errors.js';
+import { isSupportedType, MANIFEST_ACCEPT, manifestMediaType, sha256Digest } from './manifest.js';
+import { manifestRefOf, type RegistryRef } from './ref.js';
+import type { RegistryResponse, Transport } from './transport.js';
+
+export interface ManifestInfo {
+  digest: string;
+  mediaType: string;
+  size: number;
+}
+
+export interface FetchedManifest {
+  bytes: Buffer;
+  digest: string;
+  mediaType: string;
+  json: any;
+}
+
+type Repo = { host: string; repository: string };
+
+export async function headManifest(transport: Transport, r: RegistryRef, signal: AbortSignal): Promise<ManifestInfo | undefined> {
+  const ref = manifestRefOf(r);
+  const res = await transport.request({
+    host: r.host,
+    repository: r.repository,
+    method: 'HEAD',
+    path: `/v2/${r.repository}/manifests/${ref}`,
+    headers: { Accept: MANIFEST_ACCEPT },
+    scopes: [pullScope(r.repository)],
+    what: 'manifest',
+    expect: [200, 404],
+    signal,
+    op: `HEAD manifest ${ref}`,
+  });
+  res.dispose();
+  if (res.status === 404) return undefined;
+  const digest = res.headers.get('docker-content-digest');
+  const mediaType = (res.headers.get('content-type') ?? '').split(';')[0]!.trim();
+  const size = Number(res.headers.get('content-length') ?? NaN);
+  if (digest && isSupportedType(mediaType) && Number.isFinite(size)) return { digest, mediaType, size };
+  // no usable headers: GET and hash
+  const m = await fetchManifest(transport, r, signal, true);
+  return m ? { digest: m.digest, mediaType: m.mediaType, size: m.bytes.length } : undefined;
+}
+
+export async function fetchManifest(transport: Transport, r: RegistryRef, signal: AbortSignal, allow404: true): Promise<FetchedManifest | undefined>;
+export async function fetchManifest(transport: Transport, r: RegistryRef, signal: AbortSignal, allow404?: false): Promise<FetchedManifest>;
+export async function fetchManifest(transport: Transport, r: RegistryRef, signal: AbortSignal, allow404 = false): Promise<FetchedManifest | undefined> {
+  const ref = manifestRefOf(r);
+  const ctx = repoCtx(r, `GET manifest ${ref}`);
+  const res = await transport.request({
+    host: r.host,
+    repository: r.repository,
+    method: 'GET',
+    path: `/v2/${r.repository}/manifests/${ref}`,
+    headers: { Accept: MANIFEST_ACCEPT },
+    scopes: [pullScope(r.repository)],
+    what: 'manifest',
+    ...(allow404 ? { expect: [200, 404] } : {}),
+    signal,
+    op: ctx.op!,
+  });
+  if (res.status === 404) {
+    res.dispose();
+    return undefined;
+  }
+  const bytes = await res.buffer(8 * 1024 * 1024);
+  let json: any;
+  try {
+    json = JSON.parse(bytes.toString('utf8'));
+  } catch {
+    throw registryError('MANIFEST_INVALID', 'manifest is not JSON', ctx);
+  }
+  const mediaType = manifestMediaType(res.headers.get('content-type'), json);
+  const digest = r.digest?.startsWith('sha256:') || !r.digest ? sha256Digest(bytes) : r.digest;
+  if (r.digest && digest !== r.digest) {
+    throw registryError('DIGEST_MISMATCH', `manifest bytes hash to ${digest}, expected ${r.digest}`, { ...ctx, details: { digest: r.digest, actualDigest: digest } });
+  }
+  return { bytes, digest, mediaType, json };
+}
+
+/** PUT `bytes` as manifest `ref` (tag or digest) of `r`'s repository; returns the digest the registry reports. */
+export async function pushManifest(transport: Transport, r: RegistryRef, ref: string, bytes: Buffer, mediaType: string, signal: AbortSignal): Promise<string> {
+  const res = await transport.request({
+    host: r.host,
+    repository: r.repository,
+    method: 'PUT',
+    path: `/v2/${r.repository}/manifests/${ref}`,
+    headers: { 'Content-Type': mediaType },
+    body: bytes,
+    scopes: [pushScope(r.repository)],
+    what: 'manifest',
+    retry: true,
+    signal,
+    op: `PUT manifest ${ref}`,
+  });
+  res.dispose();
+  return res.headers.get('docker-content-digest') ?? sha256Digest(bytes);
+}
+
+/** pushManifest under the reference's tag (else digest), refusing bytes that do not hash to a sha256 digest in the reference. */
+export async function putManifest(transport: Transport, r: RegistryRef, bytes: Buffer, mediaType: string, signal: AbortSignal): Promise<{ digest: string }> {
+  const computed = sha256Digest(bytes);
+  if (r.digest && r.digest !== computed && r.digest.startsWith('sha256:')) {
+    throw registryError('DIGEST_MISMATCH', `manifest bytes hash to ${computed}, reference says ${r.digest}`, repoCtx(r, 'PUT manifest'));
+  }
+  await pushManifest(transport, r, r.tag ?? r.digest ?? computed, bytes, mediaType, signal);
+  return { digest: computed };
+}
+
+export async function deleteManifest(transport: Transport, r: Repo, digest: string, signal: AbortSignal): Promise<void> {
+  const res = await transport.request({
+    host: r.host,
+    repository: r.repository,
+    method: 'DELETE',
+    path: `/v2/${r.repository}/manifests/${digest}`,
+    scopes: [deleteScope(r.repository)],
+    what: 'manifest',
+    expect: [200, 202, 204, 404],
+    retry: true,
+    signal,
+    op: `DELETE manifest ${digest}`,
+  });
+  res.dispose(); // 404: already gone (idempotent)
+}
+
+/** Every tag of the repository, following `Link: rel="next"` pages (loop- and runaway-guarded), sorted. */
+export async function listTags(transport: Transport, r: Repo, signal: AbortSignal): Promise<string[]> {
+  const tags = new Set<string>();
+  let path: string | undefined = `/v2/${r.repository}/tags/list?n=1000`;
+  const seen = new Set<string>();
+  while (path && !seen.has(path) && seen.size < 10_000) {
+    seen.add(path);
+    const res: RegistryResponse = await transport.request({
+      host: r.host,
+      repository: r.repository,
+      method: 'GET',
+      path,
+      scopes: [pullScope(r.repository)],
+      what: 'tags',
+      signal,
+      op: 'GET tags',
+    });
+    const body = await res.json();
+    for (const t of (body?.tags ?? []) as unknown[]) if (typeof t === 'string') tags.add(t);
+    path = nextLink(res.headers.get('link'), res.url);
+  }
+  return [...tags].sort();
+}
+
+/** GET a small JSON blob (e.g. an image config), verified against its digest. */
+export async function getBlobJson(transport: Transport, r: Repo, digest: string, signal: AbortSignal): Promise<any> {
+  const ctx = repoCtx(r, `GET blob ${digest}`);
+  const res = await transport.request({
+    host: r.host,
+    repository: r.repository,
+    method: 'GET',
+    path: `/v2/${r.repository}/blobs/${digest}`,
+    scopes: [pullScope(r.repository)],
+    what: 'blob',
+    signal,
+    op: ctx.op!,
+  });
+  const bytes = await res.buffer(16 * 1024 * 1024);
+  if (digest.startsWith('sha256:') && sha256Digest(bytes) !== digest) {
+    throw registryError('DIGEST_MISMATCH', `blob bytes hash to ${sha256Digest(bytes)}`, { ...ctx, details: { digest } });
+  }
+  try {
+    return JSON.parse(bytes.toString('utf8'));
+  } catch {
+    throw registryError('PROTOCOL', 'blob is not JSON', ctx);
+  }
+}
+
+/** RFC 5988 `Link: <url>; rel="next"` -> path/URL to request next, or undefined. */
+export function nextLink(link: string | null, base: string): string | undefined {
+  if (!link) return undefined;
+  for (const part of link.split(',')) {
+    const m = /<([^>]+)>\s*;\s*rel="?next"?/i.exec(part);
+    if (m?.[1]) {
+      const u = new URL(m[1], base);
+      return u.toString();
+    }
+  }
+  return undefined;
+}
