@@ -8,6 +8,8 @@ export function keys(prefix: string) {
     statePrefix: `${prefix}:state:`,
     state: (s: string) => `${prefix}:state:${s}`,
     events: `${prefix}:events`,
+    /** ref -> enqueue request, for images asked to be copied again while their job was active. */
+    again: `${prefix}:again`,
   };
 }
 

@@ -139,16 +139,44 @@ export class Producer {
     const maxAttempts = this.o.maxAttempts();
     const res = await this.o.store.enqueue(req.ref, { mirrorRef: req.mirrorRef, maxAttempts, source: req.source, force: req.force ?? false });
     if (res.created || res.state === 'queued') {
-      if (req.force) await this.removePendingJob(req.ref);
+      if (req.force && (await this.removePendingJob(req.ref)) === 'active') {
+        // A copy of the old content is running and holds the dedupe key: copy again once it ends
+        // (the worker calls afterJobFinished), else the mirror would keep what that copy fetched.
+        await this.o.store.redis.hset(this.o.store.k.again, req.ref, JSON.stringify({ mirrorRef: req.mirrorRef, source: req.source }));
+        const jobId = await this.o.queue.getDeduplicationJobId(dedupeId(req.ref));
+        const job = jobId ? await this.o.queue.getJob(jobId) : undefined;
+        // It may have finished in between; then nobody else will take the mark.
+        if (!job || (await job.getState()) !== 'active') await this.afterJobFinished(req.ref);
+        return res;
+      }
       await this.addJob(req, maxAttempts);
     }
     return res;
   }
 
-  /** Drops the waiting/delayed job of `ref`, if any (an active one finishes; its result is then overwritten). */
-  async removePendingJob(ref: string): Promise<void> {
+  /**
+   * Called by workers when a copy job has finished for good (completed, or
+   * failed with no retry left): re-enqueues the image if it was asked for
+   * again meanwhile. HDEL makes exactly one caller take the mark.
+   */
+  async afterJobFinished(ref: string): Promise<boolean> {
+    const [[, raw], [, taken]] = (await this.o.store.redis.multi().hget(this.o.store.k.again, ref).hdel(this.o.store.k.again, ref).exec()) as [
+      [unknown, string | null],
+      [unknown, number],
+    ];
+    if (taken !== 1 || !raw) return false;
+    const { mirrorRef, source } = JSON.parse(raw) as { mirrorRef: string; source: ImageSource };
+    await this.enqueueNow({ ref, mirrorRef, source, force: true });
+    return true;
+  }
+
+  /**
+   * Drops the waiting/delayed job of `ref`, if any, and says what state the
+   * job holding its dedupe key was in (an active one is left to finish).
+   */
+  async removePendingJob(ref: string): Promise<string | undefined> {
     const jobId = await this.o.queue.getDeduplicationJobId(dedupeId(ref));
-    if (!jobId) return;
+    if (!jobId) return undefined;
     const job = await this.o.queue.getJob(jobId);
     const state = job ? await job.getState() : undefined;
     if (job && (state === 'waiting' || state === 'delayed' || state === 'prioritized' || state === 'waiting-children')) {
@@ -157,6 +185,7 @@ export class Producer {
     if (!job || state === 'completed' || state === 'failed' || state === 'waiting' || state === 'delayed' || state === 'unknown') {
       await this.o.queue.removeDeduplicationKey(dedupeId(ref)).catch(() => 0);
     }
+    return state;
   }
 
   /**

@@ -77,7 +77,18 @@ export function createWorkerPool(o: WorkerPoolOptions): WorkerPool {
   worker.on('stalled', (jobId) => logger.warn({ jobId }, 'copy job stalled (its worker died or hung): BullMQ re-delivers it'));
   worker.on('failed', (job, err) => {
     if (job?.deferredFailure) void onDeferredFailure(job, err).catch((e) => logger.warn({ err: describeError(e), jobId: job.id }, 'stalled-job bookkeeping failed'));
+    if (job?.finishedOn) afterFinished(job);
   });
+  worker.on('completed', (job) => afterFinished(job));
+
+  /** A job is over for good: if its image was asked for again meanwhile (e.g. its tag moved), queue that copy now. */
+  function afterFinished(job: Job<CopyJobData>): void {
+    if (!o.producer) return;
+    o.producer
+      .afterJobFinished(job.data.ref)
+      .then((again) => again && logger.info({ ref: job.data.ref }, 'image was asked for again during its copy: re-queued'))
+      .catch((e) => logger.warn({ err: describeError(e), ref: job.data.ref }, 'could not re-queue an image asked for again during its copy'));
+  }
 
   /**
    * A job that stalled more than maxStalledCount times (its workers kept
