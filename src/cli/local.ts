@@ -28,9 +28,17 @@ async function freePort(): Promise<number> {
   });
 }
 
+/**
+ * Children get their own process group: Ctrl-C (SIGINT to the terminal's
+ * whole group) must reach only ferry, which drains its work against them and
+ * stops them last. Any exit of ferry, even a forced one, takes them along.
+ */
 function launch(bin: string, args: string[]): ChildProcess {
-  const child = spawn(bin, args, { stdio: ['ignore', 'ignore', 'pipe'] });
+  const child = spawn(bin, args, { stdio: ['ignore', 'ignore', 'pipe'], detached: true });
   child.on('error', () => {});
+  const killOnExit = () => child.kill('SIGTERM');
+  process.once('exit', killOnExit);
+  child.once('exit', () => process.off('exit', killOnExit));
   return child;
 }
 

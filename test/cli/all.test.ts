@@ -146,3 +146,62 @@ t.test('SIGTERM exits cleanly even while Redis is unreachable', async (t) => {
   child.kill('SIGTERM');
   t.equal(await exited, 0, 'exits 0 instead of waiting for Redis forever');
 });
+
+t.test('Ctrl-C (SIGINT to the whole process group) mid-copy drains cleanly: local services outlive ferry\'s own shutdown', async (t) => {
+  const { startThrottleProxy } = await import('../support/throttle-proxy.js');
+  const upstream = await startRegistry();
+  t.teardown(() => upstream.stop());
+  const layout = mkdtempSync(join(tmpdir(), 'ferry-all-sigint-img-'));
+  buildImage(layout, { tag: 'v1', layerSizes: [3 * 1024 * 1024] });
+  await pushImage(layout, 'v1', `${upstream.host}/demo/slow:v1`);
+  const proxy = await startThrottleProxy(upstream.host, 1.5 * 1024 * 1024);
+  t.teardown(() => proxy.close());
+  const ref = `${proxy.host}/demo/slow:v1`;
+
+  const state = mkdtempSync(join(tmpdir(), 'ferry-all-sigint-'));
+  const child = spawn(process.execPath, ['--import', 'tsx', main, 'all'], {
+    env: { ...process.env, FERRY_STATE_DIR: state, FERRY_WEBHOOK_PORT: '0', FERRY_WEBHOOK_HOST: '127.0.0.1', FERRY_DASHBOARD_PORT: '0', FERRY_IMPORT_DIR: join(state, 'images') },
+    stdio: ['ignore', 'pipe', 'pipe'],
+    detached: true, // its own group, like a shell job
+  });
+  t.teardown(() => {
+    if (child.exitCode === null) process.kill(-child.pid!, 'SIGKILL');
+  });
+  const lines = createInterface({ input: child.stdout! });
+  const logs: string[] = [];
+  const up = await new Promise<any>((resolve) =>
+    lines.on('line', (line) => {
+      logs.push(line);
+      try {
+        const j = JSON.parse(line);
+        if (typeof j.msg === 'string' && j.msg.startsWith('ferry is up')) resolve(j);
+      } catch {
+        /* not a log line */
+      }
+    }),
+  );
+  const sub = new Redis(up.redis);
+  sub.on('error', () => {});
+  t.teardown(() => sub.disconnect());
+  await sub.subscribe('ferry:events');
+  const copying = new Promise<void>((resolve) =>
+    sub.on('message', (_c: string, m: string) => {
+      const ev = decodeEvent(m);
+      if (ev?.type === 'progress' && ev.ref === ref && ev.bytesDone > 0) resolve();
+    }),
+  );
+  const added = await fetch(`${up.dashboard}/api/images`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ ref }) });
+  t.equal(added.status, 202);
+  await copying;
+
+  const exited = new Promise<number | null>((r) => child.once('exit', (code) => r(code)));
+  process.kill(-child.pid!, 'SIGINT');
+  t.equal(await exited, 0, 'graceful exit after the active copy, not the 45 s deadline');
+  t.notOk(logs.some((l) => /ECONNREFUSED|shutdown took longer|ignored cancellation/.test(l)), 'nothing lost its Redis mid-shutdown');
+  t.ok(logs.some((l) => /"msg":"stopped"/.test(l)));
+  const registryUp = await fetch(`http://${up.mirror}/v2/`).then(
+    () => true,
+    () => false,
+  );
+  t.notOk(registryUp, 'ferry stopped its local registry on the way out');
+});
