@@ -72,7 +72,7 @@ export function createContext(loaded: LoadedConfig, logger: Logger, env: NodeJS.
         }
       },
       (message) => logger.error({ file: loaded.file, problems: message }, 'new config is invalid; keeping the previous one'),
-      { env },
+      { env, initial: loaded.config },
     );
   }
 

@@ -154,7 +154,7 @@ export async function main(argv: string[], env: NodeJS.ProcessEnv = process.env)
         const { runImportOnce } = await import('../import/index.js');
         const ctx = createContext(loaded, logger, env);
         try {
-          return await runImportOnce(args.rest, ctx);
+          return await runImportOnce(args.rest, ctx, { mirror: ctx.registry() });
         } finally {
           await ctx.close();
         }

@@ -17,7 +17,7 @@ export function watchConfig(
   file: string,
   onChange: (loaded: LoadedConfig) => void,
   onInvalid: (message: string) => void,
-  opts: { debounceMs?: number; env?: NodeJS.ProcessEnv } = {},
+  opts: { debounceMs?: number; env?: NodeJS.ProcessEnv; /** The config the caller already loaded from `file`. */ initial?: LoadedConfig['config'] } = {},
 ): ConfigWatcher {
   const path = resolve(file);
   const name = basename(path);
@@ -35,10 +35,14 @@ export function watchConfig(
       onInvalid(describeError(e));
     }
   };
-  try {
-    last = JSON.stringify(loadConfig(path, opts.env ?? process.env).config);
-  } catch {
-    last = '';
+  if (opts.initial) {
+    last = JSON.stringify(opts.initial);
+  } else {
+    try {
+      last = JSON.stringify(loadConfig(path, opts.env ?? process.env).config);
+    } catch {
+      last = '';
+    }
   }
   const watcher: FSWatcher = watch(dirname(path), (_event, changed) => {
     if (changed && changed !== name && !String(changed).startsWith('..')) return;

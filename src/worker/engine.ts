@@ -11,4 +11,4 @@ export type { CopyProgress, CopyResult };
 /** What the worker passes to `copy`. */
 export type CopyRequest = CopyOptions;
 
-export type CopyEngine = Pick<RegistryEngine, 'copy'> & Partial<Pick<RegistryEngine, 'updateConfig' | 'close'>>;
+export type CopyEngine = Pick<RegistryEngine, 'copy'>;

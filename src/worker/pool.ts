@@ -1,6 +1,6 @@
 /**
  * A BullMQ Worker on the copy queue plus what keeps it honest: the `ferry`
- * backoff strategy, hot-reloaded concurrency/engine config, the
+ * backoff strategy, hot-reloaded concurrency (the engine belongs to its owner, who reconfigures it), the
  * config-change re-enqueue of `error` images, per-state gauges, stalled-job
  * bookkeeping and a bounded graceful close.
  */
@@ -154,7 +154,6 @@ export function createWorkerPool(o: WorkerPoolOptions): WorkerPool {
       const prev = cfg;
       cfg = next;
       if (next.queue.concurrency !== worker.concurrency) worker.concurrency = next.queue.concurrency;
-      o.engine.updateConfig?.(next);
       return { requeued: await requeueErrors(prev, next) };
     },
     close() {
