@@ -9,6 +9,7 @@ import type { Logger } from 'pino';
 import type { FerryConfig } from '../config/types.js';
 import type { FerryError } from '../errors.js';
 import type { ImageStore } from '../queue/index.js';
+import { compileBlock, type CompiledBlock } from '../policy/index.js';
 import { parseReference, repositoryOf, toMirrorReference } from '../reference/index.js';
 import { openArchive, type Archive, type Compression } from './archive.js';
 import { planDocker } from './docker.js';
@@ -68,6 +69,8 @@ export interface ImportResult {
   format?: ArchiveFormat;
   compression?: Compression;
   images: ImportedImage[];
+  /** Names kept out of the mirror: by the config's `block:` rules (then recorded as `blocked`), or by a `blocked` record. */
+  blocked: { ref: string; reason: string; digest?: string }[];
   /** Record refs written (images, or `import/<file>` when no name was known). */
   refs: string[];
   blobsPushed: number;
@@ -129,6 +132,27 @@ function targetsFor(plan: Plan, mirrorRefOf: (ref: string) => string): Map<Plann
   return out;
 }
 
+/** What a log line says about a successful import (the watcher and `ferry import` log the same). */
+export function importSummary(r: ImportResult): Record<string, unknown> {
+  return {
+    file: r.file,
+    format: r.format,
+    compression: r.compression,
+    images: r.images.map((i) => ({ ref: i.ref, mirrorRef: i.mirrorRef, digest: i.digest, ...(i.note ? { note: i.note } : {}) })),
+    ...(r.blocked.length ? { blocked: r.blocked } : {}),
+    blobsPushed: r.blobsPushed,
+    blobsSkipped: r.blobsSkipped,
+    bytesPushed: r.bytesPushed,
+    ms: r.durationMs,
+  };
+}
+
+/** The reason of the config block rule matching `ref` (by pattern, or by its digest or `digest`), if any. */
+function blockRule(rules: CompiledBlock, ref: string, digest?: string): string | undefined {
+  const parsed = parseReference(ref);
+  return rules.matches(ref, repositoryOf(parsed), [parsed.digest, digest])?.reason;
+}
+
 /** Imports one archive. Resolves with ok=false (and error records written) on any failure. */
 export async function importFile(file: string, deps: ImportDeps, opts: ImportOptions = {}): Promise<ImportResult> {
   const now = opts.now ?? Date.now;
@@ -137,7 +161,7 @@ export async function importFile(file: string, deps: ImportDeps, opts: ImportOpt
   const log = deps.logger.child({ file });
   const records = new ImportRecords(deps.store, () => deps.config().queue.maxAttempts, now);
   const mirrorRefOf = deps.mirrorRefOf ?? ((ref: string) => toMirrorReference(ref, config.mirror));
-  const result: ImportResult = { ok: false, file, images: [], refs: [], blobsPushed: 0, blobsSkipped: 0, bytesPushed: 0, durationMs: 0, notes: [] };
+  const result: ImportResult = { ok: false, file, images: [], blocked: [], refs: [], blobsPushed: 0, blobsSkipped: 0, bytesPushed: 0, durationMs: 0, notes: [] };
   let recordTargets: RecordTarget[] = [];
   let archive: Archive | undefined;
   let ownMirror: { close(): Promise<void> } | undefined;
@@ -153,9 +177,23 @@ export async function importFile(file: string, deps: ImportDeps, opts: ImportOpt
     const targets = targetsFor(plan, mirrorRefOf);
     const all = [...targets.values()].flat();
     const blocked = await records.blocked(all.map((t) => t.name.ref));
+    const rules = compileBlock(config.block);
+    const refuse = async (t: PushTarget, reason: string, digest?: string) => {
+      log.warn({ ref: t.name.ref, reason, ...(digest ? { digest } : {}) }, 'image is blocked by config: not imported');
+      result.blocked.push({ ref: t.name.ref, reason, ...(digest ? { digest } : {}) });
+      await records.blockedByConfig(file, { ref: t.name.ref, mirrorRef: t.mirrorRef, note: t.name.note }, reason, digest);
+    };
     for (const [img, ts] of targets) {
-      const kept = ts.filter((t) => !blocked.has(t.name.ref));
-      for (const t of ts) if (blocked.has(t.name.ref)) log.warn({ ref: t.name.ref }, 'image is blocked: not imported');
+      const kept: PushTarget[] = [];
+      for (const t of ts) {
+        const rule = blockRule(rules, t.name.ref);
+        const held = blocked.get(t.name.ref);
+        if (held !== undefined) {
+          log.warn({ ref: t.name.ref, reason: held }, 'image is blocked: not imported');
+          result.blocked.push({ ref: t.name.ref, reason: held });
+        } else if (rule) await refuse(t, rule);
+        else kept.push(t);
+      }
       targets.set(img, kept);
     }
     recordTargets = [...targets.values()].flat().map((t) => ({ ref: t.name.ref, mirrorRef: t.mirrorRef, note: t.name.note }));
@@ -188,7 +226,9 @@ export async function importFile(file: string, deps: ImportDeps, opts: ImportOpt
         done += n;
         records.progress(recordTargets, done, bytesTotal);
       },
+      blockedBy: (t, digest) => blockRule(rules, t.name.ref, digest),
     });
+    for (const b of stats.blocked) await refuse(b.target, b.reason, b.digest);
     const after = await stat(file);
     if (!sameFile(before, after)) throw importError('CHANGED', 'the file changed while it was imported');
     Object.assign(result, { blobsPushed: stats.blobsPushed, blobsSkipped: stats.blobsSkipped, bytesPushed: stats.bytesPushed });

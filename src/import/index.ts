@@ -12,7 +12,7 @@ import { stat } from 'node:fs/promises';
 import type { Role, RoleContext, StartRole } from '../cli/role.js';
 import { describeError } from '../errors.js';
 import { RegistryEngine } from '../registry/index.js';
-import { importFile, type ImportDeps, type ImportOptions, type ImportResult } from './importer.js';
+import { importFile, importSummary, type ImportDeps, type ImportOptions, type ImportResult } from './importer.js';
 import { importFiles } from './metrics.js';
 import { ImportWatcher, type WatcherOptions } from './watcher.js';
 
@@ -26,18 +26,7 @@ export type { MirrorClient, BlobEvent } from './push.js';
 
 function logResult(deps: ImportDeps, r: ImportResult): void {
   if (r.ok) {
-    deps.logger.info(
-      {
-        file: r.file,
-        format: r.format,
-        images: r.images.map((i) => ({ ref: i.ref, mirrorRef: i.mirrorRef, digest: i.digest, ...(i.note ? { note: i.note } : {}) })),
-        blobsPushed: r.blobsPushed,
-        blobsSkipped: r.blobsSkipped,
-        bytesPushed: r.bytesPushed,
-        ms: r.durationMs,
-      },
-      'import: imported',
-    );
+    deps.logger.info(importSummary(r), r.blocked.length ? 'import: imported, except what block rules refuse' : 'import: imported');
   } else {
     deps.logger.error({ file: r.file, code: r.error?.code, err: r.error?.message, hint: r.error?.hint, refs: r.refs }, 'import: failed');
   }
@@ -66,7 +55,8 @@ export async function runImportOnce(files: string[], deps: ImportDeps, opts: Imp
       const r = await importFile(path, deps, { ...opts, mirror });
       importFiles.inc({ result: r.ok ? 'imported' : 'error' });
       logResult(deps, r);
-      if (!r.ok) failed++;
+      // a name the block rules refused did not land: a script must not go on as if it had
+      if (!r.ok || r.blocked.length > 0) failed++;
     }
   } finally {
     await engine?.close();

@@ -63,6 +63,13 @@ export interface PushOptions {
   onBlob?: ((e: BlobEvent) => void) | undefined;
   /** Archive bytes streamed so far (for progress). */
   onBytes?: ((n: number) => void) | undefined;
+  /**
+   * Asked once an image's manifest digest is known, before anything is
+   * tagged: a block reason keeps that target out of the mirror. (A
+   * docker-archive's digest exists only once its layers are pushed; layers
+   * without a manifest are unreachable and left to the registry's GC.)
+   */
+  blockedBy?: ((target: PushTarget, digest: string) => string | undefined) | undefined;
 }
 
 export interface PushedImage {
@@ -73,8 +80,16 @@ export interface PushedImage {
   bytes: number;
 }
 
+export interface BlockedImage {
+  target: PushTarget;
+  digest: string;
+  reason: string;
+}
+
 export interface PushStats {
   images: PushedImage[];
+  /** Targets refused by `blockedBy`: nothing tagged for them. */
+  blocked: BlockedImage[];
   blobsPushed: number;
   blobsSkipped: number;
   bytesPushed: number;
@@ -116,7 +131,7 @@ async function* tap(body: AsyncIterable<Buffer>, fn: (c: Buffer) => void): Async
 }
 
 export async function pushPlan(archive: Archive, plan: Plan, targets: Map<PlannedImage, PushTarget[]>, o: PushOptions): Promise<PushStats> {
-  const stats: PushStats = { images: [], blobsPushed: 0, blobsSkipped: 0, bytesPushed: 0 };
+  const stats: PushStats = { images: [], blocked: [], blobsPushed: 0, blobsSkipped: 0, bytesPushed: 0 };
   const repos = new Map<string, PlannedImage[]>();
   for (const img of plan.images) {
     for (const t of targets.get(img) ?? []) {
@@ -130,15 +145,21 @@ export async function pushPlan(archive: Archive, plan: Plan, targets: Map<Planne
     const pushed = await pushBlobs(archive, repository, images, o, stats);
     const childrenDone = new Set<string>();
     for (const img of images) {
+      const top = img.top(pushed);
+      const bytes = img.blobs.reduce((n, b) => n + (pushed.get(b.key)?.size ?? 0), 0);
+      const admitted = (targets.get(img) ?? []).filter((t) => {
+        if (t.repository !== repository) return false;
+        const reason = o.blockedBy?.(t, top.digest);
+        if (reason !== undefined) stats.blocked.push({ target: t, digest: top.digest, reason });
+        return reason === undefined;
+      });
+      if (admitted.length === 0) continue;
       for (const c of img.children) {
         if (childrenDone.has(c.digest)) continue;
         await putManifest(o, `${repository}@${c.digest}`, c);
         childrenDone.add(c.digest);
       }
-      const top = img.top(pushed);
-      const bytes = img.blobs.reduce((n, b) => n + (pushed.get(b.key)?.size ?? 0), 0);
-      for (const t of targets.get(img) ?? []) {
-        if (t.repository !== repository) continue;
+      for (const t of admitted) {
         await putManifest(o, t.tag ? `${repository}:${t.tag}` : `${repository}@${top.digest}`, top);
         stats.images.push({ target: t, digest: top.digest, mediaType: top.mediaType, bytes });
       }

@@ -32,10 +32,14 @@ export class ImportRecords {
     await this.store.update(ref, full as Partial<ImageRecord>, { upsert: true });
   }
 
-  /** Refs whose record is `blocked`: the importer leaves those alone. */
-  async blocked(refs: string[]): Promise<Set<string>> {
+  /** Refs whose record is `blocked`, with the reason: the importer leaves those alone. */
+  async blocked(refs: string[]): Promise<Map<string, string>> {
     const recs = await this.store.getMany(refs);
-    return new Set(refs.filter((_, i) => recs[i]?.state === 'blocked'));
+    const out = new Map<string, string>();
+    refs.forEach((ref, i) => {
+      if (recs[i]?.state === 'blocked') out.set(ref, recs[i]!.blockedReason ?? 'blocked by an operator');
+    });
+    return out;
   }
 
   async copying(file: string, targets: RecordTarget[], bytesTotal: number): Promise<void> {
@@ -104,6 +108,24 @@ export class ImportRecords {
         importNote: t.note ?? '',
       });
     }
+  }
+
+  /** A name the config's `block:` rules keep out of the mirror: visible as `blocked`, with the rule's reason. */
+  async blockedByConfig(file: string, t: RecordTarget, reason: string, digest?: string): Promise<void> {
+    await this.write(t.ref, {
+      ref: t.ref,
+      mirrorRef: t.mirrorRef,
+      state: 'blocked',
+      blockedReason: `blocked by config: ${reason}`,
+      digest: digest ?? null,
+      source: 'import',
+      attempts: 0,
+      maxAttempts: this.maxAttempts(),
+      lastError: null,
+      nextAttemptAt: null,
+      importFile: file,
+      importNote: t.note ?? '',
+    });
   }
 
   /** Drops the `import/<file>` error record of `file`, if that is what it is. */

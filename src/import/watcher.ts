@@ -28,7 +28,7 @@ import { mkdir, readdir, stat } from 'node:fs/promises';
 import { basename, dirname, join, resolve } from 'node:path';
 import type { FerryConfig } from '../config/types.js';
 import { describeError } from '../errors.js';
-import { importFile, type ImportDeps, type ImportOptions, type ImportResult } from './importer.js';
+import { importFile, importSummary, type ImportDeps, type ImportOptions, type ImportResult } from './importer.js';
 import { importFiles, importPending, importTracked } from './metrics.js';
 import { fileRecordRef } from './naming.js';
 import type { BlobEvent, MirrorClient } from './push.js';
@@ -418,19 +418,7 @@ export class ImportWatcher extends EventEmitter<ImportWatcherEvents> {
     importTracked.set(this.state.map.size);
     importFiles.inc({ result: outcome });
     if (result.ok) {
-      this.deps.logger.info(
-        {
-          file: path,
-          format: result.format,
-          compression: result.compression,
-          images: result.images.map((i) => ({ ref: i.ref, mirrorRef: i.mirrorRef, digest: i.digest, ...(i.note ? { note: i.note } : {}) })),
-          blobsPushed: result.blobsPushed,
-          blobsSkipped: result.blobsSkipped,
-          bytesPushed: result.bytesPushed,
-          ms: result.durationMs,
-        },
-        'import: imported',
-      );
+      this.deps.logger.info(importSummary(result), result.blocked.length ? 'import: imported, except what block rules refuse' : 'import: imported');
       this.emit('imported', result);
     } else {
       this.deps.logger[outcome === 'retry' ? 'warn' : 'error'](

@@ -207,3 +207,46 @@ t.test('runImportOnce: exit codes', async (t) => {
   // without an injected client it builds (and closes) its own RegistryEngine
   t.equal(await runImportOnce([a], d.deps), 0);
 });
+
+t.test("config block rules: a blocked name is recorded as blocked and never tagged in the mirror", async (t) => {
+  const b = makeDeps(env);
+  t.teardown(() => b.close());
+  const blockImp = (file: string) => importFile(file, b.deps, { mirror: engine });
+
+  // by pattern: refused before anything is pushed
+  b.config.block = [{ pattern: 'docker.io/evil/**', reason: 'CVE-2099-0001' }];
+  const l = layout(env, 'b1');
+  const evil = join(env.tmp, 'evil.tar');
+  await ociArchive(l.dir, 'b1', evil, 'docker.io/evil/app:b1');
+  const r = await blockImp(evil);
+  okResult(t, r);
+  t.same(r.images, [], 'nothing imported');
+  t.match(r.blocked, [{ ref: 'docker.io/evil/app:b1', reason: 'CVE-2099-0001' }]);
+  t.equal(r.blobsPushed, 0, 'no blob pushed for a pattern-blocked image');
+  t.notOk(await inspectRaw(`${env.registry.host}/docker.io/evil/app:b1`), 'not in the mirror');
+  t.match(await b.store.get('docker.io/evil/app:b1'), { state: 'blocked', blockedReason: 'blocked by config: CVE-2099-0001', source: 'import' });
+  t.ok(b.logs.some((x) => x.msg === 'image is blocked by config: not imported' && x.ref === 'docker.io/evil/app:b1'), 'logged');
+
+  // by digest, docker-archive: the digest exists only once the layers are pushed; the tag never is
+  const l2 = layout(env, 'b2');
+  const first = join(env.tmp, 'fine.tar');
+  await dockerArchive(l2.dir, 'b2', first, 'demo/fine:b2');
+  b.config.block = [];
+  const ok = await blockImp(first);
+  okResult(t, ok);
+  const digest = ok.images[0]!.digest;
+  b.config.block = [{ digest, reason: 'known bad build' }];
+  const again = join(env.tmp, 'renamed.tar');
+  await dockerArchive(l2.dir, 'b2', again, 'demo/renamed:b2');
+  const r2 = await blockImp(again);
+  okResult(t, r2);
+  t.same(r2.images, []);
+  t.match(r2.blocked, [{ ref: 'docker.io/demo/renamed:b2', reason: 'known bad build', digest }]);
+  t.notOk(await inspectRaw(`${env.registry.host}/docker.io/demo/renamed:b2`), 'blocked digest not tagged');
+  t.match(await b.store.get('docker.io/demo/renamed:b2'), { state: 'blocked', digest, blockedReason: /known bad build/ });
+
+  // `ferry import` fails the script when a name was refused
+  t.equal(await runImportOnce([evil], b.deps, { mirror: engine }), 1);
+  b.config.block = [];
+  t.equal(await runImportOnce([first], b.deps, { mirror: engine }), 0);
+});
