@@ -2,9 +2,9 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { Queue } from 'bullmq';
 import type { RoleContext } from '../cli/role.js';
 import { FerryError, describeError, isFerryError } from '../errors.js';
-import { compileBlock } from '../policy/matchers.js';
+import { blockRuleFor } from '../policy/index.js';
 import { IMAGE_STATES, type CopyJobData, type ImageRecord, type ImageState } from '../queue/index.js';
-import { fromMirrorReference, isMirrorReference, normalizeReference, parseReference, repositoryOf } from '../reference/index.js';
+import { fromMirrorReference, isMirrorReference, normalizeReference } from '../reference/index.js';
 import { requireToken } from './auth.js';
 import { DASHBOARD_ERROR_CODES as C, badRequest, notFound, refNotEncoded, unavailable } from './errors.js';
 import { SORT_KEYS, type SortKey, type SortOrder } from './image-index.js';
@@ -146,17 +146,7 @@ export function registerApi(app: FastifyInstance, d: ApiDeps): void {
 
   const mirrorOpts = () => ({ registry: ctx.config().mirror.registry, prefix: ctx.config().mirror.prefix });
 
-  const configBlock = (ref: string, digest: string | null) => {
-    const rules = ctx.config().block;
-    if (!rules.length) return undefined;
-    let repository = ref;
-    try {
-      repository = repositoryOf(parseReference(ref));
-    } catch {
-      /* stored ref that no longer parses: match on the ref alone */
-    }
-    return compileBlock(rules).matches(ref, repository, [digest]);
-  };
+  const configBlock = (ref: string, digest: string | null) => blockRuleFor(ctx.config(), ref, digest);
 
   const current = async (ref: string): Promise<ImageRecord> => {
     const r = await ctx.store.get(ref);

@@ -9,7 +9,7 @@ import type { Logger } from 'pino';
 import type { FerryConfig } from '../config/types.js';
 import type { FerryError } from '../errors.js';
 import type { ImageStore } from '../queue/index.js';
-import { compileBlock, type CompiledBlock } from '../policy/index.js';
+import { blockRuleFor } from '../policy/index.js';
 import { parseReference, repositoryOf, toMirrorReference } from '../reference/index.js';
 import { openArchive, type Archive, type Compression } from './archive.js';
 import { planDocker } from './docker.js';
@@ -147,11 +147,6 @@ export function importSummary(r: ImportResult): Record<string, unknown> {
   };
 }
 
-/** The reason of the config block rule matching `ref` (by pattern, or by its digest or `digest`), if any. */
-function blockRule(rules: CompiledBlock, ref: string, digest?: string): string | undefined {
-  const parsed = parseReference(ref);
-  return rules.matches(ref, repositoryOf(parsed), [parsed.digest, digest])?.reason;
-}
 
 /** Imports one archive. Resolves with ok=false (and error records written) on any failure. */
 export async function importFile(file: string, deps: ImportDeps, opts: ImportOptions = {}): Promise<ImportResult> {
@@ -177,7 +172,6 @@ export async function importFile(file: string, deps: ImportDeps, opts: ImportOpt
     const targets = targetsFor(plan, mirrorRefOf);
     const all = [...targets.values()].flat();
     const blocked = await records.blocked(all.map((t) => t.name.ref));
-    const rules = compileBlock(config.block);
     const refuse = async (t: PushTarget, reason: string, digest?: string) => {
       log.warn({ ref: t.name.ref, reason, ...(digest ? { digest } : {}) }, 'image is blocked by config: not imported');
       result.blocked.push({ ref: t.name.ref, reason, ...(digest ? { digest } : {}) });
@@ -186,7 +180,7 @@ export async function importFile(file: string, deps: ImportDeps, opts: ImportOpt
     for (const [img, ts] of targets) {
       const kept: PushTarget[] = [];
       for (const t of ts) {
-        const rule = blockRule(rules, t.name.ref);
+        const rule = blockRuleFor(config, t.name.ref)?.reason;
         const held = blocked.get(t.name.ref);
         if (held !== undefined) {
           log.warn({ ref: t.name.ref, reason: held }, 'image is blocked: not imported');
@@ -226,7 +220,7 @@ export async function importFile(file: string, deps: ImportDeps, opts: ImportOpt
         done += n;
         records.progress(recordTargets, done, bytesTotal);
       },
-      blockedBy: (t, digest) => blockRule(rules, t.name.ref, digest),
+      blockedBy: (t, digest) => blockRuleFor(config, t.name.ref, digest)?.reason,
     });
     for (const b of stats.blocked) await refuse(b.target, b.reason, b.digest);
     const after = await stat(file);

@@ -3,7 +3,8 @@
  * The webhook feeds it the pod, its namespace's annotations, the config and a
  * synchronous lookup into the in-process image state view.
  */
-import { PULL_POLICIES, REWRITE_MODES, type FerryConfig, type PullPolicy, type RewriteMode } from '../config/index.js';
+import { PULL_POLICIES, REWRITE_MODES, type BlockRule, type FerryConfig, type PullPolicy, type RewriteMode } from '../config/index.js';
+import { repositoryOf, tryParseReference } from '../reference/index.js';
 import { isAvailable, type ImageView } from '../queue/record.js';
 import { ANNOTATION_MODE, ANNOTATION_PULL_POLICY, ANNOTATION_SKIP } from './annotations.js';
 import { compileBlock, compileGlobs, type CompiledBlock, type Matcher } from './matchers.js';
@@ -79,6 +80,19 @@ export function compilePolicy(config: FerryConfig): CompiledPolicy {
     compiledCache.set(config, c);
   }
   return c;
+}
+
+/**
+ * The config `block:` rule that keeps `ref` out of the mirror: by pattern, or
+ * by its own digest or `digest` (the manifest it resolved to). For the paths
+ * that do not go through admission: the dashboard API, the worker, the importer.
+ */
+export function blockRuleFor(config: FerryConfig, ref: string, digest?: string | null): BlockRule | undefined {
+  if (config.block.length === 0) return undefined;
+  // a stored ref that no longer parses is matched on the ref alone
+  const parsed = tryParseReference(ref);
+  if (parsed instanceof Error) return compilePolicy(config).block.matches(ref, ref, [digest]);
+  return compilePolicy(config).block.matches(ref, repositoryOf(parsed), [parsed.digest, digest]);
 }
 
 function truthy(v: string | undefined): boolean {

@@ -37,6 +37,11 @@ export interface CopyOptions {
   onProgress?: (p: CopyProgress) => void;
   /** Extra mirror repositories (`host/path`) that may already hold the blobs: tried for cross-repo mount. */
   mountFrom?: string[];
+  /**
+   * Called with the source manifest digest once it is known, before anything
+   * is read or written: throwing stops the copy (the worker's digest block rules).
+   */
+  admit?: (sourceDigest: string) => void;
 }
 
 export interface CopyResult {
@@ -95,6 +100,7 @@ export async function copyImage(deps: CopyDeps, src: RegistryRef, dst: RegistryR
 
   // 1. resolve
   const { sourceDigest, dstHead } = await resolve(deps.transport, src, dst, signal);
+  opts.admit?.(sourceDigest);
   const base = { bytesTotal: 0, bytesCopied: 0, blobsCopied: 0, blobsSkipped: 0, blobsMounted: 0, sourceDigest };
   if (dstHead && dstHead.digest === sourceDigest) {
     progress.final();

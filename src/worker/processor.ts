@@ -9,6 +9,8 @@
 import { UnrecoverableError, WaitingError, type Job } from 'bullmq';
 import type { Logger } from 'pino';
 import type { FerryConfig } from '../config/index.js';
+import { FerryError } from '../errors.js';
+import { blockRuleFor } from '../policy/index.js';
 import type { CopyJobData, ImageStore } from '../queue/index.js';
 import { nextDelay } from './backoff.js';
 import { decideFailure } from './decide.js';
@@ -40,6 +42,20 @@ export interface ProcessorDeps {
   progressIntervalMs?: number;
 }
 
+/**
+ * Thrown from the engine's `admit` hook when the source digest matches a
+ * config block rule (a FerryError, so the engine passes it through as is);
+ * the processor turns it into a `blocked` record, never a failed job.
+ */
+class BlockedByConfig extends FerryError {
+  constructor(
+    readonly reason: string,
+    readonly digest: string | null,
+  ) {
+    super('FERRY_ERR_WORKER_BLOCKED_BY_CONFIG', `blocked by config: ${reason}`, { hint: 'remove the block: rule, then unblock the image from the dashboard' });
+  }
+}
+
 /** Delay chosen by the processor for a thrown error; read back by the backoff strategy. */
 const chosenDelay = new WeakMap<object, number>();
 
@@ -66,6 +82,15 @@ export function createProcessor(d: ProcessorDeps) {
       log.info({ skipped }, 'copy job skipped: image %s', skipped);
       return { skipped };
     }
+    // Watches, the API and old jobs all end here: a config block rule (by pattern now, by digest once resolved) keeps the image out.
+    const markBlocked = async (b: BlockedByConfig): Promise<CopyJobResult> => {
+      await d.store.update(ref, { state: 'blocked', blockedReason: b.message, nextAttemptAt: null, ...(b.digest ? { digest: b.digest } : {}) });
+      jobsTotal.inc({ outcome: 'skipped' });
+      log.warn({ reason: b.reason, digest: b.digest }, 'copy job skipped: image is blocked by config');
+      return { skipped: 'blocked' };
+    };
+    const byPattern = blockRuleFor(cfg, ref);
+    if (byPattern) return markBlocked(new BlockedByConfig(byPattern.reason, null));
     const attempt = job.attemptsMade + 1;
     const maxAttempts = job.opts.attempts ?? 1;
     // A job for an image that is already mirrored (a stray duplicate) re-checks quietly: the record stays `mirrored`.
@@ -84,10 +109,15 @@ export function createProcessor(d: ProcessorDeps) {
     activeCopies.inc();
     let result: CopyResult;
     try {
-      result = await d.engine.copy({ src: ref, dst: mirrorRef, platforms: cfg.copy.platforms, ...(signal ? { signal } : {}), onProgress: progress.onProgress });
+      const admit = (digest: string) => {
+        const rule = blockRuleFor(d.config(), ref, digest);
+        if (rule) throw new BlockedByConfig(rule.reason, digest);
+      };
+      result = await d.engine.copy({ src: ref, dst: mirrorRef, platforms: cfg.copy.platforms, ...(signal ? { signal } : {}), onProgress: progress.onProgress, admit });
     } catch (e) {
       activeCopies.dec();
       await progress.flush();
+      if (e instanceof BlockedByConfig) return markBlocked(e);
       const seconds = (performance.now() - t0) / 1000;
       if (signal?.aborted && d.handingBack() && token) {
         // Shutdown ran out of patience: give the job back untouched (no attempt counted) for another worker.

@@ -47,7 +47,7 @@ t.test('enqueue -> queued -> copying -> mirrored; the mirror holds the same dige
   t.match(await register.getSingleMetricAsString('ferry_worker_images'), /ferry_worker_images\{state="mirrored"\} 1/);
 });
 
-t.test('re-copy of an unchanged image is a fast no-op and stays mirrored', async (t) => {
+t.test('re-copy of an unchanged image copies nothing and stays mirrored', async (t) => {
   const h = await harness(env, 'uptodate');
   t.teardown(() => h.close());
   const { ref, image } = await env.push('test/same', '1', [64 * 1024, 64 * 1024]);
@@ -57,21 +57,15 @@ t.test('re-copy of an unchanged image is a fast no-op and stays mirrored', async
   const first = await h.events.state(ref, 'mirrored');
   await done;
 
-  // forced re-enqueue (what the watcher / retry API do): queued -> copying -> mirrored, upToDate.
-  // Timed three times, best run counted: the job's own cost, not scheduler noise on a loaded CI box.
-  const times: number[] = [];
-  for (let i = 0; i < 3; i++) {
-    h.events.seen.length = 0;
-    done = jobDone(pool);
-    await h.enqueue(ref, { force: true });
-    const again = await h.events.state(ref, 'mirrored');
-    t.equal(again.digest, first.digest);
-    t.same(h.events.states(ref).map((r) => r.state), ['queued', 'copying', 'mirrored']);
-    const last = await done;
-    t.match(last.returnvalue, { upToDate: true, digest: image.digest, bytesCopied: 0 });
-    times.push(last.finishedOn! - last.processedOn!);
-  }
-  t.ok(Math.min(...times) < 100, `up-to-date job finished in ${times.join(' / ')} ms`);
+  // forced re-enqueue (what the watcher / retry API do): queued -> copying -> mirrored, upToDate,
+  // no blob read (its time is a figure in bench/copy, not a pass/fail check here)
+  h.events.seen.length = 0;
+  done = jobDone(pool);
+  await h.enqueue(ref, { force: true });
+  const again = await h.events.state(ref, 'mirrored');
+  t.equal(again.digest, first.digest);
+  t.same(h.events.states(ref).map((r) => r.state), ['queued', 'copying', 'mirrored']);
+  t.match((await done).returnvalue, { upToDate: true, digest: image.digest, bytesCopied: 0, blobsCopied: 0 });
 
   // a stray job for an image already mirrored: the record never leaves `mirrored`
   h.events.seen.length = 0;
@@ -153,6 +147,32 @@ t.test('blocked or removed images are skipped without copying', async (t) => {
   t.match(await h.store.get(ref), { state: 'blocked' });
   t.equal(await h.store.get(gone), undefined);
   t.equal(await inspectRaw(env.mirrorRefOf(ref)), undefined, 'nothing copied');
+});
+
+t.test('config block rules stop a queued copy: by pattern before any request, by digest once resolved', async (t) => {
+  const h = await harness(env, 'blockrules');
+  t.teardown(() => h.close());
+  const evil = await env.push('test/evil', '1', [1024]);
+  const bad = await env.push('test/badbuild', '1', [1024]);
+  const fine = await env.push('test/fine', '1', [1024]);
+  // what a watch or an API call enqueued before the rules were written
+  h.config.block = [
+    { pattern: '**/test/evil*', reason: 'CVE-2099-1' },
+    { digest: bad.image.digest, reason: 'known bad build' },
+  ];
+  const pool = h.pool();
+  for (const x of [evil, bad, fine]) {
+    const done = jobDone(pool, (j) => j.data.ref === x.ref);
+    await h.enqueue(x.ref);
+    await done;
+  }
+  t.match(await h.store.get(evil.ref), { state: 'blocked', blockedReason: 'blocked by config: CVE-2099-1', digest: null });
+  t.match(await h.store.get(bad.ref), { state: 'blocked', blockedReason: 'blocked by config: known bad build', digest: bad.image.digest });
+  t.match(await h.store.get(fine.ref), { state: 'mirrored', digest: fine.image.digest });
+  t.equal(await inspectRaw(env.mirrorRefOf(evil.ref)), undefined, 'pattern-blocked image not copied');
+  t.equal(await inspectRaw(env.mirrorRefOf(bad.ref)), undefined, 'digest-blocked image not copied');
+  const jobs = await h.queue.getJobs(['completed', 'failed']);
+  t.same(jobs.filter((j) => j.data.ref !== fine.ref).map((j) => j.returnvalue), [{ skipped: 'blocked' }, { skipped: 'blocked' }], 'completed as skipped, never failed');
 });
 
 t.test('config change re-enqueues images in error that it may fix', async (t) => {
