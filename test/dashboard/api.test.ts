@@ -191,16 +191,7 @@ t.test('10,000 records: pagination, cursor, filter, search, sort, live updates, 
   t.equal(r.body.items.length, 50, 'default page size');
   t.equal(r.body.items[0].ref, refs[0], 'newest first by default');
   t.equal(r.body.nextOffset, 50);
-  const times: number[] = [];
-  for (let i = 0; i < 20; i++) {
-    const s = performance.now();
-    const res = await fetch(`${u}/api/images?limit=50`);
-    await res.arrayBuffer();
-    times.push(performance.now() - s);
-  }
-  times.sort((a, b) => a - b);
-  const median = times[10]!;
-  t.ok(median < 100, `first page median ${median.toFixed(1)} ms < 100 ms (max ${times[19]!.toFixed(1)})`);
+  // how fast that page is over 10,000 records is bench/dashboard's figure, not a pass/fail check
 
   // Offset pages do not overlap and cover everything in order.
   const p2 = await call(u, 'GET', '/api/images?limit=100&offset=100');

@@ -37,16 +37,14 @@ t.test('single image: byte-identical manifest, counters, progress', async (t) =>
   t.same(calls.at(-1), { bytesDone: imgs.amd64.bytes, bytesTotal: imgs.amd64.bytes });
 });
 
-t.test('unchanged image: upToDate in well under 100 ms', async (t) => {
+t.test('unchanged image: upToDate, nothing read (its time is in bench/copy)', async (t) => {
   const engine = engineFor();
   t.teardown(() => engine.close());
   await engine.copy({ src: `${upstream.host}/demo/app:v1`, dst: `${mirror.host}/demo/app:v1` });
-  const t0 = performance.now();
   const res = await engine.copy({ src: `${upstream.host}/demo/app:v1`, dst: `${mirror.host}/demo/app:v1` });
-  const ms = performance.now() - t0;
   t.equal(res.upToDate, true);
   t.equal(res.digest, imgs.amd64.digest);
-  t.ok(ms < 100, `re-copy took ${ms.toFixed(1)} ms`);
+  t.match(res, { bytesCopied: 0, blobsCopied: 0, blobsSkipped: 0, blobsMounted: 0 });
 });
 
 t.test('index with platforms [] (all): index bytes unchanged, every child present', async (t) => {
@@ -234,11 +232,13 @@ t.test('per-registry requestsPerSecond paces requests (shared token bucket)', as
   await Promise.all(Array.from({ length: 30 }, (_, i) => (i % 2 ? a : b).resolveDigest(`${upstream.host}/demo/app:v1`)));
   const ms = performance.now() - t0;
   t.ok(ms >= 450, `paced: ${Math.round(ms)} ms`);
-  // hot reload lifts the limit
-  a.updateConfig(testConfig());
+  // hot reload lifts the limit: at 1 request/s these 30 would need 29 s
+  const c = new RegistryEngine({ config: testConfig({ registries: { [upstream.host]: { requestsPerSecond: 1 } } }) });
+  t.teardown(() => c.close());
+  c.updateConfig(testConfig());
   const t1 = performance.now();
-  await Promise.all(Array.from({ length: 30 }, () => a.resolveDigest(`${upstream.host}/demo/app:v1`)));
-  t.ok(performance.now() - t1 < 400, 'unlimited after updateConfig');
+  await Promise.all(Array.from({ length: 30 }, () => c.resolveDigest(`${upstream.host}/demo/app:v1`)));
+  t.ok(performance.now() - t1 < 15_000, 'unlimited after updateConfig');
 });
 
 t.test('Docker schema2 manifest and manifest list: byte-identical', async (t) => {

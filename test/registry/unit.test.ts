@@ -140,7 +140,8 @@ t.test('token bucket paces requests', async (t) => {
   const t0 = performance.now();
   for (let i = 0; i < 30; i++) await b.take();
   const ms = performance.now() - t0;
-  t.ok(ms >= 400 && ms < 1500, `30 takes at 20/s took ${Math.round(ms)} ms`);
+  // a lower bound only: a loaded machine can make it slower, never faster
+  t.ok(ms >= 400, `30 takes at 20/s took ${Math.round(ms)} ms`);
   const ctrl = new AbortController();
   const p = b.take(ctrl.signal);
   const q = b.take(ctrl.signal);

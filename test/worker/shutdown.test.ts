@@ -22,9 +22,8 @@ t.test('close() waits for the active copy to finish', async (t) => {
   const pool = h.pool();
   await h.enqueue(ref);
   await h.events.wait((e) => e.type === 'progress' && e.ref === ref && e.bytesDone > 0, 'progress');
-  const started = Date.now();
   await pool.close();
-  t.ok(Date.now() - started > 200, `close waited ${Date.now() - started} ms for the copy`);
+  // the copy was mid-way when close() was called: mirrored now means close() waited for it
   t.match(await h.store.get(ref), { state: 'mirrored', digest: image.digest });
   t.equal((await inspectRaw(env.mirrorRefOf(ref)))?.digest, image.digest);
   t.equal((await h.queue.getJobs(['completed'])).length, 1);
@@ -37,9 +36,8 @@ t.test('past closeTimeoutMs, close() hands the copy back to the queue; another w
   const first = h.pool({ closeTimeoutMs: 200 });
   await h.enqueue(ref);
   await h.events.wait((e) => e.type === 'progress' && e.ref === ref && e.bytesDone > 0, 'progress');
-  const started = Date.now();
   await first.close();
-  t.ok(Date.now() - started < 2500, `close returned in ${Date.now() - started} ms`);
+  // still queued (not mirrored): close() gave the copy back instead of waiting out its 3 s
   t.match(await h.store.get(ref), { state: 'queued', nextAttemptAt: null });
   const waiting = await h.queue.getJobs(['waiting']);
   t.equal(waiting.length, 1, 'job is waiting again, not failed or delayed');
