@@ -125,6 +125,22 @@ export class ImageStore {
     return this.redis.zrevrange(this.k.index, 0, -1);
   }
 
+  /**
+   * Refs of one repository (`repo:tag`, `repo@digest`): Redis filters the
+   * index server-side (ZSCAN MATCH), so no record outside it is read.
+   */
+  async refsOfRepository(repository: string): Promise<string[]> {
+    const pattern = `${repository.replace(/[\\*?[\]]/g, '\\$&')}[:@]*`;
+    const out: string[] = [];
+    let cursor = '0';
+    do {
+      const [next, flat] = await this.redis.zscan(this.k.index, cursor, 'MATCH', pattern, 'COUNT', 1000);
+      for (let i = 0; i < flat.length; i += 2) out.push(flat[i]!);
+      cursor = next;
+    } while (cursor !== '0');
+    return [...new Set(out)]; // ZSCAN may return an element twice
+  }
+
   async listAll(): Promise<ImageRecord[]> {
     const refs = await this.refs();
     const out: ImageRecord[] = [];

@@ -20,7 +20,7 @@ export interface RetentionInput {
   held: readonly HeldEntry[];
   /** Digests that must stay whatever their age (what the selected tag's record holds now). */
   pinned: ReadonlySet<string>;
-  /** Every image record (ref, digest). */
+  /** Image records of the watched repository (ref, digest): the only ones that can use its mirror manifests. */
   records: readonly Pick<ImageRecord, 'ref' | 'digest'>[];
   /** Refs whose records the watch created: they do not protect a digest. */
   owned: ReadonlySet<string>;

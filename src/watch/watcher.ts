@@ -317,9 +317,13 @@ export class Watcher extends EventEmitter {
     const pinnedDigest = selectedRef ? records.get(selectedRef)?.digest : undefined;
     const owned = new Set([...refs].filter(([, e]) => e.owned).map(([ref]) => ref));
     const base = { keep, held, pinned: new Set(pinnedDigest ? [pinnedDigest] : []), owned };
-    // Only scan every image record when something is past `keep`.
+    // Only look at other records when something is past `keep`, and only at this repository's:
+    // a record of another repository lives in another mirror repository, which no delete here touches.
     let plan = planRetention({ ...base, records: [] });
-    if (plan.delete.length) plan = planRetention({ ...base, records: await this.o.store.listAll() });
+    if (plan.delete.length) {
+      const others = await this.o.store.getMany(await this.o.store.refsOfRepository(w.repository));
+      plan = planRetention({ ...base, records: others.filter((r): r is ImageRecord => r !== undefined) });
+    }
     const report: RetentionReport = { id: w.id, keep, deleted: [], protected: plan.protected, refused: false, errors: [], held: [] };
     const prev = status.retention;
     let deleteDisabled = prev?.deleteDisabled ?? false;
