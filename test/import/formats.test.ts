@@ -212,9 +212,14 @@ t.test("config block rules: a blocked name is recorded as blocked and never tagg
   const b = makeDeps(env);
   t.teardown(() => b.close());
   const blockImp = (file: string) => importFile(file, b.deps, { mirror: engine });
+  // a new config object per change, as a hot reload makes (compiled rules are cached per object)
+  const setBlock = (block: typeof b.config.block) => {
+    const next = { ...b.config, block };
+    b.deps.config = () => next;
+  };
 
   // by pattern: refused before anything is pushed
-  b.config.block = [{ pattern: 'docker.io/evil/**', reason: 'CVE-2099-0001' }];
+  setBlock([{ pattern: 'docker.io/evil/**', reason: 'CVE-2099-0001' }]);
   const l = layout(env, 'b1');
   const evil = join(env.tmp, 'evil.tar');
   await ociArchive(l.dir, 'b1', evil, 'docker.io/evil/app:b1');
@@ -231,11 +236,11 @@ t.test("config block rules: a blocked name is recorded as blocked and never tagg
   const l2 = layout(env, 'b2');
   const first = join(env.tmp, 'fine.tar');
   await dockerArchive(l2.dir, 'b2', first, 'demo/fine:b2');
-  b.config.block = [];
+  setBlock([]);
   const ok = await blockImp(first);
   okResult(t, ok);
   const digest = ok.images[0]!.digest;
-  b.config.block = [{ digest, reason: 'known bad build' }];
+  setBlock([{ digest, reason: 'known bad build' }]);
   const again = join(env.tmp, 'renamed.tar');
   await dockerArchive(l2.dir, 'b2', again, 'demo/renamed:b2');
   const r2 = await blockImp(again);
@@ -247,6 +252,6 @@ t.test("config block rules: a blocked name is recorded as blocked and never tagg
 
   // `ferry import` fails the script when a name was refused
   t.equal(await runImportOnce([evil], b.deps, { mirror: engine }), 1);
-  b.config.block = [];
+  setBlock([]);
   t.equal(await runImportOnce([first], b.deps, { mirror: engine }), 0);
 });

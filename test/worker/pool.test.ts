@@ -156,10 +156,13 @@ t.test('config block rules stop a queued copy: by pattern before any request, by
   const bad = await env.push('test/badbuild', '1', [1024]);
   const fine = await env.push('test/fine', '1', [1024]);
   // what a watch or an API call enqueued before the rules were written
-  h.config.block = [
-    { pattern: '**/test/evil*', reason: 'CVE-2099-1' },
-    { digest: bad.image.digest, reason: 'known bad build' },
-  ];
+  h.config = {
+    ...h.config,
+    block: [
+      { pattern: '**/test/evil*', reason: 'CVE-2099-1' },
+      { digest: bad.image.digest, reason: 'known bad build' },
+    ],
+  };
   const pool = h.pool();
   for (const x of [evil, bad, fine]) {
     const done = jobDone(pool, (j) => j.data.ref === x.ref);
