@@ -7,11 +7,22 @@ type Operation = ReturnType<typeof compare>[number];
 
 const LISTS: ContainerList[] = ['containers', 'initContainers', 'ephemeralContainers'];
 
+/** The two fields ferry may change, as the container has them (absent stays absent). */
+function touchable(c: unknown): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  if (typeof c !== 'object' || c === null) return out;
+  if ('image' in c) out.image = c.image;
+  if ('imagePullPolicy' in c) out.imagePullPolicy = c.imagePullPolicy;
+  return out;
+}
+
 /**
- * Builds the JSONPatch for a decision. fast-json-patch diffs only the parts
- * ferry may touch (container lists, annotations), so paths are exact pod
- * paths, `/` in the annotation key is escaped (`ferry.io~1original-images`),
- * and a pod without `metadata.annotations` gets the whole map added.
+ * Builds the JSONPatch for a decision. fast-json-patch diffs only what ferry
+ * may touch (each container's `image` and `imagePullPolicy`, the annotations),
+ * so it never walks env, volumes or resources, yet the paths are exact pod
+ * paths (`/spec/containers/1/image`), `/` in the annotation key is escaped
+ * (`ferry.io~1original-images`), and a pod without `metadata.annotations`
+ * gets the whole map added.
  */
 export function buildPatch(pod: Pod, decision: PodDecision, opts: { annotate: boolean }): Operation[] {
   const changed = decision.containers.filter((d) => d.image !== undefined || d.pullPolicy !== undefined);
@@ -22,8 +33,8 @@ export function buildPatch(pod: Pod, decision: PodDecision, opts: { annotate: bo
   for (const list of LISTS) {
     const items = spec[list];
     if (!Array.isArray(items)) continue;
-    before.spec[list] = items;
-    after.spec[list] = items.map((c) => ({ ...c }));
+    before.spec[list] = items.map(touchable);
+    after.spec[list] = items.map(touchable);
   }
   for (const d of changed) {
     const target = (after.spec[d.container.list] as Record<string, unknown>[])[d.container.index]!;
