@@ -3,7 +3,7 @@ import type { Logger } from 'pino';
 import { loadConfig, watchConfig, type ConfigWatcher, type FerryConfig, type LoadedConfig } from '../config/index.js';
 import { describeError } from '../errors.js';
 import { addOpsRoutes, createHttpApp, type ReadinessCheck } from '../observability/ops-server.js';
-import { connectRedis, createQueue, ImageStore, Producer, redactRedisUrl, StateView } from '../queue/index.js';
+import { connectRedis, createQueue, ImageStore, Producer, RecordFeed, redactRedisUrl, StateView } from '../queue/index.js';
 import { toMirrorReference } from '../reference/index.js';
 import { RegistryEngine } from '../registry/index.js';
 import type { RoleContext } from './role.js';
@@ -45,7 +45,10 @@ export function createContext(loaded: LoadedConfig, logger: Logger, env: NodeJS.
     bufferLimit: current.webhook.bufferLimit,
     logger,
   });
+  let feed: RecordFeed | undefined;
   let view: Promise<StateView> | undefined;
+  const records = (): RecordFeed =>
+    (feed ??= new RecordFeed(store, redis('records'), (e) => logger.warn({ err: describeError(e) }, 'image records reload failed')));
   let engine: RegistryEngine | undefined;
   const checks = new Map<string, ReadinessCheck>([
     ['redis', async () => ({ ok: (await connection.ping()) === 'PONG' })],
@@ -85,10 +88,11 @@ export function createContext(loaded: LoadedConfig, logger: Logger, env: NodeJS.
     connection,
     store,
     producer,
+    records,
     stateView() {
       view ??= (async () => {
-        const v = new StateView(store, redis('state-view'), (e) => logger.warn({ err: describeError(e) }, 'image state reload failed'));
-        await v.start();
+        const v = new StateView(records());
+        await records().start();
         return v;
       })();
       return view;
@@ -105,7 +109,7 @@ export function createContext(loaded: LoadedConfig, logger: Logger, env: NodeJS.
       watcher?.close();
       await producer.close().catch(() => {});
       // Each step may wait on Redis; when Redis is the thing that is down, move on.
-      if (view) await bounded((async () => (await view).close())());
+      if (feed) await bounded(feed.close());
       await bounded(http.close());
       await bounded(queue.close());
       if (engine) await bounded(engine.close());

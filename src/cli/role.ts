@@ -2,7 +2,7 @@ import type { FastifyInstance } from 'fastify';
 import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import type { FerryConfig, LoadedConfig } from '../config/index.js';
-import type { ImageStore, Producer, StateView } from '../queue/index.js';
+import type { ImageStore, Producer, RecordFeed, StateView } from '../queue/index.js';
 import type { RegistryEngine } from '../registry/index.js';
 import type { Readiness, ReadinessCheck } from '../observability/ops-server.js';
 
@@ -23,7 +23,13 @@ export interface RoleContext {
   connection: Redis;
   store: ImageStore;
   producer: Producer;
-  /** In-process image state view (started lazily by the first role that needs it). */
+  /**
+   * The process's one in-memory copy of every image record, kept current over
+   * pub/sub (created on first use, closed by the root; `start()` it to load).
+   * The webhook's StateView and the dashboard both read it.
+   */
+  records(): RecordFeed;
+  /** The webhook's view of image states over `records()`, loaded. */
   stateView(): Promise<StateView>;
   /**
    * The process's one registry engine (created on first use, reconfigured on

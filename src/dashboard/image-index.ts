@@ -1,4 +1,4 @@
-import { IMAGE_STATES, type ImageEvent, type ImageRecord, type ImageState } from '../queue/index.js';
+import { IMAGE_STATES, type ImageEvent, type ImageRecord, type ImageState, type RecordFeed } from '../queue/index.js';
 
 export type SortKey = 'updatedAt' | 'ref' | 'state';
 export type SortOrder = 'asc' | 'desc';
@@ -60,99 +60,52 @@ export function decodeCursor(s: string): Key | undefined {
 }
 
 /**
- * Every image record in memory, kept current from the events channel, so a
- * page of `GET /api/images` never walks Redis: filter + slice over a sorted
+ * The dashboard's reading of the process's RecordFeed: counts per state kept
+ * incrementally, and `GET /api/images` pages as filter + slice over a sorted
  * array that is rebuilt only after a state change (progress ticks mutate the
- * records in place and never reorder them).
- *
- * Loading races with live events: events that arrive while the snapshot is
- * read are buffered and replayed on top of it, a state event only when it is
- * not older than what the snapshot holds.
+ * records in place and never reorder them). Nothing here walks Redis.
  */
 export class ImageIndex {
-  private readonly map = new Map<string, ImageRecord>();
   private readonly stateCounts = new Map<ImageState, number>();
-  private buffered: ImageEvent[] | undefined;
   private version = 0;
   private readonly sorted = new Map<string, { version: number; list: ImageRecord[] }>();
-  private loadedOnce = false;
   /** Lower-cased search text per record object (records are replaced, never edited, on state changes). */
   private readonly hay = new WeakMap<ImageRecord, string>();
 
+  constructor(private readonly feed: RecordFeed) {
+    this.recount();
+    feed.on('event', (ev, prev) => this.onEvent(ev, prev));
+    feed.on('reloaded', () => this.recount());
+  }
+
   get size(): number {
-    return this.map.size;
+    return this.feed.size;
   }
 
   /** Loaded at least once (a reload in progress keeps serving the previous contents). */
   get loaded(): boolean {
-    return this.loadedOnce;
+    return this.feed.loaded;
   }
 
   get(ref: string): ImageRecord | undefined {
-    return this.map.get(ref);
+    return this.feed.get(ref);
   }
 
-  /** Start buffering events: call before reading the snapshot. */
-  beginLoad(): void {
-    this.buffered = [];
+  private onEvent(ev: ImageEvent, prev: ImageRecord | undefined): void {
+    if (ev.type === 'progress') return;
+    if (prev) this.bump(prev.state, -1);
+    if (ev.type === 'state') this.bump(ev.record.state, 1);
+    if (prev || ev.type === 'state') this.version++;
   }
 
-  /** Replace the contents with `records`, then replay what arrived meanwhile. */
-  finishLoad(records: ImageRecord[]): void {
-    const pending = this.buffered ?? [];
-    this.buffered = undefined;
-    this.map.clear();
+  private recount(): void {
     this.stateCounts.clear();
-    for (const r of records) this.put(r);
+    for (const r of this.feed.values()) this.bump(r.state, 1);
     this.version++;
-    this.loadedOnce = true;
-    for (const ev of pending) {
-      const prev = this.map.get(ev.ref);
-      if (ev.type === 'state' && prev && ev.record.updatedAt < prev.updatedAt) continue;
-      this.apply(ev);
-    }
-  }
-
-  /** Give up a load (Redis error): keep serving what we had and apply events directly again. */
-  abortLoad(): void {
-    const pending = this.buffered ?? [];
-    this.buffered = undefined;
-    for (const ev of pending) this.apply(ev);
-  }
-
-  /** Applies one event; returns the record as it was before. While loading, events are buffered (and `undefined` returned). */
-  apply(ev: ImageEvent): ImageRecord | undefined {
-    if (this.buffered) {
-      this.buffered.push(ev);
-      return undefined;
-    }
-    const prev = this.map.get(ev.ref);
-    if (ev.type === 'state') {
-      this.put(ev.record);
-      this.version++;
-    } else if (ev.type === 'removed') {
-      if (prev) {
-        this.map.delete(ev.ref);
-        this.bump(prev.state, -1);
-        this.version++;
-      }
-    } else if (prev) {
-      // progress: in place, no reordering (the store does not touch updatedAt either)
-      prev.bytesDone = ev.bytesDone;
-      prev.bytesTotal = ev.bytesTotal;
-    }
-    return prev;
   }
 
   private bump(state: ImageState, by: number): void {
     this.stateCounts.set(state, (this.stateCounts.get(state) ?? 0) + by);
-  }
-
-  private put(r: ImageRecord): void {
-    const prev = this.map.get(r.ref);
-    if (prev) this.bump(prev.state, -1);
-    this.map.set(r.ref, r);
-    this.bump(r.state, 1);
   }
 
   /** Records per state (kept incrementally). */
@@ -167,7 +120,7 @@ export class ImageIndex {
     const hit = this.sorted.get(cacheKey);
     if (hit && hit.version === this.version) return hit.list;
     const dir = order === 'asc' ? 1 : -1;
-    const decorated = [...this.map.values()].map((r) => ({ r, k: keyOf(r, sort) }));
+    const decorated = [...this.feed.values()].map((r) => ({ r, k: keyOf(r, sort) }));
     decorated.sort((a, b) => dir * cmpKey(a.k, b.k));
     const list = decorated.map((d) => d.r);
     this.sorted.set(cacheKey, { version: this.version, list });

@@ -65,7 +65,6 @@ export async function createDashboard(ctx: RoleContext, opts: DashboardOptions =
   const indexHtml = await readFile(join(staticDir, 'index.html'));
   const queue = createQueue(ctx.connection, config.queue.prefix);
   queue.on('error', (e) => logger.debug({ err: describeError(e) }, 'dashboard queue connection error'));
-  const subscriber = ctx.redis('dashboard-events');
 
   let live: Live;
   const stats = async (): Promise<Stats> => {
@@ -101,8 +100,7 @@ export async function createDashboard(ctx: RoleContext, opts: DashboardOptions =
     };
   };
   live = new Live({
-    store: ctx.store,
-    subscriber,
+    feed: ctx.records(),
     logger,
     stats,
     ...(opts.heartbeatMs !== undefined ? { heartbeatMs: opts.heartbeatMs } : {}),

@@ -1,15 +1,13 @@
 import type { ServerResponse } from 'node:http';
-import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import { describeError } from '../errors.js';
-import { decodeEvent, type ImageEvent, type ImageStore } from '../queue/index.js';
+import type { ImageEvent, ImageRecord, RecordFeed } from '../queue/index.js';
 import { ImageIndex } from './image-index.js';
 import { Throughput } from './throughput.js';
 
 export interface LiveOptions {
-  store: ImageStore;
-  /** A dedicated connection: it is put in subscriber mode. */
-  subscriber: Redis;
+  /** The process's image records (shared with other roles; started and closed by its owner). */
+  feed: RecordFeed;
   logger: Logger;
   /** SSE comment every N ms so proxies keep the stream open and clients notice a dead one. */
   heartbeatMs?: number;
@@ -27,27 +25,26 @@ interface Client {
 }
 
 /**
- * One Redis subscriber for the whole dashboard: it keeps the in-memory image
- * index and the throughput window current and relays every event to all
- * Server-Sent-Events clients.
+ * The dashboard's live side, over the process's RecordFeed: the image index
+ * and the throughput window follow its events, and every event is relayed
+ * to all Server-Sent-Events clients.
  */
 export class Live {
-  readonly index = new ImageIndex();
+  readonly index: ImageIndex;
   readonly throughput: Throughput;
   private readonly clients = new Set<Client>();
   private seq = 0;
   private heartbeat: NodeJS.Timeout | undefined;
   private statsTimer: NodeJS.Timeout | undefined;
   private statsBusy = false;
-  private starting: Promise<void> | undefined;
   private closed = false;
-  private loading: Promise<void> | undefined;
-  private readonly firstLoad: Promise<void>;
-  private resolveFirstLoad!: () => void;
 
   constructor(private readonly o: LiveOptions) {
     this.throughput = new Throughput(o.now);
-    this.firstLoad = new Promise((r) => (this.resolveFirstLoad = r));
+    this.index = new ImageIndex(o.feed);
+    o.feed.on('event', (ev, prev) => this.relay(ev, prev));
+    // Clients may have missed changes: tell them to fetch again.
+    o.feed.on('reloaded', (size) => this.broadcast('resync', { reason: 'index reloaded', size }));
   }
 
   get clientCount(): number {
@@ -56,85 +53,44 @@ export class Live {
 
   /** Events subscribed and the index loaded at least once. */
   get ready(): boolean {
-    return this.o.subscriber.status === 'ready' && this.index.loaded;
+    return this.o.feed.ready;
   }
 
-  /**
-   * Subscribes and loads the index. Resolves once loaded; if Redis is away it
-   * keeps trying (ioredis queues the commands until it reconnects).
-   */
+  /** Starts the heartbeat and stats timers and the feed; resolves once the records are loaded. */
   start(): Promise<void> {
-    if (this.starting) return this.starting;
-    const sub = this.o.subscriber;
-    sub.on('message', (_channel: string, message: string) => this.onMessage(message));
-    // ioredis re-subscribes by itself after a reconnect; whatever happened meanwhile is reloaded.
-    sub.on('ready', () => {
-      if (this.index.loaded && !this.closed) void this.reload().catch(() => {});
-    });
-    this.heartbeat = setInterval(() => this.writeAll(`: heartbeat ${new Date().toISOString()}\n\n`), this.o.heartbeatMs ?? 15_000);
-    this.heartbeat.unref();
-    this.statsTimer = setInterval(() => void this.pushStats(), this.o.statsMs ?? 2000);
-    this.statsTimer.unref();
-    this.starting = (async () => {
-      await sub.subscribe(this.o.store.k.events);
-      while (!this.closed) {
-        try {
-          await this.reload();
-          return;
-        } catch {
-          await new Promise((r) => setTimeout(r, 1000).unref());
-        }
-      }
-    })();
-    return this.starting;
+    if (!this.heartbeat) {
+      this.heartbeat = setInterval(() => this.writeAll(`: heartbeat ${new Date().toISOString()}\n\n`), this.o.heartbeatMs ?? 15_000);
+      this.heartbeat.unref();
+      this.statsTimer = setInterval(() => void this.pushStats(), this.o.statsMs ?? 2000);
+      this.statsTimer.unref();
+    }
+    return this.o.feed.start();
   }
 
-  /** (Re)reads every record while buffering live events; concurrent calls share one load. The old contents are served meanwhile. */
-  reload(): Promise<void> {
-    if (this.loading) return this.loading;
-    this.loading = (async () => {
-      const t0 = Date.now();
-      this.index.beginLoad();
-      try {
-        const records = await this.o.store.listAll();
-        this.index.finishLoad(records);
-        this.resolveFirstLoad();
-        this.o.logger.debug({ records: records.length, ms: Date.now() - t0 }, 'dashboard image index loaded');
-        // Clients may have missed changes: tell them to fetch again.
-        this.broadcast('resync', { reason: 'index reloaded', size: this.index.size });
-      } catch (e) {
-        this.index.abortLoad();
-        this.o.logger.warn({ err: describeError(e) }, 'dashboard could not load image records; serving what it has');
-        throw e;
-      } finally {
-        this.loading = undefined;
-      }
-    })();
-    return this.loading;
-  }
-
-  /** True once the index was loaded; false if that did not happen within `timeoutMs`. */
-  async whenLoaded(timeoutMs = 5000): Promise<boolean> {
-    if (this.index.loaded) return true;
-    let timer: NodeJS.Timeout | undefined;
-    const timeout = new Promise<boolean>((r) => (timer = setTimeout(() => r(false), timeoutMs)));
+  /** Re-reads every record (the old contents are served meanwhile). */
+  async reload(): Promise<void> {
+    const t0 = Date.now();
     try {
-      return await Promise.race([this.firstLoad.then(() => true), timeout]);
-    } finally {
-      clearTimeout(timer);
+      await this.o.feed.reload();
+      this.o.logger.debug({ records: this.o.feed.size, ms: Date.now() - t0 }, 'dashboard image index loaded');
+    } catch (e) {
+      this.o.logger.warn({ err: describeError(e) }, 'dashboard could not load image records; serving what it has');
+      throw e;
     }
   }
 
-  private onMessage(message: string): void {
-    const ev = decodeEvent(message);
-    if (!ev) return;
-    this.ingest(ev);
+  /** True once the index was loaded; false if that did not happen within `timeoutMs`. */
+  whenLoaded(timeoutMs = 5000): Promise<boolean> {
+    return this.o.feed.whenLoaded(timeoutMs);
   }
 
   /** Applies an event as if it came from Redis (exposed for tests). */
   ingest(ev: ImageEvent): void {
-    this.throughput.observe(ev, this.index.get(ev.ref));
-    this.index.apply(ev);
+    this.o.feed.apply(ev);
+  }
+
+  private relay(ev: ImageEvent, prev: ImageRecord | undefined): void {
+    this.throughput.observe(ev, prev);
     if (ev.type === 'state') this.broadcast('state', { ref: ev.ref, record: ev.record });
     else if (ev.type === 'progress') this.broadcast('progress', ev, true);
     else this.broadcast('removed', { ref: ev.ref });
@@ -196,7 +152,5 @@ export class Live {
     if (this.statsTimer) clearInterval(this.statsTimer);
     for (const c of this.clients) c.res.end();
     this.clients.clear();
-    // With Redis away the command would wait for a reconnect: the root disconnects the connection anyway.
-    if (this.o.subscriber.status === 'ready') await this.o.subscriber.unsubscribe().catch(() => {});
   }
 }

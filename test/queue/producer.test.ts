@@ -1,7 +1,7 @@
 import t from 'tap';
 import { Redis } from 'ioredis';
 import { startRedis } from '../support/redis.js';
-import { connectRedis, createQueue, ImageStore, Producer, StateView, decodeEvent, type ImageEvent } from '../../src/queue/index.js';
+import { connectRedis, createQueue, ImageStore, Producer, RecordFeed, StateView, decodeEvent, type ImageEvent } from '../../src/queue/index.js';
 
 const redis = await startRedis();
 t.teardown(() => redis.stop());
@@ -67,14 +67,15 @@ t.test('an image in error or mirrored is not re-queued by admission; force re-qu
 t.test('state changes are published and the state view follows them', async (t) => {
   const s = await setup('t3');
   const sub = connectRedis(redis.url);
-  const view = new StateView(s.store, sub);
+  const feed = new RecordFeed(s.store, sub);
+  const view = new StateView(feed);
   t.teardown(async () => {
-    await view.close();
+    await feed.close();
     sub.disconnect();
     await s.close();
   });
   await s.store.update('docker.io/library/pre:1', { state: 'mirrored', mirrorRef: 'm', mirroredAt: new Date().toISOString() }, { upsert: true });
-  await view.start();
+  await feed.start();
   t.ok(view.isAvailable('docker.io/library/pre:1'), 'loaded at start');
   const listener = connectRedis(redis.url);
   t.teardown(() => listener.disconnect());

@@ -2,7 +2,6 @@ import t, { type Test } from 'tap';
 import { readFileSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { once } from 'node:events';
 import fastJsonPatch from 'fast-json-patch';
 import { resolveConfig } from '../../src/config/index.js';
 import { createContext } from '../../src/cli/context.js';
@@ -97,7 +96,11 @@ t.test('mirrored: rewrites only what the state view says is mirrored, updated li
   const pod1 = applied(fixture, first.body.response);
   t.equal(pod1.spec.containers[1].image, 'nginx:1.27', 'not mirrored yet: unchanged');
   t.equal(pod1.spec.containers[2].imagePullPolicy, 'IfNotPresent', 'pull policy still enforced');
-  const changed = once(view, 'change');
+  const changed = new Promise<void>((resolve) =>
+    ctx.records().on('event', (ev) => {
+      if (ev.type === 'state' && ev.ref === 'docker.io/library/nginx:1.27' && ev.record.state === 'mirrored') resolve();
+    }),
+  );
   await ctx.store.update('docker.io/library/nginx:1.27', { state: 'mirrored', digest: 'sha256:' + 'e'.repeat(64), mirroredAt: new Date().toISOString() }, { upsert: true });
   await changed;
   const second = await send(fixture);
