@@ -343,7 +343,8 @@ t.test('Redis outage: the list is served from memory, changes get 503, it recove
   t.match(r.body.queueError, /did not answer/);
   t.match(await app.ctx.readiness.checks.get('dashboard')!(), { ok: false });
   await own.start();
-  await waitUntil(() => app.dashboard.live.ready);
+  // the events subscriber and the command connection reconnect on their own schedules
+  await waitUntil(() => app.dashboard.live.ready && app.ctx.connection.status === 'ready');
   r = await call(app.url, 'POST', '/api/images', { body: { ref: 'b:1' } });
   t.equal(r.status, 202, 'back to normal');
   await sse.state('docker.io/library/b:1', 'queued');
