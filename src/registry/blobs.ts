@@ -23,9 +23,11 @@ function hashAlgorithm(digest: string | undefined): string {
 
 /**
  * Pass-through that hashes and counts (a Transform, written as an async
- * generator so fetch can pull from it with backpressure). On a mismatch it
- * throws *instead of finishing*: fetch then errors the request body stream,
- * the chunked PUT is never terminated, and the registry discards it.
+ * generator so the request pulls from it with backpressure). The last chunk
+ * is held back until size and digest are verified: on a mismatch it throws
+ * *instead of finishing*, the request is destroyed one chunk short (of its
+ * Content-Length, or of a chunked body's terminator), and the registry
+ * discards the upload. Nothing unverified is ever committed.
  */
 export async function* verifying(
   src: AsyncIterable<Uint8Array | string>,
@@ -37,6 +39,7 @@ export async function* verifying(
   const alg = hashAlgorithm(expect.digest);
   const h = createHash(alg);
   let n = 0;
+  let held: Uint8Array | undefined;
   try {
     for await (const raw of src) {
       const c = typeof raw === 'string' ? Buffer.from(raw) : raw;
@@ -49,8 +52,11 @@ export async function* verifying(
         });
       }
       h.update(c);
-      onBytes(c.byteLength);
-      yield c;
+      if (held) {
+        onBytes(held.byteLength);
+        yield held;
+      }
+      held = c;
     }
     if (expect.size !== undefined && n !== expect.size) {
       throw registryError('SIZE_MISMATCH', `blob ${expect.digest ?? ''} ended after ${n} of ${expect.size} bytes`, {
@@ -67,6 +73,10 @@ export async function* verifying(
     }
     state.digest = got;
     state.size = n;
+    if (held) {
+      onBytes(held.byteLength);
+      yield held;
+    }
   } catch (e) {
     state.error ??= e instanceof FerryError ? e : classifyThrown(e, ctx);
     throw state.error;
