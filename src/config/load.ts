@@ -5,7 +5,7 @@ import { CronExpressionParser } from 'cron-parser';
 import { parse as parseYaml } from 'yaml';
 import { FerryError } from '../errors.js';
 import { DEFAULTS } from './defaults.js';
-import { CONFIG_SCHEMA } from './schema.js';
+import { ANY_REGISTRY_REFUSED, CONFIG_SCHEMA } from './schema.js';
 import type { FerryConfig } from './types.js';
 
 export interface LoadedConfig {
@@ -143,6 +143,10 @@ function semanticProblems(c: FerryConfig): string[] {
   }
   if (Boolean(c.webhook.certFile) !== Boolean(c.webhook.keyFile)) {
     problems.push('webhook: certFile and keyFile must be set together');
+  }
+  const any = c.registries['*'] ?? {};
+  for (const [key, why] of Object.entries(ANY_REGISTRY_REFUSED)) {
+    if (key in any) problems.push(`registries.*.${key}: not allowed on the "*" default entry (${why}); set it under registries.<host>`);
   }
   return problems;
 }

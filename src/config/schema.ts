@@ -9,6 +9,17 @@ const port = { type: 'integer', minimum: 0, maximum: 65535 };
 const positiveInt = { type: 'integer', minimum: 1 };
 const strings = { type: 'array', items: { type: 'string' } };
 
+/**
+ * `registries["*"]` supplies defaults to every registry host; these fields
+ * make no sense there (reason shown to the user). Checked by the loader.
+ */
+export const ANY_REGISTRY_REFUSED: Readonly<Record<string, string>> = {
+  endpoint: 'one endpoint cannot serve every registry',
+  username: 'one password would be sent to every registry ferry talks to; use credentialsFile, whose "auths" names each host',
+  password: 'one password would be sent to every registry ferry talks to; use credentialsFile, whose "auths" names each host',
+  insecure: 'plain HTTP to every registry, Docker Hub included, is never what you want',
+};
+
 export const CONFIG_SCHEMA = {
   $id: 'https://ferry.io/config.json',
   type: 'object',

@@ -258,7 +258,7 @@ export function registerApi(app: FastifyInstance, d: ApiDeps): void {
     let mirror: Awaited<ReturnType<typeof deleteFromMirror>> | undefined;
     if (fromMirror) {
       // Mirror first: when the registry refuses, the record stays and the caller sees why.
-      mirror = await deleteFromMirror(ctx.config(), record?.mirrorRef || ctx.mirrorRefOf(ref), record?.digest ?? null);
+      mirror = await deleteFromMirror(ctx.registry(), record?.mirrorRef || ctx.mirrorRefOf(ref), record?.digest ?? null);
     }
     await ctx.producer.removePendingJob(ref);
     const removed = await ctx.store.remove(ref);

@@ -1,16 +1,12 @@
 /**
- * Registry authentication pieces: where credentials come from, how a
- * `WWW-Authenticate` challenge is read, and scope strings for Bearer tokens.
+ * Registry authentication pieces: how a `WWW-Authenticate` challenge is read,
+ * scope strings for Bearer tokens, the Basic header. Where credentials come
+ * from lives in credentials.ts (re-exported here).
  * Nothing here logs or returns a secret inside an error message.
  */
-import { readFileSync } from 'node:fs';
-import type { FerryConfig, RegistryConfig } from '../config/types.js';
-import { registryError } from './errors.js';
+import type { Credentials } from './credentials.js';
 
-export interface Credentials {
-  username: string;
-  password: string;
-}
+export { registryConfigFor, type Credentials } from './credentials.js';
 
 export interface Challenge {
   scheme: string; // lower-case: 'basic' | 'bearer' | ...
@@ -97,59 +93,33 @@ export function mergeScopes(scopes: Iterable<string>): string[] {
   return [...map.entries()].map(([r, a]) => `${r}:${[...a].sort().join(',')}`).sort();
 }
 
-function aliasesOf(host: string): string[] {
-  if (host === 'docker.io' || host === 'index.docker.io' || host === 'registry-1.docker.io') {
-    return ['docker.io', 'index.docker.io', 'registry-1.docker.io'];
-  }
-  return [host];
-}
-
-/** Host part of a docker config.json `auths` key (`https://index.docker.io/v1/` -> `index.docker.io`). */
-function authsKeyHost(key: string): string {
-  return key.replace(/^[a-z]+:\/\//i, '').replace(/\/.*$/, '');
-}
-
-export function registryConfigFor(config: FerryConfig, host: string): RegistryConfig | undefined {
-  for (const h of aliasesOf(host)) {
-    const rc = config.registries[h];
-    if (rc) return rc;
-  }
-  return undefined;
+export function basicHeader(c: Credentials): string {
+  return `Basic ${Buffer.from(`${c.username}:${c.password}`).toString('base64')}`;
 }
 
 /**
- * Credentials for `host`: `registries[host].username/password`, else the
- * `auths` entry of `registries[host].credentialsFile` (a docker config.json:
- * `auth` = base64("user:pass") or `username`/`password`). Undefined = anonymous.
+ * The request for a Bearer token: docker's `GET realm?service&scope&account`
+ * with Basic credentials, or, with an identity token, the OAuth2
+ * refresh-token grant (`POST` form, client_id `ferry`). Sets `url`'s query.
  */
-export function loadCredentials(config: FerryConfig, host: string): Credentials | undefined {
-  const rc = registryConfigFor(config, host);
-  if (!rc) return undefined;
-  if (rc.username) return { username: rc.username, password: rc.password ?? '' };
-  if (!rc.credentialsFile) return undefined;
-  let doc: { auths?: Record<string, { auth?: string; username?: string; password?: string }> };
-  try {
-    doc = JSON.parse(readFileSync(rc.credentialsFile, 'utf8'));
-  } catch (e) {
-    throw registryError('CREDENTIALS', `cannot read credentials file ${rc.credentialsFile}: ${(e as Error).message.split('\n')[0]}`, {
-      host,
-    });
+export function tokenRequest(
+  url: URL,
+  ch: Challenge,
+  scopes: string[],
+  creds: Credentials | undefined,
+): { method: 'GET' | 'POST'; headers: Record<string, string>; body?: Buffer } {
+  const service = ch.params.service;
+  if (creds?.identityToken) {
+    const form = new URLSearchParams({ grant_type: 'refresh_token' });
+    if (service) form.set('service', service);
+    if (scopes.length) form.set('scope', scopes.join(' '));
+    form.set('client_id', 'ferry');
+    form.set('refresh_token', creds.identityToken);
+    return { method: 'POST', headers: { 'Content-Type': 'application/x-www-form-urlencoded' }, body: Buffer.from(form.toString()) };
   }
-  const auths = doc?.auths ?? {};
-  const wanted = new Set(aliasesOf(host));
-  for (const [key, entry] of Object.entries(auths)) {
-    if (!wanted.has(authsKeyHost(key)) || !entry) continue;
-    if (entry.auth) {
-      const decoded = Buffer.from(entry.auth, 'base64').toString('utf8');
-      const c = decoded.indexOf(':');
-      if (c < 0) throw registryError('CREDENTIALS', `auths entry for ${key} in ${rc.credentialsFile} is not base64("user:password")`, { host });
-      return { username: decoded.slice(0, c), password: decoded.slice(c + 1) };
-    }
-    if (entry.username) return { username: entry.username, password: entry.password ?? '' };
-  }
-  return undefined;
-}
-
-export function basicHeader(c: Credentials): string {
-  return `Basic ${Buffer.from(`${c.username}:${c.password}`).toString('base64')}`;
+  if (service) url.searchParams.set('service', service);
+  for (const s of scopes) url.searchParams.append('scope', s);
+  if (!creds) return { method: 'GET', headers: {} };
+  url.searchParams.set('account', creds.username);
+  return { method: 'GET', headers: { Authorization: basicHeader(creds) } };
 }

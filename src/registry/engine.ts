@@ -98,7 +98,8 @@ export class RegistryEngine {
     return this.run(signal, repoCtx(r), (s) => putManifest(this.transport, r, bytes, mediaType, s));
   }
 
-  deleteManifest(repository: string, digest: string, signal?: AbortSignal): Promise<void> {
+  /** Deletes a manifest by digest (the registry drops the tags on it); false when it was not there. */
+  deleteManifest(repository: string, digest: string, signal?: AbortSignal): Promise<boolean> {
     const r = splitRepository(repository);
     return this.run(signal, repoCtx(r), (s) => deleteManifest(this.transport, r, digest, s));
   }

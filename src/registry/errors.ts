@@ -32,6 +32,7 @@ export type RegistryErrorKind =
   | 'NO_MATCHING_PLATFORM'
   | 'BAD_REFERENCE'
   | 'CREDENTIALS'
+  | 'CREDENTIAL_HELPER'
   | 'TLS'
   | 'PROTOCOL';
 
@@ -62,7 +63,16 @@ export const REGISTRY_ERRORS: Readonly<Record<RegistryErrorKind, Entry>> = {
   DELETE_DISABLED: { transient: false, status: 405, hint: 'enable deletes on the mirror registry (storage.delete.enabled: true)' },
   NO_MATCHING_PLATFORM: { transient: false, status: 422, hint: 'the image index has no child for copy.platforms; copy with --all or adjust copy.platforms' },
   BAD_REFERENCE: { transient: false, status: 400, hint: 'use host/repository[:tag][@sha256:digest]' },
-  CREDENTIALS: { transient: false, status: 500, hint: 'fix registries.<host>.credentialsFile (readable docker config.json with an "auths" map)' },
+  CREDENTIALS: {
+    transient: false,
+    status: 500,
+    hint: 'fix registries.<host> (or registries."*"): credentialsFile must be a readable docker config.json whose "auths" entry for the host has auth, username/password or identitytoken',
+  },
+  CREDENTIAL_HELPER: {
+    transient: false,
+    status: 500,
+    hint: 'a docker credential helper named by credHelpers/credsStore in registries.<host>.credentialsFile failed: put docker-credential-<name> on ferry\'s PATH (the stock image is distroless and has none: build a custom image), or remove credHelpers/credsStore from that file and give the credentials inline in "auths"',
+  },
   TLS: { transient: false, status: 502, hint: 'TLS failed; use a trusted certificate (NODE_EXTRA_CA_CERTS) or registries.<host>.insecure for plain HTTP' },
   PROTOCOL: { transient: false, status: 502, hint: 'the registry answered something the Docker Registry HTTP API v2 does not allow; check registries.<host>.endpoint' },
 };

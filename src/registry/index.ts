@@ -13,5 +13,5 @@ export { splitRef, splitRepository, formatRef } from './ref.js';
 export type { RegistryRef } from './ref.js';
 export { endpointFor, isLoopbackHost } from './transport.js';
 export type { Logger } from './transport.js';
-export { parseChallenges, loadCredentials, mergeScopes } from './auth.js';
+export { parseChallenges, mergeScopes } from './auth.js';
 export { TokenBucket, limiterFor } from './limiter.js';

@@ -119,7 +119,8 @@ export async function putManifest(transport: Transport, r: RegistryRef, bytes: B
   return { digest: computed };
 }
 
-export async function deleteManifest(transport: Transport, r: Repo, digest: string, signal: AbortSignal): Promise<void> {
+/** DELETE by digest; false when the registry did not have it (404: idempotent). */
+export async function deleteManifest(transport: Transport, r: Repo, digest: string, signal: AbortSignal): Promise<boolean> {
   const res = await transport.request({
     host: r.host,
     repository: r.repository,
@@ -132,7 +133,8 @@ export async function deleteManifest(transport: Transport, r: Repo, digest: stri
     signal,
     op: `DELETE manifest ${digest}`,
   });
-  res.dispose(); // 404: already gone (idempotent)
+  res.dispose();
+  return res.status !== 404;
 }
 
 /** Every tag of the repository, following `Link: rel="next"` pages (loop- and runaway-guarded), sorted. */

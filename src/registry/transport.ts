@@ -13,15 +13,8 @@
  */
 import type { FerryConfig } from '../config/types.js';
 import type { FerryError } from '../errors.js';
-import {
-  basicHeader,
-  loadCredentials,
-  mergeScopes,
-  parseChallenges,
-  registryConfigFor,
-  type Challenge,
-  type Credentials,
-} from './auth.js';
+import { basicHeader, mergeScopes, parseChallenges, tokenRequest, type Challenge } from './auth.js';
+import { CredentialStore, ownRegistryConfig, registryConfigFor, type Credentials, type CredentialStoreOptions } from './credentials.js';
 import { classifyHttp, classifyThrown, RequestTimeout, registryError, type HttpFailure } from './errors.js';
 import { HttpClient, type Body, type HeaderView, type HttpResponse } from './http.js';
 import { limiterFor } from './limiter.js';
@@ -44,9 +37,11 @@ export function isLoopbackHost(host: string): boolean {
  * Base URL for `host`: `registries[host].endpoint` wins; `insecure: true`
  * (or `mirror.insecure` for the mirror host) or a loopback host -> plain
  * http (docker's default insecure loopback); docker.io -> registry-1; else https.
+ * The `registries["*"]` default takes part in neither (the config refuses
+ * `endpoint` and `insecure` there).
  */
 export function endpointFor(config: FerryConfig, host: string): string {
-  const rc = registryConfigFor(config, host);
+  const rc = ownRegistryConfig(config, host);
   if (rc?.endpoint) return rc.endpoint.replace(/\/+$/, '');
   const insecure = rc?.insecure ?? (host === config.mirror.registry ? config.mirror.insecure : false);
   if (insecure || isLoopbackHost(host)) return `http://${host}`;
@@ -84,6 +79,8 @@ export interface TransportOptions {
   /** Base backoff between retries (doubling, jittered). */
   backoffMs?: number;
   userAgent?: string;
+  /** Credential lookup knobs (clock, helper TTL and timeout). */
+  credentials?: CredentialStoreOptions;
 }
 
 /**
@@ -228,12 +225,13 @@ export class Transport {
   private readonly pings = new Map<string, Promise<Challenge | null>>();
   private readonly tokens = new Map<string, Token>();
   private readonly tokenFlights = new Map<string, Promise<Token>>();
-  private readonly creds = new Map<string, Credentials | null>();
+  private creds: CredentialStore;
   readonly retries: number;
   readonly maxRetryAfterMs: number;
   readonly backoffMs: number;
   private readonly userAgent: string;
   private readonly http = new HttpClient();
+  private readonly credentialOptions: CredentialStoreOptions;
 
   constructor(
     config: FerryConfig,
@@ -245,13 +243,15 @@ export class Transport {
     this.maxRetryAfterMs = opts.maxRetryAfterMs ?? 10_000;
     this.backoffMs = opts.backoffMs ?? 250;
     this.userAgent = opts.userAgent ?? 'ferry/0.1';
+    this.credentialOptions = { logger, ...opts.credentials };
+    this.creds = new CredentialStore(config, this.credentialOptions);
   }
 
   updateConfig(config: FerryConfig): void {
     this.config = config;
     this.pings.clear();
     this.tokens.clear();
-    this.creds.clear();
+    this.creds = new CredentialStore(config, this.credentialOptions);
   }
 
   endpoint(host: string): string {
@@ -271,9 +271,16 @@ export class Transport {
     return registryConfigFor(this.config, host)?.requestsPerSecond ?? this.config.copy.requestsPerSecond;
   }
 
-  private credentials(host: string): Credentials | undefined {
-    if (!this.creds.has(host)) this.creds.set(host, loadCredentials(this.config, host) ?? null);
-    return this.creds.get(host) ?? undefined;
+  /** `host`'s credentials (a helper may run: up to 10 s), abandoned when `signal` aborts. */
+  private credentials(host: string, signal?: AbortSignal): Promise<Credentials | undefined> {
+    const lookup = this.creds.get(host);
+    if (!signal) return lookup;
+    if (signal.aborted) return Promise.reject(signal.reason);
+    return new Promise((resolve, reject) => {
+      const onAbort = () => reject(signal.reason);
+      signal.addEventListener('abort', onAbort, { once: true });
+      lookup.then(resolve, reject).finally(() => signal.removeEventListener('abort', onAbort));
+    });
   }
 
   /** Sends one request with retries for transient failures of replayable requests. */
@@ -332,8 +339,17 @@ export class Transport {
 
   private async authorization(host: string, ch: Challenge | null, scopes: string[], signal?: AbortSignal, force = false): Promise<string | undefined> {
     if (!ch) return undefined;
-    const creds = this.credentials(host);
-    if (ch.scheme === 'basic') return creds ? basicHeader(creds) : undefined;
+    const creds = await this.credentials(host, signal);
+    if (ch.scheme === 'basic') {
+      if (creds?.identityToken) {
+        throw registryError(
+          'CREDENTIALS',
+          `the registry asks for Basic auth, but the credentials from ${creds.from ?? 'the config'} are an identity token (OAuth refresh token), which only token (Bearer) auth accepts; give a username and password for this host instead`,
+          { host },
+        );
+      }
+      return creds ? basicHeader(creds) : undefined;
+    }
     if (ch.scheme === 'bearer') {
       const t = await this.token(host, ch, scopes, creds, signal, force);
       return `Bearer ${t.value}`;
@@ -366,19 +382,15 @@ export class Transport {
     } catch {
       throw registryError('PROTOCOL', 'Bearer challenge with an invalid realm URL', ctx);
     }
-    if (ch.params.service) url.searchParams.set('service', ch.params.service);
-    for (const s of scopes) url.searchParams.append('scope', s);
-    const headers: Record<string, string> = { 'User-Agent': this.userAgent };
-    if (creds) {
-      url.searchParams.set('account', creds.username);
-      headers.Authorization = basicHeader(creds);
-    }
+    const { method, headers, body: form } = tokenRequest(url, ch, scopes, creds);
+    const oauth = method === 'POST';
+    headers['User-Agent'] = this.userAgent;
     await limiterFor(url.host, this.rps(url.host)).take(signal);
     const dl = new Deadline(this.timeoutMs, signal);
     let res: HttpResponse;
     let body: any;
     try {
-      res = await this.http.send({ url: url.toString(), method: 'GET', headers, signal: dl.signal });
+      res = await this.http.send({ url: url.toString(), method, headers, body: form, signal: dl.signal });
       const text = await res.text(1024 * 1024);
       try {
         body = JSON.parse(text);
@@ -391,11 +403,12 @@ export class Transport {
       dl.clear();
     }
     if (res.status < 200 || res.status >= 300) {
-      const f: HttpFailure = { status: res.status, codes: [], method: 'GET', what: 'token', retryAfter: res.headers.get('retry-after'), authenticated: !!creds };
-      if (res.status === 404) f.status = 401;
+      const f: HttpFailure = { status: res.status, codes: [], method, what: 'token', retryAfter: res.headers.get('retry-after'), authenticated: !!creds };
+      // 404: no such account; 400 from a refresh-token grant: invalid_grant (RFC 6749 5.2)
+      if (res.status === 404 || (oauth && res.status === 400)) f.status = 401;
       throw classifyHttp(f, { ...ctx, details: { realm: url.origin + url.pathname } });
     }
-    const value: unknown = body?.token ?? body?.access_token;
+    const value: unknown = oauth ? (body?.access_token ?? body?.token) : (body?.token ?? body?.access_token);
     if (typeof value !== 'string' || !value) throw registryError('PROTOCOL', 'token server answered without a token', ctx);
     const expiresIn = Number(body?.expires_in) > 0 ? Number(body.expires_in) : 60;
     const issued = body?.issued_at ? Date.parse(body.issued_at) : NaN;
@@ -443,7 +456,7 @@ export class Transport {
           this.pings.set(host, Promise.resolve(fresh));
         }
         if (fresh?.params.scope) scopes = mergeScopes([...scopes, fresh.params.scope]);
-        this.creds.delete(host); // credentials file may have been rotated
+        this.creds.forget(host); // a credentials file may have been rotated, a helper's token expired
         const next = await this.authorization(host, ch, scopes, signal, true);
         if (next !== undefined) {
           auth = next;

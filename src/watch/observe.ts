@@ -15,7 +15,7 @@ export interface WatchEngine {
   resolveDigest(ref: string, signal?: AbortSignal): Promise<{ digest: string; mediaType: string; size: number } | undefined>;
   getManifest(ref: string, signal?: AbortSignal): Promise<{ digest: string; mediaType: string; json: any }>;
   getBlobJson(repository: string, digest: string, signal?: AbortSignal): Promise<any>;
-  deleteManifest(repository: string, digest: string, signal?: AbortSignal): Promise<void>;
+  deleteManifest(repository: string, digest: string, signal?: AbortSignal): Promise<boolean>;
 }
 
 /** Cached registry answers of one watch (Redis hash in production). */

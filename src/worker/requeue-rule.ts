@@ -5,7 +5,8 @@
  *
  * - `copy.platforms` or `mirror.*` changed           -> re-enqueue every `error` image
  *   (a NO_MATCHING_PLATFORM / mirror-side DENIED etc. may now succeed);
- * - `registries.<host>` changed for the image's upstream host -> re-enqueue it
+ * - `registries.<host>` changed for the image's upstream host (Docker Hub's
+ *   aliases count as one host), or `registries."*"` changed -> re-enqueue it
  *   (credentials / endpoint / TLS fixed);
  * - `queue.maxAttempts` grew -> re-enqueue images that ran out of attempts
  *   (attempts >= their maxAttempts < the new maxAttempts). Images that failed
@@ -25,11 +26,13 @@ export interface ConfigChange {
 }
 
 const same = (a: unknown, b: unknown): boolean => JSON.stringify(a) === JSON.stringify(b);
+/** `registries` keys that configure what normalized references call `docker.io`. */
+const DOCKER_HUB_ALIASES = new Set(['docker.io', 'index.docker.io', 'registry-1.docker.io']);
 
 export function diffConfig(prev: FerryConfig, next: FerryConfig): ConfigChange {
   const registriesChanged = new Set<string>();
   for (const host of new Set([...Object.keys(prev.registries), ...Object.keys(next.registries)])) {
-    if (!same(prev.registries[host], next.registries[host])) registriesChanged.add(host);
+    if (!same(prev.registries[host], next.registries[host])) registriesChanged.add(DOCKER_HUB_ALIASES.has(host) ? 'docker.io' : host);
   }
   return {
     copyTargetChanged: !same([...prev.copy.platforms].sort(), [...next.copy.platforms].sort()) || !same(prev.mirror, next.mirror),
@@ -54,6 +57,7 @@ export function requeueReason(record: Pick<ImageRecord, 'ref' | 'state' | 'attem
   if (record.state !== 'error') return undefined;
   if (c.copyTargetChanged) return 'copy.platforms or mirror changed';
   if (c.registriesChanged.has(hostOf(record.ref))) return `registries.${hostOf(record.ref)} changed`;
+  if (c.registriesChanged.has('*')) return 'registries."*" changed';
   if (c.maxAttemptsGrew && record.attempts >= record.maxAttempts && c.newMaxAttempts > record.maxAttempts) return 'queue.maxAttempts raised';
   return undefined;
 }

@@ -116,6 +116,21 @@ t.test('an invalid config is refused listing every problem', async (t) => {
   t.match(semantic.join('\n'), /certFile and keyFile/);
 });
 
+t.test('registries["*"]: a default entry for every registry, without endpoint, credentials or insecure', async (t) => {
+  const ok = resolveConfig({ registries: { '*': { credentialsFile: '/etc/ferry/docker/config.json', requestsPerSecond: 20 }, 'ghcr.io': { requestsPerSecond: 5 } } });
+  t.same(ok.config.registries['*'], { credentialsFile: '/etc/ferry/docker/config.json', requestsPerSecond: 20 });
+  const problems = problemsOf(() =>
+    resolveConfig({ registries: { '*': { endpoint: 'https://mirror.example', username: 'u', password: 'p', insecure: true }, 'quay.io': { endpoint: 'https://quay.example' } } }),
+  ).join('\n');
+  t.match(problems, /registries\.\*\.endpoint: not allowed on the "\*" default entry \(one endpoint cannot serve every registry\); set it under registries\.<host>/);
+  t.match(problems, /registries\.\*\.username: not allowed.*credentialsFile/);
+  t.match(problems, /registries\.\*\.password: not allowed/);
+  t.match(problems, /registries\.\*\.insecure: not allowed/);
+  t.notMatch(problems, /quay\.io/, 'a host entry may set its endpoint');
+  const fromEnv = problemsOf(() => resolveConfig({}, { FERRY_REGISTRIES: '{"*": {endpoint: "https://x.example"}}' }));
+  t.match(fromEnv.join('\n'), /registries\.\*\.endpoint: not allowed/, 'the environment is checked the same way');
+});
+
 t.test('unreadable file and YAML syntax errors are typed errors', async (t) => {
   t.throws(() => loadConfig('/nonexistent/ferry.yaml', {}), { code: 'FERRY_ERR_CONFIG_UNREADABLE' });
   const dir = mkdtempSync(join(tmpdir(), 'ferry-cfg-'));

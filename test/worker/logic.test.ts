@@ -100,6 +100,10 @@ t.test('config change rule', async (t) => {
   const reg = diffConfig(base, cfgWith((c) => (c.registries = { 'ghcr.io': { username: 'u', password: 'p' } })));
   t.equal(requeueReason(permanentRec, reg), 'registries.ghcr.io changed');
   t.equal(requeueReason(exhausted, reg), undefined, 'other hosts untouched');
+  const hub = diffConfig(base, cfgWith((c) => (c.registries = { 'index.docker.io': { username: 'u', password: 'p' } })));
+  t.equal(requeueReason(exhausted, hub), 'registries.docker.io changed', "Docker Hub's aliases are one host");
+  const any = diffConfig(base, cfgWith((c) => (c.registries = { '*': { credentialsFile: '/etc/ferry/config.json' } })));
+  t.equal(requeueReason(permanentRec, any), 'registries."*" changed', 'the default entry may fix any host');
   t.equal(hostOf('127.0.0.1:5000/a/b:1'), '127.0.0.1:5000');
 });
 
