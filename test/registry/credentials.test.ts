@@ -16,7 +16,7 @@ import { tokenRequest } from '../../src/registry/auth.js';
 import { CredentialStore, registryConfigFor } from '../../src/registry/credentials.js';
 import { inspectRaw } from '../support/images.js';
 import { startRegistry, type TestRegistry } from '../support/registry.js';
-import { buildTestImages, captureLogger, pushTestImages, testConfig, type TestImages } from './support/fixtures.js';
+import { buildTestImages, captureLogger, pushTestImages, testConfig, type TestImages, noSecrets } from './support/fixtures.js';
 import { startTokenServer, type TokenServer } from './support/tokenserver.js';
 
 const USER = 'alice';
@@ -86,11 +86,6 @@ t.teardown(async () => {
   rmSync(tmp, { recursive: true, force: true });
 });
 
-function noSecrets(t: { notOk(v: unknown, m: string): void }, texts: string[]): void {
-  const all = texts.join('\n');
-  for (const s of SECRETS) t.notOk(all.includes(s), `no "${s.slice(0, 4)}…" in logs/errors`);
-}
-
 const errorTexts = (e: { message: string; hint?: string; toJSON(): object }) => [e.message, e.hint ?? '', JSON.stringify(e.toJSON())];
 
 function engineWith(registries: Record<string, RegistryConfig>, logger = captureLogger().logger): RegistryEngine {
@@ -139,7 +134,7 @@ t.test('registries["*"].credentialsFile authenticates Basic and token registries
   t.equal(res.digest, imgs.amd64.digest);
   t.equal((await inspectRaw(`${tokenReg.host}/anyentry/app:v1`, creds))?.digest, imgs.amd64.digest, 'pushed to the token registry');
   t.ok(ts.requests.slice(before).every((r) => r.method === 'GET' && r.user === USER), 'token requests carried the file credentials');
-  noSecrets(t, cap.lines);
+  noSecrets(t, SECRETS, cap.lines);
 
   const merged = engineWith({ '*': { credentialsFile: file }, [basic.host]: { requestsPerSecond: 1000 } });
   t.equal((await merged.resolveDigest(`${basic.host}/demo/app:v1`))?.digest, imgs.amd64.digest, 'a host entry without credentials keeps the * file');
@@ -168,7 +163,7 @@ t.test('identitytoken: Bearer tokens come from the OAuth2 refresh-token grant', 
   t.ok(seen.length > 0);
   t.ok(seen.every((r) => r.method === 'POST' && r.grantType === 'refresh_token' && r.clientId === 'ferry' && r.user === USER), 'every token from a refresh_token POST');
   t.ok(seen.some((r) => r.scopes.includes('repository:idt/app:pull,push')), 'push scope asked');
-  noSecrets(t, cap.lines);
+  noSecrets(t, SECRETS, cap.lines);
 
   const bad = dockerConfig('idtoken-wrong.json', { auths: { [tokenReg.host]: { identitytoken: WRONG_ID_TOKEN } } });
   const cap2 = captureLogger();
@@ -176,7 +171,7 @@ t.test('identitytoken: Bearer tokens come from the OAuth2 refresh-token grant', 
   const err = await wrong.copy({ src: `${upstream.host}/demo/app:v1`, dst: `${tokenReg.host}/idt/app:v2` }).catch((e) => e);
   t.equal(err.code, 'FERRY_ERR_REGISTRY_UNAUTHORIZED');
   t.equal(err.transient, false);
-  noSecrets(t, [...cap2.lines, ...errorTexts(err)]);
+  noSecrets(t, SECRETS, [...cap2.lines, ...errorTexts(err)]);
 
   const basicFile = dockerConfig('idtoken-basic.json', { auths: { [basic.host]: { identitytoken: ID_TOKEN } } });
   const onBasic = engineWith({ [basic.host]: { credentialsFile: basicFile } });
@@ -184,7 +179,7 @@ t.test('identitytoken: Bearer tokens come from the OAuth2 refresh-token grant', 
   t.equal(err2.code, 'FERRY_ERR_REGISTRY_CREDENTIALS', 'an identity token cannot answer a Basic challenge');
   t.match(err2.message, /identity token.*Basic|Basic.*identity token/);
   t.match(err2.message, /username and password/);
-  noSecrets(t, errorTexts(err2));
+  noSecrets(t, SECRETS, errorTexts(err2));
 });
 
 t.test('credential helpers: credHelpers per host, credsStore for the rest, <token> = identity token', async (t) => {
@@ -213,7 +208,7 @@ t.test('credential helpers: credHelpers per host, credsStore for the rest, <toke
   const refused = await none.resolveDigest(`${basic.host}/demo/app:v1`).catch((e) => e);
   t.equal(refused.code, 'FERRY_ERR_REGISTRY_UNAUTHORIZED');
   t.match(refused.message, /no credentials configured/);
-  noSecrets(t, [...cap.lines, ...errorTexts(anon), ...errorTexts(refused)]);
+  noSecrets(t, SECRETS, [...cap.lines, ...errorTexts(anon), ...errorTexts(refused)]);
 });
 
 t.test('credential helper failures are typed, permanent, name the helper and never the secret', async (t) => {
@@ -230,7 +225,7 @@ t.test('credential helper failures are typed, permanent, name the helper and nev
     t.match(err.message, message);
     t.match(err.message, basic.host);
     t.match(err.hint, /PATH.*custom image/);
-    noSecrets(t, errorTexts(err));
+    noSecrets(t, SECRETS, errorTexts(err));
   }
 });
 

@@ -52,3 +52,9 @@ export function captureLogger(): { logger: { debug(o: object, m?: string): void;
   const rec = (o: object, m?: string) => lines.push(JSON.stringify({ ...o, msg: m }));
   return { logger: { debug: rec, info: rec, warn: rec }, lines };
 }
+
+/** Asserts that none of `secrets` (passwords, base64 auth, tokens) appears in `texts` (log lines, error messages). */
+export function noSecrets(t: { notOk(v: unknown, m: string): void }, secrets: string[], texts: string[]): void {
+  const all = texts.join('\n');
+  for (const s of secrets) t.notOk(all.includes(s), `no "${s.slice(0, 4)}…" in logs/errors`);
+}
