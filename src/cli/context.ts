@@ -3,7 +3,7 @@ import type { Logger } from 'pino';
 import { loadConfig, watchConfig, type ConfigWatcher, type FerryConfig, type LoadedConfig } from '../config/index.js';
 import { describeError } from '../errors.js';
 import { addOpsRoutes, createHttpApp, type ReadinessCheck } from '../observability/ops-server.js';
-import { connectRedis, createQueue, ImageStore, Producer, RecordFeed, redactRedisUrl, StateView } from '../queue/index.js';
+import { closeSharedQueue, connectRedis, createQueue, ImageStore, Producer, RecordFeed, redactRedisUrl, StateView } from '../queue/index.js';
 import { toMirrorReference } from '../reference/index.js';
 import { RegistryEngine } from '../registry/index.js';
 import type { RoleContext } from './role.js';
@@ -111,7 +111,7 @@ export function createContext(loaded: LoadedConfig, logger: Logger, env: NodeJS.
       // Each step may wait on Redis; when Redis is the thing that is down, move on.
       if (feed) await bounded(feed.close());
       await bounded(http.close());
-      await bounded(queue.close());
+      await bounded(closeSharedQueue(queue, connection));
       if (engine) await bounded(engine.close());
       for (const c of connections) c.disconnect();
     },

@@ -72,10 +72,29 @@ export class ImageIndex {
   /** Lower-cased search text per record object (records are replaced, never edited, on state changes). */
   private readonly hay = new WeakMap<ImageRecord, string>();
 
+  private readonly onEvent = (ev: ImageEvent, prev: ImageRecord | undefined): void => {
+    if (ev.type === 'progress') return;
+    if (prev) this.bump(prev.state, -1);
+    if (ev.type === 'state') this.bump(ev.record.state, 1);
+    if (prev || ev.type === 'state') this.version++;
+  };
+
+  private readonly recount = (): void => {
+    this.stateCounts.clear();
+    for (const r of this.feed.values()) this.bump(r.state, 1);
+    this.version++;
+  };
+
   constructor(private readonly feed: RecordFeed) {
     this.recount();
-    feed.on('event', (ev, prev) => this.onEvent(ev, prev));
-    feed.on('reloaded', () => this.recount());
+    feed.on('event', this.onEvent);
+    feed.on('reloaded', this.recount);
+  }
+
+  /** Stops following the feed (which outlives the dashboard). */
+  close(): void {
+    this.feed.off('event', this.onEvent);
+    this.feed.off('reloaded', this.recount);
   }
 
   get size(): number {
@@ -89,19 +108,6 @@ export class ImageIndex {
 
   get(ref: string): ImageRecord | undefined {
     return this.feed.get(ref);
-  }
-
-  private onEvent(ev: ImageEvent, prev: ImageRecord | undefined): void {
-    if (ev.type === 'progress') return;
-    if (prev) this.bump(prev.state, -1);
-    if (ev.type === 'state') this.bump(ev.record.state, 1);
-    if (prev || ev.type === 'state') this.version++;
-  }
-
-  private recount(): void {
-    this.stateCounts.clear();
-    for (const r of this.feed.values()) this.bump(r.state, 1);
-    this.version++;
   }
 
   private bump(state: ImageState, by: number): void {

@@ -8,7 +8,7 @@ import type { FastifyInstance } from 'fastify';
 import type { FerryConfig } from '../config/index.js';
 import type { Role, RoleContext, StartRole } from '../cli/role.js';
 import { describeError } from '../errors.js';
-import { createQueue } from '../queue/index.js';
+import { closeSharedQueue, createQueue } from '../queue/index.js';
 import { registerApi, type Stats } from './api.js';
 import { Live } from './live.js';
 import { resolveStaticDir } from './static-dir.js';
@@ -162,7 +162,7 @@ export async function createDashboard(ctx: RoleContext, opts: DashboardOptions =
       await live.close();
       // Queue.close waits for Redis; do not let an outage hold up shutdown.
       let timer: NodeJS.Timeout | undefined;
-      await Promise.race([queue.close().catch(() => {}), new Promise((r) => (timer = setTimeout(r, 2000)))]);
+      await Promise.race([closeSharedQueue(queue, ctx.connection).catch(() => {}), new Promise((r) => (timer = setTimeout(r, 2000)))]);
       clearTimeout(timer);
     },
   };

@@ -42,9 +42,8 @@ export class Live {
   constructor(private readonly o: LiveOptions) {
     this.throughput = new Throughput(o.now);
     this.index = new ImageIndex(o.feed);
-    o.feed.on('event', (ev, prev) => this.relay(ev, prev));
-    // Clients may have missed changes: tell them to fetch again.
-    o.feed.on('reloaded', (size) => this.broadcast('resync', { reason: 'index reloaded', size }));
+    o.feed.on('event', this.relay);
+    o.feed.on('reloaded', this.resync);
   }
 
   get clientCount(): number {
@@ -89,12 +88,15 @@ export class Live {
     this.o.feed.apply(ev);
   }
 
-  private relay(ev: ImageEvent, prev: ImageRecord | undefined): void {
+  private readonly relay = (ev: ImageEvent, prev: ImageRecord | undefined): void => {
     this.throughput.observe(ev, prev);
     if (ev.type === 'state') this.broadcast('state', { ref: ev.ref, record: ev.record });
     else if (ev.type === 'progress') this.broadcast('progress', ev, true);
     else this.broadcast('removed', { ref: ev.ref });
-  }
+  };
+
+  /** Clients may have missed changes: tell them to fetch again. */
+  private readonly resync = (size: number): void => this.broadcast('resync', { reason: 'index reloaded', size });
 
   private broadcast(event: string, data: unknown, droppable = false): void {
     if (this.clients.size === 0) return;
@@ -150,6 +152,10 @@ export class Live {
     this.closed = true;
     if (this.heartbeat) clearInterval(this.heartbeat);
     if (this.statsTimer) clearInterval(this.statsTimer);
+    // the feed belongs to the process and outlives the dashboard
+    this.o.feed.off('event', this.relay);
+    this.o.feed.off('reloaded', this.resync);
+    this.index.close();
     for (const c of this.clients) c.res.end();
     this.clients.clear();
   }

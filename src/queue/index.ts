@@ -3,5 +3,5 @@ export { keys, dedupeId, QUEUE_NAME } from './keys.js';
 export { ImageStore, decodeEvent, type EnqueueRecordOptions } from './store.js';
 export { StateView, type ImageView } from './state-view.js';
 export { RecordFeed } from './record-feed.js';
-export { Producer, createQueue, jobOptions, type CopyJobData, type EnqueueRequest, type ProducerOptions } from './producer.js';
+export { Producer, closeSharedQueue, createQueue, jobOptions, type CopyJobData, type EnqueueRequest, type ProducerOptions } from './producer.js';
 export { connectRedis, redisOptions, redactRedisUrl } from './connection.js';

@@ -44,6 +44,19 @@ export function createQueue(connection: Redis, prefix: string): Queue<CopyJobDat
 }
 
 /**
+ * Closes a BullMQ Queue that runs on a shared connection, unless that
+ * connection is not ready. BullMQ's close() drops its internal error
+ * listeners; if the connection never became ready, the owner's later
+ * disconnect makes BullMQ re-emit the last connect error with nobody
+ * listening: an uncaught ECONNREFUSED. Left open, the queue forwards it to
+ * its own 'error' listener, and the owner's disconnect releases everything.
+ */
+export async function closeSharedQueue(queue: Queue, connection: Redis): Promise<void> {
+  if (connection.status !== 'ready') return;
+  await queue.close();
+}
+
+/**
  * The admission path calls `enqueue()`, which only touches memory: refs are
  * buffered (deduplicated) and flushed to Redis in the background. When Redis
  * is down the buffer holds them and the webhook keeps answering.

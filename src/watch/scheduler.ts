@@ -9,6 +9,7 @@ import { CronExpressionParser } from 'cron-parser';
 import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import { describeError } from '../errors.js';
+import { closeSharedQueue } from '../queue/index.js';
 import type { ResolvedWatch } from './definition.js';
 import { schedulerId, WATCH_QUEUE_NAME, watchIdOfScheduler } from './keys.js';
 
@@ -32,9 +33,11 @@ export class WatchScheduler {
   readonly queue: Queue<PollJobData>;
   readonly worker: Worker<PollJobData> | undefined;
   private readonly logger: Logger;
+  private readonly connection: Redis;
 
   constructor(o: SchedulerOptions) {
     this.logger = o.logger;
+    this.connection = o.connection;
     this.queue = new Queue<PollJobData>(WATCH_QUEUE_NAME, { connection: o.connection, prefix: o.prefix });
     this.queue.on('error', (e) => this.logger.warn({ err: describeError(e) }, 'watch queue error'));
     if (o.workerConnection) {
@@ -96,6 +99,6 @@ export class WatchScheduler {
 
   async close(): Promise<void> {
     await this.worker?.close();
-    await this.queue.close();
+    await closeSharedQueue(this.queue, this.connection);
   }
 }

@@ -12,7 +12,7 @@ import type { RoleContext } from '../../../src/cli/role.js';
 import { DEFAULTS, type FerryConfig } from '../../../src/config/index.js';
 import { createDashboard, dashboardBindHost, type DashboardOptions, type DashboardRole } from '../../../src/dashboard/index.js';
 import { createLogger } from '../../../src/observability/logger.js';
-import { createQueue, type CopyJobData } from '../../../src/queue/index.js';
+import { closeSharedQueue, createQueue, type CopyJobData } from '../../../src/queue/index.js';
 import { RegistryEngine } from '../../../src/registry/index.js';
 import { createWorkerPool, type WorkerPool } from '../../../src/worker/index.js';
 
@@ -62,7 +62,7 @@ export function buildContext(o: ContextOptions): TestContext {
     async close() {
       // Sockets that never sent a request (undici/browser preconnects) would hold server.close() until the client drops them.
       root.http.server.closeAllConnections();
-      if (root.connection.status === 'ready') await queue.close().catch(() => {});
+      await closeSharedQueue(queue, root.connection).catch(() => {});
       await root.close();
     },
   };
