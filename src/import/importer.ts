@@ -147,7 +147,6 @@ export function importSummary(r: ImportResult): Record<string, unknown> {
   };
 }
 
-
 /** Imports one archive. Resolves with ok=false (and error records written) on any failure. */
 export async function importFile(file: string, deps: ImportDeps, opts: ImportOptions = {}): Promise<ImportResult> {
   const now = opts.now ?? Date.now;
