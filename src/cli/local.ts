@@ -7,8 +7,8 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { join, resolve } from 'node:path';
 import type { Logger } from 'pino';
-import { Redis } from 'ioredis';
 import { FerryError } from '../errors.js';
+import { redisAnswers } from '../queue/index.js';
 
 export interface LocalService {
   name: string;
@@ -79,16 +79,7 @@ export async function startLocalRedis(stateDir: string, logger: Logger): Promise
   mkdirSync(dir, { recursive: true });
   const child = launch('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--dir', dir, '--appendonly', 'yes', '--save', '']);
   await until(
-    async () => {
-      const r = new Redis({ port, host: '127.0.0.1', lazyConnect: true, retryStrategy: () => null, maxRetriesPerRequest: 0 });
-      r.on('error', () => {});
-      try {
-        await r.connect();
-        return (await r.ping()) === 'PONG';
-      } finally {
-        r.disconnect();
-      }
-    },
+    () => redisAnswers(port),
     child,
     'redis-server',
     'redis-server',

@@ -83,11 +83,6 @@ export class Live {
     return this.o.feed.whenLoaded(timeoutMs);
   }
 
-  /** Applies an event as if it came from Redis (exposed for tests). */
-  ingest(ev: ImageEvent): void {
-    this.o.feed.apply(ev);
-  }
-
   private readonly relay = (ev: ImageEvent, prev: ImageRecord | undefined): void => {
     this.throughput.observe(ev, prev);
     if (ev.type === 'state') this.broadcast('state', { ref: ev.ref, record: ev.record });

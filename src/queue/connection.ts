@@ -46,3 +46,15 @@ export function connectRedis(url: string, extra: RedisOptions = {}): Redis {
 export function redactRedisUrl(url: string): string {
   return url.replace(/\/\/([^@/]*)@/, (_m, cred: string) => `//${cred.includes(':') ? cred.split(':')[0] + ':***' : '***'}@`);
 }
+
+/** One PING to a loopback redis-server on `port`, without retries: true once it answers. */
+export async function redisAnswers(port: number): Promise<boolean> {
+  const r = new Redis({ port, host: '127.0.0.1', lazyConnect: true, retryStrategy: () => null, maxRetriesPerRequest: 0 });
+  r.on('error', () => {});
+  try {
+    await r.connect();
+    return (await r.ping()) === 'PONG';
+  } finally {
+    r.disconnect();
+  }
+}

@@ -4,4 +4,4 @@ export { ImageStore, decodeEvent, type EnqueueRecordOptions } from './store.js';
 export { StateView, type ImageView } from './state-view.js';
 export { RecordFeed } from './record-feed.js';
 export { Producer, closeSharedQueue, createQueue, jobOptions, type CopyJobData, type EnqueueRequest, type ProducerOptions } from './producer.js';
-export { connectRedis, redisOptions, redactRedisUrl } from './connection.js';
+export { connectRedis, redisAnswers, redisOptions, redactRedisUrl } from './connection.js';

@@ -1,5 +1,5 @@
 import { spawn } from 'node:child_process';
-import { Redis } from 'ioredis';
+import { redisAnswers } from '../../src/queue/index.js';
 import { freePort, stopChild, waitFor } from './process.js';
 
 export interface TestRedis {
@@ -19,16 +19,7 @@ export async function startRedis(): Promise<TestRedis> {
     child = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], {
       stdio: 'ignore',
     });
-    await waitFor(async () => {
-      const r = new Redis({ port, host: '127.0.0.1', lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null });
-      r.on('error', () => {});
-      try {
-        await r.connect();
-        return (await r.ping()) === 'PONG';
-      } finally {
-        r.disconnect();
-      }
-    }, 'redis-server', child);
+    await waitFor(() => redisAnswers(port), 'redis-server', child);
   };
   await start();
   return {
