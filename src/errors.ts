@@ -2,7 +2,13 @@
  * One registry of error codes (fastify's habit): every error ferry raises on
  * purpose is a FerryError with a stable code and a hint that tells the user
  * what to do next. Codes are `FERRY_ERR_<AREA>_<WHAT>`.
+ *
+ * Messages reach logs, stderr, image records and API answers, so a credential
+ * embedded in one (a URL with `user:pass@`, a signed query, a token) is masked
+ * when the error is made (redact.ts), whoever wrote the message.
  */
+import { redactSecretsInText } from './redact.js';
+
 export interface FerryErrorOptions {
   hint?: string;
   cause?: unknown;
@@ -22,10 +28,10 @@ export class FerryError extends Error {
   readonly details: Record<string, unknown> | undefined;
 
   constructor(code: string, message: string, opts: FerryErrorOptions = {}) {
-    super(message, opts.cause === undefined ? undefined : { cause: opts.cause });
+    super(redactSecretsInText(message), opts.cause === undefined ? undefined : { cause: opts.cause });
     this.name = 'FerryError';
     this.code = code;
-    this.hint = opts.hint;
+    this.hint = opts.hint === undefined ? undefined : redactSecretsInText(opts.hint);
     this.status = opts.status ?? 500;
     this.transient = opts.transient ?? false;
     this.details = opts.details;
@@ -45,9 +51,8 @@ export function isFerryError(e: unknown): e is FerryError {
   return e instanceof FerryError;
 }
 
-/** Best-effort one-line description of any thrown value. */
+/** Best-effort one-line description of any thrown value, credentials masked (a library's message may quote a URL). */
 export function describeError(e: unknown): string {
   if (e instanceof FerryError) return e.describe();
-  if (e instanceof Error) return e.message;
-  return String(e);
+  return redactSecretsInText(e instanceof Error ? e.message : String(e));
 }

@@ -87,7 +87,7 @@ async function decisionTimes(): Promise<{ p50: number; p99: number }> {
   const { compilePolicy } = await import('../../src/policy/index.js');
   const { decodeReview, handleAdmission } = await import('../../src/webhook/index.js');
   const policy = compilePolicy(resolveConfig({ mirror: { registry: '127.0.0.1:5000' }, rewrite: { mode: 'always' } }).config);
-  const deps = { policy, namespaceAnnotations: () => ({}), lookup: () => undefined };
+  const deps = { policy, namespace: () => ({ annotations: {} }), lookup: () => undefined };
   const samples: number[] = [];
   for (let i = 0; i < 20_000; i++) {
     const t0 = process.hrtime.bigint();

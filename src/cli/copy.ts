@@ -4,10 +4,12 @@
  * One-shot copy with the same engine as the workers. Prints one line of JSON
  * (the CopyResult plus src, dst, `ms`) on stdout and returns 0; on failure
  * prints one line `ferry copy: CODE: message (hint)` on stderr and returns 1.
- * Without --platform/--all, config.copy.platforms applies.
+ * Without --platform/--all, config.copy.platforms applies. With log.level
+ * debug or trace, the engine's log lines (each registry request) go to stderr.
  */
 import type { FerryConfig } from '../config/types.js';
 import { describeError, FerryError, isFerryError } from '../errors.js';
+import { createLogger, type Logger } from '../observability/logger.js';
 import { normalizeReference } from '../reference/index.js';
 import { RegistryEngine } from '../registry/index.js';
 
@@ -45,7 +47,15 @@ export function parseCopyArgs(args: string[]): ParsedCopyArgs {
   return { src: norm(pos[0]!), dst: norm(pos[1]!), platforms: all ? [] : platforms.length ? platforms : undefined, progress };
 }
 
-export async function runCopy(args: string[], config: FerryConfig): Promise<number> {
+/**
+ * The copy's logger: stderr, and only at debug/trace, so that by default
+ * stdout is one JSON line and stderr one error line, as scripts expect.
+ */
+export function copyLogger(level: FerryConfig['log']['level']): Logger | undefined {
+  return level === 'debug' || level === 'trace' ? createLogger(level, process.stderr) : undefined;
+}
+
+export async function runCopy(args: string[], config: FerryConfig, logger?: Logger): Promise<number> {
   let parsed: ParsedCopyArgs;
   try {
     parsed = parseCopyArgs(args);
@@ -53,7 +63,7 @@ export async function runCopy(args: string[], config: FerryConfig): Promise<numb
     process.stderr.write(`${errorLine(e)}\n`);
     return 1;
   }
-  const engine = new RegistryEngine({ config });
+  const engine = new RegistryEngine({ config, ...(logger ? { logger } : {}) });
   const ctrl = new AbortController();
   const onSignal = () => ctrl.abort();
   process.once('SIGINT', onSignal);

@@ -5,10 +5,12 @@
  */
 import { resolve } from 'node:path';
 import type { Logger } from 'pino';
-import { loadConfig, type LoadedConfig } from '../config/index.js';
+import { describeBindPlan, httpBindPlan, type HttpBindPlan } from '../access/index.js';
+import { loadConfig, maskSecrets, type LoadedConfig } from '../config/index.js';
 import { describeError, isFerryError } from '../errors.js';
 import { createLogger } from '../observability/logger.js';
 import { enableDefaultMetrics } from '../observability/metrics.js';
+import { redactRedisUrl } from '../queue/index.js';
 import { createContext, type RootContext } from './context.js';
 import { startLocalRedis, startLocalRegistry, type LocalService } from './local.js';
 import type { Role } from './role.js';
@@ -66,15 +68,14 @@ async function startRole(name: RoleName, ctx: RootContext): Promise<Role> {
 }
 
 /**
- * Where the shared HTTP app listens. Roles with mutating API routes
- * (dashboard, watch) bind loopback only while no dashboard.token is set;
- * health/metrics-only roles (worker, import) bind dashboard.host so probes
- * and Prometheus can reach them.
+ * Where the shared HTTP app listens (see `httpBindPlan`): roles with mutating
+ * routes (dashboard, watch) bind loopback only while no dashboard.token is
+ * set, except the watch role alone with hooks.secret (registry notifications
+ * from the cluster); health/metrics-only roles (worker, import) bind
+ * dashboard.host so probes and Prometheus can reach them.
  */
-async function bindHost(ctx: RootContext, names: RoleName[]): Promise<string> {
-  const config = ctx.config();
-  if (names.every((n) => n === 'worker' || n === 'import')) return config.dashboard.host;
-  return (await import('../dashboard/index.js')).dashboardBindHost(config);
+function bindPlan(ctx: RootContext, names: RoleName[]): HttpBindPlan {
+  return httpBindPlan(ctx.config(), names);
 }
 
 async function runRoles(names: RoleName[], loaded: LoadedConfig, env: NodeJS.ProcessEnv, logger: Logger, locals: LocalService[]): Promise<number> {
@@ -108,11 +109,12 @@ async function runRoles(names: RoleName[], loaded: LoadedConfig, env: NodeJS.Pro
     if (webhook?.url) urls.webhook = `${webhook.url}/mutate`;
     if (webhook?.caFile) urls.webhookCA = webhook.caFile;
     if (!onlyWebhook) {
-      const host = await bindHost(ctx, names);
-      const address = await ctx.http.listen({ port: ctx.config().dashboard.port, host });
+      const plan = bindPlan(ctx, names);
+      const address = await ctx.http.listen({ port: ctx.config().dashboard.port, host: plan.host });
+      logger.info({ bind: plan.host, reach: plan.reach }, describeBindPlan(plan, Number(new URL(address).port)));
       urls[names.includes('dashboard') ? 'dashboard' : 'ops'] = address;
     }
-    urls.redis = ctx.config().queue.redisUrl.replace(/\/\/[^@]*@/, '//***@');
+    urls.redis = redactRedisUrl(ctx.config().queue.redisUrl);
     urls.mirror = ctx.config().mirror.registry;
     logger.info({ roles: names, ...urls }, `ferry is up: ${Object.entries(urls).map(([k, v]) => `${k} ${v}`).join(', ')}`);
     return await new Promise<number>(() => {});
@@ -143,11 +145,11 @@ export async function main(argv: string[], env: NodeJS.ProcessEnv = process.env)
   enableDefaultMetrics();
   switch (args.command) {
     case 'check-config':
-      process.stdout.write(JSON.stringify({ ...loaded.config, dashboard: { ...loaded.config.dashboard, token: loaded.config.dashboard.token ? '***' : '' } }, null, 2) + '\n');
+      process.stdout.write(JSON.stringify(maskSecrets(loaded.config), null, 2) + '\n');
       return 0;
     case 'copy': {
-      const { runCopy } = await import('./copy.js');
-      return runCopy(args.rest, loaded.config);
+      const { copyLogger, runCopy } = await import('./copy.js');
+      return runCopy(args.rest, loaded.config, copyLogger(loaded.config.log.level));
     }
     case 'import':
       if (args.rest.length > 0) {

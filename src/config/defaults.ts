@@ -22,6 +22,7 @@ export const DEFAULTS: FerryConfig = {
   import: { dir: './images', stableMs: 1000 },
   webhook: { port: 8443, host: '0.0.0.0', certFile: '', keyFile: '', failClosed: false, bodyLimit: 3 * 1024 * 1024, bufferLimit: 10_000 },
   dashboard: { port: 8080, host: '127.0.0.1', token: '' },
+  hooks: { secret: '' },
   log: { level: 'info' },
   kubernetes: { namespaceInformer: 'auto' },
 };

@@ -153,6 +153,11 @@ export const CONFIG_SCHEMA = {
       additionalProperties: false,
       properties: { port, host: { type: 'string' }, token: { type: 'string' } },
     },
+    hooks: {
+      type: 'object',
+      additionalProperties: false,
+      properties: { secret: { type: 'string' } },
+    },
     log: {
       type: 'object',
       additionalProperties: false,

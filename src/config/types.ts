@@ -108,6 +108,11 @@ export interface DashboardConfig {
   token: string;
 }
 
+export interface HooksConfig {
+  /** Bearer token `POST /hooks/registry` requires when set (else the dashboard guard applies). */
+  secret: string;
+}
+
 export interface FerryConfig {
   mirror: MirrorConfig;
   rewrite: RewriteConfig;
@@ -120,6 +125,7 @@ export interface FerryConfig {
   import: ImportConfig;
   webhook: WebhookConfig;
   dashboard: DashboardConfig;
+  hooks: HooksConfig;
   log: { level: 'trace' | 'debug' | 'info' | 'warn' | 'error' | 'fatal' | 'silent' };
   kubernetes: { namespaceInformer: 'auto' | 'off' };
 }

@@ -5,7 +5,7 @@ import { FerryError, describeError, isFerryError } from '../errors.js';
 import { blockRuleFor } from '../policy/index.js';
 import { IMAGE_STATES, type CopyJobData, type ImageRecord, type ImageState } from '../queue/index.js';
 import { fromMirrorReference, isMirrorReference, normalizeReference } from '../reference/index.js';
-import { requireToken } from './auth.js';
+import { acceptJsonBodies, mutationGuard, routeTakes } from '../access/index.js';
 import { DASHBOARD_ERROR_CODES as C, badRequest, notFound, refNotEncoded, unavailable } from './errors.js';
 import { SORT_KEYS, type SortKey, type SortOrder } from './image-index.js';
 import type { Live } from './live.js';
@@ -14,6 +14,7 @@ import { deleteFromMirror } from './mirror-delete.js';
 export const DEFAULT_LIMIT = 50;
 export const MAX_LIMIT = 500;
 const REASON_MAX = 500;
+const GENERIC_HINT = 'see the JSON API: GET /api/images, GET /api/images/:ref (URL-encoded), POST /api/images {"ref": "nginx:1.27"}';
 
 export interface ApiDeps {
   ctx: RoleContext;
@@ -30,42 +31,6 @@ export interface Stats {
   throughput: ReturnType<Live['throughput']['snapshot']>;
   sseClients: number;
   time: string;
-}
-
-function isLoopbackAddress(a: string | undefined): boolean {
-  if (!a) return false;
-  return a === '::1' || a.startsWith('127.') || a.startsWith('::ffff:127.');
-}
-
-/** `Host` / `Origin` host part names this machine's loopback (not a DNS name that merely resolves there). */
-function isLoopbackHostHeader(host: string | undefined): boolean {
-  if (!host) return false;
-  const name = host.startsWith('[') ? host.slice(0, host.indexOf(']') + 1) : host.replace(/:\d+$/, '');
-  return name === 'localhost' || name === '[::1]' || /^127(?:\.\d{1,3}){3}$/.test(name);
-}
-
-/**
- * Without a token, the only thing between a web page the operator visits and
- * the mutating API on 127.0.0.1 is the browser: refuse cross-site requests
- * (Origin of another site; a simple POST needs no CORS preflight) and DNS
- * rebinding (a foreign name in Host that resolves to 127.0.0.1).
- */
-function crossSiteProblem(req: FastifyRequest): string | undefined {
-  const host = req.headers.host;
-  if (!isLoopbackHostHeader(host)) return `Host "${host ?? ''}" is not a loopback address`;
-  const origin = req.headers.origin;
-  if (origin !== undefined && origin !== 'null') {
-    let o: URL;
-    try {
-      o = new URL(origin);
-    } catch {
-      return `Origin "${origin}" is not a URL`;
-    }
-    if (o.host !== host) return `Origin ${origin} is another site`;
-  } else if (origin === 'null') {
-    return 'Origin "null" (a sandboxed or file page)';
-  }
-  return undefined;
 }
 
 function one(v: unknown): string | undefined {
@@ -96,29 +61,16 @@ function parseStates(v: unknown): ImageState[] | undefined {
 
 export function registerApi(app: FastifyInstance, d: ApiDeps): void {
   const { ctx, live } = d;
-  const tokenCheck = requireToken(() => ctx.config().dashboard.token);
-  /** Mutations: the bearer token when one is configured; without one, loopback callers only (even if bound wider). */
-  const guard = async (req: FastifyRequest, reply: FastifyReply): Promise<void> => {
-    if (!ctx.config().dashboard.token) {
-      const why = !isLoopbackAddress(req.socket.remoteAddress) ? `the caller ${req.socket.remoteAddress ?? '?'} is not on loopback` : crossSiteProblem(req);
-      if (why) {
-        await reply.code(403).send({
-          code: C.NO_TOKEN_REMOTE,
-          message: `no dashboard.token is configured, so changes are accepted from this machine's own pages and tools only: ${why}`,
-          hint: 'open the dashboard as http://127.0.0.1:<port>/ or http://localhost:<port>/, or set dashboard.token (FERRY_DASHBOARD_TOKEN) and send Authorization: Bearer <token>',
-        });
-        return;
-      }
-    }
-    await tokenCheck(req, reply);
-    if (reply.sent) return;
-    // ioredis would queue the command until Redis is back: answer now instead of hanging.
-    if (ctx.connection.status !== 'ready') {
-      const e = unavailable('cannot change images');
-      await reply.code(503).send(e.toJSON());
-    }
+  // Redis away: ioredis would queue the command until it is back, so answer now instead of hanging.
+  const redisUp = async (_req: FastifyRequest, reply: FastifyReply) => {
+    if (ctx.connection.status !== 'ready') return reply.code(503).send(unavailable('cannot change images').toJSON());
   };
-  const mutating = { preHandler: guard };
+  /** Mutations: the shared guard (token, else loopback + Host/Origin), then Redis must be up. `takes` feeds the error hints. */
+  const mutating = (takes: string) => ({ onRequest: mutationGuard(() => ctx.config()), preHandler: redisUp, config: { takes } });
+
+  acceptJsonBodies(app, {
+    invalid: (req, reason) => badRequest(`the body is not valid JSON: ${reason}`, routeTakes(req) ?? GENERIC_HINT),
+  });
 
   app.setErrorHandler((err: unknown, req, reply) => {
     if (isFerryError(err)) {
@@ -130,7 +82,8 @@ export function registerApi(app: FastifyInstance, d: ApiDeps): void {
       return reply.code(e.statusCode ?? 400).send({
         code: C.BAD_REQUEST,
         message: e.message ?? 'bad request',
-        hint: 'send JSON with content-type: application/json, e.g. {"ref": "nginx:1.27"}',
+        // What THIS route takes (each route says so in config.takes), not one example for all.
+        hint: routeTakes(req) ?? GENERIC_HINT,
       });
     }
     req.log.error({ err: describeError(err) }, 'dashboard API error');
@@ -140,7 +93,7 @@ export function registerApi(app: FastifyInstance, d: ApiDeps): void {
   /** A ref from the URL (already percent-decoded by the router) or a body: as stored, else normalized. */
   const refFrom = (raw: string): string => {
     if (live.index.get(raw)) return raw;
-    if (!raw.trim()) throw badRequest('empty image reference', 'e.g. {"ref": "nginx:1.27"}');
+    if (!raw.trim()) throw badRequest('empty image reference', 'put the URL-encoded reference in the path, e.g. /api/images/docker.io%2Flibrary%2Fnginx%3A1.27');
     return normalizeReference(raw.trim());
   };
 
@@ -200,7 +153,7 @@ export function registerApi(app: FastifyInstance, d: ApiDeps): void {
 
   // ---- mutations ------------------------------------------------------------
 
-  app.post('/api/images', mutating, async (req, reply) => {
+  app.post('/api/images', mutating('JSON {"ref": "<image reference>"}, e.g. {"ref": "nginx:1.27"}'), async (req, reply) => {
     const body = req.body as { ref?: unknown } | undefined;
     if (!body || typeof body !== 'object' || typeof body.ref !== 'string') {
       throw badRequest('the body must be JSON {"ref": "<image reference>"}', 'e.g. curl -X POST -H "content-type: application/json" -d \'{"ref":"nginx:1.27"}\' .../api/images');
@@ -234,7 +187,7 @@ export function registerApi(app: FastifyInstance, d: ApiDeps): void {
     return reply.code(res.created ? 202 : 200).send(record);
   });
 
-  app.post('/api/images/:ref/retry', mutating, async (req, reply) => {
+  app.post('/api/images/:ref/retry', mutating('no body (or an empty JSON body, or {})'), async (req, reply) => {
     const ref = refFrom((req.params as { ref: string }).ref);
     const before = await current(ref);
     if (before.state === 'blocked') {
@@ -250,7 +203,7 @@ export function registerApi(app: FastifyInstance, d: ApiDeps): void {
     return reply.code(202).send(await current(ref));
   });
 
-  app.delete('/api/images/:ref', mutating, async (req) => {
+  app.delete('/api/images/:ref', mutating('no body; add ?fromMirror=true to delete the manifest from the mirror too'), async (req) => {
     const ref = refFrom((req.params as { ref: string }).ref);
     const fromMirror = ['true', '1', 'yes'].includes((one((req.query as Record<string, unknown>).fromMirror) ?? '').toLowerCase());
     const record = await ctx.store.get(ref);
@@ -265,12 +218,12 @@ export function registerApi(app: FastifyInstance, d: ApiDeps): void {
     return { ref, removed, ...(mirror ? { mirror } : {}) };
   });
 
-  app.post('/api/images/:ref/block', mutating, async (req) => {
+  app.post('/api/images/:ref/block', mutating(`JSON {"reason": "<why, up to ${REASON_MAX} characters>"}`), async (req) => {
     const ref = refFrom((req.params as { ref: string }).ref);
     const body = (req.body ?? {}) as { reason?: unknown };
     const reason = typeof body.reason === 'string' ? body.reason.trim() : '';
-    if (!reason) throw badRequest('blocking needs a reason', 'send {"reason": "CVE-2024-1234 in libfoo"}');
-    if (reason.length > REASON_MAX) throw badRequest(`the reason is longer than ${REASON_MAX} characters`);
+    if (!reason) throw badRequest('blocking needs a reason', 'send JSON {"reason": "CVE-2024-1234 in libfoo"} with content-type: application/json');
+    if (reason.length > REASON_MAX) throw badRequest(`the reason is longer than ${REASON_MAX} characters`, 'shorten it; link to the advisory instead of quoting it');
     const before = await ctx.store.get(ref);
     await ctx.producer.removePendingJob(ref);
     const now = new Date().toISOString();
@@ -295,13 +248,16 @@ export function registerApi(app: FastifyInstance, d: ApiDeps): void {
     return record ?? (await current(ref));
   });
 
-  app.post('/api/images/:ref/unblock', mutating, async (req, reply) => {
+  app.post('/api/images/:ref/unblock', mutating('no body (copies it again), or JSON {"requeue": false} to forget the record instead'), async (req, reply) => {
     const ref = refFrom((req.params as { ref: string }).ref);
     const body = (req.body ?? {}) as { requeue?: unknown };
     const requeue = body.requeue !== false;
     const before = await current(ref);
     if (before.state !== 'blocked') {
-      throw new FerryError(C.NOT_BLOCKED, `${ref} is not blocked (state ${before.state})`, { status: 409 });
+      throw new FerryError(C.NOT_BLOCKED, `${ref} is not blocked (state ${before.state})`, {
+        status: 409,
+        hint: `only a blocked image can be unblocked; to copy it again: POST /api/images/${encodeURIComponent(ref)}/retry`,
+      });
     }
     const rule = configBlock(ref, before.digest);
     if (rule) {

@@ -1,9 +1,15 @@
+import { ACCESS_ERROR_CODES } from '../access/index.js';
 import { FerryError } from '../errors.js';
 
-/** Every error code the dashboard API raises itself (reference and registry errors keep their own codes). */
+/**
+ * Every error code the dashboard API answers with (reference and registry
+ * errors keep their own codes). The guard's codes are defined once, in
+ * src/access, and listed here for the API's users.
+ */
 export const DASHBOARD_ERROR_CODES = {
-  UNAUTHORIZED: 'FERRY_ERR_DASHBOARD_UNAUTHORIZED',
-  NO_TOKEN_REMOTE: 'FERRY_ERR_DASHBOARD_NO_TOKEN_REMOTE',
+  UNAUTHORIZED: ACCESS_ERROR_CODES.UNAUTHORIZED,
+  NO_TOKEN_REMOTE: ACCESS_ERROR_CODES.NO_TOKEN_REMOTE,
+  UNSUPPORTED_MEDIA_TYPE: ACCESS_ERROR_CODES.UNSUPPORTED_MEDIA_TYPE,
   BAD_REQUEST: 'FERRY_ERR_DASHBOARD_BAD_REQUEST',
   REF_NOT_ENCODED: 'FERRY_ERR_DASHBOARD_REF_NOT_ENCODED',
   NOT_FOUND: 'FERRY_ERR_DASHBOARD_NOT_FOUND',

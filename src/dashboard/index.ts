@@ -5,6 +5,7 @@ import { createBullBoard } from '@bull-board/api';
 import { BullMQAdapter } from '@bull-board/api/bullMQAdapter';
 import { FastifyAdapter } from '@bull-board/fastify';
 import type { FastifyInstance } from 'fastify';
+import { httpBindPlan } from '../access/index.js';
 import type { FerryConfig } from '../config/index.js';
 import type { Role, RoleContext, StartRole } from '../cli/role.js';
 import { describeError } from '../errors.js';
@@ -13,17 +14,18 @@ import { registerApi, type Stats } from './api.js';
 import { Live } from './live.js';
 import { resolveStaticDir } from './static-dir.js';
 
-export { requireToken } from './auth.js';
 export { resolveStaticDir } from './static-dir.js';
 export { DASHBOARD_ERROR_CODES } from './errors.js';
+export { DEFAULT_SSE_MAX_BUFFERED_BYTES, type DroppedClient } from './live.js';
 export type { Stats } from './api.js';
 
 /**
  * The address the root must bind dashboard.port to: without a token nobody
- * may reach the mutating API from elsewhere, so loopback only.
+ * may reach the mutating API from elsewhere, so loopback only (the root's
+ * own rule for every role mix, src/access/bind.ts).
  */
 export function dashboardBindHost(config: FerryConfig): string {
-  return config.dashboard.token ? config.dashboard.host : '127.0.0.1';
+  return httpBindPlan(config, ['dashboard']).host;
 }
 
 export interface DashboardOptions {
@@ -35,6 +37,8 @@ export interface DashboardOptions {
   bullBoard?: boolean;
   /** How long start waits for the first load of the image index before going on without it (default 3 s). */
   startWaitMs?: number;
+  /** Bytes an SSE client may leave unread before it is dropped (default 1 MiB, see Live). */
+  sseMaxBufferedBytes?: number;
 }
 
 export interface DashboardRole extends Role {
@@ -105,6 +109,7 @@ export async function createDashboard(ctx: RoleContext, opts: DashboardOptions =
     stats,
     ...(opts.heartbeatMs !== undefined ? { heartbeatMs: opts.heartbeatMs } : {}),
     ...(opts.statsMs !== undefined ? { statsMs: opts.statsMs } : {}),
+    ...(opts.sseMaxBufferedBytes !== undefined ? { maxBufferedBytes: opts.sseMaxBufferedBytes } : {}),
   });
   // Redis away at start must not hold up the other roles: wait a little, then fill the index in the background.
   const started = live.start().catch((e) => logger.error({ err: describeError(e) }, 'dashboard could not subscribe to image events'));

@@ -1,3 +1,4 @@
+import { EventEmitter } from 'node:events';
 import type { ServerResponse } from 'node:http';
 import type { Logger } from 'pino';
 import { describeError } from '../errors.js';
@@ -16,6 +17,22 @@ export interface LiveOptions {
   /** Builds the `stats` payload (counts, queue, throughput). */
   stats: () => Promise<unknown>;
   now?: () => number;
+  /**
+   * Bytes a client may have waiting in its response buffer (default 1 MiB).
+   * State events are never skipped for a congested client, so past this the
+   * client is dropped: EventSource reconnects by itself and its `hello`
+   * brings it back in step (the page refetches).
+   */
+  maxBufferedBytes?: number;
+}
+
+export const DEFAULT_SSE_MAX_BUFFERED_BYTES = 1024 * 1024;
+
+/** What `Live` emits as `'dropped'` when a client that stopped reading is cut off. */
+export interface DroppedClient {
+  /** Bytes that were waiting in that client's buffer (freed with it). */
+  bufferedBytes: number;
+  maxBufferedBytes: number;
 }
 
 interface Client {
@@ -29,7 +46,7 @@ interface Client {
  * and the throughput window follow its events, and every event is relayed
  * to all Server-Sent-Events clients.
  */
-export class Live {
+export class Live extends EventEmitter {
   readonly index: ImageIndex;
   readonly throughput: Throughput;
   private readonly clients = new Set<Client>();
@@ -38,8 +55,12 @@ export class Live {
   private statsTimer: NodeJS.Timeout | undefined;
   private statsBusy = false;
   private closed = false;
+  private dropped = 0;
+  private readonly maxBuffered: number;
 
   constructor(private readonly o: LiveOptions) {
+    super();
+    this.maxBuffered = o.maxBufferedBytes ?? DEFAULT_SSE_MAX_BUFFERED_BYTES;
     this.throughput = new Throughput(o.now);
     this.index = new ImageIndex(o.feed);
     o.feed.on('event', this.relay);
@@ -48,6 +69,11 @@ export class Live {
 
   get clientCount(): number {
     return this.clients.size;
+  }
+
+  /** Clients cut off since start because they stopped reading (see `maxBufferedBytes`). */
+  get droppedClients(): number {
+    return this.dropped;
   }
 
   /** Events subscribed and the index loaded at least once. */
@@ -106,11 +132,26 @@ export class Live {
         this.clients.delete(c);
         continue;
       }
-      if (!c.res.write(frame)) {
+      const flushed = c.res.write(frame);
+      if (c.res.writableLength > this.maxBuffered) {
+        this.cutOff(c);
+        continue;
+      }
+      if (!flushed) {
+        if (!c.congested) c.res.once('drain', () => (c.congested = false));
         c.congested = true;
-        c.res.once('drain', () => (c.congested = false));
       }
     }
+  }
+
+  /** A client that stopped reading would grow our memory without bound: destroy its stream (its buffer goes with it). */
+  private cutOff(c: Client): void {
+    const bufferedBytes = c.res.writableLength;
+    this.clients.delete(c);
+    this.dropped++;
+    c.res.destroy();
+    this.o.logger.debug({ bufferedBytes, maxBufferedBytes: this.maxBuffered }, 'dashboard SSE client stopped reading; dropped it (EventSource reconnects and resyncs)');
+    this.emit('dropped', { bufferedBytes, maxBufferedBytes: this.maxBuffered } satisfies DroppedClient);
   }
 
   private async pushStats(): Promise<void> {

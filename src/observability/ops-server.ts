@@ -39,6 +39,15 @@ export function quietRequests(): LogController {
   return new LogController({ disableRequestLogging: true });
 }
 
+/**
+ * Longest URL path parameter the shared app routes (fastify's default is 100,
+ * and a longer `:ref` fell through to a misleading 400). The longest valid
+ * image reference is a 255-character name, `:` + a 128-character tag and
+ * `@sha512:` + 128 hex digits, about 520 characters; even with every
+ * character percent-encoded (x3) that stays under 1,600. 4096 leaves room.
+ */
+export const MAX_PARAM_LENGTH = 4096;
+
 /** The plain-HTTP server on `dashboard.port` every role shares (dashboard, hooks, ops endpoints). */
 export function createHttpApp(logger: Logger): FastifyInstance {
   return Fastify({
@@ -47,5 +56,6 @@ export function createHttpApp(logger: Logger): FastifyInstance {
     // Browsers keep idle connections open; don't let them hold up SIGTERM.
     forceCloseConnections: true,
     bodyLimit: 5 * 1024 * 1024,
+    routerOptions: { maxParamLength: MAX_PARAM_LENGTH },
   }) as unknown as FastifyInstance;
 }

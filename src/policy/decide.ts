@@ -1,7 +1,14 @@
 /**
  * The admission decision for one pod, as a pure function: no I/O, no clock.
- * The webhook feeds it the pod, its namespace's annotations, the config and a
- * synchronous lookup into the in-process image state view.
+ * The webhook feeds it the pod's images, its namespace's annotations and
+ * labels, the config and a synchronous lookup into the in-process image
+ * state view.
+ *
+ * Trust model (SPEC "Trust model"): the operator's config is trusted, pod
+ * authors are not, and namespace annotations are defaults for pods. So block
+ * rules apply to every image of every pod, skipped or not; `enforce` cannot
+ * be weakened by an annotation (`ferry.io/skip` included); everything else a
+ * namespace or pod annotation may choose.
  */
 import { PULL_POLICIES, REWRITE_MODES, type BlockRule, type FerryConfig, type PullPolicy, type RewriteMode } from '../config/index.js';
 import { repositoryOf, tryParseReference } from '../reference/index.js';
@@ -10,32 +17,45 @@ import { ANNOTATION_MODE, ANNOTATION_PULL_POLICY, ANNOTATION_SKIP } from './anno
 import { compileBlock, compileGlobs, type CompiledBlock, type Matcher } from './matchers.js';
 import { mirrorOps, type MirrorOps } from './mirror-ops.js';
 
-export type ContainerList = 'containers' | 'initContainers' | 'ephemeralContainers';
+/** Where in the pod spec an image is named: a container list, or `spec.volumes[*].image` (Kubernetes 1.31+). */
+export type ImageList = 'containers' | 'initContainers' | 'ephemeralContainers' | 'volumes';
 
-export interface ContainerInput {
-  list: ContainerList;
+/** One image a pod names: a container's `image`, or an image volume's `reference`. */
+export interface ImageUse {
+  list: ImageList;
   index: number;
+  /** The container's name, or the volume's. */
   name: string;
   image: string;
-  imagePullPolicy?: string;
+  /** A container's `imagePullPolicy`, an image volume's `pullPolicy`. */
+  pullPolicy?: string;
 }
 
 export interface PodInput {
   namespace: string;
   annotations: Record<string, string>;
-  containers: ContainerInput[];
+  labels?: Record<string, string>;
+  images: ImageUse[];
+  /**
+   * Default true. False on a pod UPDATE: the pull policies of existing
+   * containers are immutable, so ferry must not set one.
+   */
+  setPullPolicy?: boolean;
 }
 
-/** Namespace annotations, the defaults for its pods. */
-export type NamespaceAnnotations = Record<string, string>;
+/** What a namespace says about its pods' defaults (annotations; `ferry.io/skip` may also be a label). */
+export interface NamespaceMeta {
+  annotations: Record<string, string>;
+  labels?: Record<string, string>;
+}
 
-export interface ContainerDecision {
-  container: ContainerInput;
+export interface ImageDecision {
+  use: ImageUse;
   /** Normalized upstream reference, when the image parsed. */
   ref?: string;
   /** New image string, when it changes. */
   image?: string;
-  /** New imagePullPolicy, when it changes. */
+  /** New pull policy, when it changes. */
   pullPolicy?: PullPolicy;
   denied?: string;
 }
@@ -47,12 +67,13 @@ export interface EnqueueIntent {
 
 export interface PodDecision {
   mode: RewriteMode;
+  /** `ferry.io/skip` was asked for and honoured (never under `enforce`). */
   skipped: boolean;
-  containers: ContainerDecision[];
+  images: ImageDecision[];
   denials: string[];
   warnings: string[];
   enqueue: EnqueueIntent[];
-  /** container name -> original image, for the rewritten ones. */
+  /** `originalImagesKey(use)` -> original image, for the rewritten ones. */
   originalImages: Record<string, string>;
 }
 
@@ -95,6 +116,15 @@ export function blockRuleFor(config: FerryConfig, ref: string, digest?: string |
   return compilePolicy(config).block.matches(ref, repositoryOf(parsed), [parsed.digest, digest]);
 }
 
+/**
+ * Key of an image in `ferry.io/original-images`: the container's name, or
+ * `volume/<name>` for an image volume (container names are DNS labels, so
+ * the two never collide).
+ */
+export function originalImagesKey(use: Pick<ImageUse, 'list' | 'name'>): string {
+  return use.list === 'volumes' ? `volume/${use.name}` : use.name;
+}
+
 function truthy(v: string | undefined): boolean {
   return v !== undefined && /^(true|1|yes)$/i.test(v.trim());
 }
@@ -109,17 +139,17 @@ function asPullPolicy(v: string | undefined): PullPolicy | undefined {
 
 /**
  * Mode precedence: pod annotation > namespace annotation > config
- * `rewrite.namespaces` > `rewrite.mode`. A pod cannot weaken `enforce` set by
- * its namespace or the operator: otherwise any pod could opt out of it.
+ * `rewrite.namespaces` > `rewrite.mode`, except for `enforce`: set by the
+ * operator it holds whatever the annotations say; set by a namespace
+ * annotation, a pod cannot weaken it. Otherwise any pod (or anyone who may
+ * annotate a namespace) could walk around it.
  */
-export function effectiveMode(config: FerryConfig, namespace: string, pod: Record<string, string>, ns: NamespaceAnnotations): RewriteMode {
+export function effectiveMode(config: FerryConfig, namespace: string, pod: Record<string, string>, ns: Record<string, string>): RewriteMode {
   const operator = config.rewrite.namespaces[namespace] ?? config.rewrite.mode;
-  const nsMode = asMode(ns[ANNOTATION_MODE]);
-  const base = nsMode ?? operator;
-  const podMode = asMode(pod[ANNOTATION_MODE]);
-  if (!podMode) return base;
-  if ((base === 'enforce' || operator === 'enforce') && podMode !== 'enforce') return 'enforce';
-  return podMode;
+  if (operator === 'enforce') return 'enforce';
+  const base = asMode(ns[ANNOTATION_MODE]) ?? operator;
+  if (base === 'enforce') return 'enforce';
+  return asMode(pod[ANNOTATION_MODE]) ?? base;
 }
 
 /**
@@ -128,7 +158,7 @@ export function effectiveMode(config: FerryConfig, namespace: string, pod: Recor
  * (both only when `allowOverride`), then the operator's namespace setting,
  * then the default.
  */
-export function effectivePullPolicy(config: FerryConfig, namespace: string, pod: Record<string, string>, ns: NamespaceAnnotations): PullPolicy {
+export function effectivePullPolicy(config: FerryConfig, namespace: string, pod: Record<string, string>, ns: Record<string, string>): PullPolicy {
   const operator = config.pullPolicy.namespaces[namespace];
   if (config.pullPolicy.force) return operator ?? config.pullPolicy.default;
   if (config.pullPolicy.allowOverride) {
@@ -138,6 +168,11 @@ export function effectivePullPolicy(config: FerryConfig, namespace: string, pod:
   return operator ?? config.pullPolicy.default;
 }
 
+/** `ferry.io/skip` as a pod annotation or label, or as its namespace's. */
+function asksToSkip(pod: PodInput, ns: NamespaceMeta): boolean {
+  return [pod.annotations, pod.labels, ns.annotations, ns.labels].some((m) => truthy(m?.[ANNOTATION_SKIP]));
+}
+
 function describeState(view: ImageView | undefined): string {
   if (!view) return 'not mirrored yet (queued now)';
   if (view.state === 'error') return 'in error: the last copy failed; retry it from the dashboard';
@@ -145,25 +180,31 @@ function describeState(view: ImageView | undefined): string {
   return `${view.state}, not mirrored yet`;
 }
 
-export function decide(
-  pod: PodInput,
-  nsAnnotations: NamespaceAnnotations,
-  policy: CompiledPolicy,
-  lookup: (ref: string) => ImageView | undefined,
-): PodDecision {
+/** `container "app"` or `image volume "data"`: how messages name an image's place in the pod. */
+export function describeUse(use: Pick<ImageUse, 'list' | 'name'>): string {
+  return use.list === 'volumes' ? `image volume "${use.name}"` : `container "${use.name}"`;
+}
+
+export function decide(pod: PodInput, ns: NamespaceMeta, policy: CompiledPolicy, lookup: (ref: string) => ImageView | undefined): PodDecision {
   const { config, refs } = policy;
-  const skipped = truthy(pod.annotations[ANNOTATION_SKIP]) || truthy(nsAnnotations[ANNOTATION_SKIP]);
-  const mode = effectiveMode(config, pod.namespace, pod.annotations, nsAnnotations);
-  const pullPolicy = effectivePullPolicy(config, pod.namespace, pod.annotations, nsAnnotations);
-  const out: PodDecision = { mode, skipped, containers: [], denials: [], warnings: [], enqueue: [], originalImages: {} };
+  const mode = effectiveMode(config, pod.namespace, pod.annotations, ns.annotations);
+  const wantsSkip = asksToSkip(pod, ns);
+  const skipped = wantsSkip && mode !== 'enforce';
+  const pullPolicy = effectivePullPolicy(config, pod.namespace, pod.annotations, ns.annotations);
+  const setPullPolicy = mode !== 'off' && pod.setPullPolicy !== false;
+  const out: PodDecision = { mode, skipped, images: [], denials: [], warnings: [], enqueue: [], originalImages: {} };
+  if (wantsSkip && !skipped && pod.images.length > 0) {
+    out.warnings.push('ferry: ferry.io/skip is ignored: mode enforce applies to this pod (set by the operator or its namespace) and cannot be opted out of');
+  }
   const queued = new Set<string>();
 
-  for (const c of pod.containers) {
-    const d: ContainerDecision = { container: c };
-    out.containers.push(d);
-    const parsed = refs.parse(c.image);
+  for (const use of pod.images) {
+    const d: ImageDecision = { use };
+    out.images.push(d);
+    const where = describeUse(use);
+    const parsed = refs.parse(use.image);
     if (!parsed.ok) {
-      out.warnings.push(`ferry: container "${c.name}": image "${c.image}" is not a valid reference (${parsed.error}); left unchanged`);
+      out.warnings.push(`ferry: ${where}: image "${use.image}" is not a valid reference (${parsed.error}); left unchanged`);
       continue;
     }
     // An image already in the mirror is judged (block) by the upstream it came from and never rewritten again.
@@ -174,7 +215,7 @@ export function decide(
       const blockRule = policy.block.matches(upstream.ref, upstream.repository, [upstream.digest, view?.digest]);
       if (blockRule || view?.state === 'blocked') {
         const reason = blockRule?.reason ?? view?.blockedReason ?? 'blocked by an operator';
-        d.denied = `image "${c.image}" (container "${c.name}") is blocked: ${reason}`;
+        d.denied = `image "${use.image}" (${where}) is blocked: ${reason}`;
         out.denials.push(d.denied);
         continue;
       }
@@ -182,7 +223,7 @@ export function decide(
     if (skipped) continue;
     const included = upstream ? policy.include(upstream.ref) && !policy.exclude(upstream.ref) : true;
     if (!included) continue;
-    if (mode !== 'off' && c.imagePullPolicy !== pullPolicy) d.pullPolicy = pullPolicy;
+    if (setPullPolicy && use.pullPolicy !== pullPolicy) d.pullPolicy = pullPolicy;
     if (parsed.inMirror || !upstream) continue;
 
     const available = isAvailable(view);
@@ -192,14 +233,14 @@ export function decide(
     }
     if (mode === 'off' || (mode === 'mirrored' && !available)) continue;
     if (mode === 'enforce' && !available) {
-      d.denied = `image "${c.image}" (container "${c.name}") is ${describeState(view)}; mode enforce admits only mirrored images`;
+      d.denied = `image "${use.image}" (${where}) is ${describeState(view)}; mode enforce admits only mirrored images`;
       out.denials.push(d.denied);
       continue;
     }
     const pinned = config.rewrite.pinDigest && !upstream.digest && view?.digest && available ? `${upstream.mirrorRef}@${view.digest}` : upstream.mirrorRef;
-    if (pinned !== c.image) {
+    if (pinned !== use.image) {
       d.image = pinned;
-      out.originalImages[c.name] = c.image;
+      out.originalImages[originalImagesKey(use)] = use.image;
     }
   }
   return out;

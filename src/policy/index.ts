@@ -1,5 +1,6 @@
 export * from './annotations.js';
-export { blockRuleFor, compilePolicy, decide, effectiveMode, effectivePullPolicy } from './decide.js';
-export type { CompiledPolicy, ContainerDecision, ContainerInput, ContainerList, EnqueueIntent, NamespaceAnnotations, PodDecision, PodInput } from './decide.js';
+export { blockRuleFor, compilePolicy, decide, describeUse, effectiveMode, effectivePullPolicy, originalImagesKey } from './decide.js';
+export type { CompiledPolicy, EnqueueIntent, ImageDecision, ImageList, ImageUse, NamespaceMeta, PodDecision, PodInput } from './decide.js';
+export { validatePod } from './validate.js';
 export { compileGlobs, compileBlock, type CompiledBlock } from './matchers.js';
 export { mirrorOps, type MirrorOps, type ParsedImage, type UpstreamImage } from './mirror-ops.js';

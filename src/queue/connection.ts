@@ -1,5 +1,6 @@
 import { Redis, type RedisOptions } from 'ioredis';
 import { FerryError } from '../errors.js';
+import { redactUrlCredentials } from '../redact.js';
 
 /**
  * `redis://[user:pass@]host:port[/db]`, `rediss://` (TLS), or
@@ -16,7 +17,7 @@ export function redisOptions(url: string): RedisOptions {
     const password = at >= 0 ? decodeURIComponent(rest.slice(0, at).replace(/^:/, '')) : undefined;
     const [hosts = '', name, db] = (at >= 0 ? rest.slice(at + 1) : rest).split('/');
     if (!name) {
-      throw new FerryError('FERRY_ERR_CONFIG_REDIS_URL', `redis+sentinel URL needs a master name: ${url.replace(/\/\/[^@]*@/, '//***@')}`, {
+      throw new FerryError('FERRY_ERR_CONFIG_REDIS_URL', `redis+sentinel URL needs a master name: ${redactRedisUrl(url)}`, {
         hint: 'use redis+sentinel://sentinel1:26379,sentinel2:26379/mymaster',
       });
     }
@@ -42,14 +43,14 @@ export function connectRedis(url: string, extra: RedisOptions = {}): Redis {
   return new Redis({ ...redisOptions(url), ...extra });
 }
 
-/** A redis URL with the password masked, for logs. */
+/** A redis URL with the password masked (username, hosts, db kept), for logs and check-config. */
 export function redactRedisUrl(url: string): string {
-  return url.replace(/\/\/([^@/]*)@/, (_m, cred: string) => `//${cred.includes(':') ? cred.split(':')[0] + ':***' : '***'}@`);
+  return redactUrlCredentials(url);
 }
 
 /** One PING to a loopback redis-server on `port`, without retries: true once it answers. */
-export async function redisAnswers(port: number): Promise<boolean> {
-  const r = new Redis({ port, host: '127.0.0.1', lazyConnect: true, retryStrategy: () => null, maxRetriesPerRequest: 0 });
+export async function redisAnswers(port: number, password?: string): Promise<boolean> {
+  const r = new Redis({ port, host: '127.0.0.1', ...(password ? { password } : {}), lazyConnect: true, retryStrategy: () => null, maxRetriesPerRequest: 0 });
   r.on('error', () => {});
   try {
     await r.connect();

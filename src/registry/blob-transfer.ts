@@ -16,7 +16,9 @@ import { pullScope, pushScope } from './auth.js';
 import { drain, verifying, type Progress, type VerifyState } from './blobs.js';
 import { classifyThrown, registryError, repoCtx } from './errors.js';
 import type { Descriptor } from './manifest.js';
+import { blobPath, checkDigest, uploadsPath } from './paths.js';
 import type { RegistryRef } from './ref.js';
+import { abandonable } from './response.js';
 import { sleep, type Logger, type RegistryResponse, type Transport } from './transport.js';
 
 export type BlobOutcome = 'copied' | 'skipped' | 'mounted';
@@ -55,7 +57,7 @@ export class BlobTransfer {
       host: r.host,
       repository: r.repository,
       method: 'HEAD',
-      path: `/v2/${r.repository}/blobs/${digest}`,
+      path: blobPath(r, digest),
       scopes: [pullScope(r.repository)],
       what: 'blob',
       expect: [200, 404],
@@ -95,12 +97,11 @@ export class BlobTransfer {
   /** POST an upload session, trying a cross-repo mount first. Returns 'mounted' or the upload Location. */
   private async startUpload(dst: Repo, digest: string | undefined, from: string | undefined, signal: AbortSignal): Promise<UploadStart> {
     const mount = digest && from !== undefined;
-    const q = mount ? `?mount=${encodeURIComponent(digest!)}&from=${encodeURIComponent(from!)}` : '';
     const res = await this.transport.request({
       host: dst.host,
       repository: dst.repository,
       method: 'POST',
-      path: `/v2/${dst.repository}/blobs/uploads/${q}`,
+      path: uploadsPath(dst, mount ? { digest: digest!, from: from! } : undefined),
       scopes: mount ? [pushScope(dst.repository), pullScope(from!)] : [pushScope(dst.repository)],
       what: 'upload',
       expect: [201, 202],
@@ -163,7 +164,7 @@ export class BlobTransfer {
         host: dst.host,
         repository: dst.repository,
         method: 'PUT',
-        path: withQuery(location, `digest=${encodeURIComponent(expect.digest)}`),
+        path: withQuery(location, `digest=${encodeURIComponent(checkDigest(expect.digest, dst, 'caller'))}`),
         // A known size goes as Content-Length: one write per chunk instead of chunked framing
         // (three), which on loopback halves the sender's CPU; `verifying` keeps it safe.
         headers: { 'Content-Type': 'application/octet-stream', ...(expect.size !== undefined ? { 'Content-Length': String(expect.size) } : {}) },
@@ -188,7 +189,8 @@ export class BlobTransfer {
     const key = `${dst.host}/${dst.repository}@${desc.digest}`;
     const existing = this.blobFlights.get(key);
     if (existing) {
-      return existing.then(
+      // wait with our own signal: our cancellation abandons our wait, not the other copy's transfer
+      return abandonable(existing, signal, repoCtx(dst)).then(
         () => {
           progress.add(desc.size);
           return 'skipped' as const;
@@ -250,7 +252,7 @@ export class BlobTransfer {
         host: src.host,
         repository: src.repository,
         method: 'GET',
-        path: `/v2/${src.repository}/blobs/${digest}`,
+        path: blobPath(src, digest),
         scopes: [pullScope(src.repository)],
         what: 'blob',
         signal,

@@ -13,13 +13,32 @@
  *  4. push manifests: child manifests by digest, then the top manifest,
  *     exactly as fetched (or the filtered index), LAST — so a mirror tag never
  *     points at an image whose blobs are not all there.
+ *
+ * The source is untrusted: every descriptor is checked (digest grammar in
+ * paths.ts, a byte size) and the plan is bounded (manifest.ts limits: size,
+ * nesting, manifests, blobs) while it is made, before any blob moves.
  */
 import type { FerryConfig } from '../config/types.js';
 import type { BlobTransfer } from './blob-transfer.js';
 import { pool, Progress } from './blobs.js';
 import { registryError, repoCtx } from './errors.js';
-import { blobsOf, filterIndex, isImageType, isIndexType, isSupportedType, type Descriptor } from './manifest.js';
-import { fetchManifest, headManifest, pushManifest, type ManifestInfo } from './manifest-io.js';
+import {
+  blobsOf,
+  childrenOf,
+  descriptorShapeProblem,
+  filterIndex,
+  isImageType,
+  isIndexType,
+  isSupportedType,
+  MAX_BLOBS_PER_COPY,
+  MAX_INDEX_DEPTH,
+  MAX_MANIFEST_BYTES_PER_COPY,
+  MAX_MANIFEST_PUSH_BYTES,
+  MAX_MANIFESTS_PER_COPY,
+  type Descriptor,
+} from './manifest.js';
+import { fetchManifest, headManifest, manifestTooLarge, pushManifest, type FetchedManifest, type ManifestInfo } from './manifest-io.js';
+import { checkDigest } from './paths.js';
 import { manifestRefOf, type RegistryRef } from './ref.js';
 import type { Logger, Transport } from './transport.js';
 
@@ -150,7 +169,61 @@ async function resolve(transport: Transport, src: RegistryRef, dst: RegistryRef,
   if (!src.digest && !srcHead) {
     throw registryError('MANIFEST_UNKNOWN', `manifest ${manifestRefOf(src)} not found`, repoCtx(src, 'HEAD manifest'));
   }
+  if (srcHead && srcHead.size > MAX_MANIFEST_PUSH_BYTES) throw manifestTooLarge(srcHead.size, MAX_MANIFEST_PUSH_BYTES, 'pushed', repoCtx(src, 'HEAD manifest'));
   return { sourceDigest: src.digest ?? srcHead!.digest, dstHead };
+}
+
+/**
+ * What one copy's plan has taken so far, refused past the manifest.ts
+ * limits as soon as a manifest or its descriptors are seen (before any child
+ * is fetched, before any blob moves).
+ */
+class PlanBudget {
+  private manifests = 0;
+  private bytes = 0;
+  constructor(
+    private readonly src: RegistryRef,
+    private readonly blobs: Map<string, Descriptor>,
+  ) {}
+
+  private tooMany(what: string, limit: number): never {
+    throw registryError('MANIFEST_TOO_LARGE', `${what} (ferry allows ${limit})`, { ...repoCtx(this.src, 'plan copy'), details: { limit } });
+  }
+
+  /** A fetched manifest: within the push limit and the per-copy count and bytes. */
+  manifest(m: FetchedManifest): void {
+    if (m.bytes.length > MAX_MANIFEST_PUSH_BYTES) throw manifestTooLarge(m.bytes.length, MAX_MANIFEST_PUSH_BYTES, 'pushed', repoCtx(this.src, `manifest ${m.digest}`));
+    this.bytes += m.bytes.length;
+    if (this.bytes > MAX_MANIFEST_BYTES_PER_COPY) this.tooMany(`manifests of this image hold more than ${MAX_MANIFEST_BYTES_PER_COPY} bytes`, MAX_MANIFEST_BYTES_PER_COPY);
+  }
+
+  /** An index's children, before any is fetched: count, shape and digest of each. */
+  children(index: FetchedManifest, depth: number): Descriptor[] {
+    if (depth > MAX_INDEX_DEPTH) this.tooMany(`index nesting deeper than ${MAX_INDEX_DEPTH}`, MAX_INDEX_DEPTH);
+    if (!Array.isArray(index.json?.manifests)) throw registryError('MANIFEST_INVALID', `index ${index.digest} has no "manifests" list`, repoCtx(this.src));
+    const list = childrenOf(index.json);
+    this.manifests += list.length;
+    if (this.manifests > MAX_MANIFESTS_PER_COPY) this.tooMany(`index tree lists more than ${MAX_MANIFESTS_PER_COPY} manifests`, MAX_MANIFESTS_PER_COPY);
+    for (const d of list) this.descriptor(d, `child of ${index.digest}`);
+    return list;
+  }
+
+  /** An image manifest's config and layers into the blob set. */
+  imageBlobs(m: FetchedManifest): void {
+    if (m.json?.layers !== undefined && !Array.isArray(m.json.layers)) throw registryError('MANIFEST_INVALID', `manifest ${m.digest} has a "layers" that is not a list`, repoCtx(this.src));
+    for (const b of blobsOf(m.json)) {
+      this.descriptor(b, `blob of ${m.digest}`);
+      if (this.blobs.has(b.digest)) continue;
+      if (this.blobs.size >= MAX_BLOBS_PER_COPY) this.tooMany(`image references more than ${MAX_BLOBS_PER_COPY} blobs`, MAX_BLOBS_PER_COPY);
+      this.blobs.set(b.digest, b);
+    }
+  }
+
+  private descriptor(d: Descriptor, from: string): void {
+    const p = descriptorShapeProblem(d);
+    if (p) throw registryError('MANIFEST_INVALID', `descriptor (${from}) ${p}`, repoCtx(this.src));
+    checkDigest(d.digest, this.src, from);
+  }
 }
 
 /**
@@ -173,10 +246,13 @@ async function planCopy(
     throw registryError('UNSUPPORTED_MEDIA_TYPE', `manifest media type ${top.mediaType}`, repoCtx(src, 'GET manifest'));
   }
   const blobs = new Map<string, Descriptor>();
+  const budget = new PlanBudget(src, blobs);
+  budget.manifest(top);
   if (!isIndexType(top.mediaType)) {
-    for (const b of blobsOf(top.json)) if (!blobs.has(b.digest)) blobs.set(b.digest, b);
+    budget.imageBlobs(top);
     return { upToDate: false, root: { digest: top.digest, mediaType: top.mediaType, bytes: top.bytes, children: [] }, blobs, platforms: [], filtered: false };
   }
+  budget.children(top, 0);
   const f = filterIndex(top.bytes, top.json, platforms, pinned);
   if (f.kept.length === 0) {
     throw registryError('NO_MATCHING_PLATFORM', `no child for ${platforms.join(', ')} (index has ${f.available.join(', ') || 'none'})`, {
@@ -188,21 +264,21 @@ async function planCopy(
     return { upToDate: true, digest: f.digest, mediaType: top.mediaType, platforms: f.platforms };
   }
   const root: Node = { digest: f.digest, mediaType: top.mediaType, bytes: f.bytes, children: [] };
-  root.children = await loadChildren(transport, src, f.kept, blobs, signal);
+  root.children = await loadChildren(transport, src, f.kept, budget, signal);
   return { upToDate: false, root, blobs, platforms: f.platforms, filtered: f.filtered };
 }
 
-/** GETs children by digest (nested indexes recurse, unfiltered) and collects their blobs. */
-async function loadChildren(transport: Transport, src: RegistryRef, kept: Descriptor[], blobs: Map<string, Descriptor>, signal: AbortSignal, depth = 0): Promise<Node[]> {
-  if (depth > 4) throw registryError('MANIFEST_INVALID', 'index nesting too deep', repoCtx(src));
+/** GETs children by digest (nested indexes recurse, unfiltered) and collects their blobs, within `budget`. */
+async function loadChildren(transport: Transport, src: RegistryRef, kept: Descriptor[], budget: PlanBudget, signal: AbortSignal, depth = 1): Promise<Node[]> {
   const nodes: Node[] = new Array(kept.length);
   await pool(kept.map((d, i) => [d, i] as const), 8, signal, async ([d, i], s) => {
     const m = await fetchManifest(transport, { host: src.host, repository: src.repository, digest: d.digest }, s);
+    budget.manifest(m);
     const node: Node = { digest: m.digest, mediaType: m.mediaType, bytes: m.bytes, children: [] };
     if (isIndexType(m.mediaType)) {
-      node.children = await loadChildren(transport, src, (m.json?.manifests ?? []) as Descriptor[], blobs, s, depth + 1);
+      node.children = await loadChildren(transport, src, budget.children(m, depth), budget, s, depth + 1);
     } else if (isImageType(m.mediaType)) {
-      for (const b of blobsOf(m.json)) if (!blobs.has(b.digest)) blobs.set(b.digest, b);
+      budget.imageBlobs(m);
     } else {
       throw registryError('UNSUPPORTED_MEDIA_TYPE', `child manifest ${d.digest} has media type ${m.mediaType}`, repoCtx(src));
     }

@@ -82,7 +82,8 @@ function fromDockerConfig(text: string, file: string, host: string): Source {
   try {
     doc = JSON.parse(text) ?? {};
   } catch (e) {
-    throw registryError('CREDENTIALS', `credentials file ${file} is not JSON: ${(e as Error).message.split('\n')[0]}`, { host });
+    // not V8's message: it quotes the text around the error, i.e. a piece of an `auth` or `identitytoken`
+    throw registryError('CREDENTIALS', `credentials file ${file} is not JSON${/ at position \d+/.exec((e as Error).message)?.[0] ?? ''} (contents not shown: they hold credentials)`, { host });
   }
   const helper = entryFor(doc.credHelpers, host);
   if (helper) return { helper: String(helper[1]) };

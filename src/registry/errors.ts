@@ -8,7 +8,10 @@
  * `details.retryAfterMs` from `Retry-After`), digest/size mismatch of a
  * downloaded blob, caller abort. Permanent: unknown manifest/repository/blob,
  * 401/403 after authenticating, invalid manifest, unsupported media type,
- * delete disabled, bad reference, no matching platform, TLS failures.
+ * delete disabled, bad reference, no matching platform, TLS failures, and
+ * what ferry refuses from an untrusted upstream before sending anything:
+ * unsafe targets (outbound.ts), invalid digests or names (paths.ts),
+ * manifests over ferry's limits (manifest.ts).
  */
 import { FerryError } from '../errors.js';
 
@@ -34,7 +37,10 @@ export type RegistryErrorKind =
   | 'CREDENTIALS'
   | 'CREDENTIAL_HELPER'
   | 'TLS'
-  | 'PROTOCOL';
+  | 'PROTOCOL'
+  | 'UNSAFE_TARGET'
+  | 'INVALID_DIGEST'
+  | 'MANIFEST_TOO_LARGE';
 
 interface Entry {
   transient: boolean;
@@ -58,7 +64,11 @@ export const REGISTRY_ERRORS: Readonly<Record<RegistryErrorKind, Entry>> = {
   MANIFEST_UNKNOWN: { transient: false, status: 404, hint: 'the tag or digest does not exist in that repository; check the reference' },
   NAME_UNKNOWN: { transient: false, status: 404, hint: 'the repository does not exist (or is private and the credentials cannot see it); check the reference' },
   BLOB_UNKNOWN: { transient: false, status: 404, hint: 'the registry lost a blob its manifest references; the source image is broken' },
-  MANIFEST_INVALID: { transient: false, status: 422, hint: 'the registry refused the manifest (invalid, or references blobs/manifests it does not have)' },
+  MANIFEST_INVALID: {
+    transient: false,
+    status: 422,
+    hint: 'the manifest is invalid: the registry refused it (invalid, or references blobs/manifests it does not have), or ferry found a malformed list or descriptor in the source manifest',
+  },
   UNSUPPORTED_MEDIA_TYPE: { transient: false, status: 415, hint: 'ferry copies Docker schema2 manifests/lists and OCI manifests/indexes only; schema1 images must be rebuilt' },
   DELETE_DISABLED: { transient: false, status: 405, hint: 'enable deletes on the mirror registry (storage.delete.enabled: true)' },
   NO_MATCHING_PLATFORM: { transient: false, status: 422, hint: 'the image index has no child for copy.platforms; copy with --all or adjust copy.platforms' },
@@ -75,6 +85,21 @@ export const REGISTRY_ERRORS: Readonly<Record<RegistryErrorKind, Entry>> = {
   },
   TLS: { transient: false, status: 502, hint: 'TLS failed; use a trusted certificate (NODE_EXTRA_CA_CERTS) or registries.<host>.insecure for plain HTTP' },
   PROTOCOL: { transient: false, status: 502, hint: 'the registry answered something the Docker Registry HTTP API v2 does not allow; check registries.<host>.endpoint' },
+  UNSAFE_TARGET: {
+    transient: false,
+    status: 502,
+    hint: 'the registry pointed ferry (token realm, redirect, upload or page link) at a target it refuses: a non-http(s) scheme, a link-local or cloud metadata address, loopback while the registry is remote, or a redirected token request; nothing was sent there. The registry is misconfigured or hostile: check registries.<host>.endpoint, or stop mirroring from it',
+  },
+  INVALID_DIGEST: {
+    transient: false,
+    status: 422,
+    hint: 'a digest (from a manifest, a registry header or a caller) is not one ferry can verify or put in a URL: sha256:<64 lowercase hex> or sha512:<128 lowercase hex>; nothing was requested with it. From an upstream manifest or header: the image or the registry is broken or hostile',
+  },
+  MANIFEST_TOO_LARGE: {
+    transient: false,
+    status: 422,
+    hint: 'the manifest exceeds ferry\'s limits (8 MiB read, 4 MiB pushed as distribution allows, 1024 manifests per index tree, index nesting 4 deep, 10,000 blobs per copy, 64 MiB of manifests per copy); such an image cannot be mirrored as it is',
+  },
 };
 
 export const codeOf = (k: RegistryErrorKind): string => `FERRY_ERR_REGISTRY_${k}`;
@@ -224,12 +249,30 @@ export class RequestTimeout extends Error {
 }
 
 /**
+ * Marker thrown by http.ts when a hop or a resolved address is refused
+ * (outbound.ts): classified as UNSAFE_TARGET, whoever catches it.
+ */
+export class UnsafeTarget extends Error {
+  constructor(
+    readonly problem: string,
+    /** Origin (scheme://host:port) of the refused target: never a path or query, which may carry signatures. */
+    readonly target: string,
+  ) {
+    super(`refused to connect to ${target}: ${problem}`);
+    this.name = 'UnsafeTarget';
+  }
+}
+
+/**
  * A thrown value from fetch / a stream -> FerryError. `aborted` tells whether
  * the caller's signal fired (then it is ABORTED, whatever undici said).
  */
 export function classifyThrown(e: unknown, ctx: ErrorContext, aborted = false): FerryError {
   const chain = errChain(e);
   for (const c of chain) if (c instanceof FerryError) return c;
+  for (const c of chain) {
+    if (c instanceof UnsafeTarget) return registryError('UNSAFE_TARGET', c.message, { ...ctx, details: { ...ctx.details, target: c.target } });
+  }
   if (aborted) return registryError('ABORTED', 'cancelled', { ...ctx, cause: e });
   for (const c of chain) {
     if (c instanceof RequestTimeout) return registryError('TIMEOUT', c.message, { ...ctx, cause: e });

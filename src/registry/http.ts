@@ -9,12 +9,20 @@
  * mismatch) destroy the request so a chunked PUT is never terminated.
  *
  * GET/HEAD follow redirects (blob downloads are often redirected to a CDN);
- * Authorization is dropped when a redirect leaves the origin.
+ * Authorization is dropped when a redirect leaves the origin. Every hop is
+ * checked against the registry it belongs to (outbound.ts) before it is
+ * connected, and every address a name resolves to is checked by a guarded
+ * `lookup` before the socket connects, so a name pointed at a metadata or
+ * loopback address is refused too (DNS rebinding included: the address
+ * checked is the one connected to).
  */
+import dns, { type LookupAddress, type LookupOptions } from 'node:dns';
 import { Agent as HttpAgent, request as httpRequest, type IncomingMessage, type OutgoingHttpHeaders } from 'node:http';
 import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
+import { UnsafeTarget } from './errors.js';
+import { addressProblem, loopbackAllowed, outboundProblem } from './outbound.js';
 
 export type Body = Buffer | AsyncIterable<Uint8Array>;
 
@@ -40,13 +48,18 @@ export class HttpResponse {
   get status(): number {
     return this.msg.statusCode ?? 0;
   }
-  /** Reads up to `limit` bytes of the body as text (the rest is discarded). */
+  /**
+   * Reads up to `limit` bytes of the body as text. A longer body is cut off
+   * there (its connection dropped): an upstream streaming an endless error
+   * or token body gets no more of ferry's time than that.
+   */
   async text(limit = 64 * 1024): Promise<string> {
     const parts: Buffer[] = [];
     let n = 0;
     for await (const c of this.msg as AsyncIterable<Buffer>) {
-      if (n < limit) parts.push(c);
+      parts.push(c);
       n += c.length;
+      if (n > limit) break; // leaving the loop destroys the stream
     }
     return Buffer.concat(parts).subarray(0, limit).toString('utf8');
   }
@@ -70,25 +83,76 @@ export interface SendOptions {
   headers: Record<string, string>;
   body?: Body | undefined;
   signal: AbortSignal;
+  /** Endpoint of the registry this request is for: what its hops may reach is judged against it (outbound.ts). */
+  origin: string;
+  /** Follow redirects (default: GET and HEAD only). Token requests pass false. */
+  followRedirects?: boolean;
 }
 
-const REDIRECTS = new Set([301, 302, 303, 307, 308]);
+export const REDIRECT_STATUSES: ReadonlySet<number> = new Set([301, 302, 303, 307, 308]);
+const MAX_REDIRECTS = 5;
+
+type LookupCallback = (err: NodeJS.ErrnoException | null, address: string | LookupAddress[], family?: number) => void;
+type Lookup = (hostname: string, options: LookupOptions, callback: LookupCallback) => void;
+
+/** scheme://host[:port] of a URL, for messages (never a path or query: those may carry signatures). */
+export function targetOf(url: URL): string {
+  return `${url.protocol}//${url.host}`;
+}
+
+/**
+ * dns.lookup that refuses (before any connection) a name resolving to an
+ * address outbound.ts forbids; one forbidden address among several refuses
+ * the name (an answer mixing public and metadata addresses is hostile).
+ * `dns.lookup` is read at call time so tests can stand in a hosts table.
+ */
+export function guardedLookup(allowLoopback: boolean): Lookup {
+  return (hostname, options, callback) => {
+    dns.lookup(hostname, { ...options }, ((err: NodeJS.ErrnoException | null, address: string | LookupAddress[], family?: number) => {
+      if (err) return callback(err, address, family);
+      for (const a of Array.isArray(address) ? address.map((x) => x.address) : [address]) {
+        const problem = addressProblem(a, allowLoopback);
+        if (problem) return callback(new UnsafeTarget(`${hostname} resolves to ${a}, which ${problem}`, hostname), address, family);
+      }
+      callback(null, address, family);
+    }) as never);
+  };
+}
 
 export class HttpClient {
-  private readonly httpAgent = new HttpAgent({ keepAlive: true, scheduling: 'lifo', keepAliveMsecs: 1000 });
-  private readonly httpsAgent = new HttpsAgent({ keepAlive: true, scheduling: 'lifo', keepAliveMsecs: 1000 });
+  /** Keep-alive pools, one per lookup policy: a socket connected under the lenient policy is never reused under the strict one. */
+  private readonly agents = new Map<string, HttpAgent>();
+
+  private agentFor(https: boolean, allowLoopback: boolean): HttpAgent {
+    const key = `${https}|${allowLoopback}`;
+    let a = this.agents.get(key);
+    if (!a) {
+      const o = { keepAlive: true, scheduling: 'lifo' as const, keepAliveMsecs: 1000 };
+      a = https ? new HttpsAgent(o) : new HttpAgent(o);
+      this.agents.set(key, a);
+    }
+    return a;
+  }
 
   async send(opts: SendOptions): Promise<HttpResponse> {
     let url = new URL(opts.url);
+    const origin = new URL(opts.origin);
     const headers: Record<string, string> = { ...opts.headers };
-    const follow = opts.method === 'GET' || opts.method === 'HEAD';
+    const follow = opts.followRedirects ?? (opts.method === 'GET' || opts.method === 'HEAD');
     for (let hop = 0; ; hop++) {
-      const msg = await this.once(url, opts.method, headers, opts.body, opts.signal);
+      const problem = outboundProblem(url, origin);
+      if (problem) throw new UnsafeTarget(hop === 0 ? problem : `redirect ${hop}: ${problem}`, targetOf(url));
+      const msg = await this.once(url, opts.method, headers, opts.body, opts.signal, loopbackAllowed(url, origin));
       const status = msg.statusCode ?? 0;
       const loc = msg.headers.location;
-      if (follow && REDIRECTS.has(status) && loc && hop < 5) {
+      if (follow && REDIRECT_STATUSES.has(status) && loc && hop < MAX_REDIRECTS) {
         msg.resume();
-        const next = new URL(loc, url);
+        let next: URL;
+        try {
+          next = new URL(loc, url);
+        } catch {
+          throw new UnsafeTarget('redirect to an invalid URL', targetOf(url));
+        }
         if (next.origin !== url.origin) delete headers.Authorization;
         url = next;
         continue;
@@ -97,13 +161,14 @@ export class HttpClient {
     }
   }
 
-  private once(url: URL, method: string, headers: Record<string, string>, body: Body | undefined, signal: AbortSignal): Promise<IncomingMessage> {
+  private once(url: URL, method: string, headers: Record<string, string>, body: Body | undefined, signal: AbortSignal, allowLoopback: boolean): Promise<IncomingMessage> {
     return new Promise((resolve, reject) => {
       const https = url.protocol === 'https:';
       const h: OutgoingHttpHeaders = { ...headers };
       if (Buffer.isBuffer(body)) h['Content-Length'] = body.length;
       else if (body === undefined && (method === 'PUT' || method === 'POST' || method === 'PATCH')) h['Content-Length'] = 0;
-      const req = (https ? httpsRequest : httpRequest)(url, { method, headers: h, agent: https ? this.httpsAgent : this.httpAgent, signal });
+      const lookup = guardedLookup(allowLoopback);
+      const req = (https ? httpsRequest : httpRequest)(url, { method, headers: h, agent: this.agentFor(https, allowLoopback), lookup, signal });
       let settled = false;
       const fail = (e: unknown) => {
         if (settled) return;
@@ -133,7 +198,7 @@ export class HttpClient {
   }
 
   close(): void {
-    this.httpAgent.destroy();
-    this.httpsAgent.destroy();
+    for (const a of this.agents.values()) a.destroy();
+    this.agents.clear();
   }
 }

@@ -12,6 +12,8 @@ export type { Descriptor, Platform } from './manifest.js';
 export { splitRef, splitRepository, formatRef } from './ref.js';
 export type { RegistryRef } from './ref.js';
 export { endpointFor, isLoopbackHost } from './transport.js';
+export { classifyAddress, outboundProblem, type AddressKind } from './outbound.js';
+export { digestProblem, repositoryProblem, tagProblem } from './paths.js';
 export type { Logger } from './transport.js';
 export { parseChallenges, mergeScopes } from './auth.js';
 export { TokenBucket, limiterFor } from './limiter.js';

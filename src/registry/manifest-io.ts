@@ -8,9 +8,11 @@
  * public wrappers in engine.ts add the close/abort linking and error
  * classification.
  */
+import type { FerryError } from '../errors.js';
 import { deleteScope, pullScope, pushScope } from './auth.js';
-import { registryError, repoCtx } from './errors.js';
-import { isSupportedType, MANIFEST_ACCEPT, manifestMediaType, sha256Digest } from './manifest.js';
+import { registryError, repoCtx, type ErrorContext } from './errors.js';
+import { algorithmOf, digestOf, isSupportedType, MANIFEST_ACCEPT, MAX_MANIFEST_PUSH_BYTES, MAX_MANIFEST_READ_BYTES, manifestMediaType, sha256Digest } from './manifest.js';
+import { blobPath, checkDigest, digestProblem, manifestPath, tagProblem, tagsPath } from './paths.js';
 import { manifestRefOf, type RegistryRef } from './ref.js';
 import type { RegistryResponse, Transport } from './transport.js';
 
@@ -29,13 +31,21 @@ export interface FetchedManifest {
 
 type Repo = { host: string; repository: string };
 
+const MiB = (n: number) => `${(n / 1024 / 1024).toFixed(n % (1024 * 1024) ? 1 : 0)} MiB`;
+
+/** MANIFEST_TOO_LARGE for `size` bytes over `limit` (`what`: "read", "pushed"). */
+export function manifestTooLarge(size: number | undefined, limit: number, what: string, ctx: ErrorContext): FerryError {
+  const s = size === undefined ? 'more than' : `${size} bytes, over`;
+  return registryError('MANIFEST_TOO_LARGE', `manifest is ${s} the ${MiB(limit)} ferry allows ${what}`, { ...ctx, details: { ...ctx.details, limit, ...(size !== undefined ? { size } : {}) } });
+}
+
 export async function headManifest(transport: Transport, r: RegistryRef, signal: AbortSignal): Promise<ManifestInfo | undefined> {
   const ref = manifestRefOf(r);
   const res = await transport.request({
     host: r.host,
     repository: r.repository,
     method: 'HEAD',
-    path: `/v2/${r.repository}/manifests/${ref}`,
+    path: manifestPath(r, ref),
     headers: { Accept: MANIFEST_ACCEPT },
     scopes: [pullScope(r.repository)],
     what: 'manifest',
@@ -48,7 +58,9 @@ export async function headManifest(transport: Transport, r: RegistryRef, signal:
   const digest = res.headers.get('docker-content-digest');
   const mediaType = (res.headers.get('content-type') ?? '').split(';')[0]!.trim();
   const size = Number(res.headers.get('content-length') ?? NaN);
-  if (digest && isSupportedType(mediaType) && Number.isFinite(size)) return { digest, mediaType, size };
+  if (size > MAX_MANIFEST_READ_BYTES) throw manifestTooLarge(size, MAX_MANIFEST_READ_BYTES, 'read', repoCtx(r, `HEAD manifest ${ref}`));
+  // a digest header goes into later URLs: one that is not a valid digest is no header at all
+  if (digest && !digestProblem(digest) && isSupportedType(mediaType) && Number.isFinite(size)) return { digest, mediaType, size };
   // no usable headers: GET and hash
   const m = await fetchManifest(transport, r, signal, true);
   return m ? { digest: m.digest, mediaType: m.mediaType, size: m.bytes.length } : undefined;
@@ -63,7 +75,7 @@ export async function fetchManifest(transport: Transport, r: RegistryRef, signal
     host: r.host,
     repository: r.repository,
     method: 'GET',
-    path: `/v2/${r.repository}/manifests/${ref}`,
+    path: manifestPath(r, ref),
     headers: { Accept: MANIFEST_ACCEPT },
     scopes: [pullScope(r.repository)],
     what: 'manifest',
@@ -75,7 +87,7 @@ export async function fetchManifest(transport: Transport, r: RegistryRef, signal
     res.dispose();
     return undefined;
   }
-  const bytes = await res.buffer(8 * 1024 * 1024);
+  const bytes = await res.buffer(MAX_MANIFEST_READ_BYTES, (limit) => manifestTooLarge(undefined, limit, 'read', ctx));
   let json: any;
   try {
     json = JSON.parse(bytes.toString('utf8'));
@@ -83,20 +95,27 @@ export async function fetchManifest(transport: Transport, r: RegistryRef, signal
     throw registryError('MANIFEST_INVALID', 'manifest is not JSON', ctx);
   }
   const mediaType = manifestMediaType(res.headers.get('content-type'), json);
-  const digest = r.digest?.startsWith('sha256:') || !r.digest ? sha256Digest(bytes) : r.digest;
+  // by digest: verified with the reference's own algorithm (sha256 or sha512, paths.ts)
+  const digest = digestOf(bytes, r.digest ? algorithmOf(r.digest) : 'sha256');
   if (r.digest && digest !== r.digest) {
     throw registryError('DIGEST_MISMATCH', `manifest bytes hash to ${digest}, expected ${r.digest}`, { ...ctx, details: { digest: r.digest, actualDigest: digest } });
   }
   return { bytes, digest, mediaType, json };
 }
 
-/** PUT `bytes` as manifest `ref` (tag or digest) of `r`'s repository; returns the digest the registry reports. */
+/**
+ * PUT `bytes` as manifest `ref` (tag or digest) of `r`'s repository; returns
+ * the digest the registry reports (when it is one). Bytes over distribution's
+ * limit are refused before the PUT.
+ */
 export async function pushManifest(transport: Transport, r: RegistryRef, ref: string, bytes: Buffer, mediaType: string, signal: AbortSignal): Promise<string> {
+  const path = manifestPath(r, ref);
+  if (bytes.length > MAX_MANIFEST_PUSH_BYTES) throw manifestTooLarge(bytes.length, MAX_MANIFEST_PUSH_BYTES, 'pushed', repoCtx(r, `PUT manifest ${ref}`));
   const res = await transport.request({
     host: r.host,
     repository: r.repository,
     method: 'PUT',
-    path: `/v2/${r.repository}/manifests/${ref}`,
+    path,
     headers: { 'Content-Type': mediaType },
     body: bytes,
     scopes: [pushScope(r.repository)],
@@ -106,13 +125,14 @@ export async function pushManifest(transport: Transport, r: RegistryRef, ref: st
     op: `PUT manifest ${ref}`,
   });
   res.dispose();
-  return res.headers.get('docker-content-digest') ?? sha256Digest(bytes);
+  const reported = res.headers.get('docker-content-digest');
+  return reported && !digestProblem(reported) ? reported : sha256Digest(bytes);
 }
 
-/** pushManifest under the reference's tag (else digest), refusing bytes that do not hash to a sha256 digest in the reference. */
+/** pushManifest under the reference's tag (else digest), refusing bytes that do not hash to the reference's digest (sha256 or sha512). */
 export async function putManifest(transport: Transport, r: RegistryRef, bytes: Buffer, mediaType: string, signal: AbortSignal): Promise<{ digest: string }> {
-  const computed = sha256Digest(bytes);
-  if (r.digest && r.digest !== computed && r.digest.startsWith('sha256:')) {
+  const computed = r.digest ? digestOf(bytes, algorithmOf(checkDigest(r.digest, r, 'reference'))) : sha256Digest(bytes);
+  if (r.digest && r.digest !== computed) {
     throw registryError('DIGEST_MISMATCH', `manifest bytes hash to ${computed}, reference says ${r.digest}`, repoCtx(r, 'PUT manifest'));
   }
   await pushManifest(transport, r, r.tag ?? r.digest ?? computed, bytes, mediaType, signal);
@@ -125,7 +145,7 @@ export async function deleteManifest(transport: Transport, r: Repo, digest: stri
     host: r.host,
     repository: r.repository,
     method: 'DELETE',
-    path: `/v2/${r.repository}/manifests/${digest}`,
+    path: manifestPath(r, checkDigest(digest, r, 'caller')),
     scopes: [deleteScope(r.repository)],
     what: 'manifest',
     expect: [200, 202, 204, 404],
@@ -137,10 +157,14 @@ export async function deleteManifest(transport: Transport, r: Repo, digest: stri
   return res.status !== 404;
 }
 
-/** Every tag of the repository, following `Link: rel="next"` pages (loop- and runaway-guarded), sorted. */
+/**
+ * Every tag of the repository, following `Link: rel="next"` pages (loop- and
+ * runaway-guarded), sorted. Names that are not tags (`../x`, `a?b`) are
+ * dropped: callers build references and URLs from these.
+ */
 export async function listTags(transport: Transport, r: Repo, signal: AbortSignal): Promise<string[]> {
   const tags = new Set<string>();
-  let path: string | undefined = `/v2/${r.repository}/tags/list?n=1000`;
+  let path: string | undefined = tagsPath(r, 1000);
   const seen = new Set<string>();
   while (path && !seen.has(path) && seen.size < 10_000) {
     seen.add(path);
@@ -155,8 +179,12 @@ export async function listTags(transport: Transport, r: Repo, signal: AbortSigna
       op: 'GET tags',
     });
     const body = await res.json();
-    for (const t of (body?.tags ?? []) as unknown[]) if (typeof t === 'string') tags.add(t);
-    path = nextLink(res.headers.get('link'), res.url);
+    for (const t of (Array.isArray(body?.tags) ? body.tags : []) as unknown[]) if (typeof t === 'string' && !tagProblem(t)) tags.add(t);
+    try {
+      path = nextLink(res.headers.get('link'), res.url);
+    } catch {
+      throw registryError('PROTOCOL', 'tag list page Link is not a URL', repoCtx(r, 'GET tags'));
+    }
   }
   return [...tags].sort();
 }
@@ -168,16 +196,15 @@ export async function getBlobJson(transport: Transport, r: Repo, digest: string,
     host: r.host,
     repository: r.repository,
     method: 'GET',
-    path: `/v2/${r.repository}/blobs/${digest}`,
+    path: blobPath(r, digest),
     scopes: [pullScope(r.repository)],
     what: 'blob',
     signal,
     op: ctx.op!,
   });
   const bytes = await res.buffer(16 * 1024 * 1024);
-  if (digest.startsWith('sha256:') && sha256Digest(bytes) !== digest) {
-    throw registryError('DIGEST_MISMATCH', `blob bytes hash to ${sha256Digest(bytes)}`, { ...ctx, details: { digest } });
-  }
+  const got = digestOf(bytes, algorithmOf(digest));
+  if (got !== digest) throw registryError('DIGEST_MISMATCH', `blob bytes hash to ${got}`, { ...ctx, details: { digest } });
   try {
     return JSON.parse(bytes.toString('utf8'));
   } catch {

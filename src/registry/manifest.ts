@@ -51,7 +51,51 @@ export interface Descriptor {
 }
 
 export function sha256Digest(b: Uint8Array): string {
-  return `sha256:${createHash('sha256').update(b).digest('hex')}`;
+  return digestOf(b, 'sha256');
+}
+
+/** `algorithm:hex` of `b` (algorithm: one of paths.ts DIGEST_ALGORITHMS). */
+export function digestOf(b: Uint8Array, algorithm: string): string {
+  return `${algorithm}:${createHash(algorithm).update(b).digest('hex')}`;
+}
+
+/** Algorithm part of a (validated) digest. */
+export const algorithmOf = (digest: string): string => digest.slice(0, digest.indexOf(':'));
+
+/*
+ * Limits on what an upstream manifest may make ferry read, hold and do. A
+ * hostile or broken registry must not be able to exhaust a worker's memory
+ * or turn one copy into an unbounded number of requests.
+ */
+/** Largest manifest read (GET body, or announced by HEAD/GET Content-Length). */
+export const MAX_MANIFEST_READ_BYTES = 8 * 1024 * 1024;
+/** Largest manifest pushed: distribution's own limit for a manifest PUT. A copy checks it before moving any blob. */
+export const MAX_MANIFEST_PUSH_BYTES = 4 * 1024 * 1024;
+/** Indexes below the top one (index -> index -> ...): real images have none (an index lists image manifests); 4 leaves room for artifacts. */
+export const MAX_INDEX_DEPTH = 4;
+/**
+ * Manifests in one copy's index tree (every child of every nested index).
+ * The largest public indexes hold a few dozen children (8 platforms plus
+ * their attestation manifests is 16); 1024 is far beyond any real image,
+ * and bounds both the child GETs and the memory they hold.
+ */
+export const MAX_MANIFESTS_PER_COPY = 1024;
+/** Bytes of manifests one copy holds while it plans (each is kept until pushed). */
+export const MAX_MANIFEST_BYTES_PER_COPY = 64 * 1024 * 1024;
+/**
+ * Unique blobs in one copy. A runnable image has at most 125 layers (moby's
+ * layer store refuses deeper chains: "max depth exceeded"); 16 platforms of
+ * those is ~2,000. 10,000 leaves room for artifacts with many files as
+ * layers while bounding a copy (each blob costs >= 3 requests).
+ */
+export const MAX_BLOBS_PER_COPY = 10_000;
+
+/** Why a descriptor from a manifest cannot be used (digest checked by paths.ts), or undefined. */
+export function descriptorShapeProblem(d: unknown): string | undefined {
+  if (!d || typeof d !== 'object') return 'is not an object';
+  const { size } = d as { size?: unknown };
+  if (typeof size !== 'number' || !Number.isSafeInteger(size) || size < 0) return `has size ${JSON.stringify(size)?.slice(0, 40)}, not a byte count`;
+  return undefined;
 }
 
 /** Media type of a fetched manifest: Content-Type when meaningful, else inferred from the JSON. */
@@ -68,7 +112,7 @@ export function manifestMediaType(contentType: string | null, json: any): string
 export function blobsOf(json: any): Descriptor[] {
   const out: Descriptor[] = [];
   if (json?.config?.digest) out.push(json.config as Descriptor);
-  for (const l of (json?.layers ?? []) as Descriptor[]) {
+  for (const l of (Array.isArray(json?.layers) ? json.layers : []) as Descriptor[]) {
     if (!l?.digest) continue;
     const foreign = /foreign|nondistributable/.test(l.mediaType ?? '') && Array.isArray(l.urls) && l.urls.length > 0;
     if (!foreign) out.push(l);
@@ -98,6 +142,11 @@ export function platformMatches(p: Platform | undefined, wanted: string): boolea
 
 const ATTESTATION = 'attestation-manifest';
 
+/** Child descriptors of an index (none when `manifests` is not a list; copy.ts checks each one). */
+export function childrenOf(json: any): Descriptor[] {
+  return Array.isArray(json?.manifests) ? (json.manifests as Descriptor[]) : [];
+}
+
 export interface FilterResult {
   /** Children to copy. */
   kept: Descriptor[];
@@ -116,7 +165,7 @@ export interface FilterResult {
  * `pinned`: the source was referenced by digest -> never filter.
  */
 export function filterIndex(bytes: Buffer, json: any, platforms: string[], pinned: boolean): FilterResult {
-  const all = (json?.manifests ?? []) as Descriptor[];
+  const all = childrenOf(json);
   const isAttestation = (d: Descriptor) => d.annotations?.['vnd.docker.reference.type'] === ATTESTATION;
   const available = [...new Set(all.filter((d) => !isAttestation(d)).map((d) => platformString(d.platform)))];
   const digest = sha256Digest(bytes);

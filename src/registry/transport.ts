@@ -10,14 +10,23 @@
  * Idempotent requests without a streamed body are retried on transient
  * failures (backoff, honouring Retry-After up to `maxRetryAfterMs`).
  * Credentials and tokens are never logged or put in errors.
+ *
+ * The ping and token requests are shared by every caller asking for the same
+ * host (scopes) meanwhile. They run under the transport's own signal and
+ * deadline, never the first caller's: a caller whose job is cancelled
+ * abandons only its own wait (`abandonable`), the others still get the answer.
  */
 import type { FerryConfig } from '../config/types.js';
 import type { FerryError } from '../errors.js';
-import { basicHeader, mergeScopes, parseChallenges, tokenRequest, type Challenge } from './auth.js';
+import { basicHeader, mergeScopes, parseChallenges, type Challenge } from './auth.js';
 import { CredentialStore, ownRegistryConfig, registryConfigFor, type Credentials, type CredentialStoreOptions } from './credentials.js';
-import { classifyHttp, classifyThrown, RequestTimeout, registryError, type HttpFailure } from './errors.js';
-import { HttpClient, type Body, type HeaderView, type HttpResponse } from './http.js';
+import { classifyHttp, classifyThrown, registryError, type HttpFailure } from './errors.js';
+import { HttpClient, type Body, type HttpResponse } from './http.js';
 import { limiterFor } from './limiter.js';
+import { abandonable, Deadline, RegistryResponse, safePath, sleep, touching } from './response.js';
+import { fetchToken, type Token } from './token.js';
+
+export { Deadline, RegistryResponse, sleep } from './response.js';
 
 export interface Logger {
   debug(o: object, msg?: string): void;
@@ -83,141 +92,8 @@ export interface TransportOptions {
   credentials?: CredentialStoreOptions;
 }
 
-/**
- * Idle timer + abort plumbing for one request: aborts `signal` when the
- * parent aborts, or when no progress was reported for `ms`.
- */
-export class Deadline {
-  private readonly ctrl = new AbortController();
-  readonly signal = this.ctrl.signal;
-  private last = performance.now();
-  private timer: NodeJS.Timeout | undefined;
-  private onParent: (() => void) | undefined;
-
-  constructor(
-    private readonly ms: number,
-    private readonly parent?: AbortSignal,
-  ) {
-    if (parent) {
-      if (parent.aborted) this.ctrl.abort(parent.reason);
-      else {
-        this.onParent = () => this.ctrl.abort(parent.reason);
-        parent.addEventListener('abort', this.onParent, { once: true });
-      }
-    }
-    if (ms > 0) this.arm(ms);
-  }
-
-  private arm(wait: number): void {
-    this.timer = setTimeout(() => {
-      const idle = performance.now() - this.last;
-      if (idle >= this.ms) this.ctrl.abort(new RequestTimeout(this.ms));
-      else this.arm(this.ms - idle);
-    }, wait);
-  }
-
-  /** Progress happened: restart the idle clock. */
-  touch(): void {
-    this.last = performance.now();
-  }
-
-  get parentAborted(): boolean {
-    return !!this.parent?.aborted;
-  }
-
-  clear(): void {
-    if (this.timer) clearTimeout(this.timer);
-    this.timer = undefined;
-    if (this.onParent) this.parent?.removeEventListener('abort', this.onParent);
-    this.onParent = undefined;
-  }
-}
-
-/** A response whose body is consumed through the request's Deadline. */
-export class RegistryResponse {
-  constructor(
-    readonly res: HttpResponse,
-    private readonly dl: Deadline,
-    private readonly ctx: { host: string; repository?: string; op?: string },
-  ) {}
-
-  get status(): number {
-    return this.res.status;
-  }
-  get headers(): HeaderView {
-    return this.res.headers;
-  }
-  /** Final URL (after redirects). */
-  get url(): string {
-    return this.res.url;
-  }
-
-  /** Streams the body; every chunk restarts the idle timer. Errors are classified. */
-  async *body(): AsyncGenerator<Uint8Array> {
-    try {
-      for await (const chunk of this.res.msg as AsyncIterable<Buffer>) {
-        this.dl.touch();
-        yield chunk;
-      }
-    } catch (e) {
-      throw classifyThrown(e, this.ctx, this.dl.parentAborted);
-    } finally {
-      this.dl.clear();
-    }
-  }
-
-  async buffer(limit = 64 * 1024 * 1024): Promise<Buffer> {
-    const parts: Buffer[] = [];
-    let n = 0;
-    for await (const c of this.body()) {
-      n += c.length;
-      if (n > limit) {
-        this.dispose();
-        throw registryError('PROTOCOL', `response larger than ${limit} bytes`, this.ctx);
-      }
-      parts.push(c as Buffer);
-    }
-    return Buffer.concat(parts, n);
-  }
-
-  async json(): Promise<any> {
-    const b = await this.buffer(16 * 1024 * 1024);
-    try {
-      return JSON.parse(b.toString('utf8'));
-    } catch {
-      throw registryError('PROTOCOL', 'response is not JSON', this.ctx);
-    }
-  }
-
-  /** Discards the rest of the body (small bodies are drained so the connection is reused). */
-  dispose(): void {
-    this.res.discard();
-    this.dl.clear();
-  }
-}
-
-interface Token {
-  value: string;
-  expiresAt: number;
-}
-
 function isReplayable(b: Body | undefined): boolean {
   return b === undefined || Buffer.isBuffer(b);
-}
-
-export function sleep(ms: number, signal?: AbortSignal): Promise<void> {
-  return new Promise((resolve, reject) => {
-    if (signal?.aborted) return reject(signal.reason);
-    const t = setTimeout(() => {
-      signal?.removeEventListener('abort', onAbort);
-      resolve();
-    }, ms);
-    const onAbort = () => {
-      clearTimeout(t);
-      reject(signal?.reason);
-    };
-    signal?.addEventListener('abort', onAbort, { once: true });
-  });
 }
 
 export class Transport {
@@ -232,6 +108,8 @@ export class Transport {
   private readonly userAgent: string;
   private readonly http = new HttpClient();
   private readonly credentialOptions: CredentialStoreOptions;
+  /** Signal of the shared ping/token requests: aborted by close(), never by a caller. */
+  private closing = new AbortController();
 
   constructor(
     config: FerryConfig,
@@ -258,8 +136,10 @@ export class Transport {
     return endpointFor(this.config, host);
   }
 
-  /** Drops pooled connections. */
+  /** Stops the shared ping/token requests and drops pooled connections (the transport stays usable). */
   close(): void {
+    this.closing.abort(registryError('ABORTED', 'registry transport closed', { host: '-' }));
+    this.closing = new AbortController();
     this.http.close();
   }
 
@@ -273,14 +153,7 @@ export class Transport {
 
   /** `host`'s credentials (a helper may run: up to 10 s), abandoned when `signal` aborts. */
   private credentials(host: string, signal?: AbortSignal): Promise<Credentials | undefined> {
-    const lookup = this.creds.get(host);
-    if (!signal) return lookup;
-    if (signal.aborted) return Promise.reject(signal.reason);
-    return new Promise((resolve, reject) => {
-      const onAbort = () => reject(signal.reason);
-      signal.addEventListener('abort', onAbort, { once: true });
-      lookup.then(resolve, reject).finally(() => signal.removeEventListener('abort', onAbort));
-    });
+    return abandonable(this.creds.get(host), signal, { host, op: 'credentials' });
   }
 
   /** Sends one request with retries for transient failures of replayable requests. */
@@ -301,28 +174,35 @@ export class Transport {
     }
   }
 
+  /** An absolute URL (any scheme: http.ts refuses what is not http/https) is used as is, a path goes under the endpoint. */
   private urlFor(host: string, path: string): string {
-    return /^https?:\/\//.test(path) ? path : this.endpoint(host) + path;
+    return /^[a-z][a-z0-9+.-]*:/i.test(path) ? path : this.endpoint(host) + path;
   }
 
-  /** Ping `/v2/` once per host: null = no auth needed, else the challenge. */
+  /**
+   * Ping `/v2/` once per host: null = no auth needed, else the challenge.
+   * One request shared by every caller; `signal` abandons only this caller's wait.
+   */
   ping(host: string, signal?: AbortSignal): Promise<Challenge | null> {
+    const ctx = { host, op: 'ping /v2/' };
+    if (signal?.aborted) return Promise.reject(classifyThrown(signal.reason, ctx, true));
     let p = this.pings.get(host);
     if (!p) {
-      p = this.doPing(host, signal);
+      p = this.doPing(host, this.closing.signal);
       this.pings.set(host, p);
       p.catch(() => this.pings.delete(host));
     }
-    return p;
+    return abandonable(p, signal, ctx);
   }
 
-  private async doPing(host: string, signal?: AbortSignal): Promise<Challenge | null> {
+  /** The shared ping: `signal` is the transport's own (close), its Deadline the request's timeout. */
+  private async doPing(host: string, signal: AbortSignal): Promise<Challenge | null> {
     const ctx = { host, op: 'ping /v2/' };
     await limiterFor(host, this.rps(host)).take(signal);
     const dl = new Deadline(this.timeoutMs, signal);
     let res: HttpResponse;
     try {
-      res = await this.http.send({ url: this.urlFor(host, '/v2/'), method: 'GET', headers: { 'User-Agent': this.userAgent }, signal: dl.signal });
+      res = await this.http.send({ url: this.urlFor(host, '/v2/'), method: 'GET', headers: { 'User-Agent': this.userAgent }, signal: dl.signal, origin: this.endpoint(host) });
       await res.text();
     } catch (e) {
       throw classifyThrown(e, ctx, dl.parentAborted);
@@ -364,59 +244,21 @@ export class Transport {
     if (!force && cached && cached.expiresAt > Date.now()) return cached;
     let flight = this.tokenFlights.get(key);
     if (!flight) {
-      flight = this.fetchToken(host, ch, merged, creds, signal).finally(() => this.tokenFlights.delete(key));
+      const tc = {
+        http: this.http,
+        logger: this.logger,
+        userAgent: this.userAgent,
+        timeoutMs: this.timeoutMs,
+        rps: (h: string) => this.rps(h),
+        endpoint: this.endpoint(host),
+        signal: this.closing.signal,
+      };
+      flight = fetchToken(tc, host, ch, merged, creds).finally(() => this.tokenFlights.delete(key));
+      // cached even when every caller has abandoned the flight: the next one need not ask again
+      flight.then((t) => this.tokens.set(key, t)).catch(() => undefined);
       this.tokenFlights.set(key, flight);
     }
-    const t = await flight;
-    this.tokens.set(key, t);
-    return t;
-  }
-
-  private async fetchToken(host: string, ch: Challenge, scopes: string[], creds: Credentials | undefined, signal?: AbortSignal): Promise<Token> {
-    const realm = ch.params.realm;
-    const ctx = { host, op: 'token request' };
-    if (!realm) throw registryError('PROTOCOL', 'Bearer challenge without realm', ctx);
-    let url: URL;
-    try {
-      url = new URL(realm);
-    } catch {
-      throw registryError('PROTOCOL', 'Bearer challenge with an invalid realm URL', ctx);
-    }
-    const { method, headers, body: form } = tokenRequest(url, ch, scopes, creds);
-    const oauth = method === 'POST';
-    headers['User-Agent'] = this.userAgent;
-    await limiterFor(url.host, this.rps(url.host)).take(signal);
-    const dl = new Deadline(this.timeoutMs, signal);
-    let res: HttpResponse;
-    let body: any;
-    try {
-      res = await this.http.send({ url: url.toString(), method, headers, body: form, signal: dl.signal });
-      const text = await res.text(1024 * 1024);
-      try {
-        body = JSON.parse(text);
-      } catch {
-        body = undefined;
-      }
-    } catch (e) {
-      throw classifyThrown(e, ctx, dl.parentAborted);
-    } finally {
-      dl.clear();
-    }
-    if (res.status < 200 || res.status >= 300) {
-      const f: HttpFailure = { status: res.status, codes: [], method, what: 'token', retryAfter: res.headers.get('retry-after'), authenticated: !!creds };
-      // 404: no such account; 400 from a refresh-token grant: invalid_grant (RFC 6749 5.2)
-      if (res.status === 404 || (oauth && res.status === 400)) f.status = 401;
-      throw classifyHttp(f, { ...ctx, details: { realm: url.origin + url.pathname } });
-    }
-    const value: unknown = oauth ? (body?.access_token ?? body?.token) : (body?.token ?? body?.access_token);
-    if (typeof value !== 'string' || !value) throw registryError('PROTOCOL', 'token server answered without a token', ctx);
-    const expiresIn = Number(body?.expires_in) > 0 ? Number(body.expires_in) : 60;
-    const issued = body?.issued_at ? Date.parse(body.issued_at) : NaN;
-    const start = Number.isFinite(issued) && Math.abs(issued - Date.now()) < 5 * 60_000 ? issued : Date.now();
-    // refresh 10 s (or 10%) early so a token does not expire between POST and PUT
-    const margin = Math.min(10_000, expiresIn * 100);
-    this.logger.debug({ host, scopes, expiresIn }, 'registry token obtained');
-    return { value, expiresAt: start + expiresIn * 1000 - margin };
+    return abandonable(flight, signal, { host, op: 'token request' });
   }
 
   private async once(spec: RequestSpec): Promise<RegistryResponse> {
@@ -436,7 +278,7 @@ export class Transport {
       const t0 = performance.now();
       let res: HttpResponse;
       try {
-        res = await this.http.send({ url, method: spec.method, headers, body, signal: dl.signal });
+        res = await this.http.send({ url, method: spec.method, headers, body, signal: dl.signal, origin: this.endpoint(host) });
       } catch (e) {
         dl.clear();
         throw classifyThrown(e, ctx, dl.parentAborted);
@@ -488,20 +330,4 @@ export class Transport {
       );
     }
   }
-}
-
-/** Upload body wrapper: each chunk handed to fetch restarts the idle timer. */
-async function* touching(src: AsyncIterable<Uint8Array>, dl: Deadline): AsyncGenerator<Uint8Array> {
-  for await (const c of src) {
-    dl.touch();
-    yield c;
-  }
-  dl.touch();
-}
-
-/** Path without query (upload Locations carry signed state). */
-function safePath(url: string): string {
-  const q = url.indexOf('?');
-  const u = q >= 0 ? url.slice(0, q) : url;
-  return u.replace(/^https?:\/\/[^/]+/, '');
 }

@@ -18,7 +18,8 @@ const TABLE: Readonly<Record<WatchErrorKind, { status: number; hint: string }>> 
   },
 };
 
-export function watchError(kind: WatchErrorKind, message: string, details?: Record<string, unknown>): FerryError {
+/** `hint` replaces the table's when the caller knows better (e.g. what the route at hand takes). */
+export function watchError(kind: WatchErrorKind, message: string, details?: Record<string, unknown>, hint?: string): FerryError {
   const e = TABLE[kind];
-  return new FerryError(`FERRY_ERR_WATCH_${kind}`, message, { hint: e.hint, status: e.status, ...(details ? { details } : {}) });
+  return new FerryError(`FERRY_ERR_WATCH_${kind}`, message, { hint: hint ?? e.hint, status: e.status, ...(details ? { details } : {}) });
 }

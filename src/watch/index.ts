@@ -33,8 +33,12 @@ export const startWatch: StartRole = async (ctx: RoleContext): Promise<WatchRole
     logger: ctx.logger,
     mirrorRefOf: ctx.mirrorRefOf,
   });
-  await ctx.http.register(watchRoutes(watcher, () => ctx.config().dashboard.token, ctx.logger.child({ role: 'watch' })));
-  ctx.onConfigChange((next) => {
+  const logger = ctx.logger.child({ role: 'watch' });
+  await ctx.http.register(watchRoutes(watcher, () => ctx.config(), logger));
+  ctx.onConfigChange((next, prev) => {
+    if (prev.hooks.secret && !next.hooks.secret) {
+      logger.warn('hooks.secret was removed: POST /hooks/registry now takes dashboard.token, or loopback callers only without one');
+    }
     void watcher.onConfigChange().catch((e) => ctx.logger.error({ err: describeError(e) }, 'watch: applying the new config failed'));
   });
   ctx.addReadiness('watch', async () => {

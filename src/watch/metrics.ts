@@ -41,7 +41,7 @@ export const hooks = once(
   () =>
     new Counter({
       name: 'ferry_watch_hook_requests_total',
-      help: 'POST /hooks/registry requests by outcome: matched (a poll was triggered), ignored (no watch matched), invalid',
+      help: 'POST /hooks/registry requests by outcome: matched (a poll was triggered), ignored (no watch matched), invalid (not an envelope, not JSON), unauthorized (refused by hooks.secret or the guard)',
       labelNames: ['outcome'] as const,
     }),
 );

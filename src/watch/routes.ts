@@ -3,110 +3,98 @@
  *   GET    /api/watches               every watch with its status
  *   GET    /api/watches/:id           one watch
  *   GET    /api/watches/:id/history   change events + what the mirror held per tag
- *   POST   /api/watches/:id/poll      poll now (token)
- *   PUT    /api/watches/:id           create/replace an API-defined watch (token)
- *   DELETE /api/watches/:id           delete an API-defined watch (token)
- *   POST   /hooks/registry            docker-registry notifications (token when dashboard.token is set)
+ *   POST   /api/watches/:id/poll      poll now (guarded)
+ *   PUT    /api/watches/:id           create/replace an API-defined watch (guarded)
+ *   DELETE /api/watches/:id           delete an API-defined watch (guarded)
+ *   POST   /hooks/registry            docker-registry notifications (hooks.secret, else guarded)
+ * "Guarded" = src/access: dashboard.token when set, else loopback callers
+ * only with a loopback Host and no foreign Origin. Bodies are JSON only.
  */
-import type { FastifyInstance, FastifyReply } from 'fastify';
+import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { Logger } from 'pino';
-import { requireToken } from '../dashboard/auth.js';
-import { describeError, isFerryError } from '../errors.js';
+import { acceptJsonBodies, hookGuard, mutationGuard, routeTakes, type RefusalListener } from '../access/index.js';
+import type { FerryConfig } from '../config/index.js';
+import { describeError, isFerryError, type FerryError } from '../errors.js';
 import { watchError } from './errors.js';
+import { EVENTS_MEDIA_TYPE } from './hooks.js';
 import * as metrics from './metrics.js';
 import type { Watcher } from './watcher.js';
 
-function sendError(reply: FastifyReply, e: unknown, logger: Logger): FastifyReply {
-  if (isFerryError(e)) return reply.code(e.status).send(e.toJSON());
-  logger.error({ err: describeError(e) }, 'watch API failed');
-  return reply.code(500).send({ code: 'FERRY_ERR_WATCH_INTERNAL', message: describeError(e) });
-}
-
 type IdParams = { Params: { id: string } };
 
-export function watchRoutes(watcher: Watcher, getToken: () => string, logger: Logger) {
-  const auth = requireToken(getToken);
+const HOOK_URL = '/hooks/registry';
+
+const TAKES = {
+  poll: 'no body (or an empty JSON body)',
+  put: 'JSON: one `watch:` entry, e.g. {"image": "docker.io/library/nginx", "strategy": "semver", "constraint": "^1.27", "schedule": "*/15 * * * *"}',
+  remove: 'no body',
+  hook: `a docker-registry notification envelope {"events": [...]} as ${EVENTS_MEDIA_TYPE} or application/json`,
+} as const;
+
+export function watchRoutes(watcher: Watcher, config: () => FerryConfig, logger: Logger) {
+  const isHook = (req: FastifyRequest) => req.routeOptions.url === HOOK_URL;
+  const hookRejected = (req: FastifyRequest, e: FerryError) => {
+    metrics.hooks.inc({ outcome: e.status === 401 || e.status === 403 ? 'unauthorized' : 'invalid' });
+    logger.warn({ code: e.code, err: e.message, contentType: req.headers['content-type'], from: req.ip }, 'registry notification rejected');
+  };
+  const onHookRefused: RefusalListener = (req, e) => hookRejected(req, e);
+  const guarded = (takes: string) => ({ onRequest: mutationGuard(config), config: { takes } });
+
   return async function plugin(app: FastifyInstance): Promise<void> {
-    // Registry notifications arrive as application/vnd.docker.distribution.events.v1+json;
-    // this scope reads every body as text and parses it itself, so anything malformed is a logged 400.
-    app.removeAllContentTypeParsers();
-    app.addContentTypeParser('*', { parseAs: 'string' }, (_req, body, done) => done(null, body));
-
-    app.get('/api/watches', async (_req, reply) => {
-      try {
-        return { watches: await watcher.list() };
-      } catch (e) {
-        return sendError(reply, e, logger);
-      }
+    // JSON only (415 for text/plain and forms: what a web page can send cross-site without a preflight);
+    // docker-registry posts its envelope as application/vnd.docker.distribution.events.v1+json.
+    acceptJsonBodies(app, {
+      alsoAccept: [EVENTS_MEDIA_TYPE],
+      invalid: (req, reason) =>
+        isHook(req)
+          ? watchError('HOOK_INVALID', `the body is not JSON: ${reason}`)
+          : watchError('INVALID', `the body is not JSON: ${reason}`, undefined, routeTakes(req)),
     });
 
-    app.get<IdParams>('/api/watches/:id', async (req, reply) => {
-      try {
-        return await watcher.get(req.params.id);
-      } catch (e) {
-        return sendError(reply, e, logger);
+    app.setErrorHandler((err: unknown, req, reply) => {
+      if (isFerryError(err)) {
+        if (isHook(req) && err.status < 500) hookRejected(req, err);
+        if (err.status >= 500) logger.error({ err: describeError(err), code: err.code }, 'watch API failed');
+        return reply.code(err.status).send(err.toJSON());
       }
+      const e = err as { statusCode?: number; message?: string };
+      if (e.statusCode && e.statusCode >= 400 && e.statusCode < 500) {
+        // fastify's own 4xx (body too large, bad content-length, ...): the watch shape, with what this route takes.
+        const fe = watchError(isHook(req) ? 'HOOK_INVALID' : 'INVALID', e.message ?? 'bad request', undefined, routeTakes(req));
+        if (isHook(req)) hookRejected(req, fe);
+        return reply.code(e.statusCode).send(fe.toJSON());
+      }
+      logger.error({ err: describeError(err) }, 'watch API failed');
+      return reply.code(500).send({ code: 'FERRY_ERR_WATCH_INTERNAL', message: describeError(err) });
     });
 
-    app.get<IdParams>('/api/watches/:id/history', async (req, reply) => {
-      try {
-        return await watcher.history(req.params.id);
-      } catch (e) {
-        return sendError(reply, e, logger);
-      }
+    app.get('/api/watches', async () => ({ watches: await watcher.list() }));
+
+    app.get<IdParams>('/api/watches/:id', async (req) => watcher.get(req.params.id));
+
+    app.get<IdParams>('/api/watches/:id/history', async (req) => watcher.history(req.params.id));
+
+    app.post<IdParams>('/api/watches/:id/poll', guarded(TAKES.poll), async (req, reply) => {
+      if (!(await watcher.find(req.params.id))) throw watchError('NOT_FOUND', `no watch "${req.params.id}"`);
+      const report = await watcher.poll(req.params.id, 'api', 'wait');
+      if (!report) return reply.code(202).send({ id: req.params.id, deferred: true, message: 'a poll of this watch is running; it polls again right after' });
+      return report;
     });
 
-    app.post<IdParams>('/api/watches/:id/poll', { preHandler: auth }, async (req, reply) => {
-      try {
-        if (!(await watcher.find(req.params.id))) throw watchError('NOT_FOUND', `no watch "${req.params.id}"`);
-        const report = await watcher.poll(req.params.id, 'api', 'wait');
-        if (!report) return reply.code(202).send({ id: req.params.id, deferred: true, message: 'a poll of this watch is running; it polls again right after' });
-        return report;
-      } catch (e) {
-        return sendError(reply, e, logger);
-      }
+    app.put<IdParams>('/api/watches/:id', guarded(TAKES.put), async (req, reply) => {
+      const { created, watch } = await watcher.put(req.params.id, req.body);
+      return reply.code(created ? 201 : 200).send(watch);
     });
 
-    app.put<IdParams>('/api/watches/:id', { preHandler: auth }, async (req, reply) => {
-      try {
-        const body = typeof req.body === 'string' && req.body !== '' ? parseJson(req.body) : req.body;
-        const { created, watch } = await watcher.put(req.params.id, body);
-        return reply.code(created ? 201 : 200).send(watch);
-      } catch (e) {
-        return sendError(reply, e, logger);
-      }
+    app.delete<IdParams>('/api/watches/:id', guarded(TAKES.remove), async (req, reply) => {
+      await watcher.remove(req.params.id);
+      return reply.code(204).send();
     });
 
-    app.delete<IdParams>('/api/watches/:id', { preHandler: auth }, async (req, reply) => {
-      try {
-        await watcher.remove(req.params.id);
-        return reply.code(204).send();
-      } catch (e) {
-        return sendError(reply, e, logger);
-      }
-    });
-
-    app.post('/hooks/registry', { preHandler: auth }, async (req, reply) => {
-      try {
-        const body = typeof req.body === 'string' ? parseJson(req.body, 'HOOK_INVALID') : req.body;
-        const res = await watcher.notify(body);
-        metrics.hooks.inc({ outcome: res.polls.length ? 'matched' : 'ignored' });
-        return reply.code(202).send(res);
-      } catch (e) {
-        if (isFerryError(e) && e.code === 'FERRY_ERR_WATCH_HOOK_INVALID') {
-          metrics.hooks.inc({ outcome: 'invalid' });
-          logger.warn({ err: e.message, contentType: req.headers['content-type'], from: req.ip }, 'registry notification rejected');
-        }
-        return sendError(reply, e, logger);
-      }
+    app.post(HOOK_URL, { onRequest: hookGuard(config, onHookRefused), config: { takes: TAKES.hook } }, async (req, reply) => {
+      const res = await watcher.notify(req.body);
+      metrics.hooks.inc({ outcome: res.polls.length ? 'matched' : 'ignored' });
+      return reply.code(202).send(res);
     });
   };
-}
-
-function parseJson(text: string, kind: 'INVALID' | 'HOOK_INVALID' = 'INVALID'): unknown {
-  try {
-    return JSON.parse(text);
-  } catch (e) {
-    throw watchError(kind, `the body is not JSON: ${(e as Error).message}`);
-  }
 }

@@ -12,11 +12,25 @@ export interface Container {
   [k: string]: unknown;
 }
 
+/** `spec.volumes[*]`; only image volumes (Kubernetes 1.31+) matter to ferry. */
+export interface Volume {
+  name: string;
+  image?: { reference?: string; pullPolicy?: string; [k: string]: unknown };
+  [k: string]: unknown;
+}
+
 export interface Pod {
   apiVersion?: string;
   kind?: string;
-  metadata?: { name?: string; generateName?: string; namespace?: string; annotations?: Record<string, string>; [k: string]: unknown };
-  spec?: { containers?: Container[]; initContainers?: Container[]; ephemeralContainers?: Container[]; [k: string]: unknown };
+  metadata?: {
+    name?: string;
+    generateName?: string;
+    namespace?: string;
+    labels?: Record<string, string>;
+    annotations?: Record<string, string>;
+    [k: string]: unknown;
+  };
+  spec?: { containers?: Container[]; initContainers?: Container[]; ephemeralContainers?: Container[]; volumes?: Volume[]; [k: string]: unknown };
   [k: string]: unknown;
 }
 
@@ -65,8 +79,9 @@ export function decodeReview(body: unknown): AdmissionRequest {
   const req = b.request as Record<string, unknown> | undefined;
   if (typeof req !== 'object' || req === null) throw bad('request is missing');
   if (typeof req.uid !== 'string' || req.uid === '') throw bad('request.uid must be a non-empty string');
-  if (req.object !== undefined && req.object !== null && (typeof req.object !== 'object' || Array.isArray(req.object))) {
-    throw bad('request.object must be an object');
+  for (const key of ['object', 'oldObject'] as const) {
+    const v = req[key];
+    if (v !== undefined && v !== null && (typeof v !== 'object' || Array.isArray(v))) throw bad(`request.${key} must be an object`);
   }
   return req as unknown as AdmissionRequest;
 }

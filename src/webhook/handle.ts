@@ -1,15 +1,32 @@
-import { decide, type CompiledPolicy, type ContainerInput, type NamespaceAnnotations, type PodDecision } from '../policy/index.js';
+/**
+ * One AdmissionReview request -> the answer, for both webhooks: `mutate`
+ * (rewrites, pull policies, denials) and `validate` (the same policy,
+ * deny-only, after every mutating webhook). Pure apart from the deps' reads.
+ */
+import {
+  ANNOTATION_STATIC_MIRROR,
+  decide,
+  describeUse,
+  validatePod,
+  type CompiledPolicy,
+  type ImageList,
+  type ImageUse,
+  type NamespaceMeta,
+  type PodDecision,
+} from '../policy/index.js';
 import type { ImageView } from '../queue/record.js';
-import type { AdmissionRequest, AdmissionResponse, Container, Pod } from './admission.js';
+import type { AdmissionRequest, AdmissionResponse, Pod } from './admission.js';
 import { buildPatch } from './patch.js';
+
+export type WebhookKind = 'mutate' | 'validate';
 
 export interface HandleDeps {
   policy: CompiledPolicy;
-  namespaceAnnotations(namespace: string): NamespaceAnnotations;
+  namespace(namespace: string): NamespaceMeta;
   lookup(ref: string): ImageView | undefined;
 }
 
-export type Outcome = 'allowed' | 'patched' | 'denied' | 'ignored';
+export type Outcome = 'allowed' | 'patched' | 'denied' | 'ignored' | 'static';
 
 export interface HandleResult {
   response: AdmissionResponse;
@@ -17,47 +34,95 @@ export interface HandleResult {
   decision?: PodDecision;
 }
 
-function containersOf(pod: Pod, onlyNewEphemeral: Set<string> | undefined): ContainerInput[] {
-  const out: ContainerInput[] = [];
-  const lists = onlyNewEphemeral ? (['ephemeralContainers'] as const) : (['containers', 'initContainers', 'ephemeralContainers'] as const);
+const CONTAINER_LISTS = ['containers', 'initContainers', 'ephemeralContainers'] as const;
+const ALL_LISTS: readonly ImageList[] = [...CONTAINER_LISTS, 'volumes'];
+
+/** Every image `pod` names in `lists`, in spec order; malformed items are skipped, not thrown on. */
+export function imagesOf(pod: Pod | undefined, lists: readonly ImageList[] = ALL_LISTS): ImageUse[] {
+  const out: ImageUse[] = [];
   for (const list of lists) {
-    const items = pod.spec?.[list];
+    const items = pod?.spec?.[list];
     if (!Array.isArray(items)) continue;
-    items.forEach((c: Container, index) => {
-      if (typeof c?.image !== 'string') return;
-      if (onlyNewEphemeral?.has(c.name)) return;
-      out.push({ list, index, name: String(c.name ?? `${list}[${index}]`), image: c.image, ...(c.imagePullPolicy ? { imagePullPolicy: c.imagePullPolicy } : {}) });
+    items.forEach((item: unknown, index) => {
+      if (typeof item !== 'object' || item === null) return;
+      const named = item as { name?: unknown };
+      const name = String(named.name ?? `${list}[${index}]`);
+      if (list === 'volumes') {
+        const image = (item as { image?: { reference?: unknown; pullPolicy?: unknown } }).image;
+        if (typeof image?.reference !== 'string') return;
+        out.push({ list, index, name, image: image.reference, ...(typeof image.pullPolicy === 'string' ? { pullPolicy: image.pullPolicy } : {}) });
+        return;
+      }
+      const c = item as { image?: unknown; imagePullPolicy?: unknown };
+      if (typeof c.image !== 'string') return;
+      out.push({ list, index, name, image: c.image, ...(typeof c.imagePullPolicy === 'string' ? { pullPolicy: c.imagePullPolicy } : {}) });
     });
   }
   return out;
 }
 
+/** The images of `uses` that `old` did not name at the same place (list and name): what an UPDATE introduces. */
+function introduced(uses: ImageUse[], old: Pod | undefined): ImageUse[] {
+  if (!old) return uses;
+  const before = new Map(imagesOf(old).map((u) => [`${u.list}/${u.name}`, u.image]));
+  return uses.filter((u) => before.get(`${u.list}/${u.name}`) !== u.image);
+}
+
+interface Scope {
+  images: ImageUse[];
+  setPullPolicy: boolean;
+  /** Metadata is writable (not through the ephemeralcontainers subresource). */
+  annotate: boolean;
+}
+
 /**
- * Pods on CREATE, and the `ephemeralcontainers` subresource on UPDATE (only
- * the ephemeral containers that are new: existing ones may not change).
- * Everything else is allowed untouched.
+ * What a request puts up for judgement. CREATE: every image. A pod UPDATE
+ * (`kubectl set image pod/...`): the images it changes, with no pull-policy
+ * change (immutable on update). The `ephemeralcontainers` subresource: the
+ * ephemeral containers it adds. Anything else: nothing (allowed untouched).
  */
-export function handleAdmission(req: AdmissionRequest, deps: HandleDeps): HandleResult {
+function scopeOf(req: AdmissionRequest, pod: Pod): Scope | undefined {
+  const sub = req.subResource ?? '';
+  if (req.operation === 'CREATE' && sub === '') return { images: imagesOf(pod), setPullPolicy: true, annotate: true };
+  if (req.operation === 'UPDATE' && sub === '') return { images: introduced(imagesOf(pod), req.oldObject), setPullPolicy: false, annotate: true };
+  if (req.operation === 'UPDATE' && sub === 'ephemeralcontainers') {
+    return { images: introduced(imagesOf(pod, ['ephemeralContainers']), req.oldObject), setPullPolicy: true, annotate: false };
+  }
+  return undefined;
+}
+
+/** What ferry would have done to a static pod's mirror, as admission warnings. */
+function wouldHave(decision: PodDecision): string[] {
+  const out = ['ferry: static pod mirror (kubernetes.io/config.mirror): not changed or denied, the kubelet runs it from its manifest file'];
+  for (const d of decision.images) {
+    if (d.denied) out.push(`ferry: would deny: ${d.denied}`);
+    else if (d.image) out.push(`ferry: would rewrite ${describeUse(d.use)} from "${d.use.image}" to "${d.image}"`);
+    if (d.pullPolicy) out.push(`ferry: would set the pull policy of ${describeUse(d.use)} to ${d.pullPolicy}`);
+  }
+  return out;
+}
+
+export function handleAdmission(req: AdmissionRequest, deps: HandleDeps, kind: WebhookKind = 'mutate'): HandleResult {
   const allow: AdmissionResponse = { uid: req.uid, allowed: true };
   const isPod = (req.kind?.kind ?? 'Pod') === 'Pod' && (req.resource?.resource ?? 'pods') === 'pods';
   const pod = req.object;
   if (!isPod || !pod) return { response: allow, outcome: 'ignored' };
-  const sub = req.subResource ?? '';
-  let existingEphemeral: Set<string> | undefined;
-  if (req.operation === 'CREATE' && sub === '') {
-    existingEphemeral = undefined;
-  } else if (req.operation === 'UPDATE' && sub === 'ephemeralcontainers') {
-    existingEphemeral = new Set((req.oldObject?.spec?.ephemeralContainers ?? []).map((c) => c.name));
-  } else {
-    return { response: allow, outcome: 'ignored' };
-  }
+  const scope = scopeOf(req, pod);
+  if (!scope) return { response: allow, outcome: 'ignored' };
   const namespace = req.namespace ?? pod.metadata?.namespace ?? 'default';
-  const decision = decide(
-    { namespace, annotations: pod.metadata?.annotations ?? {}, containers: containersOf(pod, existingEphemeral) },
-    deps.namespaceAnnotations(namespace),
-    deps.policy,
-    deps.lookup,
-  );
+  const input = {
+    namespace,
+    annotations: pod.metadata?.annotations ?? {},
+    labels: pod.metadata?.labels ?? {},
+    images: scope.images,
+    setPullPolicy: scope.setPullPolicy,
+  };
+  const judge = kind === 'validate' ? validatePod : decide;
+  const decision = judge(input, deps.namespace(namespace), deps.policy, deps.lookup);
+  if (pod.metadata?.annotations?.[ANNOTATION_STATIC_MIRROR] !== undefined) {
+    // Said once, by the mutating webhook: the validating one would only repeat it.
+    return { outcome: 'static', decision, response: kind === 'mutate' ? { ...allow, warnings: [...wouldHave(decision), ...decision.warnings] } : allow };
+  }
   const warnings = decision.warnings.length ? { warnings: decision.warnings } : {};
   if (decision.denials.length) {
     return {
@@ -71,8 +136,8 @@ export function handleAdmission(req: AdmissionRequest, deps: HandleDeps): Handle
       },
     };
   }
-  // The ephemeralcontainers subresource ignores metadata changes, so no annotation there.
-  const ops = buildPatch(pod, decision, { annotate: existingEphemeral === undefined });
+  if (kind === 'validate') return { response: { ...allow, ...warnings }, outcome: 'allowed', decision };
+  const ops = buildPatch(pod, decision, { annotate: scope.annotate });
   if (ops.length === 0) return { response: { ...allow, ...warnings }, outcome: 'allowed', decision };
   return {
     outcome: 'patched',

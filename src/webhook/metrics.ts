@@ -2,16 +2,17 @@ import { Counter, Gauge, Histogram } from 'prom-client';
 
 export const admissions = new Counter({
   name: 'ferry_webhook_admissions_total',
-  help: 'AdmissionReviews answered, by outcome (patched, allowed, denied, ignored, invalid, error).',
-  labelNames: ['outcome'],
+  help: 'AdmissionReviews answered, by webhook (mutate, validate) and outcome (patched, allowed, denied, static, ignored, invalid, error).',
+  labelNames: ['webhook', 'outcome'],
 });
 export const rewrites = new Counter({
   name: 'ferry_webhook_rewrites_total',
-  help: 'Container images rewritten to the mirror.',
+  help: 'Images (containers and image volumes) rewritten to the mirror.',
 });
 export const admissionSeconds = new Histogram({
   name: 'ferry_webhook_admission_seconds',
-  help: 'Time spent deciding an admission (parse to answer), seconds.',
+  help: 'Time spent deciding an admission (parse to answer), seconds, by webhook (mutate, validate).',
+  labelNames: ['webhook'],
   buckets: [0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.05, 0.25],
 });
 export const enqueueBuffer = new Gauge({

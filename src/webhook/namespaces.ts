@@ -1,17 +1,18 @@
 import type { Logger } from 'pino';
-import type { NamespaceAnnotations } from '../policy/index.js';
+import type { NamespaceMeta } from '../policy/index.js';
 
 export interface NamespaceCache {
-  annotations(namespace: string): NamespaceAnnotations;
+  /** The namespace's annotations and labels (empty when unknown). */
+  meta(namespace: string): NamespaceMeta;
   readonly source: 'informer' | 'config-only';
   close(): Promise<void>;
 }
 
-const EMPTY: NamespaceAnnotations = Object.freeze({}) as NamespaceAnnotations;
+const EMPTY: NamespaceMeta = Object.freeze({ annotations: Object.freeze({}), labels: Object.freeze({}) }) as NamespaceMeta;
 
 /** No cluster access: namespace rules come from config only. */
 export function configOnlyNamespaces(): NamespaceCache {
-  return { annotations: () => EMPTY, source: 'config-only', close: async () => {} };
+  return { meta: () => EMPTY, source: 'config-only', close: async () => {} };
 }
 
 function hasKubeconfig(env: NodeJS.ProcessEnv): boolean {
@@ -19,9 +20,9 @@ function hasKubeconfig(env: NodeJS.ProcessEnv): boolean {
 }
 
 /**
- * Namespace annotations are the defaults for their pods, but an
- * AdmissionReview carries only the pod: an informer keeps every namespace's
- * annotations in memory (list + watch via @kubernetes/client-node). Without a
+ * Namespace annotations (and the `ferry.io/skip` label) are the defaults for
+ * their pods, but an AdmissionReview carries only the pod: an informer keeps
+ * every namespace's annotations and labels in memory (list + watch via @kubernetes/client-node). Without a
  * kubeconfig or in-cluster service account, namespace rules come from config
  * only, and the log says so.
  */
@@ -38,10 +39,10 @@ export async function startNamespaceCache(logger: Logger, mode: 'auto' | 'off', 
   if (env.KUBECONFIG) kc.loadFromFile(env.KUBECONFIG.split(':')[0]!);
   else kc.loadFromCluster();
   const api = kc.makeApiClient(k8s.CoreV1Api);
-  const map = new Map<string, NamespaceAnnotations>();
+  const map = new Map<string, NamespaceMeta>();
   const informer = k8s.makeInformer(kc, '/api/v1/namespaces', () => api.listNamespace());
-  const put = (ns: { metadata?: { name?: string; annotations?: Record<string, string> } }) => {
-    if (ns.metadata?.name) map.set(ns.metadata.name, ns.metadata.annotations ?? EMPTY);
+  const put = (ns: { metadata?: { name?: string; annotations?: Record<string, string>; labels?: Record<string, string> } }) => {
+    if (ns.metadata?.name) map.set(ns.metadata.name, { annotations: ns.metadata.annotations ?? EMPTY.annotations, labels: ns.metadata.labels ?? EMPTY.labels! });
   };
   informer.on('add', put);
   informer.on('update', put);
@@ -57,7 +58,7 @@ export async function startNamespaceCache(logger: Logger, mode: 'auto' | 'off', 
     logger.warn({ err: String(e) }, 'cannot list namespaces; namespace annotations unavailable until the informer recovers');
   }
   return {
-    annotations: (ns) => map.get(ns) ?? EMPTY,
+    meta: (ns) => map.get(ns) ?? EMPTY,
     source: 'informer',
     close: async () => {
       await informer.stop();

@@ -1,11 +1,11 @@
-import { watch, type FSWatcher } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
+import { join } from 'node:path';
 import type { Server } from 'node:https';
 import { describeError } from '../errors.js';
 import type { FastifyInstance } from 'fastify';
 import type { Role, RoleContext } from '../cli/role.js';
 import { servingCert } from './certs.js';
+import { watchCertificate, type CertificateWatcher } from './cert-watch.js';
 import { enqueueBuffer } from './metrics.js';
 import { startNamespaceCache } from './namespaces.js';
 import { createWebhookServer } from './server.js';
@@ -40,7 +40,7 @@ export async function startWebhook(ctx: RoleContext): Promise<WebhookRole> {
     readiness: ctx.readiness,
   });
   const address = await app.listen({ port: config.webhook.port, host: config.webhook.host });
-  const certWatch = watchCertificate(ctx, app.server as Server);
+  const certWatch = followCertificate(ctx, app.server as Server);
   ctx.logger.info({ url: `${address}/mutate` }, 'webhook listening');
   return {
     name: 'webhook',
@@ -55,32 +55,21 @@ export async function startWebhook(ctx: RoleContext): Promise<WebhookRole> {
   };
 }
 
-/**
- * cert-manager renews the serving certificate by rewriting the mounted
- * Secret: reload it into the running server so no restart is needed. A
- * half-written pair is retried on the next change.
- */
-function watchCertificate(ctx: RoleContext, server: Server): FSWatcher | undefined {
+/** Reloads `webhook.certFile`/`keyFile` into the running server when either changes. */
+function followCertificate(ctx: RoleContext, server: Server): CertificateWatcher | undefined {
   const { certFile, keyFile } = ctx.config().webhook;
   if (!certFile || !keyFile) return undefined;
-  let timer: NodeJS.Timeout | undefined;
-  const reload = async () => {
-    try {
-      const tls = await servingCert(certFile, keyFile, '');
-      server.setSecureContext({ key: tls.key, cert: tls.cert });
-      ctx.logger.info({ certFile }, 'webhook certificate reloaded');
-    } catch (e) {
-      ctx.logger.warn({ err: describeError(e) }, 'webhook certificate changed but could not be loaded; keeping the previous one');
-    }
-  };
-  try {
-    const w = watch(dirname(certFile), () => {
-      if (timer) clearTimeout(timer);
-      timer = setTimeout(() => void reload(), 200);
-    });
-    w.on('error', () => {});
-    return w;
-  } catch {
-    return undefined;
-  }
+  return watchCertificate(
+    [certFile, keyFile],
+    async () => {
+      try {
+        const tls = await servingCert(certFile, keyFile, '');
+        server.setSecureContext({ key: tls.key, cert: tls.cert });
+        ctx.logger.info({ certFile, keyFile }, 'webhook certificate reloaded');
+      } catch (e) {
+        ctx.logger.warn({ err: describeError(e) }, 'webhook certificate changed but could not be loaded; keeping the previous one');
+      }
+    },
+    { onError: (e) => ctx.logger.debug({ err: describeError(e) }, 'webhook certificate watch error') },
+  );
 }

@@ -1,4 +1,4 @@
-import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
+import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyRequest } from 'fastify';
 import type { Logger } from 'pino';
 import type { FerryConfig } from '../config/index.js';
 import { describeError, isFerryError } from '../errors.js';
@@ -7,7 +7,7 @@ import type { EnqueueRequest } from '../queue/producer.js';
 import type { ImageView } from '../queue/record.js';
 import { addOpsRoutes, quietRequests, type Readiness } from '../observability/ops-server.js';
 import { decodeReview, review } from './admission.js';
-import { handleAdmission } from './handle.js';
+import { handleAdmission, type WebhookKind } from './handle.js';
 import { admissions, admissionSeconds, rewrites } from './metrics.js';
 import type { NamespaceCache } from './namespaces.js';
 
@@ -44,8 +44,16 @@ const REVIEW_RESPONSE_SCHEMA = {
   required: ['apiVersion', 'kind', 'response'],
 } as const;
 
+function webhookOf(url: string): WebhookKind | 'other' {
+  if (url.startsWith('/mutate')) return 'mutate';
+  if (url.startsWith('/validate')) return 'validate';
+  return 'other';
+}
+
 /**
- * The admission endpoint. Bad requests get 400/413 with a clear message; an
+ * The admission endpoints: `POST /mutate` (rewrites) and `POST /validate`
+ * (the same policy, deny-only, for a ValidatingWebhookConfiguration that runs
+ * after every mutation). Bad requests get 400/413 with a clear message; an
  * internal error answers allowed (fail-open) unless `webhook.failClosed`.
  */
 export function createWebhookServer(deps: WebhookDeps): FastifyInstance {
@@ -58,9 +66,9 @@ export function createWebhookServer(deps: WebhookDeps): FastifyInstance {
     keepAliveTimeout: 65_000,
   }) as unknown as FastifyInstance;
 
-  app.setErrorHandler((err: Error & { statusCode?: number; code?: string }, _req, reply) => {
+  app.setErrorHandler((err: Error & { statusCode?: number; code?: string }, req, reply) => {
     const status = err.statusCode ?? (isFerryError(err) ? err.status : 500);
-    admissions.inc({ outcome: status < 500 ? 'invalid' : 'error' });
+    admissions.inc({ webhook: webhookOf(req.url), outcome: status < 500 ? 'invalid' : 'error' });
     if (status === 413) {
       return reply.code(413).send({ code: 'FERRY_ERR_WEBHOOK_BODY_TOO_LARGE', message: `AdmissionReview larger than webhook.bodyLimit (${deps.config().webhook.bodyLimit} bytes)` });
     }
@@ -72,39 +80,42 @@ export function createWebhookServer(deps: WebhookDeps): FastifyInstance {
     return reply.code(500).send({ code: 'FERRY_ERR_WEBHOOK_INTERNAL', message: 'internal error' });
   });
 
-  app.post('/mutate', { schema: { response: { 200: REVIEW_RESPONSE_SCHEMA } } }, async (req) => {
+  const answer = (kind: WebhookKind) => async (req: FastifyRequest) => {
     const started = process.hrtime.bigint();
     const request = decodeReview(req.body);
     const config = deps.config();
     try {
-      const result = handleAdmission(request, {
-        policy: compilePolicy(config),
-        namespaceAnnotations: (ns) => deps.namespaces.annotations(ns),
-        lookup: deps.lookup,
-      });
+      const result = handleAdmission(
+        request,
+        { policy: compilePolicy(config), namespace: (ns) => deps.namespaces.meta(ns), lookup: deps.lookup },
+        kind,
+      );
       if (!request.dryRun && result.decision) {
         for (const e of result.decision.enqueue) deps.enqueue({ ref: e.ref, mirrorRef: e.mirrorRef, source: 'admission' });
       }
-      admissions.inc({ outcome: result.outcome });
+      admissions.inc({ webhook: kind, outcome: result.outcome });
       if (result.outcome === 'patched' && result.decision) {
-        rewrites.inc(result.decision.containers.filter((c) => c.image !== undefined).length);
+        rewrites.inc(result.decision.images.filter((d) => d.image !== undefined).length);
       }
       if (result.outcome === 'denied') {
-        deps.logger.info({ uid: request.uid, namespace: request.namespace, denials: result.decision?.denials }, 'pod denied');
+        deps.logger.info({ webhook: kind, uid: request.uid, namespace: request.namespace, operation: request.operation, denials: result.decision?.denials }, 'pod denied');
       }
-      admissionSeconds.observe(Number(process.hrtime.bigint() - started) / 1e9);
+      admissionSeconds.observe({ webhook: kind }, Number(process.hrtime.bigint() - started) / 1e9);
       return review(result.response);
     } catch (e) {
       const failClosed = config.webhook.failClosed;
-      admissions.inc({ outcome: 'error' });
-      deps.logger.error({ err: describeError(e), uid: request.uid, failClosed }, 'admission failed internally');
+      admissions.inc({ webhook: kind, outcome: 'error' });
+      deps.logger.error({ webhook: kind, err: describeError(e), uid: request.uid, failClosed }, 'admission failed internally');
       return review(
         failClosed
           ? { uid: request.uid, allowed: false, status: { code: 500, message: `ferry internal error (webhook.failClosed is on): ${describeError(e)}` } }
           : { uid: request.uid, allowed: true, warnings: ['ferry: internal error; pod admitted unchanged (fail-open)'] },
       );
     }
-  });
+  };
+  const routeOpts = { schema: { response: { 200: REVIEW_RESPONSE_SCHEMA } } };
+  app.post('/mutate', routeOpts, answer('mutate'));
+  app.post('/validate', routeOpts, answer('validate'));
   addOpsRoutes(app, deps.readiness);
   return app;
 }

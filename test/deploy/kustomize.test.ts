@@ -33,7 +33,7 @@ const CLUSTER_SCOPED = new Set([
   'StorageClass',
   'PriorityClass',
 ]);
-const EXPECTED_OVERLAYS = ['cert-manager', 'dev', 'manual-certs'];
+const EXPECTED_OVERLAYS = ['cert-manager', 'dev', 'fail-closed', 'manual-certs'];
 const WEBHOOK_SANS = [
   'ferry-webhook',
   'ferry-webhook.ferry-system',
@@ -43,7 +43,7 @@ const WEBHOOK_SANS = [
 /** Exec probe of the non-webhook roles: node and the healthcheck script as the Dockerfile installs them. */
 const HEALTHCHECK = ['/nodejs/bin/node', '/usr/local/lib/ferry/healthcheck.mjs'];
 /** Secrets the manifests may reference without rendering them (made by cert-manager, by hand, or optional). */
-const EXTERNAL_SECRETS = new Set(['ferry-webhook-tls', 'ferry-redis', 'ferry-dashboard']);
+const EXTERNAL_SECRETS = new Set(['ferry-webhook-tls', 'ferry-redis', 'ferry-dashboard', 'ferry-hooks']);
 
 const kubectl = which('kubectl');
 
@@ -159,26 +159,35 @@ async function checkOverlay(t: Tap, name: string, dir: string, objs: Obj[]): Pro
     );
     const labels = ns[0]?.metadata.labels ?? {};
     t.equal(labels['pod-security.kubernetes.io/enforce'], 'restricted', 'namespace enforces the restricted Pod Security Standard');
-    t.equal(labels['ferry.io/skip'], 'true', 'namespace carries the opt-out label the webhook selector excludes');
+    t.equal(labels['ferry.io/skip'], 'true', 'namespace carries ferry.io/skip: its pods are never rewritten, should it be renamed');
     for (const o of objs) {
       if (CLUSTER_SCOPED.has(o.kind)) t.notOk(o.metadata.namespace, `${id(o)} is cluster-scoped`);
       else t.equal(o.metadata.namespace, NAMESPACE, `${id(o)} namespace`);
     }
   });
 
-  t.test('MutatingWebhookConfiguration is fail-safe', async (t) => {
+  t.test('webhook configurations: fail-safe, and nothing a pod author can opt out of', async (t) => {
     const mwcs = byKind('MutatingWebhookConfiguration');
+    const vwcs = byKind('ValidatingWebhookConfiguration');
     t.equal(mwcs.length, 1, 'one MutatingWebhookConfiguration');
-    t.equal(byKind('ValidatingWebhookConfiguration').length, 0, 'no validating webhook');
-    const mwc = mwcs[0]!;
-    t.ok(mwc.webhooks?.length >= 1, 'has webhooks');
-    for (const w of mwc.webhooks as Any[]) {
-      const at = `webhook ${w.name}`;
-      t.equal(w.failurePolicy, 'Ignore', `${at}: failurePolicy Ignore`);
+    t.equal(vwcs.length, 1, 'one ValidatingWebhookConfiguration (runs after every mutation, sidecar injectors included)');
+    const entries = [...mwcs, ...vwcs].flatMap((cfg) => ((cfg.webhooks ?? []) as Any[]).map((w) => ({ kind: cfg.kind as string, w })));
+    t.ok(entries.length >= 2, 'has webhooks');
+    const failClosedNamespaces = (w: Any) => (w.namespaceSelector?.matchExpressions ?? []).some((e: Any) => e.key === 'ferry.io/fail-closed' && e.operator === 'In');
+    const hasFailClosed = entries.some(({ w }) => failClosedNamespaces(w));
+    for (const { kind, w } of entries) {
+      const mutating = kind === 'MutatingWebhookConfiguration';
+      const at = `${kind} webhook ${w.name}`;
+      if (failClosedNamespaces(w)) {
+        t.notOk(mutating, `${at}: only the validating webhook fails closed`);
+        t.equal(w.failurePolicy, 'Fail', `${at}: failurePolicy Fail for the namespaces that chose it`);
+      } else {
+        t.equal(w.failurePolicy, 'Ignore', `${at}: failurePolicy Ignore`);
+      }
       t.equal(w.sideEffects, 'NoneOnDryRun', `${at}: sideEffects NoneOnDryRun`);
       t.type(w.timeoutSeconds, 'number', `${at}: timeoutSeconds set`);
       t.ok(w.timeoutSeconds >= 1 && w.timeoutSeconds <= 10, `${at}: timeoutSeconds ${w.timeoutSeconds} <= 10`);
-      t.equal(w.reinvocationPolicy, 'IfNeeded', `${at}: reinvocationPolicy IfNeeded`);
+      if (mutating) t.equal(w.reinvocationPolicy, 'IfNeeded', `${at}: reinvocationPolicy IfNeeded`);
       t.same(w.admissionReviewVersions, ['v1'], `${at}: admissionReviewVersions [v1]`);
 
       const nsExprs: Any[] = w.namespaceSelector?.matchExpressions ?? [];
@@ -188,14 +197,14 @@ async function checkOverlay(t: Tap, name: string, dir: string, objs: Obj[]): Pro
         t.ok(byName?.values?.includes(ns), `${at}: namespaceSelector excludes ${ns}`);
       }
       t.notOk(w.namespaceSelector?.matchLabels, `${at}: no matchLabels that could widen/narrow the selector unexpectedly`);
-      const nsSkip = nsExprs.find((e) => e.key === 'ferry.io/skip');
-      t.match(nsSkip, { operator: 'NotIn', values: ['true'] }, `${at}: namespaces labelled ferry.io/skip=true are excluded`);
-      const objExprs: Any[] = w.objectSelector?.matchExpressions ?? [];
-      t.match(
-        objExprs.find((e) => e.key === 'ferry.io/skip'),
-        { operator: 'NotIn', values: ['true'] },
-        `${at}: objectSelector opt-out label ferry.io/skip`,
-      );
+      t.notOk(nsExprs.some((e) => e.key === 'ferry.io/skip'), `${at}: ferry.io/skip is judged by ferry, never used to skip the webhook`);
+      t.notOk(w.objectSelector, `${at}: no objectSelector: a pod's own labels cannot take it out of ferry's sight`);
+      if (hasFailClosed && !failClosedNamespaces(w) && !mutating) {
+        t.ok(
+          nsExprs.some((e) => e.key === 'ferry.io/fail-closed' && e.operator === 'NotIn'),
+          `${at}: leaves the fail-closed namespaces to the fail-closed entry (each namespace is judged once)`,
+        );
+      }
 
       const rules = (w.rules as Any[]).map((r) => ({
         ops: [...r.operations].sort().join(','),
@@ -206,17 +215,17 @@ async function checkOverlay(t: Tap, name: string, dir: string, objs: Obj[]): Pro
       t.same(
         rules.sort((a, b) => a.resources.localeCompare(b.resources)),
         [
-          { ops: 'CREATE', groups: '', versions: 'v1', resources: 'pods' },
+          { ops: 'CREATE,UPDATE', groups: '', versions: 'v1', resources: 'pods' },
           { ops: 'UPDATE', groups: '', versions: 'v1', resources: 'pods/ephemeralcontainers' },
         ],
-        `${at}: rules are exactly pods CREATE and pods/ephemeralcontainers UPDATE`,
+        `${at}: rules are exactly pods CREATE and UPDATE, and pods/ephemeralcontainers UPDATE`,
       );
 
       // clientConfig -> Service -> webhook pods -> container port 8443
       const svcRef = w.clientConfig?.service;
       t.notOk(w.clientConfig?.url, `${at}: uses a Service, not a URL`);
       t.equal(svcRef?.namespace, NAMESPACE, `${at}: service namespace`);
-      t.equal(svcRef?.path, '/mutate', `${at}: path /mutate`);
+      t.equal(svcRef?.path, mutating ? '/mutate' : '/validate', `${at}: path ${mutating ? '/mutate' : '/validate'}`);
       const svc = find('Service', svcRef?.name);
       t.ok(svc, `${at}: Service ${svcRef?.name} is rendered`);
       if (!svc) continue;
@@ -330,6 +339,17 @@ async function checkOverlay(t: Tap, name: string, dir: string, objs: Obj[]): Pro
     t.notOk(roles.has('all'), 'no all-in-one pod in a cluster');
   });
 
+  t.test('registry notifications reach the watch role in-cluster', async (t) => {
+    const svc = find('Service', 'ferry-watch');
+    t.ok(svc, 'Service ferry-watch');
+    const dep = find('Deployment', 'ferry-watch');
+    t.ok(dep && matches(svc?.spec.selector ?? {}, dep.spec.template.metadata.labels), 'selects the watch Deployment');
+    const c = (podSpecOf(dep!)?.containers ?? []).find(isFerry);
+    t.equal(portNumber(c, svc?.spec.ports?.[0]?.targetPort), 8080, 'targets the shared HTTP port (POST /hooks/registry)');
+    const env = new Map<string, Any>((c?.env ?? []).map((e: Any) => [e.name, e]));
+    t.match(env.get('FERRY_HOOKS_SECRET')?.valueFrom?.secretKeyRef, { name: 'ferry-hooks', key: 'secret', optional: true }, 'hooks.secret from Secret ferry-hooks');
+  });
+
   t.test('webhook availability: replicas, anti-affinity, disruption budget', async (t) => {
     const dep = find('Deployment', 'ferry-webhook');
     t.ok(dep, 'ferry-webhook Deployment');
@@ -408,20 +428,40 @@ async function checkOverlay(t: Tap, name: string, dir: string, objs: Obj[]): Pro
       t.equal(cert?.spec?.issuerRef?.name, issuer?.metadata.name, 'Certificate uses that Issuer');
       t.equal(cert?.spec?.secretName, 'ferry-webhook-tls', 'into the Secret the webhook mounts');
       t.same([...(cert?.spec?.dnsNames ?? [])].sort(), [...WEBHOOK_SANS].sort(), 'dnsNames cover the webhook Service');
-      const mwc = byKind('MutatingWebhookConfiguration')[0];
-      t.equal(
-        mwc?.metadata.annotations?.['cert-manager.io/inject-ca-from'],
-        `${NAMESPACE}/${cert?.metadata.name}`,
-        'cert-manager.io/inject-ca-from names the Certificate',
+      for (const kind of ['MutatingWebhookConfiguration', 'ValidatingWebhookConfiguration']) {
+        const wc = byKind(kind)[0];
+        t.equal(
+          wc?.metadata.annotations?.['cert-manager.io/inject-ca-from'],
+          `${NAMESPACE}/${cert?.metadata.name}`,
+          `${kind}: cert-manager.io/inject-ca-from names the Certificate`,
+        );
+        t.notOk((wc?.webhooks ?? []).some((w: Any) => w.clientConfig?.caBundle), `${kind}: caBundle left to the CA injector`);
+      }
+    });
+  }
+
+  if (name === 'fail-closed') {
+    t.test('fail-closed: labelled namespaces get a validating entry that refuses what it cannot check', async (t) => {
+      const hooks: Any[] = byKind('ValidatingWebhookConfiguration')[0]?.webhooks ?? [];
+      const closed = hooks.filter((w) => w.failurePolicy === 'Fail');
+      t.equal(closed.length, 1, 'one fail-closed entry');
+      t.match(closed[0]?.namespaceSelector?.matchExpressions, [
+        { key: 'kubernetes.io/metadata.name', operator: 'NotIn' },
+        { key: 'ferry.io/fail-closed', operator: 'In', values: ['true'] },
+      ]);
+      t.ok(
+        byKind('MutatingWebhookConfiguration').every((m) => (m.webhooks as Any[]).every((w) => w.failurePolicy === 'Ignore')),
+        'the mutating webhook stays fail-open (the validating one is the gate)',
       );
-      t.notOk(mwc?.webhooks?.[0]?.clientConfig?.caBundle, 'caBundle left to the CA injector');
     });
   }
 
   if (name === 'manual-certs' || name === 'dev') {
     t.test('no keys or CA in the manifests', async (t) => {
       t.equal(byKind('Secret').length, 0, 'no Secret rendered');
-      t.notOk(byKind('MutatingWebhookConfiguration')[0]?.webhooks?.[0]?.clientConfig?.caBundle, 'no caBundle: patched in after apply');
+      for (const kind of ['MutatingWebhookConfiguration', 'ValidatingWebhookConfiguration']) {
+        t.notOk((byKind(kind)[0]?.webhooks ?? []).some((w: Any) => w.clientConfig?.caBundle), `${kind}: no caBundle: patched in after apply`);
+      }
     });
   }
 
@@ -451,18 +491,23 @@ async function checkOverlay(t: Tap, name: string, dir: string, objs: Obj[]): Pro
       t.same(Object.keys(secret.data).sort(), ['ca.crt', 'tls.crt', 'tls.key'], 'same keys as a cert-manager Secret');
       t.equal(secret.data['ca.crt'], caBundle, 'its ca.crt is the printed caBundle');
 
-      // kubectl patch mutatingwebhookconfiguration ferry --type=json -p '[...caBundle...]'
-      writeFileSync(join(tmp, 'mwc.yaml'), JSON.stringify(byKind('MutatingWebhookConfiguration')[0]));
-      const patch = JSON.stringify([{ op: 'add', path: '/webhooks/0/clientConfig/caBundle', value: caBundle }]);
-      const p = run(kubectl!, ['patch', '--local', '-f', 'mwc.yaml', '--type=json', '-p', patch, '-o', 'yaml'], { cwd: tmp });
-      t.equal(p.status, 0, `json patch applies ${p.stderr}`);
-      const patched = parseYaml(p.stdout) as Obj;
-      t.equal(patched.webhooks[0].clientConfig.caBundle, caBundle, 'caBundle patched in');
-      const { MutatingWebhookConfiguration } = await import('kubernetes-models/admissionregistration.k8s.io/v1/MutatingWebhookConfiguration');
-      t.doesNotThrow(() => new MutatingWebhookConfiguration(patched as Any).validate(), 'patched object still validates');
+      // kubectl patch {mutating,validating}webhookconfiguration ferry --type=json -p '[...caBundle...]'
+      for (const [kind, resource] of [
+        ['MutatingWebhookConfiguration', 'mutatingwebhookconfiguration'],
+        ['ValidatingWebhookConfiguration', 'validatingwebhookconfiguration'],
+      ] as const) {
+        writeFileSync(join(tmp, 'wc.yaml'), JSON.stringify(byKind(kind)[0]));
+        const patch = JSON.stringify([{ op: 'add', path: '/webhooks/0/clientConfig/caBundle', value: caBundle }]);
+        const p = run(kubectl!, ['patch', '--local', '-f', 'wc.yaml', '--type=json', '-p', patch, '-o', 'yaml'], { cwd: tmp });
+        t.equal(p.status, 0, `${kind}: json patch applies ${p.stderr}`);
+        const patched = parseYaml(p.stdout) as Obj;
+        t.equal(patched.webhooks[0].clientConfig.caBundle, caBundle, `${kind}: caBundle patched in`);
+        const Model = await modelFor('admissionregistration.k8s.io/v1', kind);
+        t.doesNotThrow(() => new Model(patched as Any).validate(), `${kind}: patched object still validates`);
+        t.match(readFileSync(join(ROOT, 'docs/deploy.md'), 'utf8'), `kubectl patch ${resource} ferry --type=json`, `docs/deploy.md documents the ${resource} patch`);
+      }
 
       const docs = readFileSync(join(ROOT, 'docs/deploy.md'), 'utf8');
-      t.match(docs, 'kubectl patch mutatingwebhookconfiguration ferry --type=json', 'docs/deploy.md documents the patch');
       t.match(docs, '/webhooks/0/clientConfig/caBundle', 'docs/deploy.md patches the caBundle path tested here');
       t.match(docs, 'create secret generic ferry-webhook-tls --type=kubernetes.io/tls', 'docs/deploy.md documents the Secret');
     });

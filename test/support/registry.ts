@@ -11,6 +11,8 @@ export interface RegistryOptions {
   token?: { realm: string; service: string; issuer: string; rootcertbundle: string };
   /** Notification endpoint URL (docker-registry `notifications.endpoints`). */
   notifyUrl?: string;
+  /** Headers docker-registry sends with every notification (`endpoints[].headers`), e.g. `{ Authorization: ['Bearer x'] }`. */
+  notifyHeaders?: Record<string, string[]>;
   /** Allow DELETE (default true). */
   deleteEnabled?: boolean;
 }
@@ -45,6 +47,7 @@ export async function startRegistry(opts: RegistryOptions = {}): Promise<TestReg
   }
   if (opts.notifyUrl) {
     lines.push('notifications:', '  endpoints:', '    - name: ferry', `      url: ${opts.notifyUrl}`, '      timeout: 2s', '      threshold: 3', '      backoff: 1s');
+    if (opts.notifyHeaders) lines.push(`      headers: ${JSON.stringify(opts.notifyHeaders)}`);
   }
   writeFileSync(join(dir, 'config.yml'), lines.join('\n') + '\n');
   const child = spawn('docker-registry', ['serve', join(dir, 'config.yml')], { stdio: ['ignore', 'ignore', 'pipe'] });

@@ -18,7 +18,7 @@ async function fakeApiServer() {
   const watching = new Promise<void>((resolve) => (resolveWatch = resolve));
   const namespaces = [
     { metadata: { name: 'shop', resourceVersion: '10', annotations: { 'ferry.io/mode': 'enforce' } } },
-    { metadata: { name: 'lab', resourceVersion: '11' } },
+    { metadata: { name: 'lab', resourceVersion: '11', labels: { 'ferry.io/skip': 'true' } } },
   ];
   const server = createServer((req, res) => {
     const url = new URL(req.url ?? '/', 'http://x');
@@ -73,27 +73,28 @@ current-context: test
   const cache = await startNamespaceCache(logger, 'auto', { KUBECONFIG: kubeconfig });
   t.teardown(() => cache.close());
   t.equal(cache.source, 'informer');
-  t.same(cache.annotations('shop'), { 'ferry.io/mode': 'enforce' }, 'listed at start');
-  t.same(cache.annotations('lab'), {});
-  t.same(cache.annotations('nope'), {});
+  t.same(cache.meta('shop').annotations, { 'ferry.io/mode': 'enforce' }, 'listed at start');
+  t.same(cache.meta('lab').annotations, {});
+  t.same(cache.meta('lab').labels, { 'ferry.io/skip': 'true' }, 'labels too (ferry.io/skip may be a namespace label)');
+  t.same(cache.meta('nope').annotations, {});
   t.ok(lines.some((l) => /watching namespace annotations/.test(l)));
 
   await api.watching;
   const changed = new Promise<void>((resolve) => {
-    const poll = () => (cache.annotations('lab')['ferry.io/pull-policy'] === 'Always' ? resolve() : setImmediate(poll));
+    const poll = () => (cache.meta('lab').annotations['ferry.io/pull-policy'] === 'Always' ? resolve() : setImmediate(poll));
     poll();
   });
   api.send('MODIFIED', { metadata: { name: 'lab', resourceVersion: '13', annotations: { 'ferry.io/pull-policy': 'Always' } } });
   await changed;
-  t.same(cache.annotations('lab'), { 'ferry.io/pull-policy': 'Always' }, 'watch events update the cache');
+  t.same(cache.meta('lab').annotations, { 'ferry.io/pull-policy': 'Always' }, 'watch events update the cache');
 
   const deleted = new Promise<void>((resolve) => {
-    const poll = () => (Object.keys(cache.annotations('shop')).length === 0 ? resolve() : setImmediate(poll));
+    const poll = () => (Object.keys(cache.meta('shop').annotations).length === 0 ? resolve() : setImmediate(poll));
     poll();
   });
   api.send('DELETED', { metadata: { name: 'shop', resourceVersion: '14' } });
   await deleted;
-  t.same(cache.annotations('shop'), {}, 'a deleted namespace is forgotten');
+  t.same(cache.meta('shop').annotations, {}, 'a deleted namespace is forgotten');
 });
 
 t.test('without a kubeconfig, namespace rules come from config only and the log says so', async (t) => {
@@ -101,7 +102,7 @@ t.test('without a kubeconfig, namespace rules come from config only and the log 
   const logger = createLogger('info', new Writable({ write: (c, _e, cb) => (lines.push(String(c)), cb()) }));
   const cache = await startNamespaceCache(logger, 'auto', {});
   t.equal(cache.source, 'config-only');
-  t.same(cache.annotations('anything'), {});
+  t.same(cache.meta('anything').annotations, {});
   t.ok(lines.some((l) => /namespace rules come from config only/.test(l)));
   const off = await startNamespaceCache(logger, 'off', { KUBECONFIG: '/nonexistent' });
   t.equal(off.source, 'config-only', 'namespaceInformer: off wins over a kubeconfig');

@@ -1,13 +1,13 @@
 import t from 'tap';
 import fastJsonPatch from 'fast-json-patch';
-import type { ContainerDecision, PodDecision } from '../../src/policy/index.js';
+import type { ImageDecision, PodDecision } from '../../src/policy/index.js';
 import type { Pod } from '../../src/webhook/admission.js';
 import { buildPatch } from '../../src/webhook/patch.js';
 
-const decision = (containers: ContainerDecision[], originalImages: Record<string, string> = {}): PodDecision => ({
+const decision = (images: ImageDecision[], originalImages: Record<string, string> = {}): PodDecision => ({
   mode: 'always',
   skipped: false,
-  containers,
+  images,
   denials: [],
   warnings: [],
   enqueue: [],
@@ -32,10 +32,10 @@ t.test('ops touch only image and imagePullPolicy: replace what is there, add wha
     pod,
     decision(
       [
-        { container: c('containers', 0, 'app', 'nginx:1'), image: 'm:5000/docker.io/library/nginx:1', pullPolicy: 'IfNotPresent' },
-        { container: c('containers', 1, 'side', 'busybox'), pullPolicy: 'IfNotPresent' },
-        { container: c('containers', 2, 'same', 'redis:7') },
-        { container: c('initContainers', 0, 'init', 'alpine:3'), image: 'm:5000/docker.io/library/alpine:3' },
+        { use: c('containers', 0, 'app', 'nginx:1'), image: 'm:5000/docker.io/library/nginx:1', pullPolicy: 'IfNotPresent' },
+        { use: c('containers', 1, 'side', 'busybox'), pullPolicy: 'IfNotPresent' },
+        { use: c('containers', 2, 'same', 'redis:7') },
+        { use: c('initContainers', 0, 'init', 'alpine:3'), image: 'm:5000/docker.io/library/alpine:3' },
       ],
       { app: 'nginx:1', init: 'alpine:3' },
     ),
@@ -62,7 +62,54 @@ t.test('ops touch only image and imagePullPolicy: replace what is there, add wha
 
 t.test('no change: no ops; junk list items are skipped, not thrown on', async (t) => {
   const pod = { spec: { containers: [null, 'x', { name: 'a', image: 'a:1' }] } } as unknown as Pod;
-  t.same(buildPatch(pod, decision([{ container: { list: 'containers', index: 2, name: 'a', image: 'a:1' } }]), { annotate: true }), []);
-  const ops = buildPatch(pod, decision([{ container: { list: 'containers', index: 2, name: 'a', image: 'a:1' }, image: 'm/a:1' }]), { annotate: false });
+  t.same(buildPatch(pod, decision([{ use: { list: 'containers', index: 2, name: 'a', image: 'a:1' } }]), { annotate: true }), []);
+  const ops = buildPatch(pod, decision([{ use: { list: 'containers', index: 2, name: 'a', image: 'a:1' }, image: 'm/a:1' }]), { annotate: false });
   t.same(ops, [{ op: 'replace', path: '/spec/containers/2/image', value: 'm/a:1' }]);
+});
+
+t.test('image volumes: reference and pullPolicy inside `image`, nothing else of the volume', async (t) => {
+  const pod = {
+    metadata: { name: 'p' },
+    spec: {
+      containers: [{ name: 'app', image: 'm:5000/x/app:1' }],
+      volumes: [
+        { name: 'cfg', configMap: { name: 'c' } },
+        { name: 'weights', image: { reference: 'ghcr.io/acme/weights:7', pullPolicy: 'Always' } },
+        { name: 'data', image: { reference: 'busybox:1' } },
+      ],
+    },
+  } as unknown as Pod;
+  const v = (index: number, name: string, image: string) => ({ list: 'volumes' as const, index, name, image });
+  const ops = buildPatch(
+    pod,
+    decision(
+      [
+        { use: v(1, 'weights', 'ghcr.io/acme/weights:7'), image: 'm:5000/ghcr.io/acme/weights:7', pullPolicy: 'IfNotPresent' },
+        { use: v(2, 'data', 'busybox:1'), pullPolicy: 'IfNotPresent' },
+      ],
+      { 'volume/weights': 'ghcr.io/acme/weights:7' },
+    ),
+    { annotate: true },
+  );
+  t.same(
+    ops.filter((o) => o.path.startsWith('/spec')).sort((a, b) => a.path.localeCompare(b.path)),
+    [
+      { op: 'replace', path: '/spec/volumes/1/image/pullPolicy', value: 'IfNotPresent' },
+      { op: 'replace', path: '/spec/volumes/1/image/reference', value: 'm:5000/ghcr.io/acme/weights:7' },
+      { op: 'add', path: '/spec/volumes/2/image/pullPolicy', value: 'IfNotPresent' },
+    ],
+  );
+  const after = fastJsonPatch.applyPatch(structuredClone(pod), ops).newDocument as any;
+  t.same(after.spec.volumes[0], { name: 'cfg', configMap: { name: 'c' } });
+  t.same(JSON.parse(after.metadata.annotations['ferry.io/original-images']), { 'volume/weights': 'ghcr.io/acme/weights:7' });
+});
+
+t.test('a later rewrite of the same image records its new original; other entries stay', async (t) => {
+  const pod = {
+    metadata: { annotations: { 'ferry.io/original-images': JSON.stringify({ app: 'nginx:1', side: 'redis:7' }) } },
+    spec: { containers: [{ name: 'app', image: 'nginx:2' }] },
+  } as unknown as Pod;
+  const ops = buildPatch(pod, decision([{ use: { list: 'containers', index: 0, name: 'app', image: 'nginx:2' }, image: 'm/nginx:2' }], { app: 'nginx:2' }), { annotate: true });
+  const after = fastJsonPatch.applyPatch(structuredClone(pod), ops).newDocument as any;
+  t.same(JSON.parse(after.metadata.annotations['ferry.io/original-images']), { app: 'nginx:2', side: 'redis:7' });
 });

@@ -2,48 +2,21 @@ import t, { type Test } from 'tap';
 import { readFileSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import fastJsonPatch from 'fast-json-patch';
 import { resolveConfig } from '../../src/config/index.js';
 import { createContext } from '../../src/cli/context.js';
 import { createLogger } from '../../src/observability/logger.js';
 import { startWebhook } from '../../src/webhook/index.js';
 import { startRedis } from '../support/redis.js';
 import { postJson } from '../support/https.js';
+import { M, bootWebhook, fixture, patched, withPod } from './support/boot.js';
 
-const fixture = JSON.parse(readFileSync(new URL('../fixtures/admission-review.json', import.meta.url), 'utf8'));
-const M = '127.0.0.1:5999';
 const redis = await startRedis();
 t.teardown(() => redis.stop());
-
-async function boot(t: Test, raw: object = {}) {
-  const loaded = resolveConfig({
-    mirror: { registry: M },
-    queue: { redisUrl: redis.url, prefix: `wh${Math.random().toString(36).slice(2, 8)}` },
-    webhook: { port: 0, host: '127.0.0.1', bodyLimit: 256 * 1024 },
-    ...raw,
-  });
-  const ctx = createContext(loaded, createLogger('silent'), {});
-  const role = await startWebhook(ctx);
-  const view = await ctx.stateView();
-  t.teardown(async () => {
-    await role.close();
-    await ctx.close();
-  });
-  const ca = readFileSync(role.caFile!);
-  const url = `${role.url}/mutate`;
-  return { ctx, role, view, send: (body: unknown) => postJson(url, body, ca) };
-}
-
-function withPod(mutate: (review: any) => void) {
-  const r = structuredClone(fixture);
-  mutate(r);
-  return r;
-}
+const boot = (t: Test, raw: object = {}) => bootWebhook(t, redis.url, raw);
 
 function applied(review: any, response: any) {
   t.equal(response.patchType, 'JSONPatch');
-  const ops = JSON.parse(Buffer.from(response.patch, 'base64').toString('utf8'));
-  return fastJsonPatch.applyPatch(structuredClone(review.request.object), ops, true, false).newDocument;
+  return patched(review, response);
 }
 
 t.test('always: every image rewritten, original images recorded, pull policy enforced, copies queued', async (t) => {
@@ -136,8 +109,14 @@ t.test('dryRun: same answer, nothing enqueued', async (t) => {
 
 t.test('other kinds and operations are allowed untouched; ephemeral containers are rewritten on UPDATE', async (t) => {
   const { send } = await boot(t, { rewrite: { mode: 'always' } });
-  const update = await send(withPod((r) => (r.request.operation = 'UPDATE')));
-  t.same(update.body.response, { uid: fixture.request.uid, allowed: true });
+  const update = await send(
+    withPod((r) => {
+      r.request.operation = 'UPDATE';
+      r.request.oldObject = structuredClone(r.request.object);
+      r.request.object.metadata.labels.release = 'canary';
+    }),
+  );
+  t.same(update.body.response, { uid: fixture.request.uid, allowed: true }, 'an UPDATE that changes no image is left alone');
   const deployment = await send(withPod((r) => (r.request.kind = { group: 'apps', version: 'v1', kind: 'Deployment' })));
   t.same(deployment.body.response, { uid: fixture.request.uid, allowed: true });
   const noObject = await send(withPod((r) => (r.request.operation = 'DELETE') && delete r.request.object));

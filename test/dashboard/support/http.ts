@@ -1,3 +1,5 @@
+import { send } from '../../support/raw-http.js';
+
 export interface Reply {
   status: number;
   body: any;
@@ -24,23 +26,6 @@ export const enc = encodeURIComponent;
 
 /** Like `call`, over node:http, so forbidden fetch headers (Host) can be set. */
 export async function rawCall(base: string, method: string, path: string, headers: Record<string, string>): Promise<Reply> {
-  const { request } = await import('node:http');
-  const u = new URL(base);
-  return new Promise((resolve, reject) => {
-    const req = request({ host: u.hostname, port: u.port, method, path, headers }, (res) => {
-      let text = '';
-      res.on('data', (d: Buffer) => (text += d.toString()));
-      res.on('end', () => {
-        let body: any = text;
-        try {
-          body = text ? JSON.parse(text) : null;
-        } catch {
-          /* not JSON */
-        }
-        resolve({ status: res.statusCode ?? 0, body, headers: new Headers(res.headers as Record<string, string>) });
-      });
-    });
-    req.on('error', reject);
-    req.end();
-  });
+  const a = await send(base, method, path, { headers });
+  return { status: a.status, body: a.body, headers: new Headers(a.headers as Record<string, string>) };
 }

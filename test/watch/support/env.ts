@@ -38,13 +38,14 @@ export function cleanupLayouts(): void {
   if (layouts) rmSync(layouts, { recursive: true, force: true });
 }
 
-export function testConfig(o: { mirror: string; prefix: string; watch?: WatchConfig[]; token?: string }): FerryConfig {
+export function testConfig(o: { mirror: string; prefix: string; watch?: WatchConfig[]; token?: string; hooksSecret?: string }): FerryConfig {
   const c: FerryConfig = structuredClone(DEFAULTS);
   c.mirror = { registry: o.mirror, insecure: true, prefix: '' };
   c.queue = { ...c.queue, prefix: o.prefix, maxAttempts: 3, backoff: { initialMs: 50, maxMs: 1000 } };
   c.copy = { ...c.copy, platforms: [], requestsPerSecond: 0, timeoutMs: 10_000 };
   c.watch = o.watch ?? [];
   c.dashboard = { ...c.dashboard, token: o.token ?? '' };
+  c.hooks = { secret: o.hooksSecret ?? '' };
   c.log = { level: 'silent' };
   return c;
 }
@@ -75,6 +76,8 @@ export interface HarnessOptions {
   prefix: string;
   watch?: WatchConfig[];
   token?: string;
+  /** hooks.secret: the bearer secret POST /hooks/registry requires. */
+  hooksSecret?: string;
   /** Start a copy worker pool (default true). */
   workers?: boolean;
   /** Listen on this port (for registry notifications). */
@@ -96,7 +99,13 @@ export interface Harness {
 }
 
 export async function harness(o: HarnessOptions): Promise<Harness> {
-  let config = testConfig({ mirror: o.mirror.host, prefix: o.prefix, ...(o.watch ? { watch: o.watch } : {}), ...(o.token ? { token: o.token } : {}) });
+  let config = testConfig({
+    mirror: o.mirror.host,
+    prefix: o.prefix,
+    ...(o.watch ? { watch: o.watch } : {}),
+    ...(o.token ? { token: o.token } : {}),
+    ...(o.hooksSecret ? { hooksSecret: o.hooksSecret } : {}),
+  });
   const conns: Redis[] = [];
   const conn = (): Redis => {
     const c = connectRedis(o.redisUrl);
@@ -133,7 +142,7 @@ export async function harness(o: HarnessOptions): Promise<Harness> {
     mirrorRefOf,
   });
   const app = Fastify();
-  await app.register(watchRoutes(watcher, () => config.dashboard.token, logger));
+  await app.register(watchRoutes(watcher, () => config, logger));
   const url = await app.listen({ port: o.port ?? 0, host: '127.0.0.1' });
   const h: Harness = {
     get config() {
