@@ -11,9 +11,8 @@ import { describeError, isFerryError } from '../errors.js';
 import { createLogger } from '../observability/logger.js';
 import { enableDefaultMetrics } from '../observability/metrics.js';
 import { redactRedisUrl } from '../queue/index.js';
-import { createContext, type RootContext } from './context.js';
+import { createContext, type Role, type RootContext } from '../runtime/index.js';
 import { startLocalRedis, startLocalRegistry, type LocalService } from './local.js';
-import type { Role } from './role.js';
 
 const ROLES = ['webhook', 'worker', 'dashboard', 'watch', 'import'] as const;
 type RoleName = (typeof ROLES)[number];

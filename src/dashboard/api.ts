@@ -1,6 +1,6 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { Queue } from 'bullmq';
-import type { RoleContext } from '../cli/role.js';
+import type { RoleContext } from '../runtime/index.js';
 import { FerryError, describeError, isFerryError } from '../errors.js';
 import { blockRuleFor } from '../policy/index.js';
 import { IMAGE_STATES, type CopyJobData, type ImageRecord, type ImageState } from '../queue/index.js';

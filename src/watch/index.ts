@@ -1,13 +1,4 @@
-/**
- * `ferry watch` (also inside `ferry all`): scheduled upstream polling,
- * re-mirroring of moved/new tags, retention, push notifications and the
- * watch API. See docs/watch.md.
- */
-import type { Role, RoleContext, StartRole } from '../cli/role.js';
-import { describeError } from '../errors.js';
-import { watchRoutes } from './routes.js';
-import { Watcher } from './watcher.js';
-
+/** `ferry watch`: scheduled upstream polling, re-mirroring, retention, hooks and the watch API (docs/watch.md). Public face only; the role starts in role.ts. */
 export { Watcher, type PollReport, type RetentionReport, type Trigger, type WatchView, type WatcherOptions } from './watcher.js';
 export { type WatchEngine } from './observe.js';
 export { deriveWatchId, mergeWatches, resolveWatch, validateApiWatch, type ResolvedWatch } from './definition.js';
@@ -15,42 +6,4 @@ export { parseEnvelope, watchesForEvent, EVENTS_MEDIA_TYPE, type RegistryEvent }
 export { watchRoutes } from './routes.js';
 export { watchKeys, WATCH_QUEUE_NAME } from './keys.js';
 export * from './strategy/index.js';
-
-export interface WatchRole extends Role {
-  watcher: Watcher;
-}
-
-export const startWatch: StartRole = async (ctx: RoleContext): Promise<WatchRole> => {
-  const engine = ctx.registry();
-  const watcher = new Watcher({
-    config: ctx.config,
-    redis: ctx.connection,
-    workerConnection: ctx.redis('watch-worker'),
-    subscriber: ctx.redis('watch-events'),
-    store: ctx.store,
-    producer: ctx.producer,
-    engine,
-    logger: ctx.logger,
-    mirrorRefOf: ctx.mirrorRefOf,
-  });
-  const logger = ctx.logger.child({ role: 'watch' });
-  await ctx.http.register(watchRoutes(watcher, () => ctx.config(), logger));
-  ctx.onConfigChange((next, prev) => {
-    if (prev.hooks.secret && !next.hooks.secret) {
-      logger.warn('hooks.secret was removed: POST /hooks/registry now takes dashboard.token, or loopback callers only without one');
-    }
-    void watcher.onConfigChange().catch((e) => ctx.logger.error({ err: describeError(e) }, 'watch: applying the new config failed'));
-  });
-  ctx.addReadiness('watch', async () => {
-    const running = watcher.scheduler.worker?.isRunning() ?? false;
-    return { ok: running, detail: running ? 'scheduler worker running' : 'scheduler worker stopped' };
-  });
-  await watcher.start();
-  return {
-    name: 'watch',
-    watcher,
-    async close() {
-      await watcher.close();
-    },
-  };
-};
+export { startWatch, type WatchRole } from './role.js';

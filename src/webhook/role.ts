@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import type { Server } from 'node:https';
 import { describeError } from '../errors.js';
 import type { FastifyInstance } from 'fastify';
-import type { Role, RoleContext } from '../cli/role.js';
+import type { Role, RoleContext } from '../runtime/index.js';
 import { servingCert } from './certs.js';
 import { watchCertificate, type CertificateWatcher } from './cert-watch.js';
 import { enqueueBuffer } from './metrics.js';

@@ -1,52 +1,8 @@
-/**
- * `ferry worker`: the BullMQ consumer pool that copies images upstream ->
- * mirror (SPEC "Processes", "Image states").
- */
-import type { StartRole } from '../cli/role.js';
-import { describeError } from '../errors.js';
-import { createWorkerPool } from './pool.js';
-
+/** `ferry worker`: the BullMQ consumer pool that copies images upstream -> mirror. Public face only; the role starts in role.ts. */
 export { createWorkerPool, DEFAULT_WORKER_OPTS, type WorkerPool, type WorkerPoolOptions } from './pool.js';
 export { createProcessor, backoffStrategy, type CopyJobResult } from './processor.js';
 export { nextDelay, BACKOFF_HARD_CAP_MS, type BackoffSettings } from './backoff.js';
 export { decideFailure, isPermanent, type FailureDecision } from './decide.js';
 export { diffConfig, requeueReason, hasRelevantChange } from './requeue-rule.js';
 export type { CopyEngine, CopyRequest, CopyResult, CopyProgress } from './engine.js';
-
-export const startWorker: StartRole = async (ctx) => {
-  const logger = ctx.logger.child({ role: 'worker' });
-  const engine = ctx.registry();
-  const connection = ctx.redis('worker');
-  const pool = createWorkerPool({
-    connection,
-    store: ctx.store,
-    config: ctx.config(),
-    engine,
-    logger: ctx.logger,
-    producer: ctx.producer,
-    mirrorRefOf: (ref) => ctx.mirrorRefOf(ref),
-  });
-  ctx.onConfigChange((next) => {
-    pool
-      .updateConfig(next)
-      .then(({ requeued }) => {
-        if (requeued.length) logger.info({ requeued: requeued.length }, 'config change: images in error re-enqueued');
-      })
-      .catch((e) => logger.error({ err: describeError(e) }, 'applying the new config to the worker failed'));
-  });
-  ctx.addReadiness('worker', async () => {
-    const running = pool.worker.isRunning();
-    const redis = connection.status === 'ready';
-    return running && redis ? { ok: true } : { ok: false, detail: `worker ${running ? 'running' : 'not running'}, redis ${connection.status}` };
-  });
-  logger.info({ concurrency: ctx.config().queue.concurrency }, 'worker pool started');
-  const role = {
-    name: 'worker',
-    /** The pool behind the role (for tests and diagnostics). */
-    pool,
-    async close() {
-      await pool.close();
-    },
-  };
-  return role;
-};
+export { startWorker } from './role.js';

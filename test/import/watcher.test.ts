@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import tar from 'tar-stream';
 import { RegistryEngine } from '../../src/registry/index.js';
-import type { RoleContext } from '../../src/cli/role.js';
+import type { RoleContext } from '../../src/runtime/index.js';
 import type { FerryConfig } from '../../src/config/index.js';
 import { FILES_KEY, ImportWatcher, startImport, type ImportResult, type ImportRole } from '../../src/import/index.js';
 import { toMirrorReference } from '../../src/reference/index.js';

@@ -10,7 +10,7 @@ import { Writable } from 'node:stream';
 import { setTimeout as delay } from 'node:timers/promises';
 import selfsigned from 'selfsigned';
 import { resolveConfig } from '../../src/config/index.js';
-import { createContext } from '../../src/cli/context.js';
+import { createContext } from '../../src/runtime/index.js';
 import { createLogger } from '../../src/observability/logger.js';
 import { startWebhook } from '../../src/webhook/index.js';
 import { watchCertificate } from '../../src/webhook/cert-watch.js';

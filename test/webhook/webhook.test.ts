@@ -3,7 +3,7 @@ import { readFileSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { resolveConfig } from '../../src/config/index.js';
-import { createContext } from '../../src/cli/context.js';
+import { createContext } from '../../src/runtime/index.js';
 import { createLogger } from '../../src/observability/logger.js';
 import { startWebhook } from '../../src/webhook/index.js';
 import { startRedis } from '../support/redis.js';

@@ -2,7 +2,7 @@ import t from 'tap';
 import { Worker } from 'bullmq';
 import type { Redis } from 'ioredis';
 import { register } from 'prom-client';
-import type { Role, RoleContext } from '../../src/cli/role.js';
+import type { Role, RoleContext } from '../../src/runtime/index.js';
 import type { FerryConfig } from '../../src/config/index.js';
 import type { ReadinessCheck } from '../../src/observability/ops-server.js';
 import { connectRedis, type CopyJobData } from '../../src/queue/index.js';

@@ -7,8 +7,8 @@
 import { Writable } from 'node:stream';
 import type { Logger } from 'pino';
 import type { Queue } from 'bullmq';
-import { createContext } from '../../../src/cli/context.js';
-import type { RoleContext } from '../../../src/cli/role.js';
+import { createContext } from '../../../src/runtime/index.js';
+import type { RoleContext } from '../../../src/runtime/index.js';
 import { DEFAULTS, type FerryConfig } from '../../../src/config/index.js';
 import { createDashboard, dashboardBindHost, type DashboardOptions, type DashboardRole } from '../../../src/dashboard/index.js';
 import { createLogger } from '../../../src/observability/logger.js';

@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import type { Test } from 'tap';
 import fastJsonPatch from 'fast-json-patch';
 import { resolveConfig } from '../../../src/config/index.js';
-import { createContext } from '../../../src/cli/context.js';
+import { createContext } from '../../../src/runtime/index.js';
 import { createLogger } from '../../../src/observability/logger.js';
 import { startWebhook } from '../../../src/webhook/index.js';
 import { postJson } from '../../support/https.js';
