@@ -4,9 +4,12 @@
  * no new item starts, every started task settles, and the first error is
  * thrown. An aborted `signal` stops new work and throws its reason.
  */
+import { linkedSignal } from './linked-signal.js';
+
 export async function pool<T>(items: readonly T[], n: number, signal: AbortSignal | undefined, fn: (item: T, signal: AbortSignal) => Promise<void>): Promise<void> {
-  const failed = new AbortController();
-  const tasks = signal ? AbortSignal.any([signal, failed.signal]) : failed.signal;
+  // every request of every task listens to it (linkedSignal allows any number): n x (deadline, limiter, shared waits)
+  const link = linkedSignal(signal);
+  const tasks = link.signal;
   let next = 0;
   let first: { e: unknown } | undefined;
   const worker = async () => {
@@ -17,12 +20,16 @@ export async function pool<T>(items: readonly T[], n: number, signal: AbortSigna
       } catch (e) {
         if (!first) {
           first = { e };
-          failed.abort(e);
+          link.abort(e);
         }
       }
     }
   };
-  await Promise.all(Array.from({ length: Math.max(1, Math.min(n, items.length)) }, worker));
+  try {
+    await Promise.all(Array.from({ length: Math.max(1, Math.min(n, items.length)) }, worker));
+  } finally {
+    link.dispose();
+  }
   if (first) throw first.e;
   if (signal?.aborted) throw signal.reason;
 }

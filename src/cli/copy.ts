@@ -7,9 +7,10 @@
  * Without --platform/--all, config.copy.platforms applies. With log.level
  * debug or trace, the engine's log lines (each registry request) go to stderr.
  */
+import { CLI_ERROR_TABLE } from '../cli-errors.js';
 import type { FerryConfig } from '../config/types.js';
-import { describeError, FerryError, isFerryError } from '../errors.js';
-import { createLogger, type Logger } from '../observability/logger.js';
+import { describeError, isFerryError } from '../errors.js';
+import { createLogger, type Logger } from '../observability/index.js';
 import { normalizeReference } from '../reference/index.js';
 import { RegistryEngine } from '../registry/index.js';
 
@@ -34,15 +35,15 @@ export function parseCopyArgs(args: string[]): ParsedCopyArgs {
     else if (a === '--platform' || a.startsWith('--platform=')) {
       const v = a === '--platform' ? args[++i] : a.slice('--platform='.length);
       if (!v || !/^[a-z0-9]+\/[a-z0-9_]+(\/[a-z0-9]+)?$/i.test(v)) {
-        throw new FerryError('FERRY_ERR_CLI_USAGE', `--platform needs os/arch[/variant], got ${v ?? 'nothing'}`, { hint: COPY_USAGE, status: 400 });
+        throw CLI_ERROR_TABLE.create('USAGE', `--platform needs os/arch[/variant], got ${v ?? 'nothing'}`, { hint: COPY_USAGE });
       }
       platforms.push(...v.split(','));
     } else if (a.startsWith('--')) {
-      throw new FerryError('FERRY_ERR_CLI_USAGE', `unknown option ${a}`, { hint: COPY_USAGE, status: 400 });
+      throw CLI_ERROR_TABLE.create('USAGE', `unknown option ${a}`, { hint: COPY_USAGE });
     } else pos.push(a);
   }
-  if (pos.length !== 2) throw new FerryError('FERRY_ERR_CLI_USAGE', `expected SRC and DST, got ${pos.length} argument(s)`, { hint: COPY_USAGE, status: 400 });
-  if (all && platforms.length) throw new FerryError('FERRY_ERR_CLI_USAGE', '--all and --platform exclude each other', { hint: COPY_USAGE, status: 400 });
+  if (pos.length !== 2) throw CLI_ERROR_TABLE.create('USAGE', `expected SRC and DST, got ${pos.length} argument(s)`, { hint: COPY_USAGE });
+  if (all && platforms.length) throw CLI_ERROR_TABLE.create('USAGE', '--all and --platform exclude each other', { hint: COPY_USAGE });
   const norm = (s: string) => normalizeReference(s);
   return { src: norm(pos[0]!), dst: norm(pos[1]!), platforms: all ? [] : platforms.length ? platforms : undefined, progress };
 }

@@ -7,6 +7,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { join, resolve } from 'node:path';
 import type { Logger } from 'pino';
+import { LOCAL_ERROR_TABLE } from '../cli-errors.js';
 import { FerryError } from '../errors.js';
 import { redisAnswers } from '../queue/index.js';
 
@@ -50,13 +51,13 @@ async function until(ready: () => Promise<boolean>, child: ChildProcess, what: s
   for (;;) {
     const failed = await Promise.race([spawnError, new Promise<undefined>((r) => setTimeout(r, 50))]);
     if (failed) {
-      throw new FerryError('FERRY_ERR_LOCAL_MISSING', `cannot start ${what}: ${failed.message}`, {
+      throw LOCAL_ERROR_TABLE.create('MISSING', `cannot start ${what}: ${failed.message}`, {
         hint: `install the Debian package "${pkg}" (apt-get install -y ${pkg}) or configure an existing one`,
       });
     }
-    if (child.exitCode !== null) throw new FerryError('FERRY_ERR_LOCAL_EXITED', `${what} exited with code ${child.exitCode}: ${stderr.trim()}`);
+    if (child.exitCode !== null) throw new FerryError(LOCAL_ERROR_TABLE.codes.EXITED, `${what} exited with code ${child.exitCode}: ${stderr.trim()}`);
     if (await ready().catch(() => false)) return;
-    if (Date.now() > deadline) throw new FerryError('FERRY_ERR_LOCAL_TIMEOUT', `${what} did not become ready in 15 s: ${stderr.trim()}`);
+    if (Date.now() > deadline) throw new FerryError(LOCAL_ERROR_TABLE.codes.TIMEOUT, `${what} did not become ready in 15 s: ${stderr.trim()}`);
   }
 }
 

@@ -8,8 +8,8 @@ import type { Logger } from 'pino';
 import { describeBindPlan, httpBindPlan, type HttpBindPlan } from '../access/index.js';
 import { loadConfig, maskSecrets, type LoadedConfig } from '../config/index.js';
 import { describeError, isFerryError } from '../errors.js';
-import { createLogger } from '../observability/logger.js';
-import { enableDefaultMetrics } from '../observability/metrics.js';
+import { createLogger, defaultLogFormat, isLogFormat } from '../observability/index.js';
+import { enableDefaultMetrics } from '../observability/index.js';
 import { redactRedisUrl } from '../queue/index.js';
 import { createContext, type Role, type RootContext } from '../runtime/index.js';
 import { startLocalRedis, startLocalRegistry, type LocalService } from './local.js';
@@ -17,7 +17,7 @@ import { startLocalRedis, startLocalRegistry, type LocalService } from './local.
 const ROLES = ['webhook', 'worker', 'dashboard', 'watch', 'import'] as const;
 type RoleName = (typeof ROLES)[number];
 
-const USAGE = `usage: ferry <command> [--config FILE]
+const USAGE = `usage: ferry <command> [--config FILE] [--log-format json|pretty]
 
 commands:
   all                 everything in one process (local default: starts redis-server
@@ -31,20 +31,25 @@ commands:
   check-config        validate the config (file + FERRY_* env) and print it
 
 Config: --config FILE (YAML, hot-reloaded) or FERRY_CONFIG; every key can be set
-with FERRY_<PATH> env vars, e.g. FERRY_QUEUE_REDIS_URL, FERRY_MIRROR_REGISTRY.`;
+with FERRY_<PATH> env vars, e.g. FERRY_QUEUE_REDIS_URL, FERRY_MIRROR_REGISTRY.
+Logs: readable lines when stdout is a terminal, JSON lines otherwise;
+--log-format (or FERRY_LOG_FORMAT) json|pretty chooses.`;
 
 interface Args {
   command: string | undefined;
   config: string | undefined;
+  logFormat: string | undefined;
   rest: string[];
 }
 
 export function parseArgs(argv: string[]): Args {
-  const out: Args = { command: undefined, config: undefined, rest: [] };
+  const out: Args = { command: undefined, config: undefined, logFormat: undefined, rest: [] };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i]!;
     if (a === '--config' || a === '-c') out.config = argv[++i];
     else if (a.startsWith('--config=')) out.config = a.slice('--config='.length);
+    else if (a === '--log-format') out.logFormat = argv[++i];
+    else if (a.startsWith('--log-format=')) out.logFormat = a.slice('--log-format='.length);
     else if (out.command === undefined && !a.startsWith('-')) out.command = a;
     else out.rest.push(a);
   }
@@ -132,6 +137,11 @@ export async function main(argv: string[], env: NodeJS.ProcessEnv = process.env)
     process.stdout.write(USAGE + '\n');
     return args.command ? 0 : 2;
   }
+  const format = args.logFormat ?? env.FERRY_LOG_FORMAT ?? defaultLogFormat(process.stdout);
+  if (!isLogFormat(format)) {
+    process.stderr.write(`ferry: --log-format must be json or pretty, got "${format}"\n`);
+    return 2;
+  }
   const file = args.config ?? env.FERRY_CONFIG;
   let loaded: LoadedConfig;
   try {
@@ -140,7 +150,7 @@ export async function main(argv: string[], env: NodeJS.ProcessEnv = process.env)
     process.stderr.write(`ferry: ${isFerryError(e) ? `${e.message}\n${e.hint ? `hint: ${e.hint}\n` : ''}` : describeError(e) + '\n'}`);
     return 2;
   }
-  const logger = createLogger(loaded.config.log.level);
+  const logger = createLogger(loaded.config.log.level, undefined, format);
   enableDefaultMetrics();
   switch (args.command) {
     case 'check-config':

@@ -1,10 +1,11 @@
 import { readFileSync } from 'node:fs';
 import { Ajv, type ErrorObject } from 'ajv';
 import picomatch from 'picomatch';
-import { CronExpressionParser } from 'cron-parser';
 import { parse as parseYaml } from 'yaml';
-import { FerryError } from '../errors.js';
+import type { FerryError } from '../errors.js';
+import { nextCronRun } from './cron.js';
 import { DEFAULTS } from './defaults.js';
+import { CONFIG_ERROR_TABLE } from './errors.js';
 import { ANY_REGISTRY_REFUSED, CONFIG_SCHEMA } from './schema.js';
 import type { FerryConfig } from './types.js';
 
@@ -125,7 +126,7 @@ function semanticProblems(c: FerryConfig): string[] {
   }
   c.watch.forEach((w, i) => {
     try {
-      CronExpressionParser.parse(w.schedule);
+      nextCronRun(w.schedule);
     } catch (e) {
       problems.push(`watch.${i}.schedule: invalid cron "${w.schedule}": ${(e as Error).message}`);
     }
@@ -152,11 +153,7 @@ function semanticProblems(c: FerryConfig): string[] {
 }
 
 function invalid(source: string, problems: string[]): FerryError {
-  return new FerryError(
-    'FERRY_ERR_CONFIG_INVALID',
-    `invalid configuration (${source}):\n  - ${problems.join('\n  - ')}`,
-    { hint: 'fix the listed keys; see the README "Config reference"', details: { problems } },
-  );
+  return CONFIG_ERROR_TABLE.create('INVALID', `invalid configuration (${source}):\n  - ${problems.join('\n  - ')}`, { details: { problems } });
 }
 
 /**
@@ -194,10 +191,7 @@ export function loadConfig(file: string | undefined, env: NodeJS.ProcessEnv = pr
     try {
       text = readFileSync(file, 'utf8');
     } catch (e) {
-      throw new FerryError('FERRY_ERR_CONFIG_UNREADABLE', `cannot read config file ${file}: ${(e as Error).message}`, {
-        hint: 'check the --config path and its permissions',
-        cause: e,
-      });
+      throw CONFIG_ERROR_TABLE.create('UNREADABLE', `cannot read config file ${file}: ${(e as Error).message}`, { cause: e });
     }
     try {
       raw = parseYaml(text) ?? {};

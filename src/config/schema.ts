@@ -2,12 +2,20 @@
  * JSON Schema of the config file. Every key is optional in the file; DEFAULTS
  * fills the rest. `additionalProperties: false` everywhere so a typo is an
  * error that names the key, not a silently ignored setting.
+ *
+ * The schema and FerryConfig (types.ts) are written apart, for their
+ * comments, and checked against each other at the end of this file: a key,
+ * enum value or type in one and not the other fails tsc, naming its path.
+ * (`as const` on the pieces below is for that check; it changes no value.)
  */
-const mode = { enum: ['off', 'mirrored', 'always', 'enforce'] };
-const pullPolicy = { enum: ['Always', 'IfNotPresent', 'Never'] };
-const port = { type: 'integer', minimum: 0, maximum: 65535 };
-const positiveInt = { type: 'integer', minimum: 1 };
-const strings = { type: 'array', items: { type: 'string' } };
+import type { FerryConfig } from './types.js';
+import type { FileShape, FromSchema, Mismatch, NoMismatch } from './schema-types.js';
+
+const mode = { enum: ['off', 'mirrored', 'always', 'enforce'] } as const;
+const pullPolicy = { enum: ['Always', 'IfNotPresent', 'Never'] } as const;
+const port = { type: 'integer', minimum: 0, maximum: 65535 } as const;
+const positiveInt = { type: 'integer', minimum: 1 } as const;
+const strings = { type: 'array', items: { type: 'string' } } as const;
 
 /**
  * `registries["*"]` supplies defaults to every registry host; these fields
@@ -170,3 +178,14 @@ export const CONFIG_SCHEMA = {
     },
   },
 } as const;
+
+/** A config file as CONFIG_SCHEMA accepts it (every section and key optional). */
+export type ConfigFile = FromSchema<typeof CONFIG_SCHEMA>;
+
+/**
+ * If tsc stops here, CONFIG_SCHEMA and FerryConfig disagree; the error names
+ * each differing path (e.g. "config.queue.backoff.maxMs: in CONFIG_SCHEMA,
+ * not in types.ts"). Add the key, enum value or type to the other side, and
+ * its default to DEFAULTS (defaults.ts) when the key is a section's.
+ */
+export type SchemaMatchesTypes = NoMismatch<Mismatch<FileShape<FerryConfig>, ConfigFile>>;

@@ -3,16 +3,25 @@ import type { Queue } from 'bullmq';
 import type { RoleContext } from '../runtime/index.js';
 import { FerryError, describeError, isFerryError } from '../errors.js';
 import { blockRuleFor } from '../policy/index.js';
-import { IMAGE_STATES, type CopyJobData, type ImageRecord, type ImageState } from '../queue/index.js';
+import {
+  blockPatch,
+  recordMirrorRef,
+  retryRefusal,
+  unblockPatch,
+  unblockRefusal,
+  type CopyJobData,
+  type ImageRecord,
+  type ImageState,
+  type RetryRefusal,
+  type UnblockRefusal,
+} from '../queue/index.js';
 import { fromMirrorReference, isMirrorReference, normalizeReference } from '../reference/index.js';
 import { acceptJsonBodies, mutationGuard, routeTakes } from '../access/index.js';
 import { DASHBOARD_ERROR_CODES as C, badRequest, notFound, refNotEncoded, unavailable } from './errors.js';
-import { SORT_KEYS, type SortKey, type SortOrder } from './image-index.js';
+import { API_META, DEFAULT_LIMIT, MAX_LIMIT, cursorParam, intParam, one, orderParam, sortParam, statesParam } from './list-params.js';
 import type { Live } from './live.js';
 import { deleteFromMirror } from './mirror-delete.js';
 
-export const DEFAULT_LIMIT = 50;
-export const MAX_LIMIT = 500;
 const REASON_MAX = 500;
 const GENERIC_HINT = 'see the JSON API: GET /api/images, GET /api/images/:ref (URL-encoded), POST /api/images {"ref": "nginx:1.27"}';
 
@@ -33,30 +42,23 @@ export interface Stats {
   time: string;
 }
 
-function one(v: unknown): string | undefined {
-  if (Array.isArray(v)) return v.length ? String(v[v.length - 1]) : undefined;
-  return v === undefined ? undefined : String(v);
+/** A refused retry, in the API's words. */
+function retryRefused(ref: string, refusal: RetryRefusal): FerryError {
+  if (refusal.why === 'blocked') {
+    return new FerryError(C.BLOCKED, `${ref} is blocked (${refusal.blockedReason ?? 'no reason given'}); it cannot be retried`, {
+      status: 409,
+      hint: `unblock it: POST /api/images/${encodeURIComponent(ref)}/unblock`,
+    });
+  }
+  return new FerryError(C.BUSY, `${ref} is being copied right now`, { status: 409, hint: 'wait for this attempt to finish, then retry if it fails' });
 }
 
-function intParam(v: unknown, name: string, def: number, min: number, max: number): number {
-  const s = one(v);
-  if (s === undefined || s === '') return def;
-  const n = Number(s);
-  if (!Number.isInteger(n) || n < min || n > max) {
-    throw badRequest(`?${name}=${s} is not an integer between ${min} and ${max}`, `e.g. ?${name}=${def}`);
-  }
-  return n;
-}
-
-function parseStates(v: unknown): ImageState[] | undefined {
-  if (v === undefined) return undefined;
-  const raw = (Array.isArray(v) ? v : [v]).flatMap((x) => String(x).split(',')).map((s) => s.trim()).filter(Boolean);
-  for (const s of raw) {
-    if (!(IMAGE_STATES as readonly string[]).includes(s)) {
-      throw badRequest(`unknown state "${s}"`, `use one or more of ${IMAGE_STATES.join(', ')} (comma-separated or repeated)`);
-    }
-  }
-  return raw.length ? (raw as ImageState[]) : undefined;
+/** A refused unblock, in the API's words. */
+function unblockRefused(ref: string, refusal: UnblockRefusal): FerryError {
+  return new FerryError(C.NOT_BLOCKED, `${ref} is not blocked (state ${refusal.state})`, {
+    status: 409,
+    hint: `only a blocked image can be unblocked; to copy it again: POST /api/images/${encodeURIComponent(ref)}/retry`,
+  });
 }
 
 export function registerApi(app: FastifyInstance, d: ApiDeps): void {
@@ -111,24 +113,20 @@ export function registerApi(app: FastifyInstance, d: ApiDeps): void {
 
   app.get('/api/images', async (req) => {
     const q = req.query as Record<string, unknown>;
-    const sortRaw = one(q.sort) ?? 'updatedAt';
-    if (!(SORT_KEYS as readonly string[]).includes(sortRaw)) throw badRequest(`unknown sort "${sortRaw}"`, `use ${SORT_KEYS.join(', ')}`);
-    const sort = sortRaw as SortKey;
-    const orderRaw = one(q.order) ?? (sort === 'updatedAt' ? 'desc' : 'asc');
-    if (orderRaw !== 'asc' && orderRaw !== 'desc') throw badRequest(`unknown order "${orderRaw}"`, 'use asc or desc');
-    const cursor = one(q.cursor);
-    if (cursor !== undefined && cursor !== '' && !/^[A-Za-z0-9_-]+$/.test(cursor)) throw badRequest('malformed ?cursor', 'pass nextCursor from the previous page unchanged');
+    const sort = sortParam(q.sort);
+    const order = orderParam(q.order, sort);
+    const cursor = cursorParam(q.cursor);
     if (!(await live.whenLoaded())) throw unavailable('the image list is not loaded yet');
     const page = live.index.list({
-      states: parseStates(q.state),
+      states: statesParam(q.state),
       q: one(q.q),
       sort,
-      order: orderRaw as SortOrder,
+      order,
       limit: intParam(q.limit, 'limit', DEFAULT_LIMIT, 1, MAX_LIMIT),
       offset: intParam(q.offset, 'offset', 0, 0, Number.MAX_SAFE_INTEGER),
-      cursor: cursor || undefined,
+      cursor,
     });
-    return { ...page, sort, order: orderRaw };
+    return { ...page, sort, order };
   });
 
   app.get('/api/images/:ref', async (req) => {
@@ -141,6 +139,8 @@ export function registerApi(app: FastifyInstance, d: ApiDeps): void {
     }
     return await current(ref);
   });
+
+  app.get('/api/meta', async () => API_META);
 
   app.get('/api/stats', async () => d.stats());
 
@@ -190,16 +190,9 @@ export function registerApi(app: FastifyInstance, d: ApiDeps): void {
   app.post('/api/images/:ref/retry', mutating('no body (or an empty JSON body, or {})'), async (req, reply) => {
     const ref = refFrom((req.params as { ref: string }).ref);
     const before = await current(ref);
-    if (before.state === 'blocked') {
-      throw new FerryError(C.BLOCKED, `${ref} is blocked (${before.blockedReason ?? 'no reason given'}); it cannot be retried`, {
-        status: 409,
-        hint: `unblock it: POST /api/images/${encodeURIComponent(ref)}/unblock`,
-      });
-    }
-    if (before.state === 'copying') {
-      throw new FerryError(C.BUSY, `${ref} is being copied right now`, { status: 409, hint: 'wait for this attempt to finish, then retry if it fails' });
-    }
-    await ctx.producer.enqueueNow({ ref, mirrorRef: before.mirrorRef || ctx.mirrorRefOf(ref), source: 'api', force: true });
+    const refusal = retryRefusal(before);
+    if (refusal) throw retryRefused(ref, refusal);
+    await ctx.producer.enqueueNow({ ref, mirrorRef: recordMirrorRef(before, () => ctx.mirrorRefOf(ref)), source: 'api', force: true });
     return reply.code(202).send(await current(ref));
   });
 
@@ -211,7 +204,7 @@ export function registerApi(app: FastifyInstance, d: ApiDeps): void {
     let mirror: Awaited<ReturnType<typeof deleteFromMirror>> | undefined;
     if (fromMirror) {
       // Mirror first: when the registry refuses, the record stays and the caller sees why.
-      mirror = await deleteFromMirror(ctx.registry(), record?.mirrorRef || ctx.mirrorRefOf(ref), record?.digest ?? null);
+      mirror = await deleteFromMirror(ctx.registry(), recordMirrorRef(record, () => ctx.mirrorRefOf(ref)), record?.digest ?? null);
     }
     await ctx.producer.removePendingJob(ref);
     const removed = await ctx.store.remove(ref);
@@ -226,24 +219,11 @@ export function registerApi(app: FastifyInstance, d: ApiDeps): void {
     if (reason.length > REASON_MAX) throw badRequest(`the reason is longer than ${REASON_MAX} characters`, 'shorten it; link to the advisory instead of quoting it');
     const before = await ctx.store.get(ref);
     await ctx.producer.removePendingJob(ref);
-    const now = new Date().toISOString();
-    const patch: Partial<ImageRecord> = before
-      ? { state: 'blocked', blockedReason: reason, nextAttemptAt: null }
-      : {
-          state: 'blocked',
-          blockedReason: reason,
-          mirrorRef: ctx.mirrorRefOf(ref),
-          attempts: 0,
-          maxAttempts: ctx.config().queue.maxAttempts,
-          lastError: null,
-          nextAttemptAt: null,
-          digest: null,
-          bytesDone: 0,
-          bytesTotal: 0,
-          createdAt: now,
-          source: 'api',
-          mirroredAt: null,
-        };
+    const patch = blockPatch(before, reason, new Date().toISOString(), () => ({
+      mirrorRef: ctx.mirrorRefOf(ref),
+      maxAttempts: ctx.config().queue.maxAttempts,
+      source: 'api',
+    }));
     const record = await ctx.store.update(ref, patch, { upsert: true });
     return record ?? (await current(ref));
   });
@@ -253,12 +233,8 @@ export function registerApi(app: FastifyInstance, d: ApiDeps): void {
     const body = (req.body ?? {}) as { requeue?: unknown };
     const requeue = body.requeue !== false;
     const before = await current(ref);
-    if (before.state !== 'blocked') {
-      throw new FerryError(C.NOT_BLOCKED, `${ref} is not blocked (state ${before.state})`, {
-        status: 409,
-        hint: `only a blocked image can be unblocked; to copy it again: POST /api/images/${encodeURIComponent(ref)}/retry`,
-      });
-    }
+    const refusal = unblockRefusal(before);
+    if (refusal) throw unblockRefused(ref, refusal);
     const rule = configBlock(ref, before.digest);
     if (rule) {
       throw new FerryError(C.BLOCKED_BY_CONFIG, `${ref} stays blocked by config: ${rule.reason}`, {
@@ -272,8 +248,8 @@ export function registerApi(app: FastifyInstance, d: ApiDeps): void {
       return reply.code(200).send({ ref, removed: true });
     }
     // The enqueue script never lifts a block by itself: clear it, then force a fresh copy.
-    await ctx.store.update(ref, { state: 'queued', blockedReason: null });
-    await ctx.producer.enqueueNow({ ref, mirrorRef: before.mirrorRef || ctx.mirrorRefOf(ref), source: 'api', force: true });
+    await ctx.store.update(ref, unblockPatch());
+    await ctx.producer.enqueueNow({ ref, mirrorRef: recordMirrorRef(before, () => ctx.mirrorRefOf(ref)), source: 'api', force: true });
     return reply.code(202).send(await current(ref));
   });
 

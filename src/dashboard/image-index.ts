@@ -3,6 +3,9 @@ import { IMAGE_STATES, type ImageEvent, type ImageRecord, type ImageState, type 
 export type SortKey = 'updatedAt' | 'ref' | 'state';
 export type SortOrder = 'asc' | 'desc';
 export const SORT_KEYS: readonly SortKey[] = ['updatedAt', 'ref', 'state'];
+export const DEFAULT_SORT: SortKey = 'updatedAt';
+/** The order a sort has when none is asked for: newest first for time, else A to Z / most urgent first. */
+export const DEFAULT_ORDER: Readonly<Record<SortKey, SortOrder>> = { updatedAt: 'desc', ref: 'asc', state: 'asc' };
 
 /** `?sort=state` orders by what needs attention first (ascending), then by ref. */
 export const STATE_RANK: Record<ImageState, number> = { error: 0, retrying: 1, copying: 2, queued: 3, blocked: 4, mirrored: 5 };

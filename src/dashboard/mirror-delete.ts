@@ -1,6 +1,5 @@
 import { FerryError, isFerryError } from '../errors.js';
-import type { RegistryEngine } from '../registry/index.js';
-import { splitRef } from '../registry/ref.js';
+import { codeOf, splitRef, type RegistryEngine } from '../registry/index.js';
 
 export interface MirrorDeleteResult {
   /** The manifest was deleted now (false: it was not there). */
@@ -26,7 +25,7 @@ export async function deleteFromMirror(engine: Pick<RegistryEngine, 'resolveDige
     const deleted = await engine.deleteManifest(`${r.host}/${r.repository}`, digest);
     return { deleted, mirrorRef, digest };
   } catch (e) {
-    if (isFerryError(e) && e.code === 'FERRY_ERR_REGISTRY_DELETE_DISABLED') {
+    if (isFerryError(e) && e.code === codeOf('DELETE_DISABLED')) {
       throw new FerryError(e.code, `the mirror registry ${r.host} has deletes disabled: ${mirrorRef} was not deleted and its record was kept`, {
         status: 409,
         ...(e.hint ? { hint: `${e.hint}, or remove the record without ?fromMirror=true` } : {}),

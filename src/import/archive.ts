@@ -23,6 +23,7 @@ import { open, type FileHandle } from 'node:fs/promises';
 import { pipeline, Readable } from 'node:stream';
 import { createGunzip } from 'node:zlib';
 import tar from 'tar-stream';
+import { pool } from '../async/index.js';
 import { asImportFailure, importError, isImportError } from './errors.js';
 import { ArchiveIndex, decodeHeader, IndexBuilder, indexPlainTar, typeOfTarStream, type TarEntry } from './tar.js';
 
@@ -83,24 +84,6 @@ export async function* readRange(fh: FileHandle, start: number, size: number, si
   }
 }
 
-/** Runs `fn` over `items`, at most `n` at a time; the first error stops new work and is thrown. */
-export async function pool<T>(items: T[], n: number, fn: (item: T) => Promise<void>): Promise<void> {
-  let next = 0;
-  let failed: unknown;
-  const worker = async () => {
-    while (failed === undefined && next < items.length) {
-      const item = items[next++]!;
-      try {
-        await fn(item);
-      } catch (e) {
-        if (failed === undefined) failed = e;
-      }
-    }
-  };
-  await Promise.all(Array.from({ length: Math.max(1, Math.min(n, items.length)) }, worker));
-  if (failed !== undefined) throw failed;
-}
-
 /** Opens and indexes (pass 1) an archive. Throws import errors; the handle is closed on failure. */
 export async function openArchive(path: string, signal?: AbortSignal): Promise<Archive> {
   const fh = await open(path, constants.O_RDONLY);
@@ -155,7 +138,7 @@ class PlainArchive implements Archive {
 
   async forEach(entries: TarEntry[], handler: BodyHandler, opts: { concurrency: number; signal?: AbortSignal }): Promise<void> {
     const sorted = [...entries].sort((a, b) => a.offset - b.offset);
-    await pool(sorted, opts.concurrency, async (e) => {
+    await pool(sorted, opts.concurrency, undefined, async (e) => {
       opts.signal?.throwIfAborted();
       await handler(e, this.body(e, opts.signal));
     });

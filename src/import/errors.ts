@@ -1,56 +1,83 @@
 /**
- * The import error table. `src/errors.ts` holds no FERRY_ERR_IMPORT_* codes
- * yet, so they live here, in the same shape as the registry table: one entry
- * per kind with a hint and whether trying the same file again may succeed.
+ * The import error table (`FERRY_ERR_IMPORT_<WHAT>`): one entry per kind with
+ * a hint and whether trying the same file again may succeed.
  *
  * Permanent errors (the archive itself is bad) are not retried until the file
  * changes; transient ones (the mirror is down, the file moved under us) are
- * retried with backoff by the watcher.
+ * retried with backoff by the watcher. A bad archive is a 422 to an API
+ * caller, a failed push a 502.
  */
-import { FerryError, isFerryError } from '../errors.js';
+import { defineErrors, isFerryError, type FerryError } from '../errors.js';
 
-export type ImportErrorKind =
-  | 'NOT_AN_ARCHIVE'
-  | 'UNSUPPORTED_COMPRESSION'
-  | 'TRUNCATED'
-  | 'CORRUPT'
-  | 'UNSAFE_ENTRY'
-  | 'UNKNOWN_FORMAT'
-  | 'MISSING_ENTRY'
-  | 'UNSUPPORTED'
-  | 'TOO_LARGE'
-  | 'CHANGED'
-  | 'PUSH'
-  | 'ABORTED';
+export const IMPORT_ERROR_TABLE = defineErrors('IMPORT', {
+  NOT_AN_ARCHIVE: {
+    transient: false,
+    status: 422,
+    meaning: 'the file is not a tar archive, plain or gzip-compressed',
+    hint: 'drop a tar (or tar.gz) made by `docker save` or `skopeo copy ... docker-archive:|oci-archive:`',
+  },
+  UNSUPPORTED_COMPRESSION: {
+    transient: false,
+    status: 422,
+    meaning: 'the archive is compressed with something other than gzip (zstd, xz, bzip2)',
+    hint: 'only plain and gzip-compressed archives are read; decompress it (e.g. `zstd -d`, `xz -d`) or re-compress with gzip',
+  },
+  TRUNCATED: {
+    transient: false,
+    status: 422,
+    meaning: 'the archive (or its gzip stream) ends early',
+    hint: 'the archive ends early (interrupted copy or save?); write it again, ideally under a temporary name renamed into place when done',
+  },
+  CORRUPT: {
+    transient: false,
+    status: 422,
+    meaning: 'the archive is damaged or inconsistent: bad tar headers, checksums, digests or JSON',
+    hint: 'the archive is damaged or inconsistent (checksum, digest or JSON errors); export the image again',
+  },
+  UNSAFE_ENTRY: {
+    transient: false,
+    status: 422,
+    meaning: 'an entry with an absolute path, a `..` component or a link leaving the archive',
+    hint: 'the archive has entries with absolute paths, `..` components or links leaving the archive; ferry refuses it: export the image again with docker save/skopeo',
+  },
+  UNKNOWN_FORMAT: {
+    transient: false,
+    status: 422,
+    meaning: 'a tar that is neither a docker-archive nor an OCI archive',
+    hint: 'a tar without manifest.json (docker-archive) or index.json + oci-layout (oci-archive) at its root is not an image archive',
+  },
+  MISSING_ENTRY: {
+    transient: false,
+    status: 422,
+    meaning: 'the archive references a file or blob it does not contain',
+    hint: 'the archive references a file or blob it does not contain; export the image again (for an index, with all platforms: skopeo copy --all)',
+  },
+  UNSUPPORTED: { transient: false, status: 422, meaning: 'an image format other than Docker schema2 or OCI', hint: 'ferry imports Docker schema2 and OCI images only' },
+  TOO_LARGE: {
+    transient: false,
+    status: 422,
+    meaning: 'a metadata entry (manifest, config, index) over what ferry reads into memory',
+    hint: 'a metadata entry (manifest, config, index) is larger than ferry reads into memory (4 MiB each, 64 MiB in total)',
+  },
+  CHANGED: {
+    transient: true,
+    status: 422,
+    meaning: 'the file changed or disappeared while it was imported',
+    hint: 'the file changed while it was imported; it is imported again once it is stable',
+  },
+  PUSH: { transient: true, status: 502, meaning: 'pushing to the mirror failed (or an unexpected error)', hint: 'pushing to the mirror failed; ferry retries the file with backoff' },
+  ABORTED: { transient: true, status: 422, meaning: 'the import was cancelled (shutdown)', hint: 'the import was cancelled (shutdown); it runs again at the next start' },
+});
 
-interface Entry {
-  transient: boolean;
-  hint: string;
-}
+export type ImportErrorKind = keyof typeof IMPORT_ERROR_TABLE.specs;
+/** kind -> { transient, status, meaning, hint } */
+export const IMPORT_ERRORS = IMPORT_ERROR_TABLE.specs;
 
-export const IMPORT_ERRORS: Readonly<Record<ImportErrorKind, Entry>> = {
-  NOT_AN_ARCHIVE: { transient: false, hint: 'drop a tar (or tar.gz) made by `docker save` or `skopeo copy ... docker-archive:|oci-archive:`' },
-  UNSUPPORTED_COMPRESSION: { transient: false, hint: 'only plain and gzip-compressed archives are read; decompress it (e.g. `zstd -d`, `xz -d`) or re-compress with gzip' },
-  TRUNCATED: { transient: false, hint: 'the archive ends early (interrupted copy or save?); write it again, ideally under a temporary name renamed into place when done' },
-  CORRUPT: { transient: false, hint: 'the archive is damaged or inconsistent (checksum, digest or JSON errors); export the image again' },
-  UNSAFE_ENTRY: { transient: false, hint: 'the archive has entries with absolute paths, `..` components or links leaving the archive; ferry refuses it: export the image again with docker save/skopeo' },
-  UNKNOWN_FORMAT: { transient: false, hint: 'a tar without manifest.json (docker-archive) or index.json + oci-layout (oci-archive) at its root is not an image archive' },
-  MISSING_ENTRY: { transient: false, hint: 'the archive references a file or blob it does not contain; export the image again (for an index, with all platforms: skopeo copy --all)' },
-  UNSUPPORTED: { transient: false, hint: 'ferry imports Docker schema2 and OCI images only' },
-  TOO_LARGE: { transient: false, hint: 'a metadata entry (manifest, config, index) is larger than ferry reads into memory (4 MiB each, 64 MiB in total)' },
-  CHANGED: { transient: true, hint: 'the file changed while it was imported; it is imported again once it is stable' },
-  PUSH: { transient: true, hint: 'pushing to the mirror failed; ferry retries the file with backoff' },
-  ABORTED: { transient: true, hint: 'the import was cancelled (shutdown); it runs again at the next start' },
-};
-
-export const importCode = (k: ImportErrorKind): string => `FERRY_ERR_IMPORT_${k}`;
+export const importCode = (k: ImportErrorKind): string => IMPORT_ERROR_TABLE.code(k);
 
 export function importError(kind: ImportErrorKind, message: string, opts: { cause?: unknown; transient?: boolean; details?: Record<string, unknown> } = {}): FerryError {
-  const e = IMPORT_ERRORS[kind];
-  return new FerryError(importCode(kind), message, {
-    hint: e.hint,
-    status: kind === 'PUSH' ? 502 : 422,
-    transient: opts.transient ?? e.transient,
+  return IMPORT_ERROR_TABLE.create(kind, message, {
+    ...(opts.transient !== undefined ? { transient: opts.transient } : {}),
     ...(opts.cause !== undefined ? { cause: opts.cause } : {}),
     ...(opts.details ? { details: opts.details } : {}),
   });
@@ -58,7 +85,7 @@ export function importError(kind: ImportErrorKind, message: string, opts: { caus
 
 /** Is this one of ours, of the given kind? */
 export function isImportError(e: unknown, kind?: ImportErrorKind): e is FerryError {
-  return isFerryError(e) && e.code.startsWith('FERRY_ERR_IMPORT_') && (kind === undefined || e.code === importCode(kind));
+  return IMPORT_ERROR_TABLE.is(e, kind);
 }
 
 /**

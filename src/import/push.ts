@@ -9,8 +9,8 @@
 import { Readable, pipeline } from 'node:stream';
 import { createGzip } from 'node:zlib';
 import { createHash } from 'node:crypto';
+import { pool } from '../async/index.js';
 import type { Archive } from './archive.js';
-import { pool } from './archive.js';
 import { importError } from './errors.js';
 import { MT_DOCKER_LAYER_GZIP, MT_DOCKER_LAYER_TAR } from './docker.js';
 import type { ImageName } from './naming.js';
@@ -188,7 +188,7 @@ async function pushBlobs(archive: Archive, repository: string, images: PlannedIm
   };
 
   // 1. what the mirror already has: HEAD by known digest (or by the digest the diffID cache remembers)
-  await pool([...specs.values()], 8, async (b) => {
+  await pool([...specs.values()], 8, undefined, async (b) => {
     let known: PushedBlob | undefined;
     if (b.digest) known = { digest: b.digest, size: b.size ?? 0 };
     else if (b.layer?.diffId && o.layerCompression === 'none') known = { digest: b.layer.diffId, size: b.size ?? 0, mediaType: MT_DOCKER_LAYER_TAR };

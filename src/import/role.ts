@@ -14,7 +14,7 @@ import { describeError } from '../errors.js';
 import { RegistryEngine } from '../registry/index.js';
 import { importFile, importSummary, type ImportDeps, type ImportOptions, type ImportResult } from './importer.js';
 import { importFiles } from './metrics.js';
-import { ImportWatcher, type WatcherOptions } from './watcher.js';
+import { ImportWatcher, type ImportWatcherOptions } from './watcher.js';
 
 
 function logResult(deps: ImportDeps, r: ImportResult): void {
@@ -62,7 +62,7 @@ export interface ImportRole extends Role {
 }
 
 /** The `import` role: watches import.dir until closed. */
-export const startImport: StartRole = async (ctx: RoleContext, opts: Partial<WatcherOptions> = {}): Promise<ImportRole> => {
+export const startImport: StartRole = async (ctx: RoleContext, opts: Partial<ImportWatcherOptions> = {}): Promise<ImportRole> => {
   const logger = ctx.logger.child({ role: 'import' });
   const engine = ctx.registry();
   const deps: ImportDeps = {

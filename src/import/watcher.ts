@@ -26,6 +26,7 @@ import { EventEmitter } from 'node:events';
 import { watch, type FSWatcher } from 'node:fs';
 import { mkdir, readdir, stat } from 'node:fs/promises';
 import { basename, dirname, join, resolve } from 'node:path';
+import { backoffDelay } from '../async/index.js';
 import type { FerryConfig } from '../config/types.js';
 import { describeError } from '../errors.js';
 import { importFile, importSummary, type ImportDeps, type ImportOptions, type ImportResult } from './importer.js';
@@ -35,7 +36,7 @@ import type { BlobEvent, MirrorClient } from './push.js';
 import { ImportRecords } from './records.js';
 import { FileStateStore, fingerprintOf, sameFingerprint, type FileState, type Fingerprint } from './state.js';
 
-export interface WatcherOptions extends Omit<ImportOptions, 'signal' | 'onBlob' | 'retryAt' | 'mirror'> {
+export interface ImportWatcherOptions extends Omit<ImportOptions, 'signal' | 'onBlob' | 'retryAt' | 'mirror'> {
   mirror: MirrorClient;
   /** Full rescan period. @defaultValue 5000 */
   rescanMs?: number;
@@ -87,7 +88,7 @@ export class ImportWatcher extends EventEmitter<ImportWatcherEvents> {
 
   constructor(
     private readonly deps: ImportDeps,
-    private readonly opts: WatcherOptions,
+    private readonly opts: ImportWatcherOptions,
   ) {
     super();
     this.now = opts.now ?? Date.now;
@@ -373,7 +374,7 @@ export class ImportWatcher extends EventEmitter<ImportWatcherEvents> {
   }
 
   private retryDelay(failures: number): number {
-    return Math.min(RETRY_MAX_MS, (this.opts.retryBaseMs ?? 5000) * 2 ** Math.max(0, failures - 1));
+    return backoffDelay(failures, { initialMs: this.opts.retryBaseMs ?? 5000, maxMs: RETRY_MAX_MS });
   }
 
   private async process(path: string, fp: Fingerprint): Promise<void> {

@@ -1,5 +1,6 @@
+import { createRequire } from 'node:module';
 import { pino, stdSerializers, type Logger } from 'pino';
-import { secretLogPaths } from '../config/secrets.js';
+import { secretLogPaths } from '../config/index.js';
 import { redactSecretsInText } from '../redact.js';
 
 /** What pino's path-based redaction writes in place of a value. */
@@ -89,7 +90,25 @@ function logMethod(this: Logger, args: unknown[], method: (...a: unknown[]) => v
   method.apply(this, args.map((a) => scrub(a, 0)));
 }
 
-export function createLogger(level: string, destination?: NodeJS.WritableStream): Logger {
+/** `json`: one JSON object a line (pino's own); `pretty`: readable lines for a person at a terminal (pino-pretty). */
+export type LogFormat = 'json' | 'pretty';
+
+export function isLogFormat(v: string): v is LogFormat {
+  return v === 'json' || v === 'pretty';
+}
+
+/** Readable lines when `stream` is a terminal (`npm start`), JSON everywhere else (pipes, files, containers). */
+export function defaultLogFormat(stream: { isTTY?: boolean }): LogFormat {
+  return stream.isTTY ? 'pretty' : 'json';
+}
+
+/** pino-pretty as a plain stream in this thread (no transport worker), loaded only when asked for. */
+function prettyStream(destination: NodeJS.WritableStream | undefined): pino.DestinationStream {
+  const pretty = createRequire(import.meta.url)('pino-pretty') as (o: object) => pino.DestinationStream;
+  return pretty({ colorize: destination === undefined && process.stdout.isTTY === true, translateTime: 'SYS:HH:MM:ss.l', ignore: 'pid,hostname,app', ...(destination ? { destination } : {}) });
+}
+
+export function createLogger(level: string, destination?: NodeJS.WritableStream, format: LogFormat = 'json'): Logger {
   const opts: pino.LoggerOptions = {
     level,
     redact: { paths: REDACT_PATHS, censor: LOG_CENSOR },
@@ -97,7 +116,8 @@ export function createLogger(level: string, destination?: NodeJS.WritableStream)
     serializers: { err: (e: unknown) => (e instanceof Error ? serializeError(e) : scrub(e, 0)) },
     hooks: { logMethod: logMethod as NonNullable<pino.LoggerOptions['hooks']>['logMethod'] },
   };
-  const root = destination ? pino(opts, destination as pino.DestinationStream) : pino(opts);
+  const root =
+    format === 'pretty' ? pino(opts, prettyStream(destination)) : destination ? pino(opts, destination as pino.DestinationStream) : pino(opts);
   // pino serializes child bindings once, past the logMethod hook: mask them on the way in.
   // Children are Object.create(parent), so every descendant inherits this `child`.
   const baseChild = root.child as unknown as (this: Logger, bindings: pino.Bindings, options?: pino.ChildLoggerOptions) => Logger;

@@ -1,5 +1,5 @@
 import picomatch from 'picomatch';
-import type { BlockRule } from '../config/index.js';
+import type { BlockRule } from '../config/types.js';
 
 export type Matcher = (ref: string) => boolean;
 

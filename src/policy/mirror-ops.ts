@@ -1,4 +1,4 @@
-import type { MirrorConfig } from '../config/index.js';
+import type { MirrorConfig } from '../config/types.js';
 import { formatReference, fromMirrorReference, repositoryOf, toMirrorReference, tryParseReference } from '../reference/index.js';
 
 export interface UpstreamImage {

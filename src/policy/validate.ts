@@ -4,8 +4,8 @@
  * have added or changed images after ferry's mutation), so it sees the pod
  * as it will be stored and can only say no.
  */
-import { decide, describeUse, type CompiledPolicy, type NamespaceMeta, type PodDecision, type PodInput } from './decide.js';
-import type { ImageView } from '../queue/record.js';
+import { decide, describeUse, type CompiledPolicy, type NamespaceMeta, type PodDecision, type PodInput } from './admission.js';
+import type { ImageView } from '../image-state/index.js';
 
 /**
  * decide(), plus: in `enforce`, an image that would still need rewriting is

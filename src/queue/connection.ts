@@ -1,5 +1,5 @@
 import { Redis, type RedisOptions } from 'ioredis';
-import { FerryError } from '../errors.js';
+import { CONFIG_ERROR_TABLE } from '../config/index.js';
 import { redactUrlCredentials } from '../redact.js';
 
 /**
@@ -17,9 +17,7 @@ export function redisOptions(url: string): RedisOptions {
     const password = at >= 0 ? decodeURIComponent(rest.slice(0, at).replace(/^:/, '')) : undefined;
     const [hosts = '', name, db] = (at >= 0 ? rest.slice(at + 1) : rest).split('/');
     if (!name) {
-      throw new FerryError('FERRY_ERR_CONFIG_REDIS_URL', `redis+sentinel URL needs a master name: ${redactRedisUrl(url)}`, {
-        hint: 'use redis+sentinel://sentinel1:26379,sentinel2:26379/mymaster',
-      });
+      throw CONFIG_ERROR_TABLE.create('REDIS_URL', `redis+sentinel URL needs a master name: ${redactRedisUrl(url)}`);
     }
     const sentinels = hosts.split(',').map((h) => {
       const [host = '', port] = h.split(':');

@@ -1,5 +1,6 @@
 export * from './record.js';
 export { keys, dedupeId, QUEUE_NAME } from './keys.js';
+export { blockPatch, recordMirrorRef, retryRefusal, unblockPatch, unblockRefusal, type NewRecordBasics, type RetryRefusal, type UnblockRefusal } from './record-actions.js';
 export { ImageStore, decodeEvent, type EnqueueRecordOptions } from './store.js';
 export { StateView, type ImageView } from './state-view.js';
 export { RecordFeed } from './record-feed.js';

@@ -1,5 +1,7 @@
+import { setTimeout as sleep } from 'node:timers/promises';
 import { Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
+import { backoffDelay } from '../async/index.js';
 import { describeError } from '../errors.js';
 import { dedupeId, QUEUE_NAME } from './keys.js';
 import type { ImageSource, ImageState } from './record.js';
@@ -120,7 +122,7 @@ export class Producer {
         this.o.onBufferChange?.(this.buffer.size);
       } catch (e) {
         this.failures++;
-        const delay = Math.min(250 * 2 ** Math.min(this.failures, 6), 10_000);
+        const delay = backoffDelay(this.failures + 1, { initialMs: 250, maxMs: 10_000 });
         this.o.logger?.warn({ err: describeError(e), buffered: this.buffer.size, retryInMs: delay }, 'cannot reach Redis to enqueue; keeping images buffered');
         this.flushing = undefined;
         this.schedule(delay);
@@ -207,15 +209,15 @@ export class Producer {
    * admission, and the count is logged.
    */
   async close(timeoutMs = 5000): Promise<void> {
-    let timer: NodeJS.Timeout | undefined;
+    const timer = new AbortController();
     const gaveUp = await Promise.race([
       this.flush().then(
         () => false,
         () => false,
       ),
-      new Promise<boolean>((r) => (timer = setTimeout(() => r(true), timeoutMs))),
+      sleep(timeoutMs, true, { signal: timer.signal }),
     ]);
-    clearTimeout(timer);
+    timer.abort(); // the sleep's rejection is Promise.race's, already settled: nobody sees it
     this.closed = true;
     if (this.retryTimer) clearTimeout(this.retryTimer);
     if (gaveUp && this.buffer.size) {

@@ -1,4 +1,5 @@
 import { EventEmitter } from 'node:events';
+import { setTimeout as sleep } from 'node:timers/promises';
 import type { Redis } from 'ioredis';
 import type { ImageEvent, ImageRecord } from './record.js';
 import { decodeEvent, type ImageStore } from './store.js';
@@ -59,7 +60,7 @@ export class RecordFeed extends EventEmitter<{
           await this.reload();
           return;
         } catch {
-          await new Promise((r) => setTimeout(r, 1000).unref());
+          await sleep(1000, undefined, { ref: false });
         }
       }
     })();
@@ -135,12 +136,11 @@ export class RecordFeed extends EventEmitter<{
   /** True once loaded; false if that did not happen within `timeoutMs`. */
   async whenLoaded(timeoutMs = 5000): Promise<boolean> {
     if (this.loadedOnce) return true;
-    let timer: NodeJS.Timeout | undefined;
-    const timeout = new Promise<boolean>((r) => (timer = setTimeout(() => r(false), timeoutMs)));
+    const timer = new AbortController();
     try {
-      return await Promise.race([this.firstLoad.then(() => true), timeout]);
+      return await Promise.race([this.firstLoad.then(() => true), sleep(timeoutMs, false, { signal: timer.signal })]);
     } finally {
-      clearTimeout(timer);
+      timer.abort(); // the sleep's rejection is Promise.race's, already settled: nobody sees it
     }
   }
 

@@ -1,6 +1,7 @@
 /** The image record: one per normalized upstream reference (SPEC "Image states"). */
-export type ImageState = 'queued' | 'copying' | 'mirrored' | 'retrying' | 'error' | 'blocked';
-export const IMAGE_STATES: readonly ImageState[] = ['queued', 'copying', 'mirrored', 'retrying', 'error', 'blocked'];
+import type { ImageState } from '../image-state/index.js';
+
+export { IMAGE_STATES, isAvailable, type ImageState, type ImageView } from '../image-state/index.js';
 
 export type ImageSource = 'admission' | 'api' | 'watch' | 'import';
 
@@ -53,20 +54,6 @@ export function encodeFields(patch: Partial<ImageRecord>): string[] {
     out.push(k, v === null ? '' : String(v));
   }
   return out;
-}
-
-/** What the webhook keeps in memory per image. */
-export interface ImageView {
-  state: ImageState;
-  digest: string | null;
-  mirroredAt: string | null;
-  blockedReason: string | null;
-}
-
-/** Whether the mirror can serve this image now (used by `mirrored`/`enforce`). */
-export function isAvailable(r: Pick<ImageRecord, 'state' | 'mirroredAt'> | undefined): boolean {
-  if (!r || r.state === 'blocked') return false;
-  return r.state === 'mirrored' || r.mirroredAt !== null;
 }
 
 /** Published on `<prefix>:events` for every change; the dashboard's SSE relays these. */

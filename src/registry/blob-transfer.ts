@@ -15,11 +15,11 @@ import { FerryError } from '../errors.js';
 import { pullScope, pushScope } from './auth.js';
 import { drain, verifying, type Progress, type VerifyState } from './blobs.js';
 import { classifyThrown, registryError, repoCtx } from './errors.js';
+import type { Logger } from './logger.js';
 import type { Descriptor } from './manifest.js';
 import { blobPath, checkDigest, uploadsPath } from './paths.js';
 import type { RegistryRef } from './ref.js';
-import { abandonable } from './response.js';
-import { sleep, type Logger, type RegistryResponse, type Transport } from './transport.js';
+import { abandonable, withRetries, type RegistryResponse, type Transport } from './transport/index.js';
 
 export type BlobOutcome = 'copied' | 'skipped' | 'mounted';
 
@@ -211,8 +211,8 @@ export class BlobTransfer {
     return flight;
   }
 
-  private async transferWithRetry(src: RegistryRef, dst: RegistryRef, desc: Descriptor, progress: Progress, counters: { bytesCopied: number }, hints: string[], signal: AbortSignal): Promise<BlobOutcome> {
-    for (let attempt = 0; ; attempt++) {
+  private transferWithRetry(src: RegistryRef, dst: RegistryRef, desc: Descriptor, progress: Progress, counters: { bytesCopied: number }, hints: string[], signal: AbortSignal): Promise<BlobOutcome> {
+    const attempt = async () => {
       let streamed = 0;
       try {
         return await this.transferBlob(src, dst, desc, progress, (n) => {
@@ -221,15 +221,13 @@ export class BlobTransfer {
         }, hints, signal);
       } catch (e) {
         const fe = e instanceof FerryError ? e : classifyThrown(e, repoCtx(dst), signal.aborted);
+        // a failed attempt's bytes are not copied: the next attempt streams them again
         counters.bytesCopied -= streamed;
         progress.done -= streamed;
-        if (!fe.transient || signal.aborted || attempt >= this.transport.retries || fe.code === 'FERRY_ERR_REGISTRY_ABORTED') throw fe;
-        const ra = fe.details?.retryAfterMs as number | undefined;
-        if (ra !== undefined && ra > this.transport.maxRetryAfterMs) throw fe;
-        this.logger.debug({ digest: desc.digest, code: fe.code, attempt: attempt + 1 }, 'blob transfer retry');
-        await sleep(ra ?? this.transport.backoffMs * 2 ** attempt * (0.75 + Math.random() * 0.5), signal);
+        throw fe;
       }
-    }
+    };
+    return withRetries(this.transport, signal, attempt, (fe, n) => this.logger.debug({ digest: desc.digest, code: fe.code, attempt: n }, 'blob transfer retry'));
   }
 
   /** One attempt: skip (HEAD) -> mount -> stream GET -> PUT. */

@@ -1,11 +1,10 @@
 /**
  * Blob streaming helpers: the verifying pass-through (hash + count every
  * chunk on its way from the source GET to the mirror PUT, throwing before the
- * request body ends when size or digest is wrong, so the PUT never commits),
- * throttled progress, a bounded pool, and signal linking.
+ * request body ends when size or digest is wrong, so the PUT never commits)
+ * and throttled progress.
  */
 import { createHash } from 'node:crypto';
-import { setMaxListeners } from 'node:events';
 import { FerryError } from '../errors.js';
 import { classifyThrown, registryError, type ErrorContext } from './errors.js';
 
@@ -114,62 +113,6 @@ export class Progress {
   final(): void {
     this.emit();
   }
-}
-
-/** Links signals: the result aborts when any input does. `abort()` aborts it directly. */
-export function linkSignals(...signals: (AbortSignal | undefined)[]): { signal: AbortSignal; abort(reason?: unknown): void; dispose(): void } {
-  const ctrl = new AbortController();
-  setMaxListeners(0, ctrl.signal); // one listener per in-flight request is expected
-  const subs: [AbortSignal, () => void][] = [];
-  for (const s of signals) {
-    if (!s) continue;
-    if (s.aborted) {
-      ctrl.abort(s.reason);
-      break;
-    }
-    const fn = () => ctrl.abort(s.reason);
-    s.addEventListener('abort', fn, { once: true });
-    subs.push([s, fn]);
-  }
-  return {
-    signal: ctrl.signal,
-    abort: (r?: unknown) => ctrl.abort(r),
-    dispose: () => {
-      for (const [s, fn] of subs) s.removeEventListener('abort', fn);
-      subs.length = 0;
-    },
-  };
-}
-
-/**
- * Runs `fn` over `items`, `n` at a time. On the first failure the shared
- * signal is aborted (siblings stop), every started task settles, and the
- * first error is thrown.
- */
-export async function pool<T>(items: T[], n: number, signal: AbortSignal | undefined, fn: (item: T, signal: AbortSignal) => Promise<void>): Promise<void> {
-  const link = linkSignals(signal);
-  let next = 0;
-  let first: { e: unknown } | undefined;
-  const worker = async () => {
-    while (!first && next < items.length && !link.signal.aborted) {
-      const item = items[next++]!;
-      try {
-        await fn(item, link.signal);
-      } catch (e) {
-        if (!first) {
-          first = { e };
-          link.abort(e);
-        }
-      }
-    }
-  };
-  try {
-    await Promise.all(Array.from({ length: Math.max(1, Math.min(n, items.length)) }, worker));
-  } finally {
-    link.dispose();
-  }
-  if (first) throw first.e;
-  if (signal?.aborted) throw signal.reason;
 }
 
 /** Consumes and discards a body (e.g. a tar entry that must be read to reach the next). */

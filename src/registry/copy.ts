@@ -18,10 +18,12 @@
  * paths.ts, a byte size) and the plan is bounded (manifest.ts limits: size,
  * nesting, manifests, blobs) while it is made, before any blob moves.
  */
+import { pool } from '../async/index.js';
 import type { FerryConfig } from '../config/types.js';
 import type { BlobTransfer } from './blob-transfer.js';
-import { pool, Progress } from './blobs.js';
+import { Progress } from './blobs.js';
 import { registryError, repoCtx } from './errors.js';
+import type { Logger } from './logger.js';
 import {
   blobsOf,
   childrenOf,
@@ -40,7 +42,7 @@ import {
 import { fetchManifest, headManifest, manifestTooLarge, pushManifest, type FetchedManifest, type ManifestInfo } from './manifest-io.js';
 import { checkDigest } from './paths.js';
 import { manifestRefOf, type RegistryRef } from './ref.js';
-import type { Logger, Transport } from './transport.js';
+import type { Transport } from './transport/index.js';
 
 export interface CopyProgress {
   bytesDone: number;

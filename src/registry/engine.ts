@@ -6,19 +6,22 @@
  *  - blob-transfer.ts skip / mount / verified stream of one blob, de-duplicated
  *  - manifest-io.ts   manifest, tag and config-blob requests
  *
- * Every public method links the caller's signal with the engine's close
- * signal and turns anything thrown into a classified FerryError (`run`).
+ * Every public method takes references as strings, parsed by src/reference's
+ * grammar (ref.ts), links the caller's signal with the engine's close
+ * signal and turns anything thrown into a classified FerryError (`run`): a
+ * reference that does not parse is a rejected promise too.
  */
 import { setMaxListeners } from 'node:events';
 import type { FerryConfig } from '../config/types.js';
 import { FerryError } from '../errors.js';
 import { BlobTransfer } from './blob-transfer.js';
-import { linkSignals } from './blobs.js';
 import { copyImage, type CopyDeps, type CopyOptions, type CopyResult } from './copy.js';
 import { classifyThrown, registryError, repoCtx, type ErrorContext } from './errors.js';
+import { linkedSignal } from '../async/index.js';
+import { noopLogger, type Logger } from './logger.js';
 import { deleteManifest, fetchManifest, getBlobJson, headManifest, listTags, putManifest, type ManifestInfo } from './manifest-io.js';
 import { splitRef, splitRepository } from './ref.js';
-import { noopLogger, Transport, type Logger } from './transport.js';
+import { Transport } from './transport/index.js';
 
 export type { CopyOptions, CopyProgress, CopyResult } from './copy.js';
 export type { ManifestInfo } from './manifest-io.js';
@@ -71,7 +74,7 @@ export class RegistryEngine {
   }
 
   private async run<T>(signal: AbortSignal | undefined, ctx: ErrorContext, fn: (signal: AbortSignal) => Promise<T>): Promise<T> {
-    const link = linkSignals(signal, this.closing.signal);
+    const link = linkedSignal(signal, this.closing.signal);
     try {
       return await fn(link.signal);
     } catch (e) {
@@ -83,45 +86,45 @@ export class RegistryEngine {
 
   // ---------------------------------------------------------------- manifests
 
-  resolveDigest(ref: string, signal?: AbortSignal): Promise<ManifestInfo | undefined> {
+  async resolveDigest(ref: string, signal?: AbortSignal): Promise<ManifestInfo | undefined> {
     const r = splitRef(ref);
     return this.run(signal, repoCtx(r), (s) => headManifest(this.transport, r, s));
   }
 
-  getManifest(ref: string, signal?: AbortSignal): Promise<{ bytes: Buffer; digest: string; mediaType: string; json: any }> {
+  async getManifest(ref: string, signal?: AbortSignal): Promise<{ bytes: Buffer; digest: string; mediaType: string; json: any }> {
     const r = splitRef(ref);
     return this.run(signal, repoCtx(r), (s) => fetchManifest(this.transport, r, s));
   }
 
-  putManifest(ref: string, bytes: Buffer, mediaType: string, signal?: AbortSignal): Promise<{ digest: string }> {
+  async putManifest(ref: string, bytes: Buffer, mediaType: string, signal?: AbortSignal): Promise<{ digest: string }> {
     const r = splitRef(ref);
     return this.run(signal, repoCtx(r), (s) => putManifest(this.transport, r, bytes, mediaType, s));
   }
 
   /** Deletes a manifest by digest (the registry drops the tags on it); false when it was not there. */
-  deleteManifest(repository: string, digest: string, signal?: AbortSignal): Promise<boolean> {
+  async deleteManifest(repository: string, digest: string, signal?: AbortSignal): Promise<boolean> {
     const r = splitRepository(repository);
     return this.run(signal, repoCtx(r), (s) => deleteManifest(this.transport, r, digest, s));
   }
 
-  listTags(repository: string, signal?: AbortSignal): Promise<string[]> {
+  async listTags(repository: string, signal?: AbortSignal): Promise<string[]> {
     const r = splitRepository(repository);
     return this.run(signal, repoCtx(r), (s) => listTags(this.transport, r, s));
   }
 
-  getBlobJson(repository: string, digest: string, signal?: AbortSignal): Promise<any> {
+  async getBlobJson(repository: string, digest: string, signal?: AbortSignal): Promise<any> {
     const r = splitRepository(repository);
     return this.run(signal, repoCtx(r), (s) => getBlobJson(this.transport, r, digest, s));
   }
 
   // -------------------------------------------------------------------- blobs
 
-  blobExists(repository: string, digest: string, signal?: AbortSignal): Promise<boolean> {
+  async blobExists(repository: string, digest: string, signal?: AbortSignal): Promise<boolean> {
     const r = splitRepository(repository);
     return this.run(signal, repoCtx(r), (s) => this.blobs.headBlob(r, digest, s));
   }
 
-  pushBlob(
+  async pushBlob(
     repository: string,
     body: AsyncIterable<Uint8Array> | NodeJS.ReadableStream,
     expect: { digest?: string; size?: number } = {},
@@ -133,7 +136,7 @@ export class RegistryEngine {
 
   // --------------------------------------------------------------------- copy
 
-  copy(opts: CopyOptions): Promise<CopyResult> {
+  async copy(opts: CopyOptions): Promise<CopyResult> {
     const src = splitRef(opts.src);
     const dst = splitRef(opts.dst);
     return this.run(opts.signal, repoCtx(dst), (s) => copyImage(this.copyDeps, src, dst, opts, s));

@@ -13,96 +13,140 @@
  * unsafe targets (outbound.ts), invalid digests or names (paths.ts),
  * manifests over ferry's limits (manifest.ts).
  */
-import { FerryError } from '../errors.js';
+import { defineErrors, FerryError } from '../errors.js';
 
-export type RegistryErrorKind =
-  | 'UNREACHABLE'
-  | 'CONNECTION'
-  | 'TIMEOUT'
-  | 'SERVER'
-  | 'RATE_LIMITED'
-  | 'DIGEST_MISMATCH'
-  | 'SIZE_MISMATCH'
-  | 'ABORTED'
-  | 'UNAUTHORIZED'
-  | 'DENIED'
-  | 'MANIFEST_UNKNOWN'
-  | 'NAME_UNKNOWN'
-  | 'BLOB_UNKNOWN'
-  | 'MANIFEST_INVALID'
-  | 'UNSUPPORTED_MEDIA_TYPE'
-  | 'DELETE_DISABLED'
-  | 'NO_MATCHING_PLATFORM'
-  | 'BAD_REFERENCE'
-  | 'CREDENTIALS'
-  | 'CREDENTIAL_HELPER'
-  | 'TLS'
-  | 'PROTOCOL'
-  | 'UNSAFE_TARGET'
-  | 'INVALID_DIGEST'
-  | 'MANIFEST_TOO_LARGE';
-
-interface Entry {
-  transient: boolean;
-  /** HTTP status when surfaced through ferry's API. */
-  status: number;
-  hint: string;
-}
-
-/** THE table: code -> transient?, API status, what to do. */
-export const REGISTRY_ERRORS: Readonly<Record<RegistryErrorKind, Entry>> = {
-  UNREACHABLE: { transient: true, status: 502, hint: 'check that the registry is running and reachable from ferry (endpoint, DNS, firewall); ferry retries' },
-  CONNECTION: { transient: true, status: 502, hint: 'the connection dropped mid-request; ferry retries' },
-  TIMEOUT: { transient: true, status: 504, hint: 'the registry did not answer within copy.timeoutMs; raise it for slow registries; ferry retries' },
-  SERVER: { transient: true, status: 502, hint: 'the registry answered with a server error; ferry retries' },
-  RATE_LIMITED: { transient: true, status: 429, hint: 'the registry rate-limited ferry (429); lower registries.<host>.requestsPerSecond or copy.requestsPerSecond, or authenticate for a higher quota; ferry retries after Retry-After' },
-  DIGEST_MISMATCH: { transient: true, status: 502, hint: 'downloaded bytes did not match their digest (corruption in transit or a misbehaving proxy); nothing was committed; ferry retries' },
-  SIZE_MISMATCH: { transient: true, status: 502, hint: 'the blob body was truncated or longer than its descriptor; nothing was committed; ferry retries' },
-  ABORTED: { transient: true, status: 503, hint: 'the copy was cancelled (shutdown or caller abort); it can be run again' },
-  UNAUTHORIZED: { transient: false, status: 401, hint: 'set registries.<host>.username/password or registries.<host>.credentialsFile (docker config.json) with valid credentials' },
-  DENIED: { transient: false, status: 403, hint: 'the credentials are valid but lack permission for this repository (pull on the source, push on the mirror)' },
-  MANIFEST_UNKNOWN: { transient: false, status: 404, hint: 'the tag or digest does not exist in that repository; check the reference' },
-  NAME_UNKNOWN: { transient: false, status: 404, hint: 'the repository does not exist (or is private and the credentials cannot see it); check the reference' },
-  BLOB_UNKNOWN: { transient: false, status: 404, hint: 'the registry lost a blob its manifest references; the source image is broken' },
+/** THE table: code -> transient?, API status, what it means, what to do (`<host>` is filled in by registryError). */
+const REGISTRY = defineErrors('REGISTRY', {
+  UNREACHABLE: {
+    transient: true,
+    status: 502,
+    meaning: 'the registry could not be reached: connection refused, name not resolved, no route',
+    hint: 'check that the registry is running and reachable from ferry (endpoint, DNS, firewall); ferry retries',
+  },
+  CONNECTION: { transient: true, status: 502, meaning: 'the connection dropped in the middle of a request', hint: 'the connection dropped mid-request; ferry retries' },
+  TIMEOUT: {
+    transient: true,
+    status: 504,
+    meaning: 'no response, or no progress on a body, within copy.timeoutMs',
+    hint: 'the registry did not answer within copy.timeoutMs; raise it for slow registries; ferry retries',
+  },
+  SERVER: { transient: true, status: 502, meaning: 'the registry answered with a 5xx server error', hint: 'the registry answered with a server error; ferry retries' },
+  RATE_LIMITED: {
+    transient: true,
+    status: 429,
+    meaning: 'the registry answered 429 Too Many Requests (or TOOMANYREQUESTS)',
+    hint: 'the registry rate-limited ferry (429); lower registries.<host>.requestsPerSecond or copy.requestsPerSecond, or authenticate for a higher quota; ferry retries after Retry-After',
+  },
+  DIGEST_MISMATCH: {
+    transient: true,
+    status: 502,
+    meaning: 'downloaded bytes did not hash to the digest they were asked for',
+    hint: 'downloaded bytes did not match their digest (corruption in transit or a misbehaving proxy); nothing was committed; ferry retries',
+  },
+  SIZE_MISMATCH: {
+    transient: true,
+    status: 502,
+    meaning: 'a blob body was shorter or longer than its descriptor says',
+    hint: 'the blob body was truncated or longer than its descriptor; nothing was committed; ferry retries',
+  },
+  ABORTED: { transient: true, status: 503, meaning: 'the copy was cancelled before it finished', hint: 'the copy was cancelled (shutdown or caller abort); it can be run again' },
+  UNAUTHORIZED: {
+    transient: false,
+    status: 401,
+    meaning: 'the registry refused ferry (401), with the credentials configured or without any',
+    hint: 'set registries.<host>.username/password or registries.<host>.credentialsFile (docker config.json) with valid credentials',
+  },
+  DENIED: {
+    transient: false,
+    status: 403,
+    meaning: 'the registry accepted the credentials but denied the operation (403, DENIED)',
+    hint: 'the credentials are valid but lack permission for this repository (pull on the source, push on the mirror)',
+  },
+  MANIFEST_UNKNOWN: { transient: false, status: 404, meaning: 'the tag or digest does not exist in the repository', hint: 'the tag or digest does not exist in that repository; check the reference' },
+  NAME_UNKNOWN: {
+    transient: false,
+    status: 404,
+    meaning: 'the repository does not exist, or the credentials cannot see it',
+    hint: 'the repository does not exist (or is private and the credentials cannot see it); check the reference',
+  },
+  BLOB_UNKNOWN: { transient: false, status: 404, meaning: 'a blob a manifest references is missing from the registry', hint: 'the registry lost a blob its manifest references; the source image is broken' },
   MANIFEST_INVALID: {
     transient: false,
     status: 422,
+    meaning: 'a manifest the registry refused, or a malformed list or descriptor in a source manifest',
     hint: 'the manifest is invalid: the registry refused it (invalid, or references blobs/manifests it does not have), or ferry found a malformed list or descriptor in the source manifest',
   },
-  UNSUPPORTED_MEDIA_TYPE: { transient: false, status: 415, hint: 'ferry copies Docker schema2 manifests/lists and OCI manifests/indexes only; schema1 images must be rebuilt' },
-  DELETE_DISABLED: { transient: false, status: 405, hint: 'enable deletes on the mirror registry (storage.delete.enabled: true)' },
-  NO_MATCHING_PLATFORM: { transient: false, status: 422, hint: 'the image index has no child for copy.platforms; copy with --all or adjust copy.platforms' },
-  BAD_REFERENCE: { transient: false, status: 400, hint: 'use host/repository[:tag][@sha256:digest]' },
+  UNSUPPORTED_MEDIA_TYPE: {
+    transient: false,
+    status: 415,
+    meaning: 'a manifest type ferry does not copy (Docker schema1, unknown media types)',
+    hint: 'ferry copies Docker schema2 manifests/lists and OCI manifests/indexes only; schema1 images must be rebuilt',
+  },
+  DELETE_DISABLED: {
+    transient: false,
+    status: 405,
+    meaning: 'the mirror refuses manifest deletes (405, or UNSUPPORTED on DELETE)',
+    hint: 'enable deletes on the mirror registry (storage.delete.enabled: true)',
+  },
+  NO_MATCHING_PLATFORM: {
+    transient: false,
+    status: 422,
+    meaning: 'an image index has no child for any of copy.platforms',
+    hint: 'the image index has no child for copy.platforms; copy with --all or adjust copy.platforms',
+  },
+  BAD_REFERENCE: { transient: false, status: 400, meaning: 'an image reference the registry client cannot split into host, repository, tag and digest', hint: 'use host/repository[:tag][@sha256:digest]' },
   CREDENTIALS: {
     transient: false,
     status: 500,
+    meaning: 'a credentials file that cannot be read or used (not JSON, bad auth entry, Basic auth with an identity token)',
     hint: 'fix registries.<host> (or registries."*"): credentialsFile must be a readable docker config.json whose "auths" entry for the host has auth, username/password or identitytoken',
   },
   CREDENTIAL_HELPER: {
     transient: false,
     status: 500,
+    meaning: 'a docker credential helper (credHelpers/credsStore) is missing, failed or answered garbage',
     hint: 'a docker credential helper named by credHelpers/credsStore in registries.<host>.credentialsFile failed: put docker-credential-<name> on ferry\'s PATH (the stock image is distroless and has none: build a custom image), or remove credHelpers/credsStore from that file and give the credentials inline in "auths"',
   },
-  TLS: { transient: false, status: 502, hint: 'TLS failed; use a trusted certificate (NODE_EXTRA_CA_CERTS) or registries.<host>.insecure for plain HTTP' },
-  PROTOCOL: { transient: false, status: 502, hint: 'the registry answered something the Docker Registry HTTP API v2 does not allow; check registries.<host>.endpoint' },
+  TLS: {
+    transient: false,
+    status: 502,
+    meaning: 'the TLS handshake failed (untrusted, expired or mismatched certificate, protocol error)',
+    hint: 'TLS failed; use a trusted certificate (NODE_EXTRA_CA_CERTS) or registries.<host>.insecure for plain HTTP',
+  },
+  PROTOCOL: {
+    transient: false,
+    status: 502,
+    meaning: 'the registry answered something the distribution API does not allow',
+    hint: 'the registry answered something the Docker Registry HTTP API v2 does not allow; check registries.<host>.endpoint',
+  },
   UNSAFE_TARGET: {
     transient: false,
     status: 502,
+    meaning: 'an upstream pointed ferry at a target it refuses (token realm, redirect, upload Location or page link); nothing was sent there',
     hint: 'the registry pointed ferry (token realm, redirect, upload or page link) at a target it refuses: a non-http(s) scheme, a link-local or cloud metadata address, loopback while the registry is remote, or a redirected token request; nothing was sent there. The registry is misconfigured or hostile: check registries.<host>.endpoint, or stop mirroring from it',
   },
   INVALID_DIGEST: {
     transient: false,
     status: 422,
+    meaning: 'a digest ferry cannot verify or put in a URL (from a manifest, a header or a caller)',
     hint: 'a digest (from a manifest, a registry header or a caller) is not one ferry can verify or put in a URL: sha256:<64 lowercase hex> or sha512:<128 lowercase hex>; nothing was requested with it. From an upstream manifest or header: the image or the registry is broken or hostile',
   },
   MANIFEST_TOO_LARGE: {
     transient: false,
     status: 422,
+    meaning: 'a manifest, an index tree or a copy over ferry\'s size limits',
     hint: 'the manifest exceeds ferry\'s limits (8 MiB read, 4 MiB pushed as distribution allows, 1024 manifests per index tree, index nesting 4 deep, 10,000 blobs per copy, 64 MiB of manifests per copy); such an image cannot be mirrored as it is',
   },
-};
+});
 
-export const codeOf = (k: RegistryErrorKind): string => `FERRY_ERR_REGISTRY_${k}`;
+export const REGISTRY_ERROR_TABLE = REGISTRY;
+export type RegistryErrorKind = keyof typeof REGISTRY.specs;
+/** kind -> { transient, status, meaning, hint } */
+export const REGISTRY_ERRORS = REGISTRY.specs;
+/** kind -> `FERRY_ERR_REGISTRY_<kind>`, for comparing a caught error's code. */
+export const REGISTRY_ERROR_CODES = REGISTRY.codes;
+
+export const codeOf = (k: RegistryErrorKind): string => REGISTRY.code(k);
 
 export interface ErrorContext {
   host: string;
@@ -119,13 +163,9 @@ export function repoCtx(r: { host: string; repository: string }, op?: string): E
 }
 
 export function registryError(kind: RegistryErrorKind, message: string, ctx: ErrorContext): FerryError {
-  const e = REGISTRY_ERRORS[kind];
   const where = ctx.repository ? `${ctx.host}/${ctx.repository}` : ctx.host;
-  const hint = e.hint.replace('<host>', ctx.host);
-  return new FerryError(codeOf(kind), `${where}: ${ctx.op ? `${ctx.op}: ` : ''}${message}`, {
-    hint,
-    status: e.status,
-    transient: e.transient,
+  return REGISTRY.create(kind, `${where}: ${ctx.op ? `${ctx.op}: ` : ''}${message}`, {
+    hint: REGISTRY.specs[kind].hint.replace('<host>', ctx.host),
     cause: ctx.cause,
     details: { host: ctx.host, ...(ctx.repository ? { repository: ctx.repository } : {}), ...ctx.details },
   });

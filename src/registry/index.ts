@@ -1,7 +1,9 @@
 /**
  * Registry copy engine: public API (see copy.ts for the copy algorithm,
  * blob-transfer.ts for skip/mount/stream of one blob, manifest.ts for the
- * index platform-filtering decision, errors.ts for the error table).
+ * index platform-filtering decision, transport/ for one request (ping,
+ * basic, bearer, retries), ref.ts for the engine's view of a reference,
+ * errors.ts for the error table).
  */
 export { RegistryEngine, nextLink } from './engine.js';
 export type { RegistryEngineOptions, CopyOptions, CopyProgress, CopyResult, ManifestInfo } from './engine.js';
@@ -11,9 +13,9 @@ export { MT, MANIFEST_ACCEPT, filterIndex, platformMatches, platformString, sha2
 export type { Descriptor, Platform } from './manifest.js';
 export { splitRef, splitRepository, formatRef } from './ref.js';
 export type { RegistryRef } from './ref.js';
-export { endpointFor, isLoopbackHost } from './transport.js';
+export { endpointFor, isLoopbackHost } from './transport/index.js';
 export { classifyAddress, outboundProblem, type AddressKind } from './outbound.js';
 export { digestProblem, repositoryProblem, tagProblem } from './paths.js';
-export type { Logger } from './transport.js';
+export type { Logger } from './logger.js';
 export { parseChallenges, mergeScopes } from './auth.js';
 export { TokenBucket, limiterFor } from './limiter.js';

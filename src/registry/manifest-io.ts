@@ -14,7 +14,7 @@ import { registryError, repoCtx, type ErrorContext } from './errors.js';
 import { algorithmOf, digestOf, isSupportedType, MANIFEST_ACCEPT, MAX_MANIFEST_PUSH_BYTES, MAX_MANIFEST_READ_BYTES, manifestMediaType, sha256Digest } from './manifest.js';
 import { blobPath, checkDigest, digestProblem, manifestPath, tagProblem, tagsPath } from './paths.js';
 import { manifestRefOf, type RegistryRef } from './ref.js';
-import type { RegistryResponse, Transport } from './transport.js';
+import type { RegistryResponse, RequestSpec, Transport } from './transport/index.js';
 
 export interface ManifestInfo {
   digest: string;
@@ -39,20 +39,26 @@ export function manifestTooLarge(size: number | undefined, limit: number, what: 
   return registryError('MANIFEST_TOO_LARGE', `manifest is ${s} the ${MiB(limit)} ferry allows ${what}`, { ...ctx, details: { ...ctx.details, limit, ...(size !== undefined ? { size } : {}) } });
 }
 
-export async function headManifest(transport: Transport, r: RegistryRef, signal: AbortSignal): Promise<ManifestInfo | undefined> {
+/** A HEAD or GET of `r`'s manifest (by digest when it has one, else by tag), every media type accepted. */
+function readManifest(r: RegistryRef, method: 'HEAD' | 'GET', expect: number[] | undefined, signal: AbortSignal): RequestSpec {
   const ref = manifestRefOf(r);
-  const res = await transport.request({
+  return {
     host: r.host,
     repository: r.repository,
-    method: 'HEAD',
+    method,
     path: manifestPath(r, ref),
     headers: { Accept: MANIFEST_ACCEPT },
     scopes: [pullScope(r.repository)],
     what: 'manifest',
-    expect: [200, 404],
+    ...(expect ? { expect } : {}),
     signal,
-    op: `HEAD manifest ${ref}`,
-  });
+    op: `${method} manifest ${ref}`,
+  };
+}
+
+export async function headManifest(transport: Transport, r: RegistryRef, signal: AbortSignal): Promise<ManifestInfo | undefined> {
+  const ref = manifestRefOf(r);
+  const res = await transport.request(readManifest(r, 'HEAD', [200, 404], signal));
   res.dispose();
   if (res.status === 404) return undefined;
   const digest = res.headers.get('docker-content-digest');
@@ -71,18 +77,7 @@ export async function fetchManifest(transport: Transport, r: RegistryRef, signal
 export async function fetchManifest(transport: Transport, r: RegistryRef, signal: AbortSignal, allow404 = false): Promise<FetchedManifest | undefined> {
   const ref = manifestRefOf(r);
   const ctx = repoCtx(r, `GET manifest ${ref}`);
-  const res = await transport.request({
-    host: r.host,
-    repository: r.repository,
-    method: 'GET',
-    path: manifestPath(r, ref),
-    headers: { Accept: MANIFEST_ACCEPT },
-    scopes: [pullScope(r.repository)],
-    what: 'manifest',
-    ...(allow404 ? { expect: [200, 404] } : {}),
-    signal,
-    op: ctx.op!,
-  });
+  const res = await transport.request(readManifest(r, 'GET', allow404 ? [200, 404] : undefined, signal));
   if (res.status === 404) {
     res.dispose();
     return undefined;

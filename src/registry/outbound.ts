@@ -4,7 +4,7 @@
  * tag-list `Link`. Upstream registries are untrusted input, and these URLs
  * would otherwise let one aim ferry (inside the cluster, with its network
  * position and credentials) at anything it can reach. Pure decisions only:
- * http.ts applies them to every hop and, through a guarded `lookup`, to every
+ * transport/http.ts applies them to every hop and, through a guarded `lookup`, to every
  * address a name resolves to, before a connection is made.
  *
  * Refused, whoever asks:

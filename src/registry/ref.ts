@@ -1,15 +1,21 @@
 /**
- * Minimal internal splitter for `host/path[:tag][@digest]`.
+ * The engine's view of a reference: registry host, repository inside it,
+ * tag and/or digest, built from src/reference's parse (Docker's grammar and
+ * normalization, the one grammar ferry has: `nginx` ->
+ * `docker.io/library/nginx:latest`, which is also what makes `ferry copy
+ * nginx ...` work). References reaching the engine are usually normalized
+ * already (`docker.io/library/nginx:1.27`, `mirror:5000/docker.io/library/nginx:1.27`).
  *
- * References reaching the engine are already normalized by src/reference
- * (`docker.io/library/nginx:1.27`). As a convenience for the CLI, a name whose
- * first component is not a host gets Docker Hub defaults (`nginx` ->
- * `docker.io/library/nginx:latest`). No other grammar checks live here.
+ * A reference the parser refuses, or one Docker parses with no registry host
+ * (`foo_bar.com/x`), is FERRY_ERR_REGISTRY_BAD_REFERENCE: the engine's own
+ * code for it, with the parser's error as the cause.
  */
 import { FerryError } from '../errors.js';
+import { DEFAULT_TAG, tryParseReference, type ImageReference } from '../reference/index.js';
+import { REGISTRY_ERROR_CODES } from './errors.js';
 
 export interface RegistryRef {
-  /** Registry host as written in the reference (`docker.io`, `127.0.0.1:5000`). */
+  /** Registry host as written in the reference (`docker.io`, `127.0.0.1:5000`): the reference's domain. */
   host: string;
   /** Repository path inside the registry (`library/nginx`). */
   repository: string;
@@ -17,65 +23,36 @@ export interface RegistryRef {
   digest?: string;
 }
 
-const DIGEST_RE = /^[a-z0-9]+(?:[.+_-][a-z0-9]+)*:[a-zA-Z0-9=_-]{32,}$/;
-
-function looksLikeHost(s: string): boolean {
-  return s === 'localhost' || s.includes('.') || s.includes(':') || s.startsWith('[');
-}
-
-function bad(ref: string, why: string): FerryError {
-  return new FerryError('FERRY_ERR_REGISTRY_BAD_REFERENCE', `invalid image reference "${ref}": ${why}`, {
+function bad(ref: string, why: string, cause?: FerryError): FerryError {
+  return new FerryError(REGISTRY_ERROR_CODES.BAD_REFERENCE, `invalid image reference "${ref}": ${why}`, {
     hint: 'use host/repository[:tag][@sha256:digest], e.g. docker.io/library/nginx:1.27',
     status: 400,
     transient: false,
+    ...(cause ? { cause } : {}),
   });
 }
 
+function parsed(ref: string): ImageReference {
+  const r = tryParseReference(ref);
+  if (r instanceof Error) throw bad(ref, String(r.details?.reason ?? r.message), r);
+  if (!r.domain) throw bad(ref, 'it names no registry host');
+  return r;
+}
+
+/** `host/path[:tag][@digest]` -> the engine's view; neither tag nor digest means `latest`. */
 export function splitRef(ref: string): RegistryRef {
-  let rest = ref.trim().replace(/^docker:\/\//, '');
-  if (!rest) throw bad(ref, 'empty');
-  let digest: string | undefined;
-  const at = rest.indexOf('@');
-  if (at >= 0) {
-    digest = rest.slice(at + 1);
-    rest = rest.slice(0, at);
-    if (!DIGEST_RE.test(digest)) throw bad(ref, `bad digest "${digest}"`);
-  }
-  let tag: string | undefined;
-  const lastSlash = rest.lastIndexOf('/');
-  const colon = rest.lastIndexOf(':');
-  if (colon > lastSlash && colon >= 0) {
-    // a colon after the last slash is a tag, unless the whole thing is just "host:port"
-    tag = rest.slice(colon + 1);
-    rest = rest.slice(0, colon);
-    if (!/^[\w][\w.-]{0,127}$/.test(tag)) throw bad(ref, `bad tag "${tag}"`);
-  }
-  const slash = rest.indexOf('/');
-  let host: string;
-  let repository: string;
-  if (slash > 0 && looksLikeHost(rest.slice(0, slash))) {
-    host = rest.slice(0, slash);
-    repository = rest.slice(slash + 1);
-  } else {
-    host = 'docker.io';
-    repository = rest.includes('/') ? rest : `library/${rest}`;
-  }
-  if (host === 'index.docker.io') host = 'docker.io';
-  if (!repository || repository.startsWith('/') || repository.endsWith('/') || repository.includes('//')) {
-    throw bad(ref, 'missing repository path');
-  }
-  if (!/^[a-z0-9._/-]+$/.test(repository)) throw bad(ref, 'repository must be lowercase [a-z0-9._-/]');
-  if (!tag && !digest) tag = 'latest';
-  const out: RegistryRef = { host, repository };
-  if (tag) out.tag = tag;
-  if (digest) out.digest = digest;
+  const r = parsed(ref);
+  const out: RegistryRef = { host: r.domain, repository: r.path };
+  if (r.tag) out.tag = r.tag;
+  if (r.digest) out.digest = r.digest;
+  if (!r.tag && !r.digest) out.tag = DEFAULT_TAG;
   return out;
 }
 
 /** `host/path` (e.g. the `repository` argument of listTags) -> host + repository. */
 export function splitRepository(repo: string): { host: string; repository: string } {
-  const r = splitRef(repo.replace(/[@].*$/, ''));
-  return { host: r.host, repository: r.repository };
+  const r = parsed(repo);
+  return { host: r.domain, repository: r.path };
 }
 
 export function formatRef(r: RegistryRef): string {

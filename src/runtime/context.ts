@@ -1,8 +1,8 @@
 import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
-import { loadConfig, watchConfig, type ConfigWatcher, type FerryConfig, type LoadedConfig } from '../config/index.js';
+import { loadConfig, watchConfigFile, type ConfigFileWatcher, type FerryConfig, type LoadedConfig } from '../config/index.js';
 import { describeError } from '../errors.js';
-import { addOpsRoutes, createHttpApp, type ReadinessCheck } from '../observability/ops-server.js';
+import { addOpsRoutes, createHttpApp, type ReadinessCheck } from '../observability/index.js';
 import { closeSharedQueue, connectRedis, createQueue, ImageStore, Producer, RecordFeed, redactRedisUrl, StateView } from '../queue/index.js';
 import { toMirrorReference } from '../reference/index.js';
 import { RegistryEngine } from '../registry/index.js';
@@ -57,9 +57,9 @@ export function createContext(loaded: LoadedConfig, logger: Logger, env: NodeJS.
   const http = createHttpApp(logger);
   addOpsRoutes(http, { checks });
 
-  let watcher: ConfigWatcher | undefined;
+  let watcher: ConfigFileWatcher | undefined;
   if (loaded.file) {
-    watcher = watchConfig(
+    watcher = watchConfigFile(
       loaded.file,
       (next) => {
         const prev = current;

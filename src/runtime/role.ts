@@ -4,7 +4,7 @@ import type { Logger } from 'pino';
 import type { FerryConfig, LoadedConfig } from '../config/index.js';
 import type { ImageStore, Producer, RecordFeed, StateView } from '../queue/index.js';
 import type { RegistryEngine } from '../registry/index.js';
-import type { Readiness, ReadinessCheck } from '../observability/ops-server.js';
+import type { Readiness, ReadinessCheck } from '../observability/index.js';
 
 /**
  * What the composition root hands every role (webhook, worker, dashboard,

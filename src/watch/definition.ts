@@ -64,6 +64,11 @@ export function resolveWatch(w: WatchConfig, source: WatchSource): ResolvedWatch
   };
 }
 
+/** The upstream ref of one tag of the watched repository: `host/path:tag`. */
+export function tagRef(w: ResolvedWatch, tag: string): string {
+  return `${w.repository}:${tag}`;
+}
+
 export interface MergeResult {
   watches: ResolvedWatch[];
   /** Entries that could not be used (bad image, duplicate id), for logs. */

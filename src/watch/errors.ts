@@ -1,25 +1,46 @@
 /**
  * Error codes raised by `src/watch` (`FERRY_ERR_WATCH_<WHAT>`), one table:
- * API status and the hint shown to the operator.
+ * API status, what the code means and the hint shown to the operator.
  */
-import { FerryError } from '../errors.js';
+import { defineErrors, type FerryError } from '../errors.js';
 
-export type WatchErrorKind = 'NOT_FOUND' | 'READ_ONLY' | 'INVALID' | 'CONSTRAINT' | 'ALLOW_TAGS' | 'HOOK_INVALID';
-
-const TABLE: Readonly<Record<WatchErrorKind, { status: number; hint: string }>> = {
-  NOT_FOUND: { status: 404, hint: 'GET /api/watches lists the watch ids (config-file watches without an id get a derived one)' },
-  READ_ONLY: { status: 409, hint: 'this watch comes from the config file; edit the `watch:` list there (the API edits only watches it created)' },
-  INVALID: { status: 400, hint: 'a watch needs image, strategy (digest|semver|newest|alphabetical) and schedule (cron); see docs/watch.md' },
-  CONSTRAINT: { status: 400, hint: 'use a node-semver range, e.g. "^1.27", ">=1.2 <2", "~1.4.0"' },
-  ALLOW_TAGS: { status: 400, hint: 'allowTags is a JavaScript regular expression tested against each tag (anchor it with ^...$)' },
+export const WATCH_ERROR_TABLE = defineErrors('WATCH', {
+  NOT_FOUND: { status: 404, meaning: 'no watch has this id', hint: 'GET /api/watches lists the watch ids (config-file watches without an id get a derived one)' },
+  READ_ONLY: {
+    status: 409,
+    meaning: 'the API was asked to change or delete a watch that comes from the config file',
+    hint: 'this watch comes from the config file; edit the `watch:` list there (the API edits only watches it created)',
+  },
+  INVALID: {
+    status: 400,
+    meaning: 'a watch definition (API body or config) that is incomplete or wrong; every problem is listed',
+    hint: 'a watch needs image, strategy (digest|semver|newest|alphabetical) and schedule (cron); see docs/watch.md',
+  },
+  CONSTRAINT: { status: 400, meaning: 'a semver constraint node-semver cannot parse', hint: 'use a node-semver range, e.g. "^1.27", ">=1.2 <2", "~1.4.0"' },
+  ALLOW_TAGS: { status: 400, meaning: 'allowTags is not a valid regular expression', hint: 'allowTags is a JavaScript regular expression tested against each tag (anchor it with ^...$)' },
   HOOK_INVALID: {
     status: 400,
+    meaning: 'POST /hooks/registry got something that is not a docker-registry notification envelope',
     hint: 'POST a docker-registry notification envelope: {"events":[{"action":"push","target":{"repository":"...","tag":"..."},"request":{"host":"..."}}]}',
   },
-};
+  // The two below are never thrown as FerryErrors: they name failures that were not
+  // FerryErrors (a bug, a library's error) in a watch API answer and in a poll report.
+  INTERNAL: {
+    status: 500,
+    meaning: 'the watch API failed on something other than a ferry error (its message is in the answer and the log)',
+    hint: 'look for "watch API failed" in the log; report it if it persists',
+  },
+  POLL: {
+    meaning: 'a poll failed with something other than a ferry error; the watch status and log carry its message',
+    hint: 'read the message in the watch status (GET /api/watches/<id>); the watch polls again at its next schedule',
+  },
+});
+
+export type WatchErrorKind = keyof typeof WATCH_ERROR_TABLE.specs;
+/** kind -> `FERRY_ERR_WATCH_<kind>` */
+export const WATCH_ERROR_CODES = WATCH_ERROR_TABLE.codes;
 
 /** `hint` replaces the table's when the caller knows better (e.g. what the route at hand takes). */
 export function watchError(kind: WatchErrorKind, message: string, details?: Record<string, unknown>, hint?: string): FerryError {
-  const e = TABLE[kind];
-  return new FerryError(`FERRY_ERR_WATCH_${kind}`, message, { hint: hint ?? e.hint, status: e.status, ...(details ? { details } : {}) });
+  return WATCH_ERROR_TABLE.create(kind, message, { ...(hint !== undefined ? { hint } : {}), ...(details ? { details } : {}) });
 }

@@ -1,7 +1,7 @@
 /**
  * Push instead of poll: docker-registry notification envelopes
  * (`application/vnd.docker.distribution.events.v1+json`). Parsing and
- * matching are pure; the route (routes.ts) triggers the polls.
+ * matching are pure; hook-polls.ts starts the polls.
  */
 import type { RegistryConfig } from '../config/index.js';
 import type { ResolvedWatch } from './definition.js';
@@ -67,4 +67,21 @@ export function watchesForEvent(ev: RegistryEvent, watches: readonly ResolvedWat
       (!ev.host || hostsOf(w.domain, registries).has(ev.host.toLowerCase())) &&
       (w.config.strategy !== 'digest' || w.tag === ev.tag),
   );
+}
+
+/** The watches an envelope concerns, each with the pushes that concern it (one poll per watch, however many pushes). */
+export function watchesForEnvelope(
+  events: readonly RegistryEvent[],
+  watches: readonly ResolvedWatch[],
+  registries: Record<string, RegistryConfig>,
+): Map<string, { watch: ResolvedWatch; pushed: RegistryEvent[] }> {
+  const matched = new Map<string, { watch: ResolvedWatch; pushed: RegistryEvent[] }>();
+  for (const ev of events) {
+    for (const w of watchesForEvent(ev, watches, registries)) {
+      const m = matched.get(w.id) ?? { watch: w, pushed: [] };
+      m.pushed.push(ev);
+      matched.set(w.id, m);
+    }
+  }
+  return matched;
 }

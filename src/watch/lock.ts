@@ -7,7 +7,9 @@
  * seen by the holder's release.
  */
 import { randomUUID } from 'node:crypto';
+import { setTimeout as sleep } from 'node:timers/promises';
 import type { Redis } from 'ioredis';
+import { backoffDelay, type Backoff } from '../async/index.js';
 
 export type WatchOp = 'poll' | 'retain';
 export type LockMode = 'defer' | 'skip' | 'wait';
@@ -46,6 +48,9 @@ export interface LockKeys {
 
 export type RunOutcome<T> = { ran: true; value: T } | { ran: false };
 
+/** Between tries for a lock held elsewhere (`wait`): 25 ms doubling, at most 250 ms, so a released lock is taken soon. */
+const RETRY: Backoff = { initialMs: 25, maxMs: 250, jitter: 'none' };
+
 export class WatchLocks {
   private readonly redis: LockRedis;
 
@@ -75,12 +80,13 @@ export class WatchLocks {
     const lock = this.keys.lock(id);
     const again = this.keys.again(id);
     const deadline = Date.now() + waitMs;
-    for (let delay = 25; ; delay = Math.min(delay * 2, 250)) {
+    for (let attempt = 1; ; attempt++) {
+      const delay = backoffDelay(attempt, RETRY);
       const last = mode !== 'wait' || Date.now() + delay > deadline;
       const note = !last || mode === 'skip' ? '' : op;
       if ((await this.redis.ferryWatchAcquire(lock, again, token, this.ttlMs, note)) === 1) break;
       if (last) return { ran: false };
-      await new Promise((r) => setTimeout(r, delay));
+      await sleep(delay);
     }
     let first: { value: T } | { error: unknown } | undefined;
     let next: WatchOp | null = op;

@@ -1,6 +1,6 @@
 /** `ferry_watch_*` metrics (module singletons in prom-client's global registry). */
 import { Counter, Gauge, Histogram } from 'prom-client';
-import { register } from '../observability/metrics.js';
+import { register } from '../observability/index.js';
 
 function once<T>(name: string, make: () => T): T {
   return (register.getSingleMetric(name) as T | undefined) ?? make();

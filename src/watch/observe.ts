@@ -5,6 +5,7 @@
  * with `cacheBy: digest`). Requests per registry are rate-limited inside the
  * engine.
  */
+import { pool } from '../async/index.js';
 import { MT } from '../registry/index.js';
 import type { ResolvedWatch } from './definition.js';
 import { compileTagFilter, selectTag, type Selection, type TagCreated } from './strategy/index.js';
@@ -64,16 +65,12 @@ async function fetchCreated(engine: WatchEngine, repository: string, ref: string
   return { digest: top.digest, created: typeof blob?.created === 'string' ? blob.created : null };
 }
 
+/** `fn` over `items`, 4 at a time through the one bounded pool, results in order. */
 async function mapLimit<T, R>(items: readonly T[], n: number, fn: (item: T, index: number) => Promise<R>): Promise<R[]> {
   const out = new Array<R>(items.length);
-  let next = 0;
-  const run = async () => {
-    while (next < items.length) {
-      const i = next++;
-      out[i] = await fn(items[i]!, i);
-    }
-  };
-  await Promise.all(Array.from({ length: Math.min(n, items.length) }, run));
+  await pool(items.map((item, index) => ({ item, index })), n, undefined, async ({ item, index }) => {
+    out[index] = await fn(item, index);
+  });
   return out;
 }
 

@@ -3,7 +3,7 @@
  * most recently (plus whatever the current selection's record holds); older
  * manifests are deleted from the mirror by digest. A digest stays while an
  * image record the watch does not own still points at it (a pod may run it).
- * planRetention is pure; the watcher does the I/O.
+ * planRetention is pure; retention-pass.ts does the I/O.
  */
 import type { ImageRecord } from '../queue/index.js';
 import type { HeldEntry } from './state.js';

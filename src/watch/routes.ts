@@ -15,7 +15,7 @@ import type { Logger } from 'pino';
 import { acceptJsonBodies, hookGuard, mutationGuard, routeTakes, type RefusalListener } from '../access/index.js';
 import type { FerryConfig } from '../config/index.js';
 import { describeError, isFerryError, type FerryError } from '../errors.js';
-import { watchError } from './errors.js';
+import { WATCH_ERROR_CODES, watchError } from './errors.js';
 import { EVENTS_MEDIA_TYPE } from './hooks.js';
 import * as metrics from './metrics.js';
 import type { Watcher } from './watcher.js';
@@ -65,7 +65,7 @@ export function watchRoutes(watcher: Watcher, config: () => FerryConfig, logger:
         return reply.code(e.statusCode).send(fe.toJSON());
       }
       logger.error({ err: describeError(err) }, 'watch API failed');
-      return reply.code(500).send({ code: 'FERRY_ERR_WATCH_INTERNAL', message: describeError(err) });
+      return reply.code(500).send({ code: WATCH_ERROR_CODES.INTERNAL, message: describeError(err) });
     });
 
     app.get('/api/watches', async () => ({ watches: await watcher.list() }));

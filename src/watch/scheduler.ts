@@ -5,9 +5,9 @@
  * takes it. Schedulers of watches that disappeared are removed on sync.
  */
 import { Queue, Worker, type Job } from 'bullmq';
-import { CronExpressionParser } from 'cron-parser';
 import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
+import { nextCronRun } from '../config/index.js';
 import { describeError } from '../errors.js';
 import { closeSharedQueue } from '../queue/index.js';
 import type { ResolvedWatch } from './definition.js';
@@ -75,7 +75,7 @@ export class WatchScheduler {
    */
   async retryLater(w: ResolvedWatch, delayMs: number): Promise<boolean> {
     try {
-      const next = CronExpressionParser.parse(w.config.schedule).next().getTime();
+      const next = nextCronRun(w.config.schedule).getTime();
       if (next - Date.now() <= delayMs) return false;
     } catch {
       /* validated at load */

@@ -1,27 +1,31 @@
 /**
  * The watcher: polls (under a per-watch lock), change detection and
- * re-mirroring, mirror holdings, retention, schedules, and the views the API
- * serves. Emits `polled` (PollReport) after every poll and `retained`
+ * re-mirroring, and what starts them (schedules, record events, start-up).
+ * It composes the rest: holdings.ts and retention-pass.ts after a poll or a
+ * landed copy, api.ts behind the routes, hook-polls.ts for notifications.
+ * Emits `polled` (PollReport) after every poll and `retained`
  * (RetentionReport) after every retention pass, so tests and callers await
  * events instead of sleeping.
  */
 import { EventEmitter } from 'node:events';
-import { CronExpressionParser } from 'cron-parser';
+import { setTimeout as sleep } from 'node:timers/promises';
 import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
-import type { FerryConfig, WatchConfig } from '../config/index.js';
+import { backoffDelay, type Backoff } from '../async/index.js';
+import type { FerryConfig } from '../config/index.js';
 import { describeError, isFerryError } from '../errors.js';
-import { decodeEvent, type ImageRecord, type ImageStore, type Producer } from '../queue/index.js';
-import { parseReference, repositoryOf } from '../reference/index.js';
-import { mergeWatches, validateApiWatch, type ResolvedWatch } from './definition.js';
-import { watchError } from './errors.js';
-import { parseEnvelope, watchesForEvent, type RegistryEvent } from './hooks.js';
+import { decodeEvent, type ImageStore, type Producer } from '../queue/index.js';
+import { WatchApi, type WatchView } from './api.js';
+import { mergeWatches, tagRef, type ResolvedWatch } from './definition.js';
+import { WATCH_ERROR_CODES } from './errors.js';
+import { reconcileHoldings } from './holdings.js';
+import { pollWatchesForEnvelope, type HookPollDeps } from './hook-polls.js';
 import { WatchLocks, type LockMode, type WatchOp } from './lock.js';
 import * as metrics from './metrics.js';
 import { observe, type AnswerCache, type WatchEngine } from './observe.js';
-import { planRetention } from './retention.js';
+import { runRetentionPass, type RetentionPassDeps, type RetentionReport } from './retention-pass.js';
 import { WatchScheduler } from './scheduler.js';
-import { EMPTY_STATUS, WatchState, type ChangeEvent, type HeldEntry, type PollResult, type RefEntry, type WatchStatus } from './state.js';
+import { WatchState, type ChangeEvent, type HeldEntry, type PollResult, type RefEntry, type WatchStatus } from './state.js';
 import { detectChange } from './strategy/index.js';
 
 /** What asked for a poll; `deferred`: asked while another run held the watch's lock, run right after it. */
@@ -44,25 +48,8 @@ export interface PollReport {
   durationMs: number;
 }
 
-export interface RetentionReport {
-  id: string;
-  keep: number;
-  deleted: string[];
-  protected: string[];
-  refused: boolean;
-  errors: string[];
-  /** Digests the mirror holds for this watch after the pass. */
-  held: string[];
-}
-
-export interface WatchView extends WatchStatus {
-  id: string;
-  source: 'config' | 'api';
-  config: WatchConfig;
-  nextPollAt: string | null;
-}
-
-export interface WatcherOptions {
+/** What the watcher runs on: connections, the image store and producer, the registry engine. */
+export interface WatcherDeps {
   config(): FerryConfig;
   /** Commands connection (status, locks, BullMQ queue). */
   redis: Redis;
@@ -85,13 +72,16 @@ export class Watcher extends EventEmitter {
   readonly state: WatchState;
   readonly scheduler: WatchScheduler;
   private readonly locks: WatchLocks;
+  private readonly api: WatchApi;
+  private readonly retention: RetentionPassDeps;
+  private readonly hookPolls: HookPollDeps;
   private readonly logger: Logger;
   private readonly closing = new AbortController();
   private readonly pending = new Set<Promise<unknown>>();
   private closed = false;
   private lastProblems = '';
 
-  constructor(private readonly o: WatcherOptions) {
+  constructor(private readonly o: WatcherDeps) {
     super();
     const prefix = o.config().queue.prefix;
     this.logger = o.logger.child({ role: 'watch' });
@@ -108,6 +98,24 @@ export class Watcher extends EventEmitter {
         else await this.sync(); // a tick of a watch that is gone: drop its scheduler
       },
     });
+    this.api = new WatchApi({
+      state: this.state,
+      watches: () => this.watches(),
+      find: (id) => this.find(id),
+      sync: () => this.sync(),
+      pollSoon: (id) => this.background(this.poll(id, 'api')),
+      cancelRetry: (id) => this.scheduler.cancelRetry(id),
+    });
+    this.retention = { state: this.state, store: o.store, engine: o.engine, logger: this.logger, mirrorRefOf: o.mirrorRefOf, signal: this.closing.signal };
+    this.hookPolls = {
+      watches: () => this.watches(),
+      registries: () => o.config().registries,
+      engine: o.engine,
+      signal: this.closing.signal,
+      closed: () => this.closed,
+      poll: (id) => this.poll(id, 'hook', 'defer'),
+      background: (task) => this.background(task),
+    };
   }
 
   /** Schedules, record-event subscription, first polls of never-polled watches. */
@@ -172,7 +180,13 @@ export class Watcher extends EventEmitter {
   private async runLocked(id: string, op: WatchOp, trigger: Trigger, jobId: string | undefined): Promise<PollReport | RetentionReport | undefined> {
     const w = await this.find(id);
     if (!w) return undefined;
-    return op === 'retain' ? this.doRetain(w) : this.doPoll(w, trigger, jobId);
+    return op === 'retain' ? this.retentionPass(w) : this.doPoll(w, trigger, jobId);
+  }
+
+  private async retentionPass(w: ResolvedWatch): Promise<RetentionReport> {
+    const report = await runRetentionPass(this.retention, w);
+    this.emit('retained', report);
+    return report;
   }
 
   private cacheOf(id: string): AnswerCache {
@@ -181,10 +195,6 @@ export class Watcher extends EventEmitter {
       set: (entries) => this.state.cacheSet(id, entries),
       prune: (keep) => this.state.cachePrune(id, keep),
     };
-  }
-
-  private refOf(w: ResolvedWatch, tag: string): string {
-    return `${w.repository}:${tag}`;
   }
 
   private async doPoll(w: ResolvedWatch, trigger: Trigger, jobId?: string): Promise<PollReport> {
@@ -203,7 +213,7 @@ export class Watcher extends EventEmitter {
         const { tag, digest } = obs.selected;
         const kind = detectChange(prev.selected, { tag, digest });
         report.selected = { tag, digest };
-        const ref = this.refOf(w, tag);
+        const ref = tagRef(w, tag);
         if (kind !== 'unchanged') {
           report.change = await this.remirror(w, ref, tag, prev, digest, kind, trigger);
           status.selected = { tag, digest, since: report.change.at };
@@ -218,7 +228,7 @@ export class Watcher extends EventEmitter {
       status.consecutiveErrors = 0;
     } catch (e) {
       report.result = 'error';
-      report.error = { code: isFerryError(e) ? e.code : 'FERRY_ERR_WATCH_POLL', message: describeError(e) };
+      report.error = { code: isFerryError(e) ? e.code : WATCH_ERROR_CODES.POLL, message: describeError(e) };
       status.error = report.error;
       status.consecutiveErrors = prev.consecutiveErrors + 1;
       const retryInMs = isFerryError(e) && e.transient ? retryDelay(status.consecutiveErrors, e.details?.retryAfterMs) : undefined;
@@ -238,7 +248,7 @@ export class Watcher extends EventEmitter {
       { watch: w.id, trigger, result: report.result, tag: report.selected?.tag, digest: report.selected?.digest, ms: report.durationMs },
       report.change ? `watch ${w.id}: ${report.change.kind} ${report.change.tag} -> re-mirroring` : `watch ${w.id} polled: ${report.result}`,
     );
-    if (report.result !== 'error') await this.doRetain(w).catch((e) => this.logger.warn({ watch: w.id, err: describeError(e) }, 'retention failed'));
+    if (report.result !== 'error') await this.retentionPass(w).catch((e) => this.logger.warn({ watch: w.id, err: describeError(e) }, 'retention failed'));
     this.emit('polled', report);
     return report;
   }
@@ -246,7 +256,7 @@ export class Watcher extends EventEmitter {
   /** The selection changed: force a copy, remember the ref and the event. */
   private async remirror(w: ResolvedWatch, ref: string, tag: string, prev: WatchStatus, digest: string, kind: Exclude<PollResult, 'unchanged' | 'no-match' | 'error'>, trigger: Trigger): Promise<ChangeEvent> {
     const at = new Date().toISOString();
-    const { refs } = await this.reconcile(w); // note what the mirror holds before the record is reset
+    const { refs } = await reconcileHoldings(this.state, this.o.store, w); // note what the mirror holds before the record is reset
     const known = refs.get(ref);
     const existing = known ? undefined : await this.o.store.get(ref);
     const mirrorRef = this.o.mirrorRefOf(ref);
@@ -271,107 +281,6 @@ export class Watcher extends EventEmitter {
     return event;
   }
 
-  /**
-   * Records what the mirror holds for each ref the watch enqueued (from the
-   * image records: digest of the last successful copy). New holdings get
-   * increasing sequence numbers in the order the copies landed.
-   */
-  private async reconcile(w: ResolvedWatch): Promise<{ refs: Map<string, RefEntry>; records: Map<string, ImageRecord>; held: HeldEntry[] }> {
-    const refs = await this.state.refs(w.id);
-    const list = [...refs.keys()];
-    const recs = await this.o.store.getMany(list);
-    const records = new Map<string, ImageRecord>();
-    list.forEach((ref, i) => recs[i] && records.set(ref, recs[i]!));
-    const held = await this.state.held(w.id);
-    const byKey = new Map(held.map((e) => [`${e.tag}@${e.digest}`, e]));
-    const now = new Date().toISOString();
-    const fresh: ImageRecord[] = [];
-    const seen: HeldEntry[] = [];
-    for (const [ref, r] of records) {
-      if (!r.digest || !r.mirroredAt) continue;
-      const e = byKey.get(`${refs.get(ref)!.tag}@${r.digest}`);
-      if (!e || e.deletedAt) fresh.push(r);
-      else seen.push({ ...e, lastSeenAt: now });
-    }
-    fresh.sort((a, b) => (a.updatedAt < b.updatedAt ? -1 : a.updatedAt > b.updatedAt ? 1 : 0));
-    for (const r of fresh) {
-      const e: HeldEntry = { tag: refs.get(r.ref)!.tag, ref: r.ref, digest: r.digest!, seq: await this.state.nextSeq(w.id), heldSince: now, lastSeenAt: now, deletedAt: null };
-      byKey.set(`${e.tag}@${e.digest}`, e);
-      seen.push(e);
-    }
-    await this.state.setHeld(w.id, seen);
-    return { refs, records, held: [...byKey.values()] };
-  }
-
-  private async doRetain(w: ResolvedWatch): Promise<RetentionReport | undefined> {
-    const { refs, records, held } = await this.reconcile(w);
-    const keep = w.config.keep ?? 0;
-    const live = () => [...new Set(held.filter((e) => !e.deletedAt).map((e) => e.digest))];
-    if (keep < 1) {
-      const report: RetentionReport = { id: w.id, keep: 0, deleted: [], protected: [], refused: false, errors: [], held: live() };
-      this.emit('retained', report);
-      return report;
-    }
-    const status = await this.state.status(w.id);
-    const selectedRef = status.selected ? this.refOf(w, status.selected.tag) : undefined;
-    const pinnedDigest = selectedRef ? records.get(selectedRef)?.digest : undefined;
-    const owned = new Set([...refs].filter(([, e]) => e.owned).map(([ref]) => ref));
-    const base = { keep, held, pinned: new Set(pinnedDigest ? [pinnedDigest] : []), owned };
-    // Only look at other records when something is past `keep`, and only at this repository's:
-    // a record of another repository lives in another mirror repository, which no delete here touches.
-    let plan = planRetention({ ...base, records: [] });
-    if (plan.delete.length) {
-      const others = await this.o.store.getMany(await this.o.store.refsOfRepository(w.repository));
-      plan = planRetention({ ...base, records: others.filter((r): r is ImageRecord => r !== undefined) });
-    }
-    const report: RetentionReport = { id: w.id, keep, deleted: [], protected: plan.protected, refused: false, errors: [], held: [] };
-    const prev = status.retention;
-    let deleteDisabled = prev?.deleteDisabled ?? false;
-    const mirrorRepo = repositoryOf(parseReference(this.o.mirrorRefOf(this.refOf(w, 'latest'))));
-    for (const digest of plan.delete) {
-      try {
-        await this.o.engine.deleteManifest(mirrorRepo, digest, this.closing.signal);
-      } catch (e) {
-        if (isFerryError(e) && e.code === 'FERRY_ERR_REGISTRY_DELETE_DISABLED') {
-          report.refused = true;
-          if (!deleteDisabled) this.logger.warn({ watch: w.id, mirror: mirrorRepo, err: describeError(e) }, 'the mirror refuses deletes: retention cannot remove old manifests');
-          deleteDisabled = true;
-          metrics.deletions.inc({ outcome: 'refused' });
-          report.errors.push(describeError(e));
-          break;
-        }
-        metrics.deletions.inc({ outcome: 'failed' });
-        report.errors.push(describeError(e));
-        this.logger.warn({ watch: w.id, digest, err: describeError(e) }, 'retention delete failed');
-        continue;
-      }
-      deleteDisabled = false;
-      report.deleted.push(digest);
-      metrics.deletions.inc({ outcome: 'deleted' });
-      const at = new Date().toISOString();
-      for (const e of held) if (e.digest === digest && !e.deletedAt) e.deletedAt = at;
-      await this.state.setHeld(w.id, held.filter((e) => e.digest === digest));
-      // Records the watch created that still point at the deleted manifest would make admission rewrite to a missing image.
-      const stale = [...owned].filter((ref) => records.get(ref)?.digest === digest);
-      for (const ref of stale) await this.o.store.remove(ref);
-      await this.state.dropRefs(w.id, stale);
-      this.logger.info({ watch: w.id, mirror: mirrorRepo, digest, records: stale }, 'retention: deleted an old manifest from the mirror');
-    }
-    if (plan.protected.length) metrics.deletions.inc({ outcome: 'protected' }, plan.protected.length);
-    status.retention = {
-      keep,
-      lastRunAt: new Date().toISOString(),
-      deletedTotal: (prev?.deletedTotal ?? 0) + report.deleted.length,
-      deleteDisabled,
-      lastError: report.errors.at(-1) ?? (report.deleted.length ? null : (prev?.lastError ?? null)),
-      protected: plan.protected,
-    };
-    await this.state.setStatus(w.id, status);
-    report.held = live();
-    this.emit('retained', report);
-    return report;
-  }
-
   /** A copy landed: if it belongs to a watch, reconcile holdings and apply retention. */
   private onRecordEvent(message: string): void {
     const ev = decodeEvent(message);
@@ -384,95 +293,31 @@ export class Watcher extends EventEmitter {
     );
   }
 
-  // ------------------------------------------------------------------ views
+  // ------------------------------------------------------------------ the API (api.ts) and hooks (hook-polls.ts)
 
-  async list(): Promise<WatchView[]> {
-    const [watches, statuses] = await Promise.all([this.watches(), this.state.allStatuses()]);
-    return watches.map((w) => this.view(w, statuses.get(w.id)));
+  list(): Promise<WatchView[]> {
+    return this.api.list();
   }
 
-  async get(id: string): Promise<WatchView> {
-    const w = await this.find(id);
-    if (!w) throw watchError('NOT_FOUND', `no watch "${id}"`);
-    return this.view(w, await this.state.status(id));
+  get(id: string): Promise<WatchView> {
+    return this.api.get(id);
   }
 
-  private view(w: ResolvedWatch, s: WatchStatus | undefined): WatchView {
-    let nextPollAt: string | null = null;
-    try {
-      nextPollAt = CronExpressionParser.parse(w.config.schedule).next().toISOString();
-    } catch {
-      /* validated at load; never here */
-    }
-    return { id: w.id, source: w.source, config: w.config, nextPollAt, ...(s ?? EMPTY_STATUS) };
+  history(id: string): Promise<{ id: string; events: ChangeEvent[]; held: HeldEntry[] }> {
+    return this.api.history(id);
   }
 
-  async history(id: string): Promise<{ id: string; events: ChangeEvent[]; held: HeldEntry[] }> {
-    const w = await this.find(id);
-    const [events, held] = await Promise.all([this.state.events(id), this.state.held(id)]);
-    if (!w && events.length === 0 && held.length === 0) throw watchError('NOT_FOUND', `no watch "${id}"`);
-    return { id, events, held: held.sort((a, b) => b.seq - a.seq) };
+  put(id: string, body: unknown): Promise<{ created: boolean; watch: WatchView }> {
+    return this.api.put(id, body);
   }
 
-  // ------------------------------------------------------------------ editing
-
-  /** Creates or replaces an API-defined watch. Config-file watches are read-only. */
-  async put(id: string, body: unknown): Promise<{ created: boolean; watch: WatchView }> {
-    const existing = await this.find(id);
-    if (existing?.source === 'config') throw watchError('READ_ONLY', `watch "${id}" is defined in the config file`);
-    const config = validateApiWatch(id, body);
-    const created = await this.state.putApiWatch({ ...config, id });
-    await this.sync(); // polls a new watch at once
-    if (!created) this.background(this.poll(id, 'api'));
-    return { created, watch: await this.get(id) };
+  remove(id: string): Promise<void> {
+    return this.api.remove(id);
   }
-
-  async remove(id: string): Promise<void> {
-    const existing = await this.find(id);
-    if (!existing) throw watchError('NOT_FOUND', `no watch "${id}"`);
-    if (existing.source === 'config') throw watchError('READ_ONLY', `watch "${id}" is defined in the config file`);
-    await this.state.deleteApiWatch(id);
-    await this.state.forget(id);
-    await this.scheduler.cancelRetry(id);
-    await this.sync();
-  }
-
-  // ------------------------------------------------------------------ hooks
 
   /** Handles a notification envelope: starts a poll of each matching watch (in the background). Throws HOOK_INVALID. */
-  async notify(body: unknown): Promise<{ events: number; polls: string[] }> {
-    const events = parseEnvelope(body);
-    const matched = new Map<string, { w: ResolvedWatch; pushed: RegistryEvent[] }>();
-    const watches = await this.watches();
-    for (const ev of events) {
-      for (const w of watchesForEvent(ev, watches, this.o.config().registries)) {
-        const m = matched.get(w.id) ?? { w, pushed: [] };
-        m.pushed.push(ev);
-        matched.set(w.id, m);
-      }
-    }
-    for (const { w, pushed } of matched.values()) {
-      this.background(
-        (async () => {
-          await Promise.all(pushed.map((ev) => this.settled(w, ev)));
-          await this.poll(w.id, 'hook', 'defer');
-        })(),
-      );
-    }
-    return { events: events.length, polls: [...matched.keys()] };
-  }
-
-  /**
-   * docker-registry sends the push event before it writes the tag, so a poll
-   * started at once may not see it yet. Waits (bounded, ~3 s) until the tag
-   * resolves to the pushed digest.
-   */
-  private async settled(w: ResolvedWatch, ev: RegistryEvent): Promise<void> {
-    for (let attempt = 0, delay = 50; attempt < 6 && !this.closed; attempt++, delay *= 2) {
-      const head = await this.o.engine.resolveDigest(`${w.repository}:${ev.tag}`, this.closing.signal).catch(() => undefined);
-      if (head && (!ev.digest || head.digest === ev.digest)) return;
-      await new Promise((r) => setTimeout(r, delay).unref());
-    }
+  notify(body: unknown): Promise<{ events: number; polls: string[] }> {
+    return pollWatchesForEnvelope(this.hookPolls, body);
   }
 
   /** Hot reload: engine settings are the caller's; schedules follow the new `watch:` list. */
@@ -488,17 +333,20 @@ export class Watcher extends EventEmitter {
       this.scheduler.close().catch((e) => this.logger.warn({ err: describeError(e) }, 'watch scheduler close failed')),
       ...this.pending,
     ]);
-    let timer: NodeJS.Timeout | undefined;
-    await Promise.race([done, new Promise((r) => (timer = setTimeout(r, graceMs)))]);
-    clearTimeout(timer);
+    const grace = new AbortController();
+    await Promise.race([done, sleep(graceMs, undefined, { signal: grace.signal }).catch(() => {})]);
+    grace.abort(); // done first: stop the grace timer
     this.closing.abort();
     await done;
     if (this.o.subscriber) await this.o.subscriber.unsubscribe().catch(() => {});
   }
 }
 
-/** Early retry after a transient failure: 30 s doubling per consecutive error, capped at 15 min; Retry-After wins when longer. */
+/** Early retry after a transient failure: 30 s doubling per consecutive error, capped at 15 min. */
+const POLL_RETRY: Backoff = { initialMs: 30_000, maxMs: 15 * 60_000, jitter: 'none' };
+
+/** The early retry's delay; a Retry-After wins when longer. */
 export function retryDelay(consecutiveErrors: number, retryAfterMs: unknown): number {
-  const backoff = Math.min(30_000 * 2 ** Math.max(0, consecutiveErrors - 1), 15 * 60_000);
+  const backoff = backoffDelay(consecutiveErrors, POLL_RETRY);
   return typeof retryAfterMs === 'number' && retryAfterMs > backoff ? retryAfterMs : backoff;
 }

@@ -3,7 +3,8 @@
  * what ferry relies on and answers bad input with a typed 400, never a throw
  * that escapes the request.
  */
-import { FerryError } from '../errors.js';
+import type { FerryError } from '../errors.js';
+import { WEBHOOK_ERROR_TABLE } from './errors.js';
 
 export interface Container {
   name: string;
@@ -63,10 +64,7 @@ export interface AdmissionReviewOut {
 }
 
 function bad(message: string): FerryError {
-  return new FerryError('FERRY_ERR_WEBHOOK_BAD_REVIEW', message, {
-    status: 400,
-    hint: 'send an admission.k8s.io/v1 AdmissionReview with request.uid (the API server does; see test/fixtures/admission-review.json)',
-  });
+  return WEBHOOK_ERROR_TABLE.create('BAD_REVIEW', message);
 }
 
 export function decodeReview(body: unknown): AdmissionRequest {

@@ -1,6 +1,6 @@
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { FerryError } from '../errors.js';
+import { WEBHOOK_ERROR_TABLE } from './errors.js';
 
 export interface ServingCert {
   key: string;
@@ -23,10 +23,7 @@ export async function servingCert(certFile: string, keyFile: string, dir: string
     try {
       return { cert: readFileSync(certFile, 'utf8'), key: readFileSync(keyFile, 'utf8') };
     } catch (e) {
-      throw new FerryError('FERRY_ERR_WEBHOOK_CERT', `cannot read webhook certificate: ${(e as Error).message}`, {
-        hint: 'check webhook.certFile / webhook.keyFile (certs/make-certs.sh makes a pair)',
-        cause: e,
-      });
+      throw WEBHOOK_ERROR_TABLE.create('CERT', `cannot read webhook certificate: ${(e as Error).message}`, { cause: e });
     }
   }
   const certPath = join(dir, 'webhook-selfsigned.crt');

@@ -14,7 +14,7 @@ import {
   type NamespaceMeta,
   type PodDecision,
 } from '../policy/index.js';
-import type { ImageView } from '../queue/record.js';
+import type { ImageView } from '../image-state/index.js';
 import type { AdmissionRequest, AdmissionResponse, Pod } from './admission.js';
 import { buildPatch } from './patch.js';
 

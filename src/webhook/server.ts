@@ -3,10 +3,11 @@ import type { Logger } from 'pino';
 import type { FerryConfig } from '../config/index.js';
 import { describeError, isFerryError } from '../errors.js';
 import { compilePolicy } from '../policy/index.js';
-import type { EnqueueRequest } from '../queue/producer.js';
-import type { ImageView } from '../queue/record.js';
-import { addOpsRoutes, quietRequests, type Readiness } from '../observability/ops-server.js';
+import type { EnqueueRequest } from '../queue/index.js';
+import type { ImageView } from '../image-state/index.js';
+import { addOpsRoutes, quietRequests, type Readiness } from '../observability/index.js';
 import { decodeReview, review } from './admission.js';
+import { WEBHOOK_ERROR_TABLE } from './errors.js';
 import { handleAdmission, type WebhookKind } from './handle.js';
 import { admissions, admissionSeconds, rewrites } from './metrics.js';
 import type { NamespaceCache } from './namespaces.js';
@@ -70,14 +71,14 @@ export function createWebhookServer(deps: WebhookDeps): FastifyInstance {
     const status = err.statusCode ?? (isFerryError(err) ? err.status : 500);
     admissions.inc({ webhook: webhookOf(req.url), outcome: status < 500 ? 'invalid' : 'error' });
     if (status === 413) {
-      return reply.code(413).send({ code: 'FERRY_ERR_WEBHOOK_BODY_TOO_LARGE', message: `AdmissionReview larger than webhook.bodyLimit (${deps.config().webhook.bodyLimit} bytes)` });
+      return reply.code(413).send({ code: WEBHOOK_ERROR_TABLE.codes.BODY_TOO_LARGE, message: `AdmissionReview larger than webhook.bodyLimit (${deps.config().webhook.bodyLimit} bytes)` });
     }
     if (status < 500) {
-      const code = isFerryError(err) ? err.code : 'FERRY_ERR_WEBHOOK_BAD_REQUEST';
+      const code = isFerryError(err) ? err.code : WEBHOOK_ERROR_TABLE.codes.BAD_REQUEST;
       return reply.code(status).send({ code, message: isFerryError(err) ? err.describe() : `bad request: ${err.message}` });
     }
     deps.logger.error({ err: describeError(err) }, 'webhook internal error');
-    return reply.code(500).send({ code: 'FERRY_ERR_WEBHOOK_INTERNAL', message: 'internal error' });
+    return reply.code(500).send({ code: WEBHOOK_ERROR_TABLE.codes.INTERNAL, message: 'internal error' });
   });
 
   const answer = (kind: WebhookKind) => async (req: FastifyRequest) => {

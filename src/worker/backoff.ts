@@ -10,8 +10,12 @@
  * upstream is not hammered) while spreading a thundering herd of jobs that
  * failed together over the other half. The result never exceeds the cap.
  * `attempt` is the 1-based number of the attempt that just failed (what
- * BullMQ passes to a backoff strategy: attemptsMade + 1).
+ * BullMQ passes to a backoff strategy: attemptsMade + 1). The doubling and
+ * the jitter are src/async's `backoffDelay`; this adds the 10-minute cap and
+ * Retry-After.
  */
+import { backoffDelay } from '../async/index.js';
+
 export const BACKOFF_HARD_CAP_MS = 10 * 60 * 1000;
 
 export interface BackoffSettings {
@@ -29,13 +33,7 @@ export function retryAfterOf(err: unknown): number | undefined {
 }
 
 export function nextDelay(attempt: number, backoff: BackoffSettings, err: unknown, rand: () => number = Math.random): number {
-  const cap = Math.max(0, Math.min(backoff.maxMs, BACKOFF_HARD_CAP_MS));
-  const initial = Math.max(0, backoff.initialMs);
-  const n = Math.max(1, Math.floor(attempt));
-  // 2^(n-1) overflows to Infinity for huge n; min() then yields the cap.
-  const base = Math.min(initial * 2 ** (n - 1), cap);
-  const r = Math.min(1, Math.max(0, rand()));
-  let delay = Math.round(base / 2 + r * (base / 2));
+  let delay = backoffDelay(attempt, { initialMs: backoff.initialMs, maxMs: Math.min(backoff.maxMs, BACKOFF_HARD_CAP_MS), jitter: 'equal' }, rand);
   const retryAfter = retryAfterOf(err);
   if (retryAfter !== undefined && retryAfter > delay) delay = Math.round(Math.min(retryAfter, BACKOFF_HARD_CAP_MS));
   return delay;

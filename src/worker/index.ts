@@ -2,7 +2,7 @@
 export { createWorkerPool, DEFAULT_WORKER_OPTS, type WorkerPool, type WorkerPoolOptions } from './pool.js';
 export { createProcessor, backoffStrategy, type CopyJobResult } from './processor.js';
 export { nextDelay, BACKOFF_HARD_CAP_MS, type BackoffSettings } from './backoff.js';
-export { decideFailure, isPermanent, type FailureDecision } from './decide.js';
+export { decideFailure, isPermanent, type FailureDecision } from './failure.js';
 export { diffConfig, requeueReason, hasRelevantChange } from './requeue-rule.js';
 export type { CopyEngine, CopyRequest, CopyResult, CopyProgress } from './engine.js';
 export { startWorker } from './role.js';

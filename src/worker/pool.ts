@@ -5,6 +5,7 @@
  * bookkeeping and a bounded graceful close.
  */
 import { createHash } from 'node:crypto';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { Job, Worker, type WorkerOptions } from 'bullmq';
 import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
@@ -159,7 +160,7 @@ export function createWorkerPool(o: WorkerPoolOptions): WorkerPool {
     close() {
       closing ??= (async () => {
         if (countsTimer) clearInterval(countsTimer);
-        const timeout = (ms: number) => new Promise<'timeout'>((r) => setTimeout(() => r('timeout'), ms).unref());
+        const timeout = (ms: number) => sleep(ms, 'timeout' as const, { ref: false });
         // A Worker closed while still initializing leaves BullMQ's version check pending on the shared
         // connection; when the caller then closes that connection the check rejects unhandled. Let it finish.
         await Promise.race([worker.waitUntilReady().catch(() => {}), timeout(2000)]);

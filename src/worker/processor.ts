@@ -13,10 +13,11 @@ import { FerryError } from '../errors.js';
 import { blockRuleFor } from '../policy/index.js';
 import type { CopyJobData, ImageStore } from '../queue/index.js';
 import { nextDelay } from './backoff.js';
-import { decideFailure } from './decide.js';
+import { decideFailure } from './failure.js';
 import type { CopyEngine, CopyResult } from './engine.js';
 import { activeCopies, copyBytesTotal, copyDuration, jobsTotal } from './metrics.js';
 import { createProgressWriter } from './progress.js';
+import { WORKER_ERROR_TABLE } from './errors.js';
 
 export interface CopyJobResult {
   skipped?: 'removed' | 'blocked';
@@ -52,7 +53,7 @@ class BlockedByConfig extends FerryError {
     readonly reason: string,
     readonly digest: string | null,
   ) {
-    super('FERRY_ERR_WORKER_BLOCKED_BY_CONFIG', `blocked by config: ${reason}`, { hint: 'remove the block: rule, then unblock the image from the dashboard' });
+    super(WORKER_ERROR_TABLE.codes.BLOCKED_BY_CONFIG, `blocked by config: ${reason}`, { hint: WORKER_ERROR_TABLE.specs.BLOCKED_BY_CONFIG.hint });
   }
 }
 

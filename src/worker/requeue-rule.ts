@@ -17,6 +17,7 @@
  */
 import type { FerryConfig } from '../config/index.js';
 import type { ImageRecord } from '../queue/index.js';
+import { tryParseReference } from '../reference/index.js';
 
 export interface ConfigChange {
   copyTargetChanged: boolean;
@@ -46,17 +47,18 @@ export function hasRelevantChange(c: ConfigChange): boolean {
   return c.copyTargetChanged || c.registriesChanged.size > 0 || c.maxAttemptsGrew;
 }
 
-/** Upstream host of a normalized reference (`docker.io/library/x:1` -> `docker.io`). */
-export function hostOf(ref: string): string {
-  const i = ref.indexOf('/');
-  return i > 0 ? ref.slice(0, i) : ref;
+/** Upstream host of a reference (`docker.io/library/x:1` -> `docker.io`), by src/reference's grammar; undefined when it does not parse. */
+export function hostOf(ref: string): string | undefined {
+  const r = tryParseReference(ref);
+  return r instanceof Error ? undefined : r.domain;
 }
 
 /** Why `record` should be re-enqueued after `change`, or undefined. */
 export function requeueReason(record: Pick<ImageRecord, 'ref' | 'state' | 'attempts' | 'maxAttempts'>, c: ConfigChange): string | undefined {
   if (record.state !== 'error') return undefined;
   if (c.copyTargetChanged) return 'copy.platforms or mirror changed';
-  if (c.registriesChanged.has(hostOf(record.ref))) return `registries.${hostOf(record.ref)} changed`;
+  const host = hostOf(record.ref);
+  if (host !== undefined && c.registriesChanged.has(host)) return `registries.${host} changed`;
   if (c.registriesChanged.has('*')) return 'registries."*" changed';
   if (c.maxAttemptsGrew && record.attempts >= record.maxAttempts && c.newMaxAttempts > record.maxAttempts) return 'queue.maxAttempts raised';
   return undefined;

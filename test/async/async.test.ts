@@ -1,4 +1,5 @@
 import t from 'tap';
+import { EventEmitter } from 'node:events';
 import { backoffDelay, pool } from '../../src/async/index.js';
 
 t.test('backoffDelay: doubling from initialMs, capped, with each jitter', async (t) => {
@@ -44,4 +45,19 @@ t.test('pool: at most n at a time; the first failure stops new work and is throw
   const ctrl = new AbortController();
   ctrl.abort(new Error('cancelled'));
   await t.rejects(pool([1], 1, ctrl.signal, async () => {}), /cancelled/, 'an aborted signal throws its reason');
+});
+
+t.test('linked signals let go of their sources (a long-lived signal keeps no listener per call)', async (t) => {
+  const { linkedSignal } = await import('../../src/async/index.js');
+  const lifetime = new AbortController();
+  for (let i = 0; i < 100; i++) {
+    const link = linkedSignal(lifetime.signal);
+    link.dispose();
+  }
+  for (let i = 0; i < 100; i++) await pool([1, 2], 2, lifetime.signal, async () => {});
+  t.equal(EventEmitter.getEventListeners(lifetime.signal, 'abort').length, 0, 'nothing left behind after 200 calls');
+  const link = linkedSignal(lifetime.signal);
+  lifetime.abort(new Error('closing'));
+  t.equal(link.signal.aborted, true, 'a source abort reaches the linked signal');
+  t.match(link.signal.reason, /closing/);
 });

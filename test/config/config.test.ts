@@ -2,7 +2,7 @@ import t from 'tap';
 import { mkdtempSync, writeFileSync, renameSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { DEFAULTS, envOverrideNames, loadConfig, resolveConfig, watchConfig, type LoadedConfig } from '../../src/config/index.js';
+import { DEFAULTS, envOverrideNames, loadConfig, resolveConfig, watchConfigFile, type LoadedConfig } from '../../src/config/index.js';
 import { FerryError } from '../../src/errors.js';
 
 function problemsOf(fn: () => unknown): string[] {
@@ -148,7 +148,7 @@ t.test('hot reload: a valid change is applied, an invalid one keeps the old conf
   const invalid: string[] = [];
   let wake: () => void = () => {};
   const next = () => new Promise<void>((r) => (wake = r));
-  const w = watchConfig(
+  const w = watchConfigFile(
     file,
     (l) => {
       changes.push(l);

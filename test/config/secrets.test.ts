@@ -3,7 +3,7 @@ import { Writable } from 'node:stream';
 import { CONFIG_SCHEMA, DEFAULTS, maskSecrets, NOT_SECRET_CONFIG_PATHS, resolveConfig, SECRET_CONFIG_PATHS, type FerryConfig } from '../../src/config/index.js';
 import { SECRET_LOOKING_KEY } from '../../src/config/secrets.js';
 import { describeError, FerryError } from '../../src/errors.js';
-import { createLogger } from '../../src/observability/logger.js';
+import { createLogger } from '../../src/observability/index.js';
 import { redactRedisUrl } from '../../src/queue/index.js';
 import { redactSecretsInText, redactUrlCredentials } from '../../src/redact.js';
 

@@ -5,7 +5,7 @@
  * fake hosts table (no DNS query leaves the process).
  */
 import t from 'tap';
-import { guardedLookup } from '../../src/registry/http.js';
+import { guardedLookup } from '../../src/registry/transport/http.js';
 import { descriptorShapeProblem } from '../../src/registry/manifest.js';
 import { addressProblem, classifyAddress, classifyHost, loopbackAllowed, outboundProblem, realmProblem } from '../../src/registry/outbound.js';
 import { blobPath, digestProblem, manifestPath, repositoryProblem, tagProblem, uploadsPath } from '../../src/registry/paths.js';

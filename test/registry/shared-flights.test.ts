@@ -10,7 +10,7 @@ import t, { type Test } from 'tap';
 import { BlobTransfer } from '../../src/registry/blob-transfer.js';
 import { Progress } from '../../src/registry/blobs.js';
 import { RegistryEngine } from '../../src/registry/index.js';
-import { noopLogger, Transport } from '../../src/registry/transport.js';
+import { noopLogger, Transport } from '../../src/registry/transport/index.js';
 import { gate, imageManifest, sha256, startFakeRegistry, type FakeRegistry } from './support/fakeregistry.js';
 import { testConfig } from './support/fixtures.js';
 

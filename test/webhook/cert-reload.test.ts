@@ -11,7 +11,7 @@ import { setTimeout as delay } from 'node:timers/promises';
 import selfsigned from 'selfsigned';
 import { resolveConfig } from '../../src/config/index.js';
 import { createContext } from '../../src/runtime/index.js';
-import { createLogger } from '../../src/observability/logger.js';
+import { createLogger } from '../../src/observability/index.js';
 import { startWebhook } from '../../src/webhook/index.js';
 import { watchCertificate } from '../../src/webhook/cert-watch.js';
 import { startRedis } from '../support/redis.js';

@@ -5,7 +5,7 @@ import { once } from 'node:events';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
-import { createLogger } from '../../src/observability/logger.js';
+import { createLogger } from '../../src/observability/index.js';
 import { startNamespaceCache } from '../../src/webhook/namespaces.js';
 
 /**

@@ -6,7 +6,7 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { resolveConfig } from '../../src/config/index.js';
-import { createLogger } from '../../src/observability/logger.js';
+import { createLogger } from '../../src/observability/index.js';
 import { createWebhookServer } from '../../src/webhook/index.js';
 import { servingCert } from '../../src/webhook/certs.js';
 import { startRedis } from '../support/redis.js';

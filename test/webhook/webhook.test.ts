@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { resolveConfig } from '../../src/config/index.js';
 import { createContext } from '../../src/runtime/index.js';
-import { createLogger } from '../../src/observability/logger.js';
+import { createLogger } from '../../src/observability/index.js';
 import { startWebhook } from '../../src/webhook/index.js';
 import { startRedis } from '../support/redis.js';
 import { postJson } from '../support/https.js';

@@ -2,7 +2,7 @@ import t from 'tap';
 import { DEFAULTS, type FerryConfig } from '../../src/config/index.js';
 import { FerryError } from '../../src/errors.js';
 import { BACKOFF_HARD_CAP_MS, nextDelay } from '../../src/worker/backoff.js';
-import { decideFailure } from '../../src/worker/decide.js';
+import { decideFailure } from '../../src/worker/failure.js';
 import { createProgressWriter } from '../../src/worker/progress.js';
 import { backoffStrategy } from '../../src/worker/processor.js';
 import { diffConfig, hasRelevantChange, hostOf, requeueReason } from '../../src/worker/requeue-rule.js';

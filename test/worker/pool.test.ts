@@ -4,7 +4,7 @@ import type { Redis } from 'ioredis';
 import { register } from 'prom-client';
 import type { Role, RoleContext } from '../../src/runtime/index.js';
 import type { FerryConfig } from '../../src/config/index.js';
-import type { ReadinessCheck } from '../../src/observability/ops-server.js';
+import type { ReadinessCheck } from '../../src/observability/index.js';
 import { connectRedis, type CopyJobData } from '../../src/queue/index.js';
 import { RegistryEngine } from '../../src/registry/index.js';
 import { startWorker, type WorkerPool } from '../../src/worker/index.js';

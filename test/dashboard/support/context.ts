@@ -11,7 +11,7 @@ import { createContext } from '../../../src/runtime/index.js';
 import type { RoleContext } from '../../../src/runtime/index.js';
 import { DEFAULTS, type FerryConfig } from '../../../src/config/index.js';
 import { createDashboard, dashboardBindHost, type DashboardOptions, type DashboardRole } from '../../../src/dashboard/index.js';
-import { createLogger } from '../../../src/observability/logger.js';
+import { createLogger } from '../../../src/observability/index.js';
 import { closeSharedQueue, createQueue, type CopyJobData } from '../../../src/queue/index.js';
 import { RegistryEngine } from '../../../src/registry/index.js';
 import { createWorkerPool, type WorkerPool } from '../../../src/worker/index.js';

@@ -3,7 +3,7 @@ import type { Test } from 'tap';
 import fastJsonPatch from 'fast-json-patch';
 import { resolveConfig } from '../../../src/config/index.js';
 import { createContext } from '../../../src/runtime/index.js';
-import { createLogger } from '../../../src/observability/logger.js';
+import { createLogger } from '../../../src/observability/index.js';
 import { startWebhook } from '../../../src/webhook/index.js';
 import { postJson } from '../../support/https.js';
 

@@ -3,22 +3,24 @@ import { basename, dirname, resolve } from 'node:path';
 import { describeError } from '../errors.js';
 import { loadConfig, type LoadedConfig } from './load.js';
 
-export interface ConfigWatcher {
+/** Stops following the config file. */
+export interface ConfigFileWatcher {
   close(): void;
 }
 
 /**
- * Hot reload. Watches the file's directory, not the file: editors replace
- * files by rename, and Kubernetes swaps ConfigMap mounts through a symlink,
- * both of which a watch on the file itself loses. A new config that does not
- * validate is reported and the old one stays in force.
+ * Hot reload of the config file (`watch:` entries, which follow upstream
+ * tags, are src/watch's). Watches the file's directory, not the file:
+ * editors replace files by rename, and Kubernetes swaps ConfigMap mounts
+ * through a symlink, both of which a watch on the file itself loses. A new
+ * config that does not validate is reported and the old one stays in force.
  */
-export function watchConfig(
+export function watchConfigFile(
   file: string,
   onChange: (loaded: LoadedConfig) => void,
   onInvalid: (message: string) => void,
   opts: { debounceMs?: number; env?: NodeJS.ProcessEnv; /** The config the caller already loaded from `file`. */ initial?: LoadedConfig['config'] } = {},
-): ConfigWatcher {
+): ConfigFileWatcher {
   const path = resolve(file);
   const name = basename(path);
   let timer: NodeJS.Timeout | undefined;

@@ -9,17 +9,17 @@
  * the realm's origin (a redirect would carry the credentials or the refresh
  * token somewhere the challenge did not name).
  *
- * Callers share one request per key (transport.ts); it runs under `signal`,
+ * Callers share one request per key (bearer.ts); it runs under `signal`,
  * the transport's own, never a caller's.
  */
-import { tokenRequest, type Challenge } from './auth.js';
-import type { Credentials } from './credentials.js';
-import { classifyHttp, classifyThrown, registryError, type HttpFailure } from './errors.js';
+import { tokenRequest, type Challenge } from '../auth.js';
+import type { Credentials } from '../credentials.js';
+import { classifyHttp, classifyThrown, registryError, type HttpFailure } from '../errors.js';
+import { limiterFor } from '../limiter.js';
+import type { Logger } from '../logger.js';
+import { realmProblem } from '../outbound.js';
+import { Deadline } from './deadline.js';
 import { REDIRECT_STATUSES, targetOf, type HttpClient, type HttpResponse } from './http.js';
-import { limiterFor } from './limiter.js';
-import { realmProblem } from './outbound.js';
-import { Deadline } from './response.js';
-import type { Logger } from './transport.js';
 
 export interface Token {
   value: string;

@@ -10,9 +10,9 @@
  * be weakened by an annotation (`ferry.io/skip` included); everything else a
  * namespace or pod annotation may choose.
  */
-import { PULL_POLICIES, REWRITE_MODES, type BlockRule, type FerryConfig, type PullPolicy, type RewriteMode } from '../config/index.js';
+import { PULL_POLICIES, REWRITE_MODES, type BlockRule, type FerryConfig, type PullPolicy, type RewriteMode } from '../config/types.js';
 import { repositoryOf, tryParseReference } from '../reference/index.js';
-import { isAvailable, type ImageView } from '../queue/record.js';
+import { isAvailable, type ImageView } from '../image-state/index.js';
 import { ANNOTATION_MODE, ANNOTATION_PULL_POLICY, ANNOTATION_SKIP } from './annotations.js';
 import { compileBlock, compileGlobs, type CompiledBlock, type Matcher } from './matchers.js';
 import { mirrorOps, type MirrorOps } from './mirror-ops.js';

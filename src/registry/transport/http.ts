@@ -21,8 +21,8 @@ import { Agent as HttpAgent, request as httpRequest, type IncomingMessage, type 
 import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import { UnsafeTarget } from './errors.js';
-import { addressProblem, loopbackAllowed, outboundProblem } from './outbound.js';
+import { UnsafeTarget } from '../errors.js';
+import { addressProblem, loopbackAllowed, outboundProblem } from '../outbound.js';
 
 export type Body = Buffer | AsyncIterable<Uint8Array>;
 

@@ -1,0 +1,157 @@
+// The image table: one row per record, re-rendered in place as records change, keeping
+// keyboard focus and opened error details across live updates.
+import { block, copyDigest, remove, retry, unblock } from './actions.js';
+import { $, $$, el } from './dom.js';
+import { ago, copyProgress, countdown, formatBytes, nf, shortDigest } from './format.js';
+import { filtered } from './state.js';
+
+/** ref -> record currently shown */
+const shown = new Map();
+/** refs whose error details the user opened (kept open across live re-renders) */
+const openErrors = new Set();
+
+function stateCell(r) {
+  const td = el('td', { class: 'state' }, el('span', { class: `badge ${r.state}`, text: r.state }));
+  if (r.state === 'copying') {
+    const { pct, text } = copyProgress(r.bytesDone, r.bytesTotal);
+    const bar = el('div', { class: 'progress-bar' });
+    bar.style.width = `${pct}%`;
+    td.append(
+      el('div', { class: 'progress', role: 'progressbar', 'aria-label': `Copy progress of ${r.ref}`, 'aria-valuemin': 0, 'aria-valuemax': 100, 'aria-valuenow': pct }, bar),
+      el('span', { class: 'progress-text', text }),
+    );
+  } else if (r.state === 'retrying' && r.nextAttemptAt) {
+    td.append(el('span', { class: 'countdown', 'data-until': r.nextAttemptAt, title: new Date(r.nextAttemptAt).toLocaleString(), text: countdown(r.nextAttemptAt) }));
+  }
+  return td;
+}
+
+function errorCell(r) {
+  if (!r.lastError) return el('td', { class: 'err' }, el('span', { class: 'none', text: '—' }));
+  const details = el(
+    'details',
+    { open: openErrors.has(r.ref) },
+    el('summary', { title: 'Show the full error' }, el('span', { class: 'txt', text: r.lastError.length > 90 ? `${r.lastError.slice(0, 90)}…` : r.lastError })),
+    el('div', { class: 'err-full', text: r.lastError }),
+  );
+  details.addEventListener('toggle', () => (details.open ? openErrors.add(r.ref) : openErrors.delete(r.ref)));
+  return el('td', { class: 'err' }, details);
+}
+
+function digestCell(r) {
+  if (!r.digest) return el('td', {}, el('span', { class: 'none', text: '—' }));
+  const b = el('button', { type: 'button', class: 'digest', title: `${r.digest} (click to copy)`, 'aria-label': `Copy digest ${r.digest}`, 'data-focus': 'digest', text: shortDigest(r.digest) });
+  b.addEventListener('click', () => copyDigest(r.digest, b));
+  return el('td', {}, b);
+}
+
+function actionButton(label, ref, onClick, extraClass = '') {
+  return el('button', { type: 'button', class: `btn btn-sm btn-ghost ${extraClass}`, 'aria-label': `${label} ${ref}`, 'data-action': label.toLowerCase(), 'data-focus': label.toLowerCase(), onclick: onClick, text: label });
+}
+
+function renderRow(r) {
+  const tr = el('tr', { 'data-ref': r.ref, 'data-state': r.state, 'data-updated': r.updatedAt });
+  const refCell = el(
+    'td',
+    { class: 'refcell' },
+    el('span', { class: 'ref', text: r.ref }),
+    el('span', { class: 'mirror-ref', title: 'mirror reference', text: r.mirrorRef }),
+    r.state === 'blocked' ? el('span', { class: 'blocked-reason', text: `Blocked: ${r.blockedReason ?? 'no reason given'}` }) : null,
+  );
+  const attempts = el('td', { class: `attempts${r.attempts >= r.maxAttempts && r.maxAttempts > 0 ? ' high' : ''}` }, el('strong', { text: String(r.attempts) }), ` / ${r.maxAttempts}`);
+  const size = el('td', { class: 'size', title: r.bytesTotal ? `${nf.format(r.bytesTotal)} bytes` : null, text: r.bytesTotal ? formatBytes(r.bytesTotal) : '—' });
+  const updated = el('td', { class: 'updated' }, el('time', { datetime: r.updatedAt, title: new Date(r.updatedAt).toLocaleString(), 'data-ago': r.updatedAt, text: ago(r.updatedAt) }));
+  const actions = el('div', { class: 'actions' });
+  if (r.state === 'error' || r.state === 'retrying') actions.append(actionButton('Retry', r.ref, () => retry(r.ref), 'accent'));
+  if (r.state === 'blocked') actions.append(actionButton('Unblock', r.ref, () => unblock(r.ref), 'accent'));
+  else actions.append(actionButton('Block', r.ref, () => block(r.ref)));
+  actions.append(actionButton('Remove', r.ref, () => remove(r), 'danger'));
+  tr.append(refCell, stateCell(r), attempts, errorCell(r), size, digestCell(r), updated, el('td', {}, actions));
+  return tr;
+}
+
+/** Swap a row in place, keeping keyboard focus on the same control. */
+function replaceRow(old, r) {
+  const focusKey = old.contains(document.activeElement) ? document.activeElement.getAttribute('data-focus') : null;
+  const next = renderRow(r);
+  if (old.dataset.state !== r.state) next.classList.add('flash');
+  old.replaceWith(next);
+  if (focusKey) (next.querySelector(`[data-focus="${focusKey}"]`) ?? next.querySelector('button'))?.focus();
+  return next;
+}
+
+function rowOf(ref) {
+  return $$('#rows tr[data-ref]').find((tr) => tr.dataset.ref === ref);
+}
+
+/** Shows a page of records, keeping the rows (and focus) of records that did not change. */
+export function renderTable(items) {
+  const tbody = $('#rows');
+  const old = new Map($$('tr[data-ref]', tbody).map((tr) => [tr.dataset.ref, tr]));
+  const focused = document.activeElement;
+  const rows = items.map((r) => {
+    const tr = old.get(r.ref);
+    if (tr && tr.dataset.updated === r.updatedAt && tr.dataset.state === r.state) {
+      old.delete(r.ref);
+      return tr;
+    }
+    const next = renderRow(r);
+    if (tr && tr.dataset.state !== r.state) next.classList.add('flash');
+    return next;
+  });
+  shown.clear();
+  for (const r of items) shown.set(r.ref, r);
+  if (rows.length === 0) {
+    const msg = filtered() ? 'No images match these filters.' : 'No images yet. Add one above, or deploy a pod: the webhook queues its images.';
+    tbody.replaceChildren(el('tr', { class: 'empty' }, el('td', { colspan: 8, text: msg })));
+  } else {
+    // Reorder without detaching rows that keep focus.
+    rows.forEach((tr, i) => {
+      if (tbody.children[i] !== tr) tbody.insertBefore(tr, tbody.children[i] ?? null);
+    });
+    while (tbody.children.length > rows.length) tbody.lastElementChild.remove();
+  }
+  if (focused && !focused.isConnected && document.activeElement === document.body) $('#q').focus({ preventScroll: true });
+}
+
+/** A changed record (SSE `state`): its row, if shown, is re-rendered now; the page refetch places it. */
+export function showRecord(record) {
+  const tr = rowOf(record.ref);
+  if (tr) {
+    shown.set(record.ref, record);
+    replaceRow(tr, record);
+  }
+}
+
+/** A removed record (SSE `removed`): its row goes at once. */
+export function dropRecord(ref) {
+  rowOf(ref)?.remove();
+  shown.delete(ref);
+}
+
+/** A progress tick (SSE `progress`): the bar and size of a copying row, without re-rendering it. */
+export function updateProgress(ev) {
+  const r = shown.get(ev.ref);
+  if (!r) return;
+  r.bytesDone = ev.bytesDone;
+  r.bytesTotal = ev.bytesTotal;
+  const tr = rowOf(ev.ref);
+  if (!tr || r.state !== 'copying') return;
+  const { pct, text } = copyProgress(ev.bytesDone, ev.bytesTotal);
+  const bar = $('.progress', tr);
+  if (bar) {
+    bar.setAttribute('aria-valuenow', String(pct));
+    $('.progress-bar', bar).style.width = `${pct}%`;
+    $('.progress-text', tr).textContent = text;
+  } else {
+    replaceRow(tr, r);
+  }
+  const size = $('.size', tr);
+  if (size && ev.bytesTotal) size.textContent = formatBytes(ev.bytesTotal);
+}
+
+/** Once a second: relative times and retry countdowns move on. */
+export function tickTimes() {
+  for (const t of $$('time[data-ago]')) t.textContent = ago(t.dataset.ago);
+  for (const c of $$('.countdown[data-until]')) c.textContent = countdown(c.dataset.until);
+}
