@@ -1,0 +1,154 @@
+/**
+ * A stand-in Kubernetes API server for tests: plain HTTP on 127.0.0.1, in-memory objects, the real
+ * list/watch protocol (resourceVersion, limit/continue, bookmarks, 410 Expired, timeoutSeconds) so the
+ * real `@kubernetes/client-node` informers and the real `kubectl` talk to it unmodified.
+ * Not served: auth/RBAC, Table output, server-side apply, json-patch, subresources beyond `/status`
+ * (which writes the whole object), admission, garbage collection, graceful deletion.
+ */
+import { EventEmitter } from 'node:events';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { startHttp, type LoggedRequest } from './kube-api/server.js';
+import { CORE_TYPES, Store, type KubeObject, type ResourceType } from './kube-api/store.js';
+import { Watches, type WatchStats } from './kube-api/watch.js';
+
+export type { KubeObject, ResourceType, LoggedRequest };
+
+export interface KubeApiOptions {
+  /** Interval between BOOKMARK events on watches that asked for them (`allowWatchBookmarks=true`); 0 = never. Default 200 ms. */
+  bookmarkIntervalMs?: number;
+  /** How many changes the watch history keeps before the oldest fall off (then older watches get 410). Default 1000. */
+  historyLimit?: number;
+  /** Resource types served in addition to pods, namespaces and events (core v1, events.k8s.io/v1). */
+  extraTypes?: ResourceType[];
+  /** Objects present at start (each `apply`d in order). */
+  objects?: KubeObject[];
+}
+
+export interface KubeApi {
+  url: string;
+  port: number;
+  store: Store;
+  /** Every request, in arrival order (logged when it arrives). */
+  requests: LoggedRequest[];
+  /** Every line written to any watch stream. */
+  sent: WatchStats['sent'];
+  /** Writes `<dir>/kubeconfig` (context `standin`, fake bearer token) and returns its path. */
+  kubeconfig(dir: string, namespace?: string): string;
+  /** Creates the object, or replaces it (keeping uid) when it exists. Returns the stored object. */
+  apply(obj: KubeObject): KubeObject;
+  /** Deletes by kind (`Pod`) or resource (`pods`); `apiVersion` picks between same-named kinds. */
+  remove(kind: string, namespace: string | undefined, name: string, apiVersion?: string): KubeObject;
+  get(kind: string, namespace: string | undefined, name: string, apiVersion?: string): KubeObject;
+  /** Current objects of a kind (all namespaces unless one is given). */
+  list(kind: string, namespace?: string, apiVersion?: string): KubeObject[];
+  /** Core v1 and events.k8s.io/v1 Events, optionally of one namespace. */
+  events(namespace?: string): KubeObject[];
+  /** Forget the watch history: a watch or continue token from an older resourceVersion now gets 410. */
+  compact(): void;
+  /** End every open watch stream (the client sees a clean end and must re-watch). */
+  disconnectWatches(): void;
+  readonly openWatches: number;
+  /** Resolves with the first request (already logged or future) matching `pred`. */
+  waitForRequest(pred: (r: LoggedRequest) => boolean, timeoutMs?: number): Promise<LoggedRequest>;
+  /** Resolves once `pred` holds for what was sent on watch streams. */
+  waitForSent(pred: (sent: WatchStats['sent']) => boolean, timeoutMs?: number): Promise<void>;
+  close(): Promise<void>;
+}
+
+export async function startKubeApi(opts: KubeApiOptions = {}): Promise<KubeApi> {
+  const store = new Store([...CORE_TYPES, ...(opts.extraTypes ?? [])], opts.historyLimit ?? 1000);
+  const sent: WatchStats['sent'] = [];
+  const bus = new EventEmitter();
+  bus.setMaxListeners(0);
+  const stats: WatchStats = { sent, onSent: () => bus.emit('sent') };
+  const watches = new Watches(store, opts.bookmarkIntervalMs ?? 200, stats);
+  const requests: LoggedRequest[] = [];
+  const { server, port } = await startHttp({ store, watches, requests, onRequest: (r) => bus.emit('request', r) });
+  const url = `http://127.0.0.1:${port}`;
+
+  const typeOf = (kind: string, apiVersion?: string): ResourceType => {
+    const all = [...store.types.values()].filter((t) => t.kind === kind || t.resource === kind || t.shortNames?.includes(kind));
+    const t = apiVersion ? all.find((x) => (x.group ? `${x.group}/${x.version}` : x.version) === apiVersion) : all[0];
+    if (!t) throw new Error(`kube-api stand-in: no resource type ${apiVersion ?? ''} ${kind}`);
+    return t;
+  };
+  const nsOf = (t: ResourceType, ns: string | undefined): string | undefined => (t.namespaced ? (ns ?? 'default') : undefined);
+
+  const waitUntil = (event: string, done: () => unknown, timeoutMs: number, what: string): Promise<void> =>
+    new Promise((resolve, reject) => {
+      const check = (): void => {
+        if (!done()) return;
+        clearTimeout(timer);
+        bus.off(event, check);
+        resolve();
+      };
+      const timer = setTimeout(() => {
+        bus.off(event, check);
+        reject(new Error(`kube-api stand-in: timed out after ${timeoutMs} ms waiting for ${what}`));
+      }, timeoutMs);
+      bus.on(event, check);
+      check();
+    });
+
+  const api: KubeApi = {
+    url,
+    port,
+    store,
+    requests,
+    sent,
+    kubeconfig(dir, namespace = 'default') {
+      const cfg = {
+        apiVersion: 'v1',
+        kind: 'Config',
+        // client-node's generated API clients refuse plain http unless TLS verification is off.
+        clusters: [{ name: 'standin', cluster: { server: url, 'insecure-skip-tls-verify': true } }],
+        users: [{ name: 'standin', user: { token: 'standin-token' } }],
+        contexts: [{ name: 'standin', context: { cluster: 'standin', user: 'standin', namespace } }],
+        'current-context': 'standin',
+      };
+      const file = join(dir, 'kubeconfig');
+      writeFileSync(file, JSON.stringify(cfg, null, 2), { mode: 0o600 });
+      return file;
+    },
+    apply(obj) {
+      const t = typeOf(obj.kind ?? '', obj.apiVersion);
+      const ns = nsOf(t, obj.metadata?.namespace);
+      const name = obj.metadata?.name ?? '';
+      if (name && store.list(t, { namespace: ns, fieldSelector: `metadata.name=${name}` }).items.length > 0) {
+        const body = structuredClone(obj);
+        if (body.metadata) delete body.metadata.resourceVersion;
+        return store.update(t, ns, name, body);
+      }
+      return store.create(t, ns, obj);
+    },
+    remove: (kind, ns, name, apiVersion) => {
+      const t = typeOf(kind, apiVersion);
+      return store.delete(t, nsOf(t, ns), name);
+    },
+    get: (kind, ns, name, apiVersion) => {
+      const t = typeOf(kind, apiVersion);
+      return store.get(t, nsOf(t, ns), name);
+    },
+    list: (kind, ns, apiVersion) => store.list(typeOf(kind, apiVersion), { namespace: ns }).items,
+    events: (ns) => [...store.types.values()].filter((t) => t.kind === 'Event').flatMap((t) => store.list(t, { namespace: ns }).items),
+    compact: () => store.compact(),
+    disconnectWatches: () => watches.disconnectAll(),
+    get openWatches() {
+      return watches.count;
+    },
+    async waitForRequest(pred, timeoutMs = 10_000) {
+      let found: LoggedRequest | undefined;
+      await waitUntil('request', () => (found = requests.find(pred)), timeoutMs, 'a matching request');
+      return found!;
+    },
+    waitForSent: (pred, timeoutMs = 10_000) => waitUntil('sent', () => pred(sent), timeoutMs, 'matching watch events'),
+    async close() {
+      watches.disconnectAll();
+      server.closeAllConnections();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+    },
+  };
+  for (const o of opts.objects ?? []) api.apply(o);
+  return api;
+}
