@@ -201,10 +201,9 @@ export function decide(pod: PodInput, ns: NamespaceMeta, policy: CompiledPolicy,
   for (const use of pod.images) {
     const d: ImageDecision = { use };
     out.images.push(d);
-    const where = describeUse(use);
     const parsed = refs.parse(use.image);
     if (!parsed.ok) {
-      out.warnings.push(`ferry: ${where}: image "${use.image}" is not a valid reference (${parsed.error}); left unchanged`);
+      out.warnings.push(`ferry: ${describeUse(use)}: image "${use.image}" is not a valid reference (${parsed.error}); left unchanged`);
       continue;
     }
     // An image already in the mirror is judged (block) by the upstream it came from and never rewritten again.
@@ -215,7 +214,7 @@ export function decide(pod: PodInput, ns: NamespaceMeta, policy: CompiledPolicy,
       const blockRule = policy.block.matches(upstream.ref, upstream.repository, [upstream.digest, view?.digest]);
       if (blockRule || view?.state === 'blocked') {
         const reason = blockRule?.reason ?? view?.blockedReason ?? 'blocked by an operator';
-        d.denied = `image "${use.image}" (${where}) is blocked: ${reason}`;
+        d.denied = `image "${use.image}" (${describeUse(use)}) is blocked: ${reason}`;
         out.denials.push(d.denied);
         continue;
       }
@@ -233,7 +232,7 @@ export function decide(pod: PodInput, ns: NamespaceMeta, policy: CompiledPolicy,
     }
     if (mode === 'off' || (mode === 'mirrored' && !available)) continue;
     if (mode === 'enforce' && !available) {
-      d.denied = `image "${use.image}" (${where}) is ${describeState(view)}; mode enforce admits only mirrored images`;
+      d.denied = `image "${use.image}" (${describeUse(use)}) is ${describeState(view)}; mode enforce admits only mirrored images`;
       out.denials.push(d.denied);
       continue;
     }

@@ -81,6 +81,8 @@ export function createWebhookServer(deps: WebhookDeps): FastifyInstance {
     return reply.code(500).send({ code: WEBHOOK_ERROR_TABLE.codes.INTERNAL, message: 'internal error' });
   });
 
+  // Label children resolved once: the admission path should not hash label sets per request.
+  const seconds = { mutate: admissionSeconds.labels('mutate'), validate: admissionSeconds.labels('validate') };
   const answer = (kind: WebhookKind) => async (req: FastifyRequest) => {
     const started = process.hrtime.bigint();
     const request = decodeReview(req.body);
@@ -101,7 +103,7 @@ export function createWebhookServer(deps: WebhookDeps): FastifyInstance {
       if (result.outcome === 'denied') {
         deps.logger.info({ webhook: kind, uid: request.uid, namespace: request.namespace, operation: request.operation, denials: result.decision?.denials }, 'pod denied');
       }
-      admissionSeconds.observe({ webhook: kind }, Number(process.hrtime.bigint() - started) / 1e9);
+      seconds[kind].observe(Number(process.hrtime.bigint() - started) / 1e9);
       return review(result.response);
     } catch (e) {
       const failClosed = config.webhook.failClosed;
