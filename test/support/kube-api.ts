@@ -3,7 +3,11 @@
  * list/watch protocol (resourceVersion, limit/continue, bookmarks, 410 Expired, timeoutSeconds) so the
  * real `@kubernetes/client-node` informers and the real `kubectl` talk to it unmodified.
  * Not served: auth/RBAC, Table output, server-side apply, json-patch, subresources beyond `/status`
- * (which writes the whole object), admission, garbage collection, graceful deletion.
+ * (which writes the whole object), admission, garbage collection, graceful deletion, openapi (kubectl
+ * create/apply need --validate=false), set-based selectors, namespace existence. Strategic-merge
+ * patches are treated as merge patches. client-node's ListWatch never asks for bookmarks itself:
+ * put `allowWatchBookmarks=true` in the informer's path. kubectl must run asynchronously (execFile),
+ * since the server lives in the test's own process.
  */
 import { EventEmitter } from 'node:events';
 import { writeFileSync } from 'node:fs';
