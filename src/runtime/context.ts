@@ -129,5 +129,3 @@ function bounded(p: Promise<unknown>, ms = 3000): Promise<void> {
     );
   });
 }
-
-export { loadConfig };
