@@ -2,7 +2,8 @@
  * ferry's layers, checked on every `npm test` (README "Development"):
  *
  *   cli  ->  roles (webhook, worker, dashboard, watch, import)  ->  runtime
- *        ->  access, queue, registry, observability  ->  policy, config, reference,
+ *        ->  access, queue, registry, observability, kube, in-use, gc, refresh
+ *        ->  policy, config, reference,
  *            image-state, async, errors
  *
  * Data flows one way (webhook -> policy -> queue -> worker -> registry); the
@@ -47,8 +48,8 @@ module.exports = {
     {
       name: 'lower-layers-know-no-roles',
       severity: 'error',
-      comment: 'queue, registry, access, observability, config and the pure folders never import a role or the runtime',
-      from: { path: '^src/(queue|registry|access|observability|config|reference|policy|image-state|async)/' },
+      comment: 'queue, registry, access, observability, kube, in-use, gc, refresh, config and the pure folders never import a role or the runtime',
+      from: { path: '^src/(queue|registry|access|observability|kube|in-use|gc|refresh|config|reference|policy|image-state|async)/' },
       to: { path: [`^src/${ROLES}/`, '^src/runtime/', '^src/cli/'] },
     },
     {
@@ -63,7 +64,7 @@ module.exports = {
       severity: 'error',
       comment: 'reference/, policy/, image-state/ and async/ are pure: nothing they import, directly or not, does I/O',
       from: { path: `^src/${PURE}/` },
-      to: { reachable: true, path: [IO_BUILTINS, '^src/(queue|registry|webhook|worker|dashboard|watch|import|runtime|cli|observability|access)/'] },
+      to: { reachable: true, path: [IO_BUILTINS, '^src/(queue|registry|webhook|worker|dashboard|watch|import|runtime|cli|observability|access|kube|in-use|gc|refresh)/'] },
     },
     {
       name: 'pure-folders-use-no-io-packages',

@@ -139,6 +139,14 @@ function semanticProblems(c: FerryConfig): string[] {
     }
     if (w.strategy === 'semver' && !w.constraint) problems.push(`watch.${i}.constraint: required for strategy semver`);
   });
+  const schedules: [string, string][] = [['gc.schedule', c.gc.schedule], ...(c.refresh.schedule.trim() ? [['refresh.schedule', c.refresh.schedule] as [string, string]] : [])];
+  for (const [where, schedule] of schedules) {
+    try {
+      nextCronRun(schedule);
+    } catch (e) {
+      problems.push(`${where}: invalid cron "${schedule}": ${(e as Error).message}`);
+    }
+  }
   if (c.queue.backoff.initialMs > c.queue.backoff.maxMs) {
     problems.push(`queue.backoff.initialMs: ${c.queue.backoff.initialMs} is larger than maxMs ${c.queue.backoff.maxMs}`);
   }

@@ -16,6 +16,8 @@ const pullPolicy = { enum: ['Always', 'IfNotPresent', 'Never'] } as const;
 const port = { type: 'integer', minimum: 0, maximum: 65535 } as const;
 const positiveInt = { type: 'integer', minimum: 1 } as const;
 const strings = { type: 'array', items: { type: 'string' } } as const;
+/** Go-style durations (`720h`, `1h30m`, `45s`, `7d`); parseDuration reads them. */
+const duration = { type: 'string', pattern: '^([0-9]+(\\.[0-9]+)?(ms|s|m|h|d))+$' } as const;
 
 /**
  * `registries["*"]` supplies defaults to every registry host; these fields
@@ -89,6 +91,8 @@ export const CONFIG_SCHEMA = {
           password: { type: 'string' },
           insecure: { type: 'boolean' },
           requestsPerSecond: { type: 'number', exclusiveMinimum: 0 },
+          credentialsFromPods: { type: 'boolean' },
+          shareWith: strings,
         },
       },
     },
@@ -166,6 +170,26 @@ export const CONFIG_SCHEMA = {
       additionalProperties: false,
       properties: { secret: { type: 'string' } },
     },
+    gc: {
+      type: 'object',
+      additionalProperties: false,
+      properties: {
+        enabled: { type: 'boolean' },
+        unusedFor: duration,
+        schedule: { type: 'string', minLength: 1 },
+        dryRun: { type: 'boolean' },
+        keepUnusedFor: duration,
+      },
+    },
+    refresh: {
+      type: 'object',
+      additionalProperties: false,
+      properties: {
+        schedule: { type: 'string' },
+        inUseOnly: { type: 'boolean' },
+        maxRequestsPerRegistry: positiveInt,
+      },
+    },
     log: {
       type: 'object',
       additionalProperties: false,
@@ -174,7 +198,7 @@ export const CONFIG_SCHEMA = {
     kubernetes: {
       type: 'object',
       additionalProperties: false,
-      properties: { namespaceInformer: { enum: ['auto', 'off'] } },
+      properties: { namespaceInformer: { enum: ['auto', 'off'] }, podInformer: { enum: ['auto', 'off'] }, events: { type: 'boolean' } },
     },
   },
 } as const;

@@ -39,6 +39,7 @@ export const NOT_SECRET_CONFIG_PATHS: Readonly<Record<string, string>> = {
   'registries.*.credentialsFile': 'a path; identity tokens and passwords stay in the file',
   'registries.*.username': 'user names are shown so operators can tell which account is used',
   'webhook.keyFile': 'a path to the TLS key, not the key',
+  'registries.*.credentialsFromPods': 'a switch; the pull secrets it reads are never logged',
   'webhook.certFile': 'a path to a public certificate',
 };
 

@@ -48,6 +48,17 @@ export interface RegistryConfig {
   insecure?: boolean;
   /** Request budget for this registry (token bucket). */
   requestsPerSecond?: number;
+  /**
+   * Copies may use the `imagePullSecrets` of the pod that asked (read
+   * through the Kubernetes API, cached, never logged). Needs `secrets get`.
+   */
+  credentialsFromPods?: boolean;
+  /**
+   * Namespaces (globs) that may be rewritten to ferry's copy of a private
+   * image of this host copied with ferry's own credentials. Other namespaces
+   * get a private image only once their own pull secret was verified for it.
+   */
+  shareWith?: string[];
 }
 
 export interface QueueConfig {
@@ -113,6 +124,38 @@ export interface HooksConfig {
   secret: string;
 }
 
+/** Go-style duration: `720h`, `90m`, `1h30m`, `45s`, `500ms`, `7d`. */
+export type Duration = string;
+
+export interface GcConfig {
+  /** Remove mirrored images no pod used for `unusedFor` (needs the pod watch). */
+  enabled: boolean;
+  unusedFor: Duration;
+  schedule: string;
+  /** Report what would be removed (GET /api/gc) without deleting anything. */
+  dryRun: boolean;
+  /** Retention and GC never delete a digest a pod ran within this window. */
+  keepUnusedFor: Duration;
+}
+
+export interface RefreshConfig {
+  /** Cron; "" turns drift refresh off. */
+  schedule: string;
+  /** Only tags some pod runs now (false: every mirrored tag record). */
+  inUseOnly: boolean;
+  /** Manifest HEADs per registry host per run; the rest wait for the next run (least recently checked first). */
+  maxRequestsPerRegistry: number;
+}
+
+export interface KubernetesConfig {
+  /** auto: watch namespaces when a kubeconfig / in-cluster account exists. */
+  namespaceInformer: 'auto' | 'off';
+  /** auto: watch pods (in-use index, GC, refresh, Events) when a kubeconfig / in-cluster account exists. */
+  podInformer: 'auto' | 'off';
+  /** Write FerryRewrote / FerryDenied / FerryBlockedImageInUse Events. */
+  events: boolean;
+}
+
 export interface FerryConfig {
   mirror: MirrorConfig;
   rewrite: RewriteConfig;
@@ -126,6 +169,8 @@ export interface FerryConfig {
   webhook: WebhookConfig;
   dashboard: DashboardConfig;
   hooks: HooksConfig;
+  gc: GcConfig;
+  refresh: RefreshConfig;
   log: { level: 'trace' | 'debug' | 'info' | 'warn' | 'error' | 'fatal' | 'silent' };
-  kubernetes: { namespaceInformer: 'auto' | 'off' };
+  kubernetes: KubernetesConfig;
 }

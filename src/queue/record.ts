@@ -24,13 +24,23 @@ export interface ImageRecord {
   /** Set once any copy succeeded: the mirror holds *a* version even while a re-copy runs. */
   mirroredAt: string | null;
   blockedReason: string | null;
+  /** Drift refresh saw the upstream tag move away from what the mirror held (ISO time of the last such move). */
+  driftedAt?: string | null;
+  /**
+   * Tenant isolation (SPEC "Trust model"): `public` when the upstream answers
+   * anonymously, `private` when the copy needed credentials; null = unknown
+   * (not copied yet, or copied before ferry checked).
+   */
+  access?: 'public' | 'private' | null;
+  /** For a `private` image: namespaces whose own pull secret was verified for it, comma-joined, sorted. */
+  grantedNamespaces?: string | null;
   /** Set by the tarball importer: the file an image came from, and a note such as a derived name. */
   importFile?: string;
   importNote?: string;
 }
 
 const NUMERIC = new Set(['attempts', 'maxAttempts', 'bytesTotal', 'bytesDone']);
-const NULLABLE = new Set(['lastError', 'nextAttemptAt', 'digest', 'mirroredAt', 'blockedReason']);
+const NULLABLE = new Set(['lastError', 'nextAttemptAt', 'digest', 'mirroredAt', 'blockedReason', 'driftedAt', 'access', 'grantedNamespaces']);
 
 /** Redis hash (all strings, '' = null) -> record. */
 export function decodeRecord(h: Record<string, string>): ImageRecord | undefined {
