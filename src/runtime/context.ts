@@ -4,6 +4,7 @@ import { loadConfig, watchConfigFile, type ConfigFileWatcher, type FerryConfig, 
 import { describeError } from '../errors.js';
 import { addOpsRoutes, createHttpApp, type ReadinessCheck } from '../observability/index.js';
 import { closeSharedQueue, connectRedis, createQueue, ImageStore, Producer, RecordFeed, redactRedisUrl, StateView } from '../queue/index.js';
+import { connectKube, type KubeClient } from '../kube/index.js';
 import { toMirrorReference } from '../reference/index.js';
 import { RegistryEngine } from '../registry/index.js';
 import type { RoleContext } from './role.js';
@@ -50,6 +51,7 @@ export function createContext(loaded: LoadedConfig, logger: Logger, env: NodeJS.
   const records = (): RecordFeed =>
     (feed ??= new RecordFeed(store, redis('records'), (e) => logger.warn({ err: describeError(e) }, 'image records reload failed')));
   let engine: RegistryEngine | undefined;
+  let kube: Promise<KubeClient | undefined> | undefined;
   const checks = new Map<string, ReadinessCheck>([
     ['redis', async () => ({ ok: (await connection.ping()) === 'PONG' })],
     ['config', async () => ({ ok: true, detail: loaded.file ?? 'defaults + environment' })],
@@ -101,6 +103,7 @@ export function createContext(loaded: LoadedConfig, logger: Logger, env: NodeJS.
       engine ??= new RegistryEngine({ config: current, logger: logger.child({ component: 'registry' }) });
       return engine;
     },
+    kube: () => (kube ??= connectKube(env)),
     mirrorRefOf: (ref) => toMirrorReference(ref, { registry: current.mirror.registry, prefix: current.mirror.prefix }),
     http,
     addReadiness: (name, check) => checks.set(name, check),

@@ -5,6 +5,7 @@ import type { FerryConfig, LoadedConfig } from '../config/index.js';
 import type { ImageStore, Producer, RecordFeed, StateView } from '../queue/index.js';
 import type { RegistryEngine } from '../registry/index.js';
 import type { Readiness, ReadinessCheck } from '../observability/index.js';
+import type { KubeClient } from '../kube/index.js';
 
 /**
  * What the composition root hands every role (webhook, worker, dashboard,
@@ -39,6 +40,11 @@ export interface RoleContext {
   registry(): RegistryEngine;
   /** `mirror.registry/prefix/host/path:tag` for a normalized upstream ref. */
   mirrorRefOf(ref: string): string;
+  /**
+   * The process's Kubernetes API client (client-node loaded on first call),
+   * or undefined when no kubeconfig / in-cluster account is configured.
+   */
+  kube(): Promise<KubeClient | undefined>;
   /** The shared plain-HTTP app on dashboard.port: roles add routes before it listens. */
   http: FastifyInstance;
   addReadiness(name: string, check: ReadinessCheck): void;
