@@ -16,6 +16,8 @@ export interface ImageRecord {
   nextAttemptAt: string | null;
   /** Manifest digest in the mirror (of the last successful copy). */
   digest: string | null;
+  /** The upstream manifest digest of that copy (differs from `digest` when an index was filtered). */
+  sourceDigest?: string | null;
   bytesTotal: number;
   bytesDone: number;
   updatedAt: string;
@@ -40,7 +42,7 @@ export interface ImageRecord {
 }
 
 const NUMERIC = new Set(['attempts', 'maxAttempts', 'bytesTotal', 'bytesDone']);
-const NULLABLE = new Set(['lastError', 'nextAttemptAt', 'digest', 'mirroredAt', 'blockedReason', 'driftedAt', 'access', 'grantedNamespaces']);
+const NULLABLE = new Set(['lastError', 'nextAttemptAt', 'digest', 'sourceDigest', 'mirroredAt', 'blockedReason', 'driftedAt', 'access', 'grantedNamespaces']);
 
 /** Redis hash (all strings, '' = null) -> record. */
 export function decodeRecord(h: Record<string, string>): ImageRecord | undefined {

@@ -158,6 +158,7 @@ export function createProcessor(d: ProcessorDeps) {
       await d.store.update(ref, {
         state: 'mirrored',
         digest: result.digest,
+        sourceDigest: result.sourceDigest,
         bytesTotal,
         bytesDone: bytesTotal,
         mirroredAt: new Date(now()).toISOString(),
