@@ -19,7 +19,7 @@
  */
 import { spawn } from 'node:child_process';
 import { createCipheriv, createHash } from 'node:crypto';
-import { createWriteStream, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
+import { createWriteStream, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pipeline } from 'node:stream/promises';
@@ -27,6 +27,7 @@ import { Readable } from 'node:stream';
 import { createGzip } from 'node:zlib';
 import { tarHeader, tarPadding } from '../../test/support/images.js';
 import { startRedis } from '../../test/support/redis.js';
+import { compileChild } from '../compile-child.js';
 import { startRegistry } from '../../test/support/registry.js';
 
 const MiB = 1024 * 1024;
@@ -40,29 +41,6 @@ const sizeMiB = Number(opt('size-mib', '1024'));
 const cases = opt('cases', 'docker,docker-raw,oci,oci-gz').split(',');
 const runner = opt('runner', 'dist');
 
-/** Compiles bench/import/child.ts (and the src/ it imports) to plain JS. */
-async function compileChild(buildDir: string): Promise<string> {
-  const cfg = join(buildDir, 'tsconfig.json');
-  mkdirSync(buildDir, { recursive: true });
-  const root = join(import.meta.dirname, '..', '..');
-  // outside the repo: ESM marker and the repo's node_modules for package imports
-  writeFileSync(join(buildDir, 'package.json'), '{"type":"module"}\n');
-  symlinkSync(join(root, 'node_modules'), join(buildDir, 'node_modules'), 'dir');
-  writeFileSync(
-    cfg,
-    JSON.stringify({
-      extends: join(root, 'tsconfig.json'),
-      compilerOptions: { outDir: buildDir, rootDir: root, sourceMap: false, noEmitOnError: false },
-      include: [join(import.meta.dirname, 'child.ts')],
-    }),
-  );
-  // type errors elsewhere in the tree (work in progress) do not stop the emit
-  await new Promise<void>((resolve) => {
-    const p = spawn(process.execPath, [join(root, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', cfg], { stdio: 'ignore' });
-    p.on('exit', () => resolve());
-  });
-  return join(buildDir, 'bench', 'import', 'child.js');
-}
 let childScript = join(import.meta.dirname, 'child.ts');
 
 /** `n` pseudo-random bytes, the same every time (AES-128-CTR keystream). */
@@ -193,7 +171,7 @@ const redis = await startRedis();
 try {
   if (runner === 'dist') {
     console.log('compiling the child with tsc ...');
-    childScript = await compileChild(join(dir, 'build'));
+    childScript = await compileChild(join(import.meta.dirname, 'child.ts'), join(dir, 'build'));
   }
   console.log(`building a ${sizeMiB} MiB archive per format in ${dir} ...`);
   const built = await build(dir, sizeMiB * MiB);

@@ -54,9 +54,10 @@ export interface RegistryConfig {
    */
   credentialsFromPods?: boolean;
   /**
-   * Namespaces (globs) that may be rewritten to ferry's copy of a private
-   * image of this host copied with ferry's own credentials. Other namespaces
-   * get a private image only once their own pull secret was verified for it.
+   * Namespaces (globs) the operator shares this host's private images with:
+   * their pods are rewritten to ferry's copy whoever's credentials made it.
+   * Other namespaces get a private image only once their own pull secret
+   * was verified for it.
    */
   shareWith?: string[];
 }

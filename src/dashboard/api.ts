@@ -2,6 +2,7 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { Queue } from 'bullmq';
 import type { RoleContext } from '../runtime/index.js';
 import { FerryError, describeError, isFerryError } from '../errors.js';
+import type { PodRun } from '../in-use/index.js';
 import { blockRuleFor } from '../policy/index.js';
 import {
   blockPatch,
@@ -20,14 +21,21 @@ import { acceptJsonBodies, mutationGuard, routeTakes } from '../access/index.js'
 import { DASHBOARD_ERROR_CODES as C, badRequest, notFound, refNotEncoded, unavailable } from './errors.js';
 import { API_META, DEFAULT_LIMIT, MAX_LIMIT, cursorParam, intParam, one, orderParam, sortParam, statesParam } from './list-params.js';
 import type { Live } from './live.js';
+import { readGcAnswer } from './gc-report.js';
 import { deleteFromMirror } from './mirror-delete.js';
+import type { RecordWithUsage, Usage } from './usage.js';
 
 const REASON_MAX = 500;
+/** `GET /api/images/:ref/pods?limit=`: the whole answer stays a bounded JSON array however many replicas run an image. */
+const PODS_DEFAULT_LIMIT = 1000;
+const PODS_MAX_LIMIT = 10_000;
 const GENERIC_HINT = 'see the JSON API: GET /api/images, GET /api/images/:ref (URL-encoded), POST /api/images {"ref": "nginx:1.27"}';
 
 export interface ApiDeps {
   ctx: RoleContext;
   live: Live;
+  /** Records joined with the in-use index (`usedBy`), and the pods of an image. */
+  usage: Usage;
   queue: Queue<CopyJobData>;
   stats(): Promise<Stats>;
 }
@@ -62,7 +70,7 @@ function unblockRefused(ref: string, refusal: UnblockRefusal): FerryError {
 }
 
 export function registerApi(app: FastifyInstance, d: ApiDeps): void {
-  const { ctx, live } = d;
+  const { ctx, live, usage } = d;
   // Redis away: ioredis would queue the command until it is back, so answer now instead of hanging.
   const redisUp = async (_req: FastifyRequest, reply: FastifyReply) => {
     if (ctx.connection.status !== 'ready') return reply.code(503).send(unavailable('cannot change images').toJSON());
@@ -108,6 +116,8 @@ export function registerApi(app: FastifyInstance, d: ApiDeps): void {
     if (!r) throw notFound(ref);
     return r;
   };
+  /** A record as every route answers it: with `usedBy`. */
+  const answer = (r: ImageRecord): Promise<RecordWithUsage> => usage.one(r);
 
   // ---- reads ----------------------------------------------------------------
 
@@ -126,7 +136,9 @@ export function registerApi(app: FastifyInstance, d: ApiDeps): void {
       offset: intParam(q.offset, 'offset', 0, 0, Number.MAX_SAFE_INTEGER),
       cursor,
     });
-    return { ...page, sort, order };
+    // Only this page's refs are looked up: one Redis round trip, whatever the total.
+    const { items, cluster } = await usage.join(page.items);
+    return { ...page, items, sort, order, cluster };
   });
 
   app.get('/api/images/:ref', async (req) => {
@@ -135,9 +147,34 @@ export function registerApi(app: FastifyInstance, d: ApiDeps): void {
       // Redis away: the in-memory copy (kept from the events) is the best answer there is.
       const r = live.index.get(ref);
       if (!r) throw live.index.loaded ? notFound(ref) : unavailable(`cannot read ${ref}`);
-      return r;
+      return answer(r);
     }
-    return await current(ref);
+    return answer(await current(ref));
+  });
+
+  app.get('/api/images/:ref/pods', { config: { takes: `?limit=1..${PODS_MAX_LIMIT} (default ${PODS_DEFAULT_LIMIT})` } }, async (req, reply) => {
+    const ref = refFrom((req.params as { ref: string }).ref);
+    const limit = intParam((req.query as Record<string, unknown>).limit, 'limit', PODS_DEFAULT_LIMIT, 1, PODS_MAX_LIMIT);
+    // The in-use index is in Redis only: there is no copy in memory to fall back on.
+    if (ctx.connection.status !== 'ready') throw unavailable(`cannot read the pods running ${ref}`);
+    let pods: PodRun[];
+    try {
+      pods = await usage.podsOf(ref);
+    } catch (e) {
+      throw unavailable(`cannot read the pods running ${ref} (${describeError(e)})`);
+    }
+    // Pods may run an image ferry keeps no record of (started before ferry, or removed since): that is still an answer.
+    if (pods.length === 0 && !live.index.get(ref) && !(await ctx.store.get(ref))) throw notFound(ref);
+    return reply.header('x-total-count', String(pods.length)).send(pods.slice(0, limit));
+  });
+
+  app.get('/api/gc', async () => {
+    if (ctx.connection.status !== 'ready') throw unavailable('cannot read the last GC report');
+    try {
+      return await readGcAnswer(ctx.connection, ctx.config());
+    } catch (e) {
+      throw isFerryError(e) ? e : unavailable(`cannot read the last GC report (${describeError(e)})`);
+    }
   });
 
   app.get('/api/meta', async () => API_META);
@@ -184,7 +221,7 @@ export function registerApi(app: FastifyInstance, d: ApiDeps): void {
       });
     }
     // 202: a copy job was queued now; 200: the record already existed and was left as it is.
-    return reply.code(res.created ? 202 : 200).send(record);
+    return reply.code(res.created ? 202 : 200).send(await answer(record));
   });
 
   app.post('/api/images/:ref/retry', mutating('no body (or an empty JSON body, or {})'), async (req, reply) => {
@@ -193,7 +230,7 @@ export function registerApi(app: FastifyInstance, d: ApiDeps): void {
     const refusal = retryRefusal(before);
     if (refusal) throw retryRefused(ref, refusal);
     await ctx.producer.enqueueNow({ ref, mirrorRef: recordMirrorRef(before, () => ctx.mirrorRefOf(ref)), source: 'api', force: true });
-    return reply.code(202).send(await current(ref));
+    return reply.code(202).send(await answer(await current(ref)));
   });
 
   app.delete('/api/images/:ref', mutating('no body; add ?fromMirror=true to delete the manifest from the mirror too'), async (req) => {
@@ -225,7 +262,7 @@ export function registerApi(app: FastifyInstance, d: ApiDeps): void {
       source: 'api',
     }));
     const record = await ctx.store.update(ref, patch, { upsert: true });
-    return record ?? (await current(ref));
+    return answer(record ?? (await current(ref)));
   });
 
   app.post('/api/images/:ref/unblock', mutating('no body (copies it again), or JSON {"requeue": false} to forget the record instead'), async (req, reply) => {
@@ -250,7 +287,7 @@ export function registerApi(app: FastifyInstance, d: ApiDeps): void {
     // The enqueue script never lifts a block by itself: clear it, then force a fresh copy.
     await ctx.store.update(ref, unblockPatch());
     await ctx.producer.enqueueNow({ ref, mirrorRef: recordMirrorRef(before, () => ctx.mirrorRefOf(ref)), source: 'api', force: true });
-    return reply.code(202).send(await current(ref));
+    return reply.code(202).send(await answer(await current(ref)));
   });
 
   // A ref whose slashes were not encoded lands here instead of in a 404 nobody understands.

@@ -9,11 +9,12 @@ import { httpBindPlan } from '../access/index.js';
 import type { FerryConfig } from '../config/index.js';
 import type { Role, RoleContext, StartRole } from '../runtime/index.js';
 import { describeError } from '../errors.js';
+import { InUseStore } from '../in-use/index.js';
 import { closeSharedQueue, createQueue } from '../queue/index.js';
 import { registerApi, type Stats } from './api.js';
 import { Live } from './live.js';
 import { resolveStaticDir } from './static-dir.js';
-
+import { Usage } from './usage.js';
 
 /**
  * The address the root must bind dashboard.port to: without a token nobody
@@ -35,6 +36,8 @@ export interface DashboardOptions {
   startWaitMs?: number;
   /** Bytes an SSE client may leave unread before it is dropped (default 1 MiB, see Live). */
   sseMaxBufferedBytes?: number;
+  /** How long the answer to "does ferry see the cluster?" is reused across pages (default 5 s; tests use 0). */
+  clusterViewCacheMs?: number;
 }
 
 export interface DashboardRole extends Role {
@@ -65,6 +68,13 @@ export async function createDashboard(ctx: RoleContext, opts: DashboardOptions =
   const indexHtml = await readFile(join(staticDir, 'index.html'));
   const queue = createQueue(ctx.connection, config.queue.prefix);
   queue.on('error', (e) => logger.debug({ err: describeError(e) }, 'dashboard queue connection error'));
+
+  // The in-use index the pod tracker (watch role, any replica) writes; read here for usedBy and /pods.
+  const usage = new Usage({
+    store: new InUseStore(ctx.connection, config.queue.prefix),
+    redisReady: () => ctx.connection.status === 'ready',
+    ...(opts.clusterViewCacheMs !== undefined ? { cacheMs: opts.clusterViewCacheMs } : {}),
+  });
 
   let live: Live;
   const stats = async (): Promise<Stats> => {
@@ -120,7 +130,7 @@ export async function createDashboard(ctx: RoleContext, opts: DashboardOptions =
   const app = ctx.http;
   // Encapsulated: our error handler and static decorators stay out of other roles' routes.
   await app.register(async (scope: FastifyInstance) => {
-    registerApi(scope, { ctx, live, queue, stats });
+    registerApi(scope, { ctx, live, usage, queue, stats });
     await scope.register(fastifyStatic, { root: staticDir, prefix: '/assets/', index: false, maxAge: '1h', decorateReply: false });
     const page = async (_req: unknown, reply: import('fastify').FastifyReply) =>
       reply

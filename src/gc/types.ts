@@ -12,6 +12,12 @@ export interface GcItem {
   unusedSince: string | null;
   /** Why a candidate was kept (e.g. "digest sha256:... runs in 2 pods"), or why a delete failed. */
   reason?: string;
+  /**
+   * `record` (default when absent): an image record and its manifest.
+   * `superseded`: an old digest drift refresh re-mirrored a tag away from;
+   * no record points at it (`ref` is that tag, `mirrorRef` is `repo@digest`).
+   */
+  kind?: 'record' | 'superseded';
 }
 
 export interface GcReport {

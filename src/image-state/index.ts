@@ -7,16 +7,39 @@
 export type ImageState = 'queued' | 'copying' | 'mirrored' | 'retrying' | 'error' | 'blocked';
 export const IMAGE_STATES: readonly ImageState[] = ['queued', 'copying', 'mirrored', 'retrying', 'error', 'blocked'];
 
+/**
+ * Tenant isolation (SPEC "Trust model"): `public` when the upstream serves
+ * the image anonymously, `private` when it needed credentials.
+ */
+export type ImageAccess = 'public' | 'private';
+
 /** What admission needs to know of an image's record. */
 export interface ImageView {
   state: ImageState;
   digest: string | null;
   mirroredAt: string | null;
   blockedReason: string | null;
+  /** null or absent: not known yet (never copied, or copied before ferry checked). */
+  access?: ImageAccess | null;
+  /** For a `private` image: namespaces whose own pull secret was verified for it, comma-joined, sorted. */
+  grantedNamespaces?: string | null;
+  /** Who asked for the record first (`admission`, `api`, `watch`, `import`). */
+  source?: string;
 }
 
 /** Whether the mirror can serve this image now (used by `mirrored`/`enforce`): mirrored once, and not blocked. */
 export function isAvailable(r: Pick<ImageView, 'state' | 'mirroredAt'> | undefined): boolean {
   if (!r || r.state === 'blocked') return false;
   return r.state === 'mirrored' || r.mirroredAt !== null;
+}
+
+/** The namespaces of a `grantedNamespaces` field. */
+export function grantedNamespacesOf(field: string | null | undefined): string[] {
+  return field ? field.split(',').filter(Boolean) : [];
+}
+
+/** `namespaces` as the `grantedNamespaces` field stores them: unique, sorted, comma-joined; null when empty. */
+export function formatGrantedNamespaces(namespaces: Iterable<string>): string | null {
+  const list = [...new Set(namespaces)].filter(Boolean).sort();
+  return list.length ? list.join(',') : null;
 }

@@ -4,7 +4,11 @@
  * only when a kubeconfig (`KUBECONFIG`) or an in-cluster service account
  * (`KUBERNETES_SERVICE_HOST`) says there is a cluster to talk to.
  */
+import { existsSync } from 'node:fs';
 import type * as k8s from '@kubernetes/client-node';
+
+/** Where the kubelet mounts a pod's service account token (absent when automountServiceAccountToken is false). */
+const IN_CLUSTER_TOKEN = '/var/run/secrets/kubernetes.io/serviceaccount/token';
 
 export type KubeModule = typeof k8s;
 
@@ -17,9 +21,14 @@ export interface KubeClient {
   server: string;
 }
 
-/** Whether this process was given a cluster to talk to. */
-export function hasCluster(env: NodeJS.ProcessEnv): boolean {
-  return Boolean(env.KUBECONFIG || env.KUBERNETES_SERVICE_HOST);
+/**
+ * Whether this process was given a cluster to talk to: a kubeconfig, or a
+ * pod with its service account token mounted. Every pod has
+ * KUBERNETES_SERVICE_HOST; roles without API access run without a token
+ * (deploy/base), and must not try.
+ */
+export function hasCluster(env: NodeJS.ProcessEnv, tokenFile = IN_CLUSTER_TOKEN): boolean {
+  return Boolean(env.KUBECONFIG || (env.KUBERNETES_SERVICE_HOST && existsSync(tokenFile)));
 }
 
 /** Loads client-node and the kubeconfig (first file of `KUBECONFIG`, else in-cluster); undefined without a cluster. */

@@ -8,14 +8,16 @@
  * authors are not, and namespace annotations are defaults for pods. So block
  * rules apply to every image of every pod, skipped or not; `enforce` cannot
  * be weakened by an annotation (`ferry.io/skip` included); everything else a
- * namespace or pod annotation may choose.
+ * namespace or pod annotation may choose. Private images are handed only to
+ * namespaces that have credentials for them (tenancy.ts).
  */
 import { PULL_POLICIES, REWRITE_MODES, type BlockRule, type FerryConfig, type PullPolicy, type RewriteMode } from '../config/types.js';
 import { repositoryOf, tryParseReference } from '../reference/index.js';
 import { isAvailable, type ImageView } from '../image-state/index.js';
 import { ANNOTATION_MODE, ANNOTATION_PULL_POLICY, ANNOTATION_SKIP } from './annotations.js';
 import { compileBlock, compileGlobs, type CompiledBlock, type Matcher } from './matchers.js';
-import { mirrorOps, type MirrorOps } from './mirror-ops.js';
+import { mirrorOps, type MirrorOps, type UpstreamImage } from './mirror-ops.js';
+import { notSharedReason, notSharedRemedy, sharingFor, tenancyLookup, type HostTenancy, type Sharing } from './tenancy.js';
 
 /** Where in the pod spec an image is named: a container list, or `spec.volumes[*].image` (Kubernetes 1.31+). */
 export type ImageList = 'containers' | 'initContainers' | 'ephemeralContainers' | 'volumes';
@@ -36,6 +38,12 @@ export interface PodInput {
   annotations: Record<string, string>;
   labels?: Record<string, string>;
   images: ImageUse[];
+  /**
+   * Names in the pod's `spec.imagePullSecrets` (the ServiceAccount admission
+   * plugin has already added its service account's): what a copy or a
+   * verification may read when `credentialsFromPods` is on for the host.
+   */
+  pullSecrets?: string[];
   /**
    * Default true. False on a pod UPDATE: the pull policies of existing
    * containers are immutable, so ferry must not set one.
@@ -60,9 +68,24 @@ export interface ImageDecision {
   denied?: string;
 }
 
+/** Whose credentials a copy or a verification may use: the pod's namespace and its pull-secret names (never their content). */
+export interface Requester {
+  namespace: string;
+  pullSecrets: string[];
+}
+
 export interface EnqueueIntent {
   ref: string;
   mirrorRef: string;
+  /** Set when `credentialsFromPods` is on for the host and the pod names pull secrets. */
+  requester?: Requester;
+  /**
+   * Not a copy: the image is mirrored (or being copied) but not this
+   * namespace's yet; a worker checks `requester`'s credentials against it,
+   * and finds out whether the upstream serves it anonymously if that is
+   * not known yet.
+   */
+  verify?: boolean;
 }
 
 export interface PodDecision {
@@ -83,6 +106,7 @@ export interface CompiledPolicy {
   exclude: Matcher;
   block: CompiledBlock;
   refs: MirrorOps;
+  tenancy: (host: string) => HostTenancy;
 }
 
 const compiledCache = new WeakMap<FerryConfig, CompiledPolicy>();
@@ -97,6 +121,7 @@ export function compilePolicy(config: FerryConfig): CompiledPolicy {
       exclude: compileGlobs(config.rewrite.exclude),
       block: compileBlock(config.block),
       refs: mirrorOps(config.mirror),
+      tenancy: tenancyLookup(config),
     };
     compiledCache.set(config, c);
   }
@@ -197,6 +222,22 @@ export function decide(pod: PodInput, ns: NamespaceMeta, policy: CompiledPolicy,
     out.warnings.push('ferry: ferry.io/skip is ignored: mode enforce applies to this pod (set by the operator or its namespace) and cannot be opted out of');
   }
   const queued = new Set<string>();
+  const verifying = new Set<string>();
+  const pullSecrets = pod.pullSecrets ?? [];
+  const requesterFor = (t: HostTenancy): Requester | undefined =>
+    t.fromPods && pullSecrets.length > 0 ? { namespace: pod.namespace, pullSecrets: [...pullSecrets] } : undefined;
+  /** Asks a worker to look (once per image and pod); returns the pull secrets it will check, for the message. */
+  const askToVerify = (upstream: UpstreamImage, t: HostTenancy, sharing: Sharing, available: boolean): string[] | undefined => {
+    if (sharing.shared) return undefined;
+    const requester = requesterFor(t);
+    // Unknown access of a mirrored image: one anonymous probe says whether it is public. Otherwise only a secret can help.
+    if (!requester && !(sharing.why === 'unknown' && available)) return undefined;
+    if (!verifying.has(upstream.ref)) {
+      verifying.add(upstream.ref);
+      out.enqueue.push({ ref: upstream.ref, mirrorRef: upstream.mirrorRef, verify: true, ...(requester ? { requester } : {}) });
+    }
+    return requester?.pullSecrets;
+  };
 
   for (const use of pod.images) {
     const d: ImageDecision = { use };
@@ -218,6 +259,18 @@ export function decide(pod: PodInput, ns: NamespaceMeta, policy: CompiledPolicy,
         out.denials.push(d.denied);
         continue;
       }
+      // Ferry's copy named directly: the same isolation, in every mode and skipped or not (a pod author can set both).
+      if (parsed.inMirror && view?.access === 'private') {
+        const t = policy.tenancy(upstream.host);
+        const sharing = sharingFor(view, pod.namespace, t);
+        if (!sharing.shared) {
+          const checking = askToVerify(upstream, t, sharing, isAvailable(view));
+          const why = `${notSharedReason(sharing, pod.namespace, upstream.host)}; name ${upstream.ref} instead and ${notSharedRemedy(sharing, pod.namespace, t, checking, true)}`;
+          d.denied = `image "${use.image}" (${describeUse(use)}) is ferry's copy of ${upstream.ref}: ${why}`;
+          out.denials.push(d.denied);
+          continue;
+        }
+      }
     }
     if (skipped) continue;
     const included = upstream ? policy.include(upstream.ref) && !policy.exclude(upstream.ref) : true;
@@ -226,14 +279,30 @@ export function decide(pod: PodInput, ns: NamespaceMeta, policy: CompiledPolicy,
     if (parsed.inMirror || !upstream) continue;
 
     const available = isAvailable(view);
+    const tenancy = policy.tenancy(upstream.host);
     if (!view && !queued.has(upstream.ref)) {
       queued.add(upstream.ref);
-      out.enqueue.push({ ref: upstream.ref, mirrorRef: upstream.mirrorRef });
+      const requester = requesterFor(tenancy);
+      out.enqueue.push({ ref: upstream.ref, mirrorRef: upstream.mirrorRef, ...(requester ? { requester } : {}) });
     }
+    const sharing = sharingFor(view, pod.namespace, tenancy);
+    // Asked whatever this pod gets now (an image still being copied included): the answer is in for the next pod.
+    const checking = view && mode !== 'off' ? askToVerify(upstream, tenancy, sharing, available) : undefined;
     if (mode === 'off' || (mode === 'mirrored' && !available)) continue;
     if (mode === 'enforce' && !available) {
       d.denied = `image "${use.image}" (${describeUse(use)}) is ${describeState(view)}; mode enforce admits only mirrored images`;
       out.denials.push(d.denied);
+      continue;
+    }
+    if (!sharing.shared) {
+      // Left upstream, the kubelet pulls with the pod's own secret: exactly what the namespace could do without ferry.
+      const why = `${notSharedReason(sharing, pod.namespace, upstream.host)}; ${notSharedRemedy(sharing, pod.namespace, tenancy, checking, available)}`;
+      if (mode === 'enforce') {
+        d.denied = `image "${use.image}" (${describeUse(use)}) is not given to this namespace: ${why}`;
+        out.denials.push(d.denied);
+      } else {
+        out.warnings.push(`ferry: ${describeUse(use)}: "${use.image}" left on the upstream: ${why}`);
+      }
       continue;
     }
     const pinned = config.rewrite.pinDigest && !upstream.digest && view?.digest && available ? `${upstream.mirrorRef}@${view.digest}` : upstream.mirrorRef;

@@ -4,6 +4,8 @@ import { formatReference, fromMirrorReference, repositoryOf, toMirrorReference, 
 export interface UpstreamImage {
   /** Normalized upstream reference, `docker.io/library/nginx:1.27`. */
   ref: string;
+  /** The upstream registry host, `docker.io`, `ghcr.io`, `registry.local:5000`. */
+  host: string;
   /** `docker.io/library/nginx` */
   repository: string;
   digest?: string;
@@ -35,7 +37,7 @@ export function mirrorOps(mirror: MirrorConfig): MirrorOps {
     if (back !== undefined) {
       const up = tryParseReference(back);
       if (up instanceof Error) return { ok: true, inMirror: true };
-      return { ok: true, inMirror: true, upstream: { ref: formatReference(up), repository: repositoryOf(up), ...(up.digest ? { digest: up.digest } : {}), mirrorRef: ref } };
+      return { ok: true, inMirror: true, upstream: { ref: formatReference(up), host: up.domain, repository: repositoryOf(up), ...(up.digest ? { digest: up.digest } : {}), mirrorRef: ref } };
     }
     if (r.domain === opts.registry || r.domain.toLowerCase() === opts.registry.toLowerCase()) {
       // In the mirror registry but outside ferry's layout (pushed by hand): leave it alone.
@@ -43,7 +45,7 @@ export function mirrorOps(mirror: MirrorConfig): MirrorOps {
     }
     try {
       const mirrorRef = toMirrorReference(r, opts);
-      return { ok: true, inMirror: false, upstream: { ref, repository: repositoryOf(r), ...(r.digest ? { digest: r.digest } : {}), mirrorRef } };
+      return { ok: true, inMirror: false, upstream: { ref, host: r.domain, repository: repositoryOf(r), ...(r.digest ? { digest: r.digest } : {}), mirrorRef } };
     } catch (e) {
       return { ok: false, error: (e as Error).message };
     }

@@ -3,13 +3,20 @@ import { Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
 import { backoffDelay } from '../async/index.js';
 import { describeError } from '../errors.js';
-import { dedupeId, QUEUE_NAME } from './keys.js';
+import { dedupeId, QUEUE_NAME, verifyDedupeId } from './keys.js';
 import type { ImageSource, ImageState } from './record.js';
 import type { ImageStore } from './store.js';
+import { Verifications, type Requester } from './verifications.js';
+
+/** Job names on the queue: a copy, or a check of pending namespaces' credentials against a mirrored image. */
+export const COPY_JOB = 'copy';
+export const VERIFY_JOB = 'verify';
 
 export interface CopyJobData {
   ref: string;
   mirrorRef: string;
+  /** `copy` jobs: the pod whose pull secrets the copy may use (`credentialsFromPods`). */
+  requester?: Requester;
 }
 
 export interface EnqueueRequest {
@@ -17,6 +24,14 @@ export interface EnqueueRequest {
   mirrorRef: string;
   source: ImageSource;
   force?: boolean;
+  /** The asking pod's namespace and pull-secret names (admission, when `credentialsFromPods` is on for the host). */
+  requester?: Requester;
+  /**
+   * Not a copy: `requester` waits for its credentials to be checked against
+   * the mirrored image (and the image's access is found out if unknown).
+   * Deduplicated per image and namespace, not per image.
+   */
+  verify?: boolean;
 }
 
 export interface ProducerOptions {
@@ -39,6 +54,21 @@ export function jobOptions(ref: string, maxAttempts: number) {
     removeOnComplete: { count: 1000, age: 24 * 3600 },
     removeOnFail: { count: 1000, age: 7 * 24 * 3600 },
   };
+}
+
+/**
+ * Options of a `verify` job: one waiting per image and namespace (what it
+ * checks waits in Redis, see Verifications: a job checks every namespace
+ * waiting for its image), no retry (the next admission asks again), and
+ * gone once done so the copy jobs' history keeps its room.
+ */
+export function verifyJobOptions(ref: string, namespace = '') {
+  return { deduplication: { id: verifyDedupeId(ref, namespace) }, attempts: 1, removeOnComplete: true, removeOnFail: true };
+}
+
+/** Where a request sits in the producer's buffer: one per image for copies, one per image and namespace for checks. */
+function bufferKey(req: EnqueueRequest): string {
+  return req.verify ? `verify\n${req.ref}\n${req.requester?.namespace ?? ''}` : req.ref;
 }
 
 export function createQueue(connection: Redis, prefix: string): Queue<CopyJobData> {
@@ -69,8 +99,11 @@ export class Producer {
   private retryTimer: NodeJS.Timeout | undefined;
   private failures = 0;
   private closed = false;
+  private readonly verifications: Verifications;
 
-  constructor(private readonly o: ProducerOptions) {}
+  constructor(private readonly o: ProducerOptions) {
+    this.verifications = new Verifications(o.store);
+  }
 
   get depth(): number {
     return this.buffer.size;
@@ -78,8 +111,15 @@ export class Producer {
 
   enqueue(req: EnqueueRequest): void {
     if (this.closed) return;
-    const existing = this.buffer.get(req.ref);
-    this.buffer.set(req.ref, existing ? { ...existing, force: existing.force || req.force } : req);
+    const key = bufferKey(req);
+    const existing = this.buffer.get(key);
+    if (existing && !req.verify && req.requester && existing.requester && existing.requester.namespace !== req.requester.namespace) {
+      // Two namespaces asked for one copy: the copy uses the first one's secret, the second waits to be verified.
+      this.enqueue({ ...req, verify: true });
+    }
+    const merged = existing ? { ...existing, force: existing.force || req.force, requester: existing.requester ?? req.requester } : req;
+    // An unchanged request keeps its entry: one being flushed right now is then not sent a second time.
+    if (!existing || merged.force !== existing.force || merged.requester !== existing.requester) this.buffer.set(key, merged);
     if (this.buffer.size > this.o.bufferLimit) {
       const oldest = this.buffer.keys().next().value as string;
       this.buffer.delete(oldest);
@@ -114,10 +154,10 @@ export class Producer {
 
   private async flushNow(): Promise<void> {
     while (this.buffer.size && !this.closed) {
-      const batch = [...this.buffer.values()].slice(0, 200);
+      const batch = [...this.buffer.entries()].slice(0, 200);
       try {
         await this.send(batch);
-        for (const req of batch) if (this.buffer.get(req.ref) === req) this.buffer.delete(req.ref);
+        for (const [key, req] of batch) if (this.buffer.get(key) === req) this.buffer.delete(key);
         this.failures = 0;
         this.o.onBufferChange?.(this.buffer.size);
       } catch (e) {
@@ -131,19 +171,31 @@ export class Producer {
     }
   }
 
-  private async send(batch: EnqueueRequest[]): Promise<void> {
+  private async send(entries: [string, EnqueueRequest][]): Promise<void> {
+    const batch = entries.map(([, req]) => req);
+    const copies = batch.filter((req) => !req.verify);
     const maxAttempts = this.o.maxAttempts();
     const results = await Promise.all(
-      batch.map((req) =>
+      copies.map((req) =>
         this.o.store.enqueue(req.ref, { mirrorRef: req.mirrorRef, maxAttempts, source: req.source, force: req.force ?? false }),
       ),
     );
-    const adds = batch.filter((_req, i) => results[i]!.created || results[i]!.state === 'queued');
-    await Promise.all(adds.map((req) => this.addJob(req, maxAttempts)));
+    const adds = copies.filter((_req, i) => results[i]!.created || results[i]!.state === 'queued');
+    // A pod whose copy request met an existing record (another namespace asked first) waits to be verified instead.
+    const handedOver = copies.filter((req, i) => req.requester && !results[i]!.created);
+    const checks = [...batch.filter((req) => req.verify), ...handedOver];
+    await Promise.all([...adds.map((req) => this.addJob(req, maxAttempts)), ...checks.map((req) => this.requestVerification(req))]);
   }
 
   private async addJob(req: EnqueueRequest, maxAttempts: number): Promise<void> {
-    await this.o.queue.add('copy', { ref: req.ref, mirrorRef: req.mirrorRef }, jobOptions(req.ref, maxAttempts));
+    const data: CopyJobData = { ref: req.ref, mirrorRef: req.mirrorRef, ...(req.requester ? { requester: req.requester } : {}) };
+    await this.o.queue.add(COPY_JOB, data, jobOptions(req.ref, maxAttempts));
+  }
+
+  /** Records who waits (if anyone brought secrets) and makes sure a `verify` job for the image is on its way. */
+  private async requestVerification(req: EnqueueRequest): Promise<void> {
+    if (req.requester) await this.verifications.add(req.ref, req.requester);
+    await this.o.queue.add(VERIFY_JOB, { ref: req.ref, mirrorRef: req.mirrorRef }, verifyJobOptions(req.ref, req.requester?.namespace));
   }
 
   /**

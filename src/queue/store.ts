@@ -54,7 +54,32 @@ redis.call('PUBLISH', KEYS[3], cjson.encode({type = 'removed', ref = ARGV[2]}))
 return 1
 `;
 
+/*
+ * Adds a namespace to `grantedNamespaces` (kept sorted and unique) in one
+ * step: a copy and a verification may grant the same image at once, and a
+ * read-modify-write from either would lose the other's namespace.
+ */
+const GRANT = `
+if not redis.call('HGET', KEYS[1], 'state') then return -1 end
+local cur = redis.call('HGET', KEYS[1], 'grantedNamespaces') or ''
+local seen, list = {}, {}
+for ns in string.gmatch(cur, '[^,]+') do
+  if not seen[ns] then seen[ns] = true; table.insert(list, ns) end
+end
+if seen[ARGV[5]] then return 0 end
+table.insert(list, ARGV[5])
+table.sort(list)
+redis.call('HSET', KEYS[1], 'grantedNamespaces', table.concat(list, ','), 'updatedAt', ARGV[3])
+redis.call('ZADD', KEYS[2], ARGV[4], ARGV[2])
+local flat = redis.call('HGETALL', KEYS[1])
+local rec = {}
+for i = 1, #flat, 2 do rec[flat[i]] = flat[i+1] end
+redis.call('PUBLISH', KEYS[3], cjson.encode({type = 'state', ref = ARGV[2], raw = rec}))
+return 1
+`;
+
 type ScriptRedis = Redis & {
+  ferryGrant(...args: (string | number)[]): Promise<number>;
   ferryUpdate(...args: (string | number)[]): Promise<string[] | null>;
   ferryEnqueue(...args: (string | number)[]): Promise<[string, number]>;
   ferryRemove(...args: (string | number)[]): Promise<number>;
@@ -105,6 +130,7 @@ export class ImageStore {
       r.defineCommand('ferryEnqueue', { numberOfKeys: 3, lua: ENQUEUE });
       r.defineCommand('ferryRemove', { numberOfKeys: 3, lua: REMOVE });
     }
+    if (typeof r.ferryGrant !== 'function') r.defineCommand('ferryGrant', { numberOfKeys: 3, lua: GRANT });
     this.redis = r;
   }
 
@@ -182,6 +208,16 @@ export class ImageStore {
     const fields = encodeFields(opts.upsert ? { ref, ...rest } : rest);
     const flat = await this.redis.ferryUpdate(...this.nowArgs(ref), opts.upsert ? '0' : '1', ...fields);
     return flat ? decodeRecord(flatToHash(flat)) : undefined;
+  }
+
+  /**
+   * Adds `namespace` to the image's `grantedNamespaces` (tenant isolation:
+   * its own credentials were verified for it). 'added', 'already' granted,
+   * or 'missing' (no such record).
+   */
+  async grant(ref: string, namespace: string): Promise<'added' | 'already' | 'missing'> {
+    const n = await this.redis.ferryGrant(...this.nowArgs(ref), namespace);
+    return n === 1 ? 'added' : n === 0 ? 'already' : 'missing';
   }
 
   /** Progress ticks: written to the hash and published, but not indexed (cheap, frequent). */

@@ -54,6 +54,22 @@ export function registryConfigFor(config: FerryConfig, host: string): RegistryCo
   return { ...any, ...own };
 }
 
+/**
+ * `config` with `host`'s entry (under each of its Docker Hub aliases) holding
+ * exactly `creds`, or no credentials at all when `creds` is undefined: an
+ * engine built from it authenticates to `host` with those and nothing else,
+ * while endpoint, TLS, limits and every other host (the mirror's credentials
+ * included) stay as configured. The entry is complete, so `registries["*"]`
+ * adds nothing to it: its `credentialsFile` is overridden by ''.
+ */
+export function withOnlyCredentials(config: FerryConfig, host: string, creds?: { username: string; password: string }): FerryConfig {
+  const { username: _u, password: _p, credentialsFile: _f, ...rest } = registryConfigFor(config, host) ?? {};
+  const entry: RegistryConfig = { ...rest, credentialsFile: '', ...(creds ? { username: creds.username, password: creds.password } : {}) };
+  const registries = { ...config.registries };
+  for (const h of aliasesOf(host)) registries[h] = entry;
+  return { ...config, registries };
+}
+
 interface AuthsEntry {
   auth?: unknown;
   username?: unknown;

@@ -19,3 +19,4 @@ export { digestProblem, repositoryProblem, tagProblem } from './paths.js';
 export type { Logger } from './logger.js';
 export { parseChallenges, mergeScopes } from './auth.js';
 export { TokenBucket, limiterFor } from './limiter.js';
+export { withOnlyCredentials } from './credentials.js';

@@ -19,8 +19,10 @@ export interface RetentionStatus {
   /** The mirror answered that deletes are disabled (storage.delete.enabled: false). */
   deleteDisabled: boolean;
   lastError: string | null;
-  /** Digests past `keep` that stay because an image record still uses them. */
+  /** Digests past `keep` that stay because an image record still uses them, or a pod runs (or recently ran) them. */
   protected: string[];
+  /** Set when the last pass deleted nothing on purpose, and why (e.g. the pod watch is not live: ferry cannot tell what runs). */
+  skipped?: string | null;
 }
 
 export interface WatchStatus {

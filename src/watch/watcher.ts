@@ -14,6 +14,7 @@ import type { Logger } from 'pino';
 import { backoffDelay, type Backoff } from '../async/index.js';
 import type { FerryConfig } from '../config/index.js';
 import { describeError, isFerryError } from '../errors.js';
+import type { InUseStore } from '../in-use/index.js';
 import { decodeEvent, type ImageStore, type Producer } from '../queue/index.js';
 import { WatchApi, type WatchView } from './api.js';
 import { mergeWatches, tagRef, type ResolvedWatch } from './definition.js';
@@ -62,6 +63,8 @@ export interface WatcherDeps {
   engine: WatchEngine;
   logger: Logger;
   mirrorRefOf(ref: string): string;
+  /** The in-use index when this process watches pods: retention then keeps what pods run, and deletes nothing while the pod watch is not live. */
+  inUse?: InUseStore | undefined;
   /** Scheduled polls run at once per process. @defaultValue 4 */
   concurrency?: number;
   /** @defaultValue 60 s */
@@ -106,7 +109,16 @@ export class Watcher extends EventEmitter {
       pollSoon: (id) => this.background(this.poll(id, 'api')),
       cancelRetry: (id) => this.scheduler.cancelRetry(id),
     });
-    this.retention = { state: this.state, store: o.store, engine: o.engine, logger: this.logger, mirrorRefOf: o.mirrorRefOf, signal: this.closing.signal };
+    this.retention = {
+      state: this.state,
+      store: o.store,
+      engine: o.engine,
+      logger: this.logger,
+      mirrorRefOf: o.mirrorRefOf,
+      signal: this.closing.signal,
+      inUse: o.inUse,
+      keepUnusedFor: () => o.config().gc.keepUnusedFor,
+    };
     this.hookPolls = {
       watches: () => this.watches(),
       registries: () => o.config().registries,

@@ -61,6 +61,19 @@ export function imagesOf(pod: Pod | undefined, lists: readonly ImageList[] = ALL
   return out;
 }
 
+/**
+ * The names in `spec.imagePullSecrets` (malformed entries skipped). By the
+ * time a mutating webhook runs, the ServiceAccount admission plugin has
+ * copied the service account's pull secrets in, so this is every secret the
+ * kubelet would pull this pod's images with.
+ */
+export function pullSecretsOf(pod: Pod | undefined): string[] {
+  const list = pod?.spec?.imagePullSecrets;
+  if (!Array.isArray(list)) return [];
+  const names = list.map((s: unknown) => (typeof s === 'object' && s !== null ? (s as { name?: unknown }).name : undefined));
+  return [...new Set(names.filter((n): n is string => typeof n === 'string' && n !== ''))];
+}
+
 /** The images of `uses` that `old` did not name at the same place (list and name): what an UPDATE introduces. */
 function introduced(uses: ImageUse[], old: Pod | undefined): ImageUse[] {
   if (!old) return uses;
@@ -115,6 +128,7 @@ export function handleAdmission(req: AdmissionRequest, deps: HandleDeps, kind: W
     annotations: pod.metadata?.annotations ?? {},
     labels: pod.metadata?.labels ?? {},
     images: scope.images,
+    pullSecrets: pullSecretsOf(pod),
     setPullPolicy: scope.setPullPolicy,
   };
   const judge = kind === 'validate' ? validatePod : decide;

@@ -1,4 +1,5 @@
 import type { Logger } from 'pino';
+import { hasCluster } from '../kube/index.js';
 import type { NamespaceMeta } from '../policy/index.js';
 
 export interface NamespaceCache {
@@ -15,9 +16,6 @@ export function configOnlyNamespaces(): NamespaceCache {
   return { meta: () => EMPTY, source: 'config-only', close: async () => {} };
 }
 
-function hasKubeconfig(env: NodeJS.ProcessEnv): boolean {
-  return Boolean(env.KUBECONFIG || env.KUBERNETES_SERVICE_HOST);
-}
 
 /**
  * Namespace annotations (and the `ferry.io/skip` label) are the defaults for
@@ -27,7 +25,7 @@ function hasKubeconfig(env: NodeJS.ProcessEnv): boolean {
  * only, and the log says so.
  */
 export async function startNamespaceCache(logger: Logger, mode: 'auto' | 'off', env: NodeJS.ProcessEnv = process.env): Promise<NamespaceCache> {
-  if (mode === 'off' || !hasKubeconfig(env)) {
+  if (mode === 'off' || !hasCluster(env)) {
     logger.info(
       { reason: mode === 'off' ? 'kubernetes.namespaceInformer: off' : 'no KUBECONFIG and not in a cluster' },
       'namespace annotations are not watched: namespace rules come from config only',

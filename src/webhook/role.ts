@@ -3,17 +3,21 @@ import { join } from 'node:path';
 import type { Server } from 'node:https';
 import { describeError } from '../errors.js';
 import type { FastifyInstance } from 'fastify';
+import { createEventRecorder, type EventRecorder } from '../kube/index.js';
 import type { Role, RoleContext } from '../runtime/index.js';
 import { servingCert } from './certs.js';
 import { watchCertificate, type CertificateWatcher } from './cert-watch.js';
 import { enqueueBuffer } from './metrics.js';
 import { startNamespaceCache } from './namespaces.js';
+import { DenialEvents } from './denial-event.js';
 import { createWebhookServer } from './server.js';
 
 export interface WebhookRole extends Role {
   app: FastifyInstance;
   url: string;
   caFile: string | undefined;
+  /** Writes FerryDenied Events; undefined without a cluster or with kubernetes.events off. */
+  events: EventRecorder | undefined;
 }
 
 /** `ferry webhook`: HTTPS admission endpoint + the producer behind it. */
@@ -25,6 +29,7 @@ export async function startWebhook(ctx: RoleContext): Promise<WebhookRole> {
   if (tls.caFile) {
     ctx.logger.warn({ caFile: tls.caFile }, 'webhook.certFile not set: serving a self-signed certificate (dev only); trust it with curl --cacert');
   }
+  const events = await eventRecorder(ctx);
   ctx.addReadiness('imageStates', async () => ({ ok: view.isReady, detail: `${view.size} images known` }));
   const app = createWebhookServer({
     config: ctx.config,
@@ -38,6 +43,7 @@ export async function startWebhook(ctx: RoleContext): Promise<WebhookRole> {
     },
     tls,
     readiness: ctx.readiness,
+    ...(events ? { denialEvents: new DenialEvents(events) } : {}),
   });
   const address = await app.listen({ port: config.webhook.port, host: config.webhook.host });
   const certWatch = followCertificate(ctx, app.server as Server);
@@ -47,12 +53,26 @@ export async function startWebhook(ctx: RoleContext): Promise<WebhookRole> {
     app,
     url: address,
     caFile: tls.caFile,
+    events,
     async close() {
       certWatch?.close();
       await app.close();
+      await events?.close();
       await namespaces.close();
     },
   };
+}
+
+/** The FerryDenied recorder, when there is a cluster and `kubernetes.events` is on (read at start). */
+async function eventRecorder(ctx: RoleContext): Promise<EventRecorder | undefined> {
+  if (!ctx.config().kubernetes.events) return undefined;
+  try {
+    const kube = await ctx.kube();
+    return kube ? createEventRecorder(kube, ctx.logger) : undefined;
+  } catch (e) {
+    ctx.logger.warn({ err: describeError(e) }, 'cannot load the Kubernetes client: FerryDenied Events are off');
+    return undefined;
+  }
 }
 
 /** Reloads `webhook.certFile`/`keyFile` into the running server when either changes. */

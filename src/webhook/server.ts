@@ -7,6 +7,7 @@ import type { EnqueueRequest } from '../queue/index.js';
 import type { ImageView } from '../image-state/index.js';
 import { addOpsRoutes, quietRequests, type Readiness } from '../observability/index.js';
 import { decodeReview, review } from './admission.js';
+import type { DenialEvents } from './denial-event.js';
 import { WEBHOOK_ERROR_TABLE } from './errors.js';
 import { handleAdmission, type WebhookKind } from './handle.js';
 import { admissions, admissionSeconds, rewrites } from './metrics.js';
@@ -21,6 +22,8 @@ export interface WebhookDeps {
   enqueue(req: EnqueueRequest): void;
   tls: { key: string; cert: string };
   readiness: Readiness;
+  /** FerryDenied Events (memory only here; written later by the recorder). Absent without a cluster or with kubernetes.events off. */
+  denialEvents?: DenialEvents;
 }
 
 /** Lets fastify serialize answers with fast-json-stringify: the admission path's last avoidable cost. */
@@ -94,7 +97,7 @@ export function createWebhookServer(deps: WebhookDeps): FastifyInstance {
         kind,
       );
       if (!request.dryRun && result.decision) {
-        for (const e of result.decision.enqueue) deps.enqueue({ ref: e.ref, mirrorRef: e.mirrorRef, source: 'admission' });
+        for (const e of result.decision.enqueue) deps.enqueue({ ...e, source: 'admission' });
       }
       admissions.inc({ webhook: kind, outcome: result.outcome });
       if (result.outcome === 'patched' && result.decision) {
@@ -104,7 +107,10 @@ export function createWebhookServer(deps: WebhookDeps): FastifyInstance {
         deps.logger.info({ webhook: kind, uid: request.uid, namespace: request.namespace, operation: request.operation, denials: result.decision?.denials }, 'pod denied');
       }
       seconds[kind].observe(Number(process.hrtime.bigint() - started) / 1e9);
-      return review(result.response);
+      const out = review(result.response);
+      // After the answer is made, and only into memory: an Event never delays or changes an admission.
+      if (result.outcome === 'denied' && deps.denialEvents && config.kubernetes.events) deps.denialEvents.denied(request, result.decision?.denials ?? []);
+      return out;
     } catch (e) {
       const failClosed = config.webhook.failClosed;
       admissions.inc({ webhook: kind, outcome: 'error' });

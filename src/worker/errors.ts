@@ -10,4 +10,8 @@ export const WORKER_ERROR_TABLE = defineErrors('WORKER', {
     meaning: 'the resolved upstream digest matches a `block:` digest rule: the image is marked blocked and no byte is copied',
     hint: 'remove the block: rule, then unblock the image from the dashboard',
   },
+  PULL_SECRET_REFUSED: {
+    meaning: "the upstream refused the requesting pod's pull secret (credentialsFromPods), and then ferry's own credentials or anonymous access too",
+    hint: "fix the credentials for the registry in the pod's imagePullSecret (or give ferry its own: registries.<host>.username/password or credentialsFile), then retry the image",
+  },
 });

@@ -45,3 +45,14 @@ export const activeCopies = once(
 export function setStateCounts(counts: Record<ImageState, number>): void {
   for (const s of IMAGE_STATES) imagesByState.set({ state: s }, counts[s] ?? 0);
 }
+
+/** Tenant isolation's upstream checks: `probe` (anonymous HEAD: public or private) and `verify` (a namespace's pull secret). */
+export const tenancyChecks = once(
+  'ferry_worker_tenancy_checks_total',
+  () =>
+    new Counter({
+      name: 'ferry_worker_tenancy_checks_total',
+      help: 'Upstream checks for tenant isolation, by check (probe, verify) and outcome (public, private, unknown, granted, refused, skipped)',
+      labelNames: ['check', 'outcome'] as const,
+    }),
+);

@@ -11,11 +11,14 @@ import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import type { FerryConfig } from '../config/index.js';
 import { describeError } from '../errors.js';
-import { QUEUE_NAME, type CopyJobData, type ImageStore, type Producer } from '../queue/index.js';
+import { COPY_JOB, QUEUE_NAME, type CopyJobData, type ImageStore, type Producer } from '../queue/index.js';
+import type { RegistryEngineOptions } from '../registry/index.js';
+import { CredentialEngines } from './credential-engines.js';
 import type { CopyEngine } from './engine.js';
 import { setStateCounts } from './metrics.js';
 import { backoffStrategy, createProcessor, type CopyJobResult } from './processor.js';
 import { diffConfig, hasRelevantChange, requeueReason } from './requeue-rule.js';
+import { WorkerTenancy, type PullSecretsReader } from './tenancy.js';
 
 export interface WorkerPoolOptions {
   /** Dedicated connection for the BullMQ Worker (it duplicates its own blocking connection). Not closed by the pool. */
@@ -27,6 +30,14 @@ export interface WorkerPoolOptions {
   /** With `mirrorRefOf`: enables re-enqueueing `error` images when the relevant config changes. */
   producer?: Producer;
   mirrorRefOf?: (ref: string) => string;
+  /**
+   * Reads the requesting pods' pull secrets (src/kube PullSecrets), for
+   * hosts with `credentialsFromPods`. Absent: copies use ferry's own
+   * credentials and no namespace's secret is verified.
+   */
+  pullSecrets?: PullSecretsReader;
+  /** Options of the engines that copy or probe with other credentials than ferry's (tests: `retries: 0`). */
+  engineOptions?: Omit<RegistryEngineOptions, 'config' | 'logger'>;
   /** BullMQ overrides (tests shorten lockDuration / stalledInterval). */
   workerOpts?: Partial<WorkerOptions>;
   /** How long close() waits for active copies before handing them back. Default 30 s. */
@@ -56,12 +67,15 @@ export function createWorkerPool(o: WorkerPoolOptions): WorkerPool {
   let cfg = o.config;
   let handingBack = false;
   const logger = o.logger.child({ role: 'worker' });
+  const engines = new CredentialEngines({ config: cfg, logger: logger.child({ component: 'registry' }), ...(o.engineOptions ? { engineOptions: o.engineOptions } : {}) });
+  const tenancy = new WorkerTenancy({ store: o.store, config: () => cfg, engines, logger, ...(o.pullSecrets ? { pullSecrets: o.pullSecrets } : {}) });
   const processor = createProcessor({
     store: o.store,
     engine: o.engine,
     config: () => cfg,
     logger,
     handingBack: () => handingBack,
+    tenancy,
     ...(o.now ? { now: o.now } : {}),
     ...(o.rand ? { rand: o.rand } : {}),
     ...(o.progressIntervalMs !== undefined ? { progressIntervalMs: o.progressIntervalMs } : {}),
@@ -84,7 +98,7 @@ export function createWorkerPool(o: WorkerPoolOptions): WorkerPool {
 
   /** A job is over for good: if its image was asked for again meanwhile (e.g. its tag moved), queue that copy now. */
   function afterFinished(job: Job<CopyJobData>): void {
-    if (!o.producer) return;
+    if (!o.producer || job.name !== COPY_JOB) return;
     o.producer
       .afterJobFinished(job.data.ref)
       .then((again) => again && logger.info({ ref: job.data.ref }, 'image was asked for again during its copy: re-queued'))
@@ -97,6 +111,7 @@ export function createWorkerPool(o: WorkerPoolOptions): WorkerPool {
    * `error`, or the image would sit in `copying` forever.
    */
   async function onDeferredFailure(job: Job<CopyJobData>, err: Error): Promise<void> {
+    if (job.name !== COPY_JOB) return;
     const rec = await o.store.get(job.data.ref);
     if (!rec || rec.state === 'blocked' || rec.state === 'mirrored' || rec.state === 'error') return;
     await o.store.update(job.data.ref, {
@@ -154,6 +169,7 @@ export function createWorkerPool(o: WorkerPoolOptions): WorkerPool {
     async updateConfig(next) {
       const prev = cfg;
       cfg = next;
+      engines.updateConfig(next);
       if (next.queue.concurrency !== worker.concurrency) worker.concurrency = next.queue.concurrency;
       return { requeued: await requeueErrors(prev, next) };
     },
@@ -174,7 +190,7 @@ export function createWorkerPool(o: WorkerPoolOptions): WorkerPool {
         // An engine that ignores the signal: drop the connections; the job's lock expires and BullMQ re-delivers it.
         logger.error('shutdown: copies ignored cancellation; leaving them to stalled-job recovery');
         await worker.disconnect().catch(() => {});
-      })();
+      })().finally(() => engines.close());
       return closing;
     },
   };

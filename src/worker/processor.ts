@@ -9,15 +9,16 @@
 import { UnrecoverableError, WaitingError, type Job } from 'bullmq';
 import type { Logger } from 'pino';
 import type { FerryConfig } from '../config/index.js';
-import { FerryError } from '../errors.js';
+import { describeError, FerryError } from '../errors.js';
 import { blockRuleFor } from '../policy/index.js';
-import type { CopyJobData, ImageStore } from '../queue/index.js';
+import { VERIFY_JOB, type CopyJobData, type ImageStore } from '../queue/index.js';
 import { nextDelay } from './backoff.js';
 import { decideFailure } from './failure.js';
 import type { CopyEngine, CopyResult } from './engine.js';
 import { activeCopies, copyBytesTotal, copyDuration, jobsTotal } from './metrics.js';
 import { createProgressWriter } from './progress.js';
 import { WORKER_ERROR_TABLE } from './errors.js';
+import type { CopyPlan, CredentialsUsed, VerifyOutcome, WorkerTenancy } from './tenancy.js';
 
 export interface CopyJobResult {
   skipped?: 'removed' | 'blocked';
@@ -29,6 +30,8 @@ export interface CopyJobResult {
   blobsSkipped?: number;
   blobsMounted?: number;
   durationMs?: number;
+  /** `verify` jobs: the namespaces checked. */
+  verified?: VerifyOutcome;
 }
 
 export interface ProcessorDeps {
@@ -38,6 +41,8 @@ export interface ProcessorDeps {
   logger: Logger;
   /** True once shutdown gave up waiting: aborted copies are handed back to the queue, not failed. */
   handingBack: () => boolean;
+  /** Tenant isolation: pod credentials, access probes, verifications. Absent: every copy uses `engine`, and nothing is learnt. */
+  tenancy?: WorkerTenancy;
   now?: () => number;
   rand?: () => number;
   progressIntervalMs?: number;
@@ -76,6 +81,7 @@ export function createProcessor(d: ProcessorDeps) {
     const { ref, mirrorRef } = job.data;
     const cfg = d.config();
     const log = d.logger.child({ ref, jobId: job.id });
+    if (job.name === VERIFY_JOB) return { verified: d.tenancy ? await d.tenancy.verifyPending(ref, signal) : { granted: [], notGranted: [] } };
     const record = await d.store.get(ref);
     if (!record || record.state === 'blocked') {
       const skipped = record ? 'blocked' : 'removed';
@@ -106,15 +112,19 @@ export function createProcessor(d: ProcessorDeps) {
     const progress = createProgressWriter((done, total) => d.store.progress(ref, done, total), d.progressIntervalMs ?? 250, undefined, (e) =>
       log.debug({ err: String(e) }, 'progress write failed'),
     );
+    const plan: CopyPlan | undefined = await d.tenancy?.copyPlan(ref, job.data.requester);
     const t0 = performance.now();
     activeCopies.inc();
     let result: CopyResult;
+    let used: CredentialsUsed = 'ferry';
     try {
       const admit = (digest: string) => {
         const rule = blockRuleFor(d.config(), ref, digest);
         if (rule) throw new BlockedByConfig(rule.reason, digest);
       };
-      result = await d.engine.copy({ src: ref, dst: mirrorRef, platforms: cfg.copy.platforms, ...(signal ? { signal } : {}), onProgress: progress.onProgress, admit });
+      const opts = { src: ref, dst: mirrorRef, platforms: cfg.copy.platforms, ...(signal ? { signal } : {}), onProgress: progress.onProgress, admit };
+      if (d.tenancy && plan) ({ result, used } = await d.tenancy.copy(plan, opts, d.engine));
+      else result = await d.engine.copy(opts);
     } catch (e) {
       activeCopies.dec();
       await progress.flush();
@@ -150,6 +160,7 @@ export function createProcessor(d: ProcessorDeps) {
     copyDuration.observe({ outcome }, durationMs / 1000);
     copyBytesTotal.inc(result.bytesCopied);
     jobsTotal.inc({ outcome });
+    const access = d.tenancy && plan ? await d.tenancy.afterCopy(ref, plan, used, { upToDate: result.upToDate, known: record.access, signal }) : undefined;
     // Blocked (or removed) while the copy ran: leave that state alone.
     const current = await d.store.get(ref);
     if (current && current.state !== 'blocked') {
@@ -164,8 +175,11 @@ export function createProcessor(d: ProcessorDeps) {
         mirroredAt: new Date(now()).toISOString(),
         lastError: null,
         nextAttemptAt: null,
+        ...(access ? { access } : {}),
         ...(quiet ? {} : { attempts: attempt, maxAttempts }),
       });
+      // Namespaces that asked while the copy ran are checked now that there is a digest to check against.
+      await d.tenancy?.verifyPending(ref, signal).catch((e) => log.warn({ err: describeError(e) }, 'checking the namespaces waiting for this image failed'));
     }
     log.info({ digest: result.digest, upToDate: result.upToDate, bytesCopied: result.bytesCopied, ms: Math.round(durationMs) }, 'image mirrored');
     return {

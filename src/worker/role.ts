@@ -2,15 +2,31 @@
  * `ferry worker`: the BullMQ consumer pool that copies images upstream ->
  * mirror (SPEC "Processes", "Image states").
  */
+import type { FerryConfig } from '../config/index.js';
 import type { StartRole } from '../runtime/index.js';
 import { describeError } from '../errors.js';
+import { PullSecrets } from '../kube/index.js';
 import { createWorkerPool } from './pool.js';
 
+/** Does any registry entry let copies use the requesting pods' pull secrets? */
+const readsPullSecrets = (c: FerryConfig): boolean => Object.values(c.registries).some((rc) => rc.credentialsFromPods === true);
 
 export const startWorker: StartRole = async (ctx) => {
   const logger = ctx.logger.child({ role: 'worker' });
   const engine = ctx.registry();
   const connection = ctx.redis('worker');
+  // The API client is loaded on the first Secret read, which only a host with credentialsFromPods asks for (also after a reload turns it on).
+  const pullSecrets = new PullSecrets({ kube: () => ctx.kube() });
+  const checkCluster = (c: FerryConfig): void => {
+    if (!readsPullSecrets(c)) return;
+    void ctx.kube().then(
+      (kube) => {
+        if (!kube) logger.warn('registries.<host>.credentialsFromPods is set, but this process has no Kubernetes API (KUBECONFIG or an in-cluster service account): copies use ferry\'s own credentials and no namespace can be verified');
+      },
+      (e) => logger.warn({ err: describeError(e) }, 'cannot load the Kubernetes API client: pull secrets cannot be read'),
+    );
+  };
+  checkCluster(ctx.config());
   const pool = createWorkerPool({
     connection,
     store: ctx.store,
@@ -19,8 +35,10 @@ export const startWorker: StartRole = async (ctx) => {
     logger: ctx.logger,
     producer: ctx.producer,
     mirrorRefOf: (ref) => ctx.mirrorRefOf(ref),
+    pullSecrets,
   });
-  ctx.onConfigChange((next) => {
+  ctx.onConfigChange((next, prev) => {
+    if (!readsPullSecrets(prev)) checkCluster(next);
     pool
       .updateConfig(next)
       .then(({ requeued }) => {

@@ -33,7 +33,7 @@ const CLUSTER_SCOPED = new Set([
   'StorageClass',
   'PriorityClass',
 ]);
-const EXPECTED_OVERLAYS = ['cert-manager', 'dev', 'fail-closed', 'manual-certs'];
+const EXPECTED_OVERLAYS = ['cert-manager', 'credentials-from-pods', 'dev', 'fail-closed', 'manual-certs'];
 const WEBHOOK_SANS = [
   'ferry-webhook',
   'ferry-webhook.ferry-system',
@@ -391,32 +391,27 @@ async function checkOverlay(t: Tap, name: string, dir: string, objs: Obj[]): Pro
     }
   });
 
-  t.test('RBAC is exactly namespaces get/list/watch and events create', async (t) => {
-    t.equal(byKind('Role').length + byKind('RoleBinding').length, 0, 'no namespaced Roles');
-    const roles = byKind('ClusterRole');
-    t.same(
-      roles.map((r) => r.metadata.name),
-      ['ferry'],
-      'one ClusterRole',
-    );
-    const rules: Any[] = roles[0]?.rules ?? [];
-    for (const r of rules) {
-      for (const field of ['apiGroups', 'resources', 'verbs']) t.notOk((r[field] ?? []).includes('*'), `no wildcard in ${field}`);
-      t.notOk(r.resourceNames || r.nonResourceURLs, 'no resourceNames / nonResourceURLs');
+  // RBAC (one ServiceAccount per role, exact grants, tokens, secrets) is test/deploy/rbac.test.ts.
+
+  t.test('Services are named for the role that serves them', async (t) => {
+    // ferry-dashboard: the page and JSON API (images, in-use pods, GET /api/gc);
+    // ferry-watch: POST /hooks/registry and the watch API. Both on the shared port 8080.
+    for (const role of ['dashboard', 'watch']) {
+      const svc = find('Service', `ferry-${role}`);
+      t.ok(svc, `Service ferry-${role}`);
+      const backends = objs.filter((o) => podSpecOf(o) && matches(svc?.spec.selector ?? {}, o.spec.template?.metadata?.labels));
+      t.same(backends.map(id), [`Deployment/${NAMESPACE}/ferry-${role}`], `ferry-${role} selects the ferry-${role} Deployment only`);
+      const c = (podSpecOf(backends[0] ?? ({} as Obj))?.containers ?? []).find(isFerry);
+      t.equal(c?.args?.[0], role, `which runs \`ferry ${role}\``);
+      t.equal(portNumber(c, svc?.spec.ports?.[0]?.targetPort), 8080, `ferry-${role} targets port 8080`);
     }
-    t.same(
-      grants(rules),
-      ['/events:create', '/namespaces:get', '/namespaces:list', '/namespaces:watch', 'events.k8s.io/events:create'].sort(),
-      'grants',
-    );
-    t.notOk(roles[0]?.aggregationRule, 'no aggregation');
-    const bindings = byKind('ClusterRoleBinding');
-    t.equal(bindings.length, 1, 'one ClusterRoleBinding');
-    t.match(bindings[0], { roleRef: { kind: 'ClusterRole', name: 'ferry' } }, 'binds the ferry ClusterRole');
-    t.same(bindings[0]?.subjects, [{ kind: 'ServiceAccount', name: 'ferry', namespace: NAMESPACE }], 'to the ferry ServiceAccount only');
-    t.equal(find('ServiceAccount', 'ferry')?.automountServiceAccountToken, false, 'token mounted only where a pod asks for it');
-    const dash = find('Deployment', 'ferry-dashboard');
-    t.equal(dash?.spec.template.spec.automountServiceAccountToken, false, 'dashboard gets no API token');
+    for (const svc of byKind('Service').filter((x) => x.metadata.name.startsWith('ferry-'))) {
+      const role = svc.metadata.name.slice('ferry-'.length);
+      for (const o of objs.filter((x) => podSpecOf(x) && matches(svc.spec.selector, x.spec.template?.metadata?.labels))) {
+        const c = (podSpecOf(o)?.containers ?? []).find(isFerry);
+        if (c) t.equal(c.args?.[0], role, `${id(svc)} reaches only \`ferry ${role}\` pods (${id(o)})`);
+      }
+    }
   });
 
   // Overlay-specific checks
@@ -453,6 +448,23 @@ async function checkOverlay(t: Tap, name: string, dir: string, objs: Obj[]): Pro
         byKind('MutatingWebhookConfiguration').every((m) => (m.webhooks as Any[]).every((w) => w.failurePolicy === 'Ignore')),
         'the mutating webhook stays fail-open (the validating one is the gate)',
       );
+    });
+  }
+
+  if (name === 'credentials-from-pods') {
+    t.test('credentials-from-pods: the worker may get (only get) secrets, and the config uses it', async (t) => {
+      const role = find('ClusterRole', 'ferry-worker-pull-secrets');
+      t.same(grants(role?.rules ?? []), ['/secrets:get'], 'ClusterRole ferry-worker-pull-secrets: secrets get, nothing else');
+      const binding = find('ClusterRoleBinding', 'ferry-worker-pull-secrets');
+      t.match(binding, { roleRef: { kind: 'ClusterRole', name: 'ferry-worker-pull-secrets' } }, 'bound');
+      t.same(binding?.subjects, [{ kind: 'ServiceAccount', name: 'ferry-worker', namespace: NAMESPACE }], 'to ferry-worker only');
+      t.equal(find('Deployment', 'ferry-worker')?.spec.template.spec.automountServiceAccountToken, true, 'the worker pods get an API token');
+      const config = parseYaml(objs.find((o) => o.kind === 'ConfigMap')!.data['config.yaml']) as Any;
+      const hosts = Object.entries(config.registries ?? {}).filter(([, r]) => (r as Any).credentialsFromPods === true);
+      t.ok(hosts.length > 0, `config.yaml sets credentialsFromPods: true for ${hosts.map(([h]) => h).join(', ')}`);
+      const component = readFileSync(join(ROOT, 'deploy/components/credentials-from-pods/kustomization.yaml'), 'utf8');
+      t.match(component, /EVERY namespace/, 'the component says the grant reaches every namespace');
+      t.match(component, /no list and no watch/, 'and why it is bounded');
     });
   }
 

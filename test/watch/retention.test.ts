@@ -42,7 +42,38 @@ t.test('planRetention (table)', async (t) => {
       want: { keep: ['d2'], delete: [], protected: [] },
     },
   ];
-  for (const r of rows) t.same(planRetention(r.input), r.want, r.name);
+  for (const r of rows) {
+    const { keep, delete: del, protected: prot } = planRetention(r.input);
+    t.same({ keep, delete: del, protected: prot }, r.want, r.name);
+  }
+});
+
+t.test('planRetention with the in-use index: a digest a pod runs, or ran within keepUnusedFor, stays whoever owns its record', async (t) => {
+  const H = 3_600_000;
+  const now = Date.parse('2025-06-01T00:00:00Z');
+  const ago = (h: number) => new Date(now - h * H).toISOString();
+  const three = [held('1.0.0', 'd1', 1), held('1.1.0', 'd2', 2), held('1.2.0', 'd3', 3)];
+  const owned = new Set(['r/x:1.0.0', 'r/x:1.1.0', 'r/x:1.2.0']);
+  const records = [{ ref: 'r/x:1.0.0', digest: 'd1' }];
+  const runs = (uses: [string, { running: number; lastSeenAt: string }][], aliases?: Map<string, string[]>) => ({
+    uses: new Map(uses),
+    now,
+    keepUnusedForMs: 168 * H,
+    ...(aliases ? { aliases } : {}),
+  });
+  const base = { keep: 1, held: three, pinned: new Set<string>(), records, owned };
+  let plan = planRetention({ ...base, runs: runs([['d1', { running: 2, lastSeenAt: ago(0) }]]) });
+  t.same(plan.delete, ['d2'], 'a running digest of an owned record is not deleted');
+  t.same(plan.protected, ['d1']);
+  t.match(plan.reasons.d1, /runs in 2 pods/);
+  plan = planRetention({ ...base, runs: runs([['d1', { running: 0, lastSeenAt: ago(100) }], ['d2', { running: 0, lastSeenAt: ago(200) }]]) });
+  t.same(plan.protected, ['d1'], 'ran 100 h ago: within keepUnusedFor (168 h)');
+  t.same(plan.delete, ['d2'], 'ran 200 h ago: past keepUnusedFor');
+  plan = planRetention({ ...base, runs: runs([['u2', { running: 1, lastSeenAt: ago(0) }]], new Map([['d2', ['u2']]])) });
+  t.same(plan.protected, ['d2'], 'a pod running the upstream digest of a filtered index protects the mirror digest');
+  plan = planRetention({ ...base, owned: new Set(), runs: runs([]) });
+  t.same(plan.protected, ['d1'], 'records the watch does not own still protect');
+  t.match(plan.reasons.d1, /image record r\/x:1\.0\.0/);
 });
 
 t.test('retryDelay', async (t) => {

@@ -14,12 +14,17 @@ export class ApiError extends Error {
 
 export const enc = (ref) => encodeURIComponent(ref);
 
-/** A read (no token needed): the JSON body, or an ApiError with the server's code and hint. */
-export async function getJson(path) {
+/** A read (no token needed): the JSON body and the response (for its headers), or an ApiError with the server's code and hint. */
+export async function getJsonResponse(path) {
   const res = await fetch(path, { headers: { accept: 'application/json' } });
   const data = await res.json();
   if (!res.ok) throw new ApiError(res.status, data);
-  return data;
+  return { data, res };
+}
+
+/** A read (no token needed): the JSON body, or an ApiError with the server's code and hint. */
+export async function getJson(path) {
+  return (await getJsonResponse(path)).data;
 }
 
 /** fetch + JSON; a 401 asks for the token once (kept in sessionStorage) and repeats the call. */

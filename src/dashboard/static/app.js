@@ -5,11 +5,20 @@ import { getJson } from './api.js';
 import { guardBlockForm } from './dialogs.js';
 import { $, $$ } from './dom.js';
 import { connectEvents } from './events.js';
+import { refreshGc, wireGc } from './gc.js';
 import { load, scheduleRefresh, setView, setViewSoon, syncControls } from './list.js';
 import { fail } from './notices.js';
+import { refreshPods, wirePodsDialog } from './pods.js';
 import { initView, orderFor, view } from './state.js';
 import { applyStats, refreshStats } from './stats.js';
 import { dropRecord, showRecord, tickTimes, updateProgress } from './table.js';
+
+/**
+ * Pods come and go without any record changing, so the live stream does not carry usedBy:
+ * the page, the GC panel and an open drill-down are refetched this often, and only while
+ * the tab is visible (three small GETs per tab at most; each page costs one Redis round trip).
+ */
+const USAGE_REFRESH_MS = 30_000;
 
 /** GET /api/meta: the states and sorts the server knows (the page keeps no copy). Retried until it answers. */
 async function loadMeta() {
@@ -50,6 +59,15 @@ function wireControls() {
   $('#next').addEventListener('click', () => setView({ offset: view.offset + view.limit }));
   $('#add-form').addEventListener('submit', addImage);
   guardBlockForm();
+  wirePodsDialog();
+  wireGc();
+}
+
+function refreshUsage() {
+  if (document.hidden) return;
+  void load();
+  void refreshGc();
+  void refreshPods();
 }
 
 async function init() {
@@ -65,9 +83,13 @@ async function init() {
   setInterval(tickTimes, 1000);
   void load();
   void refreshStats();
+  void refreshGc();
+  setInterval(refreshUsage, USAGE_REFRESH_MS);
+  document.addEventListener('visibilitychange', refreshUsage);
   const refetch = () => {
     void load();
     void refreshStats();
+    void refreshGc();
   };
   connectEvents({
     stats: applyStats,

@@ -51,3 +51,13 @@ export function copyProgress(bytesDone, bytesTotal) {
   const text = bytesTotal > 0 ? `${formatBytes(bytesDone)} of ${formatBytes(bytesTotal)} · ${pct}%` : 'starting…';
   return { pct, text };
 }
+
+/** "1 pod" / "3 pods". */
+export function plural(n, one, many = `${one}s`) {
+  return `${nf.format(n)} ${n === 1 ? one : many}`;
+}
+
+/** The Used-by column's words for pods that run an image now, e.g. ["3 pods", "2 namespaces"] (shown "3 pods · 2 namespaces"). */
+export function usedByParts(u) {
+  return [plural(u.pods, 'pod'), plural(u.namespaces.length, 'namespace')];
+}

@@ -4,7 +4,7 @@ import { $, $$ } from './dom.js';
 import { nf } from './format.js';
 import { fail } from './notices.js';
 import { filtered, listQuery, syncUrl, view } from './state.js';
-import { renderTable } from './table.js';
+import { renderTable, showCluster } from './table.js';
 
 /** Filter buttons, sort headers, search box and page size as the view says. */
 export function syncControls() {
@@ -42,6 +42,7 @@ export async function load() {
         }
         view.total = page.total;
         renderTable(page.items);
+        showCluster(page.cluster);
         const from = page.total ? page.offset + 1 : 0;
         $('#range').textContent = `${nf.format(from)}–${nf.format(page.offset + page.items.length)} of ${nf.format(page.total)}${filtered() ? ' matching' : ''}`;
         $('#prev').disabled = page.offset === 0;

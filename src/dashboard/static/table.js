@@ -2,8 +2,11 @@
 // keyboard focus and opened error details across live updates.
 import { block, copyDigest, remove, retry, unblock } from './actions.js';
 import { $, $$, el } from './dom.js';
-import { ago, copyProgress, countdown, formatBytes, nf, shortDigest } from './format.js';
+import { ago, copyProgress, countdown, formatBytes, nf, plural, shortDigest, usedByParts } from './format.js';
+import { openPods } from './pods.js';
 import { filtered } from './state.js';
+
+const COLUMNS = 9;
 
 /** ref -> record currently shown */
 const shown = new Map();
@@ -22,9 +25,40 @@ function stateCell(r) {
     );
   } else if (r.state === 'retrying' && r.nextAttemptAt) {
     td.append(el('span', { class: 'countdown', 'data-until': r.nextAttemptAt, title: new Date(r.nextAttemptAt).toLocaleString(), text: countdown(r.nextAttemptAt) }));
+  } else if (r.state === 'blocked' && r.usedBy?.pods > 0) {
+    // Admission denies new pods, but pods started before the block keep running it.
+    const where = plural(r.usedBy.namespaces.length, 'namespace');
+    td.append(el('span', { class: 'flag flag-warn', title: `Blocked, yet ${plural(r.usedBy.pods, 'pod')} in ${where} still run it (started before the block)`, text: `still runs in ${plural(r.usedBy.pods, 'pod')}` }));
   }
   return td;
 }
+
+const timeEl = (iso) => el('time', { datetime: iso, title: new Date(iso).toLocaleString(), 'data-ago': iso, text: ago(iso) });
+
+/** Used by: pods and namespaces running it now (a button: the drill-down), else when it last ran; "—" when unknown. */
+function usedCell(r) {
+  const u = r.usedBy;
+  if (!u || (u.pods === 0 && !u.lastSeenAt)) {
+    return el('td', { class: 'used' }, el('span', { class: 'none', title: u ? 'No pod has run it while ferry watched the cluster' : null, text: '—' }));
+  }
+  if (u.pods === 0) return el('td', { class: 'used' }, el('span', { class: 'unused', text: 'unused' }), el('span', { class: 'used-sub' }, 'last ran ', timeEl(u.lastSeenAt)));
+  const b = el('button', {
+    type: 'button',
+    class: 'used-btn',
+    'aria-haspopup': 'dialog',
+    'aria-label': `Show the ${plural(u.pods, 'pod')} running ${r.ref}`,
+    title: `Namespaces: ${u.namespaces.join(', ')}`,
+    'data-focus': 'used',
+  });
+  // Two unbreakable halves: a narrow column wraps at the dot, not inside "2 namespaces".
+  const [pods, namespaces] = usedByParts(u);
+  b.append(el('span', { class: 'nowrap', text: pods }), ' · ', el('span', { class: 'nowrap', text: namespaces }));
+  b.addEventListener('click', () => openPods(r));
+  return el('td', { class: 'used' }, b);
+}
+
+/** What a row shows of `usedBy`, to tell whether a refetched record needs its row re-rendered. */
+const usedKey = (r) => (r.usedBy ? `${r.usedBy.pods}|${r.usedBy.namespaces.join(',')}|${r.usedBy.pods ? '' : r.usedBy.lastSeenAt}` : '');
 
 function errorCell(r) {
   if (!r.lastError) return el('td', { class: 'err' }, el('span', { class: 'none', text: '—' }));
@@ -50,23 +84,24 @@ function actionButton(label, ref, onClick, extraClass = '') {
 }
 
 function renderRow(r) {
-  const tr = el('tr', { 'data-ref': r.ref, 'data-state': r.state, 'data-updated': r.updatedAt });
+  const tr = el('tr', { 'data-ref': r.ref, 'data-state': r.state, 'data-updated': r.updatedAt, 'data-used': usedKey(r) });
   const refCell = el(
     'td',
     { class: 'refcell' },
     el('span', { class: 'ref', text: r.ref }),
     el('span', { class: 'mirror-ref', title: 'mirror reference', text: r.mirrorRef }),
     r.state === 'blocked' ? el('span', { class: 'blocked-reason', text: `Blocked: ${r.blockedReason ?? 'no reason given'}` }) : null,
+    r.driftedAt ? el('span', { class: 'drifted', title: 'Drift refresh saw the upstream tag move away from the digest the mirror held' }, 'upstream tag moved ', timeEl(r.driftedAt)) : null,
   );
   const attempts = el('td', { class: `attempts${r.attempts >= r.maxAttempts && r.maxAttempts > 0 ? ' high' : ''}` }, el('strong', { text: String(r.attempts) }), ` / ${r.maxAttempts}`);
   const size = el('td', { class: 'size', title: r.bytesTotal ? `${nf.format(r.bytesTotal)} bytes` : null, text: r.bytesTotal ? formatBytes(r.bytesTotal) : '—' });
-  const updated = el('td', { class: 'updated' }, el('time', { datetime: r.updatedAt, title: new Date(r.updatedAt).toLocaleString(), 'data-ago': r.updatedAt, text: ago(r.updatedAt) }));
+  const updated = el('td', { class: 'updated' }, timeEl(r.updatedAt));
   const actions = el('div', { class: 'actions' });
   if (r.state === 'error' || r.state === 'retrying') actions.append(actionButton('Retry', r.ref, () => retry(r.ref), 'accent'));
   if (r.state === 'blocked') actions.append(actionButton('Unblock', r.ref, () => unblock(r.ref), 'accent'));
   else actions.append(actionButton('Block', r.ref, () => block(r.ref)));
   actions.append(actionButton('Remove', r.ref, () => remove(r), 'danger'));
-  tr.append(refCell, stateCell(r), attempts, errorCell(r), size, digestCell(r), updated, el('td', {}, actions));
+  tr.append(refCell, stateCell(r), attempts, usedCell(r), errorCell(r), size, digestCell(r), updated, el('td', {}, actions));
   return tr;
 }
 
@@ -91,7 +126,7 @@ export function renderTable(items) {
   const focused = document.activeElement;
   const rows = items.map((r) => {
     const tr = old.get(r.ref);
-    if (tr && tr.dataset.updated === r.updatedAt && tr.dataset.state === r.state) {
+    if (tr && tr.dataset.updated === r.updatedAt && tr.dataset.state === r.state && tr.dataset.used === usedKey(r)) {
       old.delete(r.ref);
       return tr;
     }
@@ -103,7 +138,7 @@ export function renderTable(items) {
   for (const r of items) shown.set(r.ref, r);
   if (rows.length === 0) {
     const msg = filtered() ? 'No images match these filters.' : 'No images yet. Add one above, or deploy a pod: the webhook queues its images.';
-    tbody.replaceChildren(el('tr', { class: 'empty' }, el('td', { colspan: 8, text: msg })));
+    tbody.replaceChildren(el('tr', { class: 'empty' }, el('td', { colspan: COLUMNS, text: msg })));
   } else {
     // Reorder without detaching rows that keep focus.
     rows.forEach((tr, i) => {
@@ -118,9 +153,29 @@ export function renderTable(items) {
 export function showRecord(record) {
   const tr = rowOf(record.ref);
   if (tr) {
-    shown.set(record.ref, record);
-    replaceRow(tr, record);
+    // Events carry no usedBy (it is not part of the record in Redis): keep what the last page said.
+    const r = 'usedBy' in record ? record : { ...record, usedBy: shown.get(record.ref)?.usedBy ?? null };
+    shown.set(r.ref, r);
+    replaceRow(tr, r);
   }
+}
+
+const CLUSTER_NOTES = {
+  live: null,
+  stale: { text: 'stale', why: 'No pod watch is running now: these figures are as of the last one' },
+  none: { text: 'no cluster view', why: 'ferry watches no pods (no kubeconfig or in-cluster account, or kubernetes.podInformer is off), so it cannot tell which pods run an image' },
+  unknown: { text: 'unavailable', why: 'Redis did not answer in time: usage is not shown this time' },
+};
+
+/** What the Used-by figures rest on (`cluster` of the page), said once in the column header rather than on every row. */
+export function showCluster(cluster) {
+  const note = $('#used-note');
+  const n = cluster ? CLUSTER_NOTES[cluster.status] : null;
+  note.hidden = !n;
+  note.textContent = n ? n.text : '';
+  const synced = cluster?.syncedAt ? ` (pods last listed ${new Date(cluster.syncedAt).toLocaleString()})` : '';
+  note.title = n ? `${n.why}${synced}` : '';
+  $('#images').dataset.cluster = cluster?.status ?? '';
 }
 
 /** A removed record (SSE `removed`): its row goes at once. */

@@ -1,10 +1,14 @@
 /**
  * A realistic dashboard scene for the screenshot: a few thousand records in
- * every state plus a hand-picked "recent activity" set on top, and copies
- * that make progress (what a worker writes through ImageStore).
+ * every state plus a hand-picked "recent activity" set on top, the pods that
+ * run them and a last GC run, and copies that make progress (what a worker
+ * writes through ImageStore).
  */
 import type { Redis } from 'ioredis';
+import type { GcItem } from '../../../src/gc/index.js';
+import { InUseStore } from '../../../src/in-use/index.js';
 import { ImageStore, type ImageRecord } from '../../../src/queue/index.js';
+import { seedPod, syncTracker, writeGcReport } from './in-use.js';
 import { blankRecord, seedRecords } from './seed.js';
 
 type Top = Partial<ImageRecord> & { ref: string; ageMs: number };
@@ -36,7 +40,16 @@ export function topRecords(now: number): Top[] {
       ageMs: 41_000,
     },
     { ref: 'registry.k8s.io/ingress-nginx/controller:v1.11.2', state: 'mirrored', attempts: 1, digest: sha('ingress1112'), bytesTotal: 104 * MB, bytesDone: 104 * MB, ageMs: 65_000 },
-    { ref: 'docker.io/library/redis:7.4-alpine', state: 'mirrored', attempts: 2, digest: sha('redis74alpine'), bytesTotal: 17 * MB, bytesDone: 17 * MB, ageMs: 130_000 },
+    {
+      ref: 'docker.io/library/redis:7.4-alpine',
+      state: 'mirrored',
+      attempts: 2,
+      digest: sha('redis74alpine'),
+      bytesTotal: 17 * MB,
+      bytesDone: 17 * MB,
+      driftedAt: new Date(now - 1_500_000).toISOString(),
+      ageMs: 130_000,
+    },
     { ref: 'docker.io/vulnerable/xz-utils-base:5.6.0', state: 'blocked', blockedReason: 'CVE-2024-3094: backdoored liblzma', ageMs: 240_000 },
     { ref: 'quay.io/jetstack/cert-manager-controller:v1.15.3', state: 'mirrored', attempts: 1, digest: sha('certmgr1153'), bytesTotal: 63 * MB, bytesDone: 63 * MB, ageMs: 420_000 },
     { ref: 'ghcr.io/fluxcd/source-controller:v1.4.1', state: 'queued', ageMs: 600_000 },
@@ -68,7 +81,57 @@ export async function writeTop(redis: Redis, prefix: string, mirrorRefOf: (ref: 
       { upsert: true },
     );
   }
+  await writeCluster(redis, prefix, mirrorRefOf);
   return top.filter((r) => r.state === 'copying').map((r) => r.ref);
+}
+
+/** Who runs the recent set: [ref, namespace, pods] (replicas of one deployment each). */
+const RUNNING: [string, string, number][] = [
+  ['docker.io/library/nginx:1.27.1', 'shop', 6],
+  ['docker.io/library/nginx:1.27.1', 'blog', 3],
+  ['docker.io/library/nginx:1.27.1', 'docs', 2],
+  ['registry.k8s.io/ingress-nginx/controller:v1.11.2', 'ingress-nginx', 3],
+  ['docker.io/library/redis:7.4-alpine', 'shop', 2],
+  ['docker.io/library/redis:7.4-alpine', 'sessions', 1],
+  ['ghcr.io/acme/payments-api:2024.09.1', 'payments', 4],
+  ['docker.io/vulnerable/xz-utils-base:5.6.0', 'legacy', 2],
+  ['quay.io/jetstack/cert-manager-controller:v1.15.3', 'cert-manager', 1],
+  ['docker.io/library/postgres:16.4', 'shop', 1],
+];
+
+/**
+ * The in-use index for the recent set (a live pod watch), one image that
+ * stopped running nine days ago, and a dry-run GC report, as the watch role
+ * would have left them.
+ */
+export async function writeCluster(redis: Redis, prefix: string, mirrorRefOf: (ref: string) => string): Promise<void> {
+  const now = Date.now();
+  let clock = now - 9 * 86_400_000;
+  const inUse = new InUseStore(redis, prefix, () => clock);
+  await seedPod(inUse, 'autoscaling', 'karpenter-0', [{ ref: 'public.ecr.aws/karpenter/controller:1.0.6' }]);
+  await inUse.removePod('autoscaling', 'karpenter-0');
+  clock = now;
+  const nodes = ['node-a', 'node-b', 'node-c'];
+  for (const [ref, namespace, pods] of RUNNING) {
+    const name = ref.split('/').pop()!.split(':')[0]!;
+    for (let i = 0; i < pods; i++) await seedPod(inUse, namespace, `${name}-${namespace}-${i}`, [{ ref, node: nodes[i % nodes.length]! }]);
+  }
+  await syncTracker(inUse, 24 * 3_600_000);
+  const item = (i: number, days: number): GcItem => {
+    const ref = `docker.io/acme/retired-service-${i}:2023.${1 + (i % 12)}`;
+    return { ref, mirrorRef: mirrorRefOf(ref), digest: null, unusedSince: new Date(now - days * 86_400_000).toISOString() };
+  };
+  await writeGcReport(redis, prefix, {
+    startedAt: new Date(now - 9 * 3_600_000 - 4_000).toISOString(),
+    finishedAt: new Date(now - 9 * 3_600_000).toISOString(),
+    dryRun: true,
+    unusedFor: '720h',
+    keepUnusedFor: '168h',
+    removed: Array.from({ length: 37 }, (_x, i) => item(i, 31 + i)),
+    protected: Array.from({ length: 5 }, (_x, i) => ({ ...item(100 + i, 40), reason: 'another record still uses its digest' })),
+    errors: [],
+    skipped: null,
+  });
 }
 
 /**

@@ -129,7 +129,7 @@ async function handle(deps: HandlerDeps, req: IncomingMessage, res: ServerRespon
       continue: query.continue,
       labelSelector: query.labelSelector,
       fieldSelector: query.fieldSelector,
-    });
+    }, false);
     const metadata: Record<string, unknown> = { resourceVersion: l.resourceVersion };
     if (l.continue) Object.assign(metadata, { continue: l.continue, remainingItemCount: l.remainingItemCount });
     return send(200, { kind: `${type.kind}List`, apiVersion: apiVersionOf(type), metadata, items: l.items });

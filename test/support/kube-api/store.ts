@@ -91,6 +91,11 @@ export class Store {
   /** Oldest resourceVersion a watch may start from (history holds everything after it). */
   private compactedRv = 1;
   private readonly listeners = new Set<(e: StoredEvent) => void>();
+  /**
+   * Each bucket's keys in list order, rebuilt by the first list after a create
+   * or delete: a paged list of 50,000 pods would otherwise sort them all per page.
+   */
+  private readonly sortedKeys = new Map<string, string[]>();
 
   constructor(
     types: ResourceType[] = CORE_TYPES,
@@ -134,7 +139,12 @@ export class Store {
     return clone(o);
   }
 
-  list(t: ResourceType, opts: ListOptions = {}): ListResult {
+  /**
+   * A page of objects in key order. `copy: false` hands out the stored objects
+   * themselves, for a caller that serializes them at once (the HTTP server)
+   * and must never change them.
+   */
+  list(t: ResourceType, opts: ListOptions = {}, copy = true): ListResult {
     let snapshotRv = this.rv;
     let after = '';
     if (opts.continue) {
@@ -146,18 +156,40 @@ export class Store {
       after = tok.start;
     }
     const match = matcher(opts.labelSelector, opts.fieldSelector);
-    const all = [...this.bucket(t).entries()]
-      .filter(([k, o]) => k > after && (!t.namespaced || !opts.namespace || o.metadata?.namespace === opts.namespace) && match(o))
-      .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
-    const limit = opts.limit && opts.limit > 0 ? opts.limit : all.length;
-    const page = all.slice(0, limit);
-    const res: ListResult = { resourceVersion: String(snapshotRv), items: page.map(([, o]) => clone(o)) };
-    if (all.length > limit) {
-      const last = page[page.length - 1];
-      res.continue = encodeContinue({ rv: snapshotRv, start: last ? last[0] : after });
-      res.remainingItemCount = all.length - limit;
+    const bucket = this.bucket(t);
+    const keys = this.keysInOrder(t);
+    const limit = opts.limit && opts.limit > 0 ? opts.limit : Infinity;
+    const page: KubeObject[] = [];
+    let lastKey: string | undefined;
+    let remaining = 0;
+    const filtered = Boolean((t.namespaced && opts.namespace) || opts.labelSelector || opts.fieldSelector);
+    for (let i = after ? firstAfter(keys, after) : 0; i < keys.length; i++) {
+      if (page.length >= limit && !filtered) {
+        remaining = keys.length - i; // every key left matches: no need to look
+        break;
+      }
+      const o = bucket.get(keys[i]!)!;
+      if ((t.namespaced && opts.namespace && o.metadata?.namespace !== opts.namespace) || !match(o)) continue;
+      if (page.length < limit) {
+        page.push(copy ? clone(o) : o);
+        lastKey = keys[i];
+      } else remaining++;
+    }
+    const res: ListResult = { resourceVersion: String(snapshotRv), items: page };
+    if (remaining > 0) {
+      res.continue = encodeContinue({ rv: snapshotRv, start: lastKey ?? after });
+      res.remainingItemCount = remaining;
     }
     return res;
+  }
+
+  private keysInOrder(t: ResourceType): string[] {
+    let keys = this.sortedKeys.get(typeKey(t));
+    if (!keys) {
+      keys = [...this.bucket(t).keys()].sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
+      this.sortedKeys.set(typeKey(t), keys);
+    }
+    return keys;
   }
 
   create(t: ResourceType, ns: string | undefined, body: KubeObject): KubeObject {
@@ -172,6 +204,7 @@ export class Store {
     }
     const k = objKey(md.namespace, md.name);
     if (this.bucket(t).has(k)) throw new StatusError(409, 'AlreadyExists', `${t.resource} "${md.name}" already exists`, { name: md.name, kind: t.resource });
+    this.sortedKeys.delete(typeKey(t));
     obj.apiVersion = apiVersionOf(t);
     obj.kind = t.kind;
     md.uid = randomUUID();
@@ -212,6 +245,7 @@ export class Store {
     const cur = this.bucket(t).get(k);
     if (!cur) throw notFound(t, name);
     this.bucket(t).delete(k);
+    this.sortedKeys.delete(typeKey(t));
     return this.record(t, 'DELETED', clone(cur), ++this.rv);
   }
 
@@ -248,6 +282,18 @@ export function gone(message: string): StatusError {
 function notFound(t: ResourceType, name: string): StatusError {
   const resource = t.group ? `${t.resource}.${t.group}` : t.resource;
   return new StatusError(404, 'NotFound', `${resource} "${name}" not found`, { name, group: t.group, kind: t.resource });
+}
+
+/** Index of the first key greater than `after` in sorted `keys`. */
+function firstAfter(keys: readonly string[], after: string): number {
+  let lo = 0;
+  let hi = keys.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    if (keys[mid]! <= after) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
 }
 
 function encodeContinue(tok: { rv: number; start: string }): string {

@@ -51,7 +51,7 @@ export class Watches {
     try {
       if (rvParam === undefined || rvParam === '' || rvParam === '0') {
         backlog = [];
-        for (const o of this.store.list(t, { namespace: p.namespace }).items) if (match(o)) write('ADDED', o);
+        for (const o of this.store.list(t, { namespace: p.namespace }, false).items) if (match(o)) write('ADDED', o);
       } else {
         const n = Number(rvParam);
         if (!Number.isInteger(n) || n < 0) throw new StatusError(400, 'BadRequest', `invalid resource version "${rvParam}"`);

@@ -12,6 +12,7 @@ import Fastify, { type FastifyInstance } from 'fastify';
 import type { Redis } from 'ioredis';
 import { pino } from 'pino';
 import { DEFAULTS, type FerryConfig, type WatchConfig } from '../../../src/config/index.js';
+import type { InUseStore } from '../../../src/in-use/index.js';
 import { connectRedis, createQueue, decodeEvent, ImageStore, Producer, type ImageRecord } from '../../../src/queue/index.js';
 import { toMirrorReference } from '../../../src/reference/index.js';
 import { RegistryEngine } from '../../../src/registry/index.js';
@@ -82,6 +83,8 @@ export interface HarnessOptions {
   workers?: boolean;
   /** Listen on this port (for registry notifications). */
   port?: number;
+  /** The in-use index retention consults (as when the process watches pods). */
+  inUse?: InUseStore;
 }
 
 export interface Harness {
@@ -140,6 +143,7 @@ export async function harness(o: HarnessOptions): Promise<Harness> {
     engine,
     logger,
     mirrorRefOf,
+    ...(o.inUse ? { inUse: o.inUse } : {}),
   });
   const app = Fastify();
   await app.register(watchRoutes(watcher, () => config, logger));

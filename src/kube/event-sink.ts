@@ -1,0 +1,146 @@
+/**
+ * Where the event recorder writes: core/v1 Events through client-node's
+ * generated CoreV1Api (its kubeconfig auth, TLS and serializer), over a
+ * transport with a deadline. client-node's own transport (node-fetch) has
+ * none and takes no AbortSignal, so against an API server that accepts and
+ * never answers every write would hold a socket forever.
+ */
+import * as http from 'node:http';
+import * as https from 'node:https';
+import type { KubeClient, KubeModule } from './client.js';
+import type { InvolvedObject, EventType } from './event-cache.js';
+
+/** A core/v1 Event as the recorder writes it. */
+export interface EventWrite {
+  namespace: string;
+  name: string;
+  involvedObject: InvolvedObject;
+  type: EventType;
+  reason: string;
+  message: string;
+  count: number;
+  firstTimestamp: Date;
+  lastTimestamp: Date;
+  /** `source.component` and `reportingComponent`. */
+  component: string;
+  /** `reportingInstance`: which ferry process. */
+  instance: string;
+}
+
+/** An API answer other than 2xx; `status` absent for transport errors and timeouts. */
+export interface SinkError extends Error {
+  status?: number;
+}
+
+export interface EventSink {
+  create(e: EventWrite): Promise<void>;
+  /** Bumps `count` and `lastTimestamp` of an existing Event (404 when it expired). */
+  bump(namespace: string, name: string, count: number, lastTimestamp: Date): Promise<void>;
+}
+
+/** The HTTP status of what a sink threw (client-node's ApiException carries it as `code`). */
+export function statusOf(e: unknown): number | undefined {
+  const o = e as { status?: unknown; code?: unknown } | undefined;
+  if (typeof o?.status === 'number') return o.status;
+  if (typeof o?.code === 'number') return o.code;
+  return undefined;
+}
+
+/** One line about a failed write: the status and the API's own message, never request headers. */
+export function describeSinkError(e: unknown): string {
+  const status = statusOf(e);
+  if (status === undefined) return e instanceof Error ? e.message : String(e);
+  let body = (e as { body?: unknown }).body;
+  if (typeof body === 'string') {
+    try {
+      body = JSON.parse(body) as unknown;
+    } catch {
+      /* plain text */
+    }
+  }
+  const message = typeof body === 'object' && body !== null ? (body as { message?: unknown }).message : body;
+  return `HTTP ${status}${typeof message === 'string' && message ? `: ${message.slice(0, 300)}` : ''}`;
+}
+
+const MAX_RESPONSE_BYTES = 1 << 20;
+
+/** client-node's PromiseHttpLibrary over node's http/https with an overall deadline per request. */
+function deadlineTransport(k8s: KubeModule, timeoutMs: number) {
+  return k8s.wrapHttpLibrary({
+    send: (ctx) =>
+      new Promise((resolve, reject) => {
+        const url = new URL(ctx.getUrl());
+        const body = ctx.getBody();
+        if (body !== undefined && typeof body !== 'string') return reject(new Error('event sink: only JSON bodies are sent'));
+        const request = url.protocol === 'https:' ? https.request : http.request;
+        const req = request(url, { method: ctx.getHttpMethod(), headers: ctx.getHeaders(), agent: ctx.getAgent() }, (res) => {
+          const chunks: Buffer[] = [];
+          let size = 0;
+          res.on('data', (c: Buffer) => {
+            size += c.length;
+            if (size > MAX_RESPONSE_BYTES) req.destroy(new Error('Kubernetes API answer too large'));
+            else chunks.push(c);
+          });
+          res.on('error', reject);
+          res.on('end', () => {
+            clearTimeout(timer);
+            const buf = Buffer.concat(chunks);
+            const headers: Record<string, string> = {};
+            for (const [k, v] of Object.entries(res.headers)) if (v !== undefined) headers[k] = Array.isArray(v) ? v.join(', ') : v;
+            resolve(new k8s.ResponseContext(res.statusCode ?? 0, headers, { text: async () => buf.toString('utf8'), binary: async () => buf }));
+          });
+        });
+        const timer = setTimeout(() => req.destroy(new Error(`Kubernetes API did not answer within ${timeoutMs} ms`)), timeoutMs);
+        timer.unref();
+        req.on('error', (e) => {
+          clearTimeout(timer);
+          reject(e);
+        });
+        req.end(body);
+      }),
+  });
+}
+
+/** Writes core/v1 Events with the process's Kubernetes client, each request bounded by `timeoutMs`. */
+export function kubeEventSink(client: KubeClient, opts: { timeoutMs: number }): EventSink {
+  const { k8s, config } = client;
+  const cluster = config.getCurrentCluster();
+  if (!cluster) throw new Error('kubeconfig has no current cluster');
+  const core = new k8s.CoreV1Api(
+    k8s.createConfiguration({
+      baseServer: new k8s.ServerConfiguration(cluster.server, {}),
+      authMethods: { default: config },
+      httpApi: deadlineTransport(k8s, opts.timeoutMs),
+    }),
+  );
+  // The generated client prefers json-patch; a merge patch says "set these two fields" without reading first.
+  const mergePatch = k8s.setHeaderOptions('Content-Type', k8s.PatchStrategy.MergePatch);
+  return {
+    async create(e) {
+      const ref = { kind: e.involvedObject.kind, name: e.involvedObject.name, namespace: e.involvedObject.namespace ?? e.namespace };
+      await core.createNamespacedEvent({
+        namespace: e.namespace,
+        body: {
+          metadata: { name: e.name, namespace: e.namespace },
+          involvedObject: {
+            ...ref,
+            ...(e.involvedObject.uid ? { uid: e.involvedObject.uid } : {}),
+            ...(e.involvedObject.apiVersion ? { apiVersion: e.involvedObject.apiVersion } : {}),
+          },
+          type: e.type,
+          reason: e.reason,
+          message: e.message,
+          count: e.count,
+          firstTimestamp: e.firstTimestamp,
+          lastTimestamp: e.lastTimestamp,
+          source: { component: e.component },
+          reportingComponent: e.component,
+          reportingInstance: e.instance,
+        },
+      });
+    },
+    async bump(namespace, name, count, lastTimestamp) {
+      await core.patchNamespacedEvent({ namespace, name, body: { count, lastTimestamp: lastTimestamp.toISOString() } }, mergePatch);
+    },
+  };
+}

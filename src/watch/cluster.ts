@@ -1,0 +1,77 @@
+/**
+ * What the watch role sees of the cluster: the pod tracker feeding the
+ * in-use index, and the Events it says about pods (FerryRewrote,
+ * FerryBlockedImageInUse). Started only when there is a cluster to watch
+ * (a kubeconfig or a mounted service account token) and
+ * `kubernetes.podInformer` is not `off`; without one, ferry says so once and
+ * retention and GC behave as they must without knowing what runs.
+ */
+import { once } from 'node:events';
+import { describeError } from '../errors.js';
+import { InUseStore, startPodTracker, type PodTracker } from '../in-use/index.js';
+import { createEventRecorder, type EventRecorder } from '../kube/index.js';
+import type { RoleContext } from '../runtime/index.js';
+import { startClusterEvents, type ClusterEvents } from './cluster-events.js';
+
+export interface ClusterView {
+  inUse: InUseStore;
+  tracker: PodTracker;
+  recorder: EventRecorder;
+  events: ClusterEvents;
+  close(): Promise<void>;
+}
+
+/** How long the role waits for the first pod list before it starts anyway (the index fills in when the list lands). */
+const FIRST_SYNC_WAIT_MS = 30_000;
+
+export async function startClusterView(ctx: RoleContext): Promise<ClusterView | undefined> {
+  const logger = ctx.logger.child({ role: 'watch', part: 'cluster' });
+  if (ctx.config().kubernetes.podInformer === 'off') {
+    logger.info('kubernetes.podInformer: off: ferry does not watch pods (no in-use index; GC stays off, retention cannot see what runs)');
+    return undefined;
+  }
+  let kube;
+  try {
+    kube = await ctx.kube();
+  } catch (e) {
+    logger.warn({ err: describeError(e) }, 'cannot load the Kubernetes client config: pods are not watched');
+    return undefined;
+  }
+  if (!kube) {
+    logger.info('no KUBECONFIG and no in-cluster service account: pods are not watched (no in-use index; GC stays off)');
+    return undefined;
+  }
+  // Its own connection: the first list of a big cluster is tens of thousands of pipelined calls.
+  const inUse = new InUseStore(ctx.redis('in-use'), ctx.config().queue.prefix);
+  const tracker = startPodTracker({ kube, store: inUse, mirror: () => ctx.config().mirror, logger });
+  const recorder = createEventRecorder(kube, ctx.logger);
+  const records = ctx.records();
+  void records.start().catch(() => {}); // the feed logs its own reload failures; a late load re-judges every pod
+  const events = startClusterEvents({
+    tracker,
+    recorder,
+    config: ctx.config,
+    records,
+    redis: ctx.connection,
+    prefix: ctx.config().queue.prefix,
+    logger: ctx.logger.child({ component: 'cluster-events' }),
+  });
+  ctx.onConfigChange(() => events.onConfigChange());
+  ctx.addReadiness('podWatch', async () => ({ ok: true, detail: tracker.synced ? `${tracker.size} pods watched` : 'pod list not synced yet' }));
+  const first = AbortSignal.timeout(FIRST_SYNC_WAIT_MS);
+  await once(tracker, 'synced', { signal: first }).then(
+    () => logger.info({ cluster: kube.server, pods: tracker.size }, 'watching pods: in-use index synced'),
+    () => logger.warn({ cluster: kube.server }, 'the first pod list has not finished yet; the in-use index fills in when it does (until then retention and GC delete nothing)'),
+  );
+  return {
+    inUse,
+    tracker,
+    recorder,
+    events,
+    async close() {
+      await events.close();
+      await recorder.close();
+      await tracker.close();
+    },
+  };
+}
