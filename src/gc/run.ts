@@ -142,8 +142,10 @@ async function deleteAll(d: GcDeps, deletions: readonly GcDeletion[], report: Gc
   const prefix = d.config().queue.prefix;
   for (let n = 0; n < deletions.length; n++) {
     const del = deletions[n]!;
-    if (d.signal?.aborted) {
-      for (const rest of deletions.slice(n)) report.errors.push(...withReason(rest.items, 'not attempted: ferry was shutting down'));
+    const stop = d.signal?.aborted ? 'ferry was shutting down' : await whyStopDeleting(d);
+    if (stop) {
+      if (!d.signal?.aborted) d.logger.warn({ reason: stop, left: deletions.length - n }, 'gc: stopped deleting');
+      for (const rest of deletions.slice(n)) report.errors.push(...withReason(rest.items, `not attempted: ${stop}`));
       return;
     }
     const changed = await changedMeanwhile(d, del, keepUnusedForMs, now());
@@ -169,6 +171,20 @@ async function deleteAll(d: GcDeps, deletions: readonly GcDeletion[], report: Gc
     report.removed.push(...del.items);
     d.logger.info({ mirror: del.repository, digest: del.digest, records: del.refs }, 'gc: deleted an unused manifest from the mirror');
   }
+}
+
+/**
+ * Just before each delete: may the run still delete at all? A reload may
+ * have turned GC off or to dryRun, and the in-use index must still be live:
+ * the checks below read it, and a dead pod watch (or a Redis that lost its
+ * data) would show them nothing running.
+ */
+async function whyStopDeleting(d: GcDeps): Promise<string | undefined> {
+  const gc = d.config().gc;
+  if (!gc.enabled) return 'gc.enabled was turned off during the run';
+  if (gc.dryRun) return 'gc.dryRun was turned on during the run';
+  if (!(await d.inUse!.live()).live) return 'the pod watch stopped being live during the run: ferry cannot tell what runs';
+  return undefined;
 }
 
 /**

@@ -88,6 +88,24 @@ function parseImage(image: string, mirror: MirrorOptions): ParsedImage | null {
   return out;
 }
 
+/** The tag a reference names (`latest` when it names neither tag nor digest); undefined for a bare digest. */
+function tagOf(r: ImageReference): string | undefined {
+  return r.tag ?? (r.digest ? undefined : 'latest');
+}
+
+/**
+ * Whether `original` (from the annotation) is what the mirror image `image`
+ * was made from: the same repository, and the same tag when both name one
+ * (ferry keeps the tag and may add a digest). An image edited by hand since,
+ * to another tag of the same repository included, keeps its own path.
+ */
+function madeFrom(image: ParsedImage, original: ParsedImage): boolean {
+  if (original.repository.toLowerCase() !== image.repository.toLowerCase()) return false;
+  const a = tagOf(original.parsed);
+  const b = tagOf(image.parsed);
+  return a === undefined || b === undefined || a === b;
+}
+
 function asRecord(v: unknown): Record<string, unknown> | undefined {
   return typeof v === 'object' && v !== null && !Array.isArray(v) ? (v as Record<string, unknown>) : undefined;
 }
@@ -159,7 +177,7 @@ export function podImages(pod: PodLike | null | undefined, mirror: MirrorOptions
     const original = originals[container];
     // The annotation counts only for the mirror image ferry wrote: one edited by hand since keeps its own path.
     const annotated = parsed.inMirror && typeof original === 'string' ? parseImage(original, mirror) : null;
-    const fromAnnotation = annotated && annotated.repository.toLowerCase() === parsed.repository.toLowerCase() ? annotated : null;
+    const fromAnnotation = annotated && madeFrom(parsed, annotated) ? annotated : null;
     const fromStatus = status && statusMatches(parsed.parsed, status.image) ? digestOfImageId(status.imageID) : null;
     out.push({
       namespace,

@@ -115,18 +115,26 @@ export class InUseStore {
    * keeps a pod that arrived meanwhile. Another replica's pod this tracker
    * has not seen yet is removed too, and comes back with this tracker's
    * watch event for it moments later.
+   *
+   * Every pod of `view` (the tracker's, read then too) with images that the
+   * index does not hold is written again: a relist writes only pods that
+   * changed, so pods Redis lost while no heartbeat could tell (a restart
+   * without its data during a watch restart) would otherwise stay missing.
    */
-  async reconcile(present: Pick<ReadonlySet<string>, 'has'>): Promise<number> {
+  async reconcile(present: Pick<ReadonlySet<string>, 'has'>, view: Iterable<PodWrite> = []): Promise<number> {
     const held = await this.redis.smembers(this.keys.pods);
-    const gone: PodWrite[] = [];
+    const writes: PodWrite[] = [];
     for (const podKey of held) {
       if (present.has(podKey)) continue;
       const slash = podKey.indexOf('/');
-      gone.push({ namespace: podKey.slice(0, slash), pod: podKey.slice(slash + 1), images: [] });
+      writes.push({ namespace: podKey.slice(0, slash), pod: podKey.slice(slash + 1), images: [] });
     }
-    const failed = (await this.setPods(gone)).find((e) => e !== null);
+    const removed = writes.length;
+    const holds = new Set(held);
+    for (const p of view) if (p.images.length > 0 && !holds.has(podKeyOf(p.namespace, p.pod))) writes.push(p);
+    const failed = (await this.setPods(writes)).find((e) => e !== null);
     if (failed) throw failed;
-    return gone.length;
+    return removed;
   }
 
   /** Pods running `ref` now (normalized upstream reference), sorted by namespace, pod, container. */

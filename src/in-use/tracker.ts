@@ -21,14 +21,14 @@
 import { EventEmitter } from 'node:events';
 import { randomUUID } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
-import type { Informer, ObjectCache, V1Pod, V1PodList } from '@kubernetes/client-node';
+import type { CoreV1Api, Informer, ObjectCache, V1Pod, V1PodList, Watch } from '@kubernetes/client-node';
 import { backoffDelay } from '../async/index.js';
-import type { KubeClient } from '../kube/index.js';
+import { coreApiWithDeadline, type KubeClient } from '../kube/index.js';
 import type { Logger } from '../observability/index.js';
 import type { MirrorOptions } from '../reference/index.js';
 import { trackers, updateSeconds, watchErrors } from './metrics.js';
 import { podImages } from './pod-images.js';
-import type { InUseStore } from './store.js';
+import type { InUseStore, PodWrite } from './store.js';
 import type { PodImage } from './types.js';
 import { IndexWriter } from './writes.js';
 
@@ -37,6 +37,8 @@ const PODS_PATH = '/api/v1/pods?allowWatchBookmarks=true';
 const RESTART_CAP_MS = 30_000;
 /** How long close() waits for the last writes and the heartbeat's removal. */
 const CLOSE_WAIT_MS = 5_000;
+/** The API server ends a list itself within a minute (its request timeout); past this the connection is dead. */
+const LIST_TIMEOUT_MS = 120_000;
 
 export interface PodTrackerOptions {
   kube: KubeClient;
@@ -50,6 +52,8 @@ export interface PodTrackerOptions {
   restartBackoffMs?: number;
   /** Pods per LIST page. @defaultValue 500 */
   pageSize?: number;
+  /** Deadline of one LIST request: a list the API server never answers (a dead connection) fails and restarts. @defaultValue 120_000 */
+  listTimeoutMs?: number;
   /** Each pod write acknowledged after the first sync, with the seconds since its event arrived (benchmarks, tests). */
   onIndexed?: (podKey: string, seconds: number) => void;
 }
@@ -113,10 +117,16 @@ export class PodTracker extends EventEmitter<PodTrackerEvents> {
   private readonly heartbeatMs: number;
   private readonly restartBackoffMs: number;
   private readonly pageSize: number;
+  /** client-node's own CoreV1Api has no deadline: a dead connection would hold the list, and the tracker, forever. */
+  private core: CoreV1Api | undefined;
   private readonly tick: NodeJS.Timeout;
   private restartTimer: NodeJS.Timeout | undefined;
   private closed = false;
   private attempts = 0;
+  /** The last generation whose list or watch failed: its pending sync must not mark the tracker synced. */
+  private failedGeneration = 0;
+  /** performance.now() when the tracker last became synced. */
+  private syncedSince = 0;
   /** The last list is not yet reconciled with the index (the reconcile failed). */
   private reconcilePending = false;
   /** The next heartbeat says the tracker has just (re)synced. */
@@ -199,7 +209,22 @@ export class PodTracker extends EventEmitter<PodTrackerEvents> {
     const gen = ++this.generation;
     const current = () => gen === this.generation && !this.closed;
     const { k8s, config } = this.opts.kube;
-    const informer = k8s.makeInformer<V1Pod>(config, PODS_PATH, () => this.listPods(gen)) as Informer<V1Pod> & ObjectCache<V1Pod>;
+    const watch = new k8s.Watch(config);
+    // client-node re-watches from callbacks nobody awaits: a watch that cannot start (credentials an exec
+    // plugin fails to refresh) would be an unhandled rejection, the process's end. Here it is a watch error.
+    // And it watches after a list even when stopped meanwhile: a stale informer starts none.
+    const guarded: Pick<Watch, 'watch'> = {
+      watch: async (path, params, callback, done) => {
+        if (!current()) return new AbortController();
+        try {
+          return await watch.watch(path, params, callback, done);
+        } catch (e) {
+          done(e);
+          return new AbortController();
+        }
+      },
+    };
+    const informer = new k8s.ListWatch<V1Pod>(PODS_PATH, guarded as Watch, () => this.listPods(gen), false);
     informer.on('add', (pod) => current() && this.onPod(pod));
     informer.on('update', (pod) => current() && this.onPod(pod));
     informer.on('delete', (pod) => current() && this.onDelete(pod));
@@ -225,7 +250,7 @@ export class PodTracker extends EventEmitter<PodTrackerEvents> {
 
   /** The informer's list: every pod, paged. An expired continue token (410) restarts the list once, unpaged. */
   private async listPods(gen: number): Promise<V1PodList> {
-    const core = this.opts.kube.core;
+    const core = (this.core ??= coreApiWithDeadline(this.opts.kube, { timeoutMs: this.opts.listTimeoutMs ?? LIST_TIMEOUT_MS, maxResponseBytes: Infinity }));
     let limit: number | undefined = this.pageSize;
     for (;;) {
       const items: V1Pod[] = [];
@@ -248,25 +273,26 @@ export class PodTracker extends EventEmitter<PodTrackerEvents> {
       const listed = new Set<string>();
       for (const p of items) if (p.metadata?.namespace && p.metadata.name) listed.add(`${p.metadata.namespace}/${p.metadata.name}`);
       // client-node applies the list synchronously once this resolves; by the next macrotask it is in the view.
-      setImmediate(() => gen === this.generation && this.background(this.onListed(listed), 'sync'));
+      setImmediate(() => gen === this.generation && this.background(this.onListed(gen, listed), 'sync'));
       return { apiVersion: 'v1', kind: 'PodList', metadata: { resourceVersion }, items };
     }
   }
 
-  private async onListed(listed: ReadonlySet<string>): Promise<void> {
+  private async onListed(gen: number, listed: ReadonlySet<string>): Promise<void> {
     if (this.closed) return;
     // A new informer's first list knows nothing of pods deleted before it: they are gone from the view now.
     for (const [key, p] of this.byKey) if (!listed.has(key)) this.forget(key, p.namespace, p.name, performance.now());
     await this.writer.flush();
     await this.reconcile();
-    this.attempts = 0;
+    // The watch that follows the list may have failed meanwhile: a restart is on its way, this is not a sync.
+    if (gen !== this.generation || this.failedGeneration === gen) return;
     this.markSynced();
   }
 
   /** Against the live view: a pod that arrives while the index is read is kept. */
   private async reconcile(): Promise<void> {
     try {
-      const removed = await this.opts.store.reconcile(this.byKey);
+      const removed = await this.opts.store.reconcile(this.byKey, this.writes());
       this.reconcilePending = false;
       if (removed > 0) this.opts.logger.info({ removed }, 'in-use index: removed pods that are gone from the cluster');
     } catch (e) {
@@ -276,9 +302,15 @@ export class PodTracker extends EventEmitter<PodTrackerEvents> {
     }
   }
 
+  /** The view as pod writes (read lazily, so it is the view at the time). */
+  private *writes(): Iterable<PodWrite> {
+    for (const p of this.byKey.values()) yield { namespace: p.namespace, pod: p.name, images: p.images };
+  }
+
   private markSynced(): void {
     if (this.closed) return;
     const first = !this.synced;
+    if (first) this.syncedSince = performance.now();
     this.synced = true;
     this.announceSync = true;
     if (first) this.opts.logger.info({ pods: this.byKey.size, images: this.refPods.size }, 'pod watch synced: in-use index is live');
@@ -335,6 +367,9 @@ export class PodTracker extends EventEmitter<PodTrackerEvents> {
 
   private onError(err: unknown): void {
     if (this.closed) return;
+    this.failedGeneration = this.generation;
+    // Only a watch that stayed up a while starts the backoff over: one that fails right after each list would relist in a hot loop.
+    if (this.synced && performance.now() - this.syncedSince >= RESTART_CAP_MS) this.attempts = 0;
     this.synced = false;
     watchErrors.inc({ kind: 'watch' });
     void this.opts.store.endHeartbeat(this.id).catch(() => {});

@@ -7,6 +7,7 @@
  */
 import * as http from 'node:http';
 import * as https from 'node:https';
+import { createGunzip } from 'node:zlib';
 import type { KubeClient, KubeModule } from './client.js';
 import type { InvolvedObject, EventType } from './event-cache.js';
 
@@ -64,8 +65,8 @@ export function describeSinkError(e: unknown): string {
 
 const MAX_RESPONSE_BYTES = 1 << 20;
 
-/** client-node's PromiseHttpLibrary over node's http/https with an overall deadline per request. */
-function deadlineTransport(k8s: KubeModule, timeoutMs: number) {
+/** client-node's PromiseHttpLibrary over node's http/https with an overall deadline per request; asks for gzip as node-fetch does (the API server compresses big lists). */
+function deadlineTransport(k8s: KubeModule, timeoutMs: number, maxResponseBytes: number) {
   return k8s.wrapHttpLibrary({
     send: (ctx) =>
       new Promise((resolve, reject) => {
@@ -73,16 +74,20 @@ function deadlineTransport(k8s: KubeModule, timeoutMs: number) {
         const body = ctx.getBody();
         if (body !== undefined && typeof body !== 'string') return reject(new Error('event sink: only JSON bodies are sent'));
         const request = url.protocol === 'https:' ? https.request : http.request;
-        const req = request(url, { method: ctx.getHttpMethod(), headers: ctx.getHeaders(), agent: ctx.getAgent() }, (res) => {
+        const asked = { 'accept-encoding': 'gzip', ...ctx.getHeaders() };
+        const req = request(url, { method: ctx.getHttpMethod(), headers: asked, agent: ctx.getAgent() }, (res) => {
           const chunks: Buffer[] = [];
           let size = 0;
-          res.on('data', (c: Buffer) => {
+          // A destroyed request (deadline, size) fails through req's 'error'.
+          const content = res.headers['content-encoding'] === 'gzip' ? res.pipe(createGunzip()) : res;
+          content.on('data', (c: Buffer) => {
             size += c.length;
-            if (size > MAX_RESPONSE_BYTES) req.destroy(new Error('Kubernetes API answer too large'));
+            if (size > maxResponseBytes) req.destroy(new Error('Kubernetes API answer too large'));
             else chunks.push(c);
           });
           res.on('error', reject);
-          res.on('end', () => {
+          content.on('error', reject);
+          content.on('end', () => {
             clearTimeout(timer);
             const buf = Buffer.concat(chunks);
             const headers: Record<string, string> = {};
@@ -101,18 +106,28 @@ function deadlineTransport(k8s: KubeModule, timeoutMs: number) {
   });
 }
 
-/** Writes core/v1 Events with the process's Kubernetes client, each request bounded by `timeoutMs`. */
-export function kubeEventSink(client: KubeClient, opts: { timeoutMs: number }): EventSink {
+/**
+ * A CoreV1Api on the process's Kubernetes client (its auth and TLS) whose
+ * every request is bounded by `timeoutMs` and destroyed past it (client-node
+ * ignores a per-call transport, so this is a client of its own).
+ */
+export function coreApiWithDeadline(client: KubeClient, opts: { timeoutMs: number; maxResponseBytes?: number }): InstanceType<KubeModule['CoreV1Api']> {
   const { k8s, config } = client;
   const cluster = config.getCurrentCluster();
   if (!cluster) throw new Error('kubeconfig has no current cluster');
-  const core = new k8s.CoreV1Api(
+  return new k8s.CoreV1Api(
     k8s.createConfiguration({
       baseServer: new k8s.ServerConfiguration(cluster.server, {}),
       authMethods: { default: config },
-      httpApi: deadlineTransport(k8s, opts.timeoutMs),
+      httpApi: deadlineTransport(k8s, opts.timeoutMs, opts.maxResponseBytes ?? MAX_RESPONSE_BYTES),
     }),
   );
+}
+
+/** Writes core/v1 Events with the process's Kubernetes client, each request bounded by `timeoutMs`. */
+export function kubeEventSink(client: KubeClient, opts: { timeoutMs: number }): EventSink {
+  const { k8s } = client;
+  const core = coreApiWithDeadline(client, opts);
   // The generated client prefers json-patch; a merge patch says "set these two fields" without reading first.
   const mergePatch = k8s.setHeaderOptions('Content-Type', k8s.PatchStrategy.MergePatch);
   return {

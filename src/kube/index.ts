@@ -2,5 +2,5 @@
 export { connectKube, hasCluster, type KubeClient, type KubeModule } from './client.js';
 export { createEventRecorder, EventRecorder, EVENT_COMPONENT, EVENT_RECORDER_DEFAULTS, type EventRecorderLike, type EventRecorderOptions } from './events.js';
 export { MAX_MESSAGE_BYTES, truncateMessage, type EventType, type InvolvedObject, type RecordedEvent } from './event-cache.js';
-export { kubeEventSink, type EventSink, type EventWrite } from './event-sink.js';
+export { coreApiWithDeadline, kubeEventSink, type EventSink, type EventWrite } from './event-sink.js';
 export { PullSecrets, parsePullSecret, type PullCredentials, type PullSecretLookup, type PullSecretsOptions } from './pull-secrets.js';

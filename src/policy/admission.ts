@@ -210,6 +210,20 @@ export function describeUse(use: Pick<ImageUse, 'list' | 'name'>): string {
   return use.list === 'volumes' ? `image volume "${use.name}"` : `container "${use.name}"`;
 }
 
+/**
+ * The record that says who may pull the mirror reference `upstream` stands for: its own, or for
+ * `repo:tag@digest` (the pinDigest rewrite) the tag's, while the tag still is that digest.
+ */
+function recordOfCopy(upstream: UpstreamImage, view: ImageView | undefined, lookup: (ref: string) => ImageView | undefined): { image: UpstreamImage; view: ImageView } | undefined {
+  if (view) return { image: upstream, view };
+  if (!upstream.digest) return undefined;
+  const at = `@${upstream.digest}`;
+  const strip = (ref: string) => (ref.endsWith(at) ? ref.slice(0, -at.length) : ref);
+  const tagged = lookup(strip(upstream.ref));
+  if (tagged?.digest !== upstream.digest) return undefined;
+  return { image: { ...upstream, ref: strip(upstream.ref), mirrorRef: strip(upstream.mirrorRef) }, view: tagged };
+}
+
 export function decide(pod: PodInput, ns: NamespaceMeta, policy: CompiledPolicy, lookup: (ref: string) => ImageView | undefined): PodDecision {
   const { config, refs } = policy;
   const mode = effectiveMode(config, pod.namespace, pod.annotations, ns.annotations);
@@ -260,12 +274,21 @@ export function decide(pod: PodInput, ns: NamespaceMeta, policy: CompiledPolicy,
         continue;
       }
       // Ferry's copy named directly: the same isolation, in every mode and skipped or not (a pod author can set both).
-      if (parsed.inMirror && view?.access === 'private') {
+      // Judged as a rewrite to it would be, by the record that vouches for it; with none (a digest or a tag no
+      // record names: the mirror serves those too), as an image not checked yet.
+      if (parsed.inMirror) {
         const t = policy.tenancy(upstream.host);
-        const sharing = sharingFor(view, pod.namespace, t);
+        const copy = recordOfCopy(upstream, view, lookup);
+        const sharing = sharingFor(copy?.view, pod.namespace, t);
         if (!sharing.shared) {
-          const checking = askToVerify(upstream, t, sharing, isAvailable(view));
-          const why = `${notSharedReason(sharing, pod.namespace, upstream.host)}; name ${upstream.ref} instead and ${notSharedRemedy(sharing, pod.namespace, t, checking, true)}`;
+          let why: string;
+          if (copy) {
+            const available = isAvailable(copy.view);
+            const checking = askToVerify(copy.image, t, sharing, available);
+            why = `${notSharedReason(sharing, pod.namespace, upstream.host)}; name ${upstream.ref} instead and ${notSharedRemedy(sharing, pod.namespace, t, checking, available)}`;
+          } else {
+            why = `no record of ferry's says that namespace "${pod.namespace}" may pull it, and ferry may have copied it from ${upstream.host} with credentials; name ${upstream.ref} instead`;
+          }
           d.denied = `image "${use.image}" (${describeUse(use)}) is ferry's copy of ${upstream.ref}: ${why}`;
           out.denials.push(d.denied);
           continue;

@@ -43,9 +43,13 @@ export function mirrorOps(mirror: MirrorConfig): MirrorOps {
       // In the mirror registry but outside ferry's layout (pushed by hand): leave it alone.
       return { ok: true, inMirror: true };
     }
+    // The mirror path lowercases the host (DNS is case-insensitive), so `GHCR.IO/x` is the `ghcr.io/x` it
+    // shares a mirror path with: one record, and one host's settings (credentials, shareWith, blocks), for both.
+    const lower = r.domain === r.domain.toLowerCase() ? r : tryParseReference(formatReference({ ...r, domain: r.domain.toLowerCase() }));
+    const up = lower instanceof Error ? r : lower;
     try {
-      const mirrorRef = toMirrorReference(r, opts);
-      return { ok: true, inMirror: false, upstream: { ref, host: r.domain, repository: repositoryOf(r), ...(r.digest ? { digest: r.digest } : {}), mirrorRef } };
+      const mirrorRef = toMirrorReference(up, opts);
+      return { ok: true, inMirror: false, upstream: { ref: formatReference(up), host: up.domain, repository: repositoryOf(up), ...(up.digest ? { digest: up.digest } : {}), mirrorRef } };
     } catch (e) {
       return { ok: false, error: (e as Error).message };
     }

@@ -231,6 +231,9 @@ export class ImageStore {
   }
 
   async remove(ref: string): Promise<boolean> {
-    return (await this.redis.ferryRemove(...this.nowArgs(ref).slice(0, 5))) === 1;
+    const removed = (await this.redis.ferryRemove(...this.nowArgs(ref).slice(0, 5))) === 1;
+    // Whose pull secret copied it goes with it (Verifications): else one hash field per image ever removed.
+    if (removed) await this.redis.hdel(this.k.requesters, ref);
+    return removed;
   }
 }

@@ -9,7 +9,8 @@
  *   HEADs per run, least recently checked first (check times in Redis); the
  *   engine's per-host rate limiter paces them. A 429 whose Retry-After the
  *   engine would not wait out (or an unreachable host) stops that host for
- *   the run: its remaining tags are deferred, never hammered.
+ *   the run: its remaining tags are deferred, never hammered. A Retry-After
+ *   is kept in Redis, and later runs do not ask that host until it passed.
  * - A move: `driftedAt` on the record, the old mirror digest noted as
  *   superseded (src/gc: deleted once no pod ran it for gc.keepUnusedFor),
  *   then the forced copy, which moves the tag only: the old manifest stays
@@ -70,7 +71,7 @@ export interface RefreshReport {
   failures: { ref: string; error: string }[];
   /** Tags that no longer exist upstream (left alone: the mirror keeps what it has). */
   missing: string[];
-  /** Hosts this run stopped asking. */
+  /** Hosts this run stopped asking, or did not ask because their Retry-After has not passed yet. */
   stoppedHosts: { host: string; reason: string; retryAfterMs: number | null }[];
 }
 
@@ -81,6 +82,8 @@ export function refreshKeys(prefix: string) {
     checked: `${prefix}:refresh:checked`,
     /** string: JSON RefreshReport of the last run. */
     report: `${prefix}:refresh:last`,
+    /** hash upstream host -> ms until which its last Retry-After asks not to be asked. */
+    retryAfter: `${prefix}:refresh:retry-after`,
   };
 }
 
@@ -123,15 +126,20 @@ export async function runRefresh(d: RefreshDeps): Promise<RefreshReport> {
   }
   const targets = records.map(refreshTarget).filter((t): t is RefreshTarget => t !== undefined);
   report.targets = targets.length;
-  const { batches, deferred } = selectForRun(targets, await lastChecked(d.redis, k.checked, targets.map((t) => t.ref)), cfg.refresh.maxRequestsPerRegistry);
-  report.deferred = deferred.length;
+  const waiting = await waitingHosts(d.redis, k.retryAfter, now());
+  for (const [host, until] of waiting) {
+    if (targets.some((t) => t.host === host)) report.stoppedHosts.push({ host, reason: `its Retry-After lasts until ${iso(until)}`, retryAfterMs: until - now() });
+  }
+  const asking = targets.filter((t) => !waiting.has(t.host));
+  const { batches, deferred } = selectForRun(asking, await lastChecked(d.redis, k.checked, asking.map((t) => t.ref)), cfg.refresh.maxRequestsPerRegistry);
+  report.deferred = deferred.length + targets.length - asking.length;
   const checking = pool(batches, HOSTS_AT_ONCE, d.signal, async (b, signal) => {
     for (const [n, t] of b.targets.entries()) {
       if (signal.aborted) {
         report.deferred += b.targets.length - n;
         return;
       }
-      if (!(await checkOne(d, t, report, k.checked, now, signal))) {
+      if (!(await checkOne(d, t, report, k, now, signal))) {
         report.deferred += b.targets.length - n; // this one included: it was not answered
         return;
       }
@@ -148,7 +156,8 @@ export async function runRefresh(d: RefreshDeps): Promise<RefreshReport> {
 }
 
 /** One HEAD and what follows; false: the host stopped answering for this run (stop asking it). */
-async function checkOne(d: RefreshDeps, t: RefreshTarget, report: RefreshReport, checkedKey: string, now: () => number, signal: AbortSignal): Promise<boolean> {
+async function checkOne(d: RefreshDeps, t: RefreshTarget, report: RefreshReport, k: ReturnType<typeof refreshKeys>, now: () => number, signal: AbortSignal): Promise<boolean> {
+  const checkedKey = k.checked;
   let head: { digest: string } | undefined;
   try {
     head = await d.engine.resolveDigest(t.ref, signal);
@@ -156,6 +165,7 @@ async function checkOne(d: RefreshDeps, t: RefreshTarget, report: RefreshReport,
     const stop = hostStop(e);
     if (stop) {
       report.stoppedHosts.push({ host: t.host, reason: describeError(e), retryAfterMs: stop.retryAfterMs });
+      if (stop.retryAfterMs !== null) await d.redis.hset(k.retryAfter, t.host, String(now() + stop.retryAfterMs));
       d.logger.warn({ host: t.host, ref: t.ref, retryAfterMs: stop.retryAfterMs, err: describeError(e) }, 'refresh: registry stopped answering; its remaining tags wait for the next run');
       return false;
     }
@@ -205,6 +215,18 @@ async function remirror(d: RefreshDeps, t: RefreshTarget, newDigest: string, rep
   report.moves.push({ ref: t.ref, oldDigest: t.record.sourceDigest ?? t.record.digest, newDigest });
   metrics.moved.inc();
   d.logger.info({ ref: t.ref, oldDigest: t.record.sourceDigest ?? t.record.digest, newDigest }, 'refresh: the tag moved upstream; re-mirroring');
+}
+
+/** Hosts whose Retry-After has not passed yet -> until when (ms); the passed ones are forgotten. */
+async function waitingHosts(redis: Redis, key: string, at: number): Promise<Map<string, number>> {
+  const out = new Map<string, number>();
+  const passed: string[] = [];
+  for (const [host, until] of Object.entries(await redis.hgetall(key))) {
+    if (Number(until) > at) out.set(host, Number(until));
+    else passed.push(host);
+  }
+  if (passed.length) await redis.hdel(key, ...passed);
+  return out;
 }
 
 async function lastChecked(redis: Redis, key: string, refs: readonly string[]): Promise<Map<string, number>> {

@@ -4,7 +4,10 @@
  * FerryBlockedImageInUse). Started only when there is a cluster to watch
  * (a kubeconfig or a mounted service account token) and
  * `kubernetes.podInformer` is not `off`; without one, ferry says so once and
- * retention and GC behave as they must without knowing what runs.
+ * retention and GC behave as they must without knowing what runs. When a
+ * cluster is configured but its client config cannot be loaded, this
+ * process watches no pods yet still reads the shared in-use index: retention
+ * and GC then delete only while another replica keeps a pod watch live.
  */
 import { once } from 'node:events';
 import { describeError } from '../errors.js';
@@ -15,13 +18,14 @@ import { startClusterEvents, type ClusterEvents } from './cluster-events.js';
 
 export interface ClusterView {
   inUse: InUseStore;
-  tracker: PodTracker;
-  recorder: EventRecorder;
-  events: ClusterEvents;
+  /** The rest is absent when the client config could not be loaded (then only `inUse` is read). */
+  tracker?: PodTracker;
+  recorder?: EventRecorder;
+  events?: ClusterEvents;
   close(): Promise<void>;
 }
 
-/** How long the role waits for the first pod list before it starts anyway (the index fills in when the list lands). */
+/** How long the role waits for the first pod list before it starts anyway (the index fills in when the list lands); a failed list does not hold it up. */
 const FIRST_SYNC_WAIT_MS = 30_000;
 
 export async function startClusterView(ctx: RoleContext): Promise<ClusterView | undefined> {
@@ -34,8 +38,9 @@ export async function startClusterView(ctx: RoleContext): Promise<ClusterView | 
   try {
     kube = await ctx.kube();
   } catch (e) {
-    logger.warn({ err: describeError(e) }, 'cannot load the Kubernetes client config: pods are not watched');
-    return undefined;
+    // A cluster is configured: deleting as if there were none would be deleting blind.
+    logger.warn({ err: describeError(e) }, 'cannot load the Kubernetes client config: pods are not watched here (retention and GC delete nothing unless another replica keeps its pod watch live)');
+    return { inUse: new InUseStore(ctx.redis('in-use'), ctx.config().queue.prefix), close: async () => {} };
   }
   if (!kube) {
     logger.info('no KUBECONFIG and no in-cluster service account: pods are not watched (no in-use index; GC stays off)');
@@ -58,11 +63,19 @@ export async function startClusterView(ctx: RoleContext): Promise<ClusterView | 
   });
   ctx.onConfigChange(() => events.onConfigChange());
   ctx.addReadiness('podWatch', async () => ({ ok: true, detail: tracker.synced ? `${tracker.size} pods watched` : 'pod list not synced yet' }));
-  const first = AbortSignal.timeout(FIRST_SYNC_WAIT_MS);
-  await once(tracker, 'synced', { signal: first }).then(
-    () => logger.info({ cluster: kube.server, pods: tracker.size }, 'watching pods: in-use index synced'),
-    () => logger.warn({ cluster: kube.server }, 'the first pod list has not finished yet; the in-use index fills in when it does (until then retention and GC delete nothing)'),
-  );
+  // A slow first list is waited for; an API that is away or refuses fails it at once, and the role starts then.
+  const done = new AbortController();
+  const signal = AbortSignal.any([done.signal, AbortSignal.timeout(FIRST_SYNC_WAIT_MS)]);
+  const first = await Promise.race([
+    once(tracker, 'synced', { signal }).then(() => 'synced' as const),
+    once(tracker, 'watchError', { signal }).then(() => 'failed' as const),
+  ]).catch(() => 'waiting' as const);
+  done.abort();
+  if (first === 'synced') logger.info({ cluster: kube.server, pods: tracker.size }, 'watching pods: in-use index synced');
+  else {
+    const why = first === 'failed' ? 'the first pod list or watch failed (retrying with backoff)' : 'the first pod list has not finished yet';
+    logger.warn({ cluster: kube.server }, `${why}; the in-use index fills in when it does (until then retention and GC delete nothing)`);
+  }
   return {
     inUse,
     tracker,

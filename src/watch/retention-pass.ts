@@ -48,7 +48,7 @@ export interface RetentionPassDeps {
   /** Aborted when the watcher closes: stops the deletes in flight. */
   signal: AbortSignal;
   /** The in-use index, when this process watches pods (its clock is the one its last-seen times were written with). */
-  inUse?: Pick<InUseStore, 'live' | 'digestUses' | 'now'> | undefined;
+  inUse?: Pick<InUseStore, 'live' | 'digestUses' | 'usedBy' | 'now'> | undefined;
   /** gc.keepUnusedFor, read at each pass. @defaultValue DEFAULTS.gc.keepUnusedFor */
   keepUnusedFor?: () => string;
 }
@@ -126,13 +126,14 @@ export async function runRetentionPass(d: RetentionPassDeps, w: ResolvedWatch): 
   return report;
 }
 
-/** What the index says about the digests retention would delete (and their upstream twins). */
+/** What the index says about the digests retention would delete (their upstream twins, and the refs of the records on them). */
 async function runsOf(d: RetentionPassDeps, inUse: NonNullable<RetentionPassDeps['inUse']>, digests: readonly string[], records: readonly ImageRecord[]): Promise<RetentionRuns> {
   const aliases = new Map<string, string[]>();
-  for (const r of records) {
-    if (!r.digest || !r.sourceDigest || r.sourceDigest === r.digest || !digests.includes(r.digest)) continue;
-    aliases.set(r.digest, [...(aliases.get(r.digest) ?? []), r.sourceDigest]);
+  const onThem = records.filter((r) => r.digest && digests.includes(r.digest));
+  for (const r of onThem) {
+    if (!r.sourceDigest || r.sourceDigest === r.digest) continue;
+    aliases.set(r.digest!, [...(aliases.get(r.digest!) ?? []), r.sourceDigest]);
   }
-  const uses = await inUse.digestUses([...digests, ...[...aliases.values()].flat()]);
-  return { uses, now: inUse.now(), keepUnusedForMs: parseDuration(d.keepUnusedFor?.() ?? DEFAULTS.gc.keepUnusedFor), aliases };
+  const [uses, named] = await Promise.all([inUse.digestUses([...digests, ...[...aliases.values()].flat()]), inUse.usedBy(onThem.map((r) => r.ref))]);
+  return { uses, now: inUse.now(), keepUnusedForMs: parseDuration(d.keepUnusedFor?.() ?? DEFAULTS.gc.keepUnusedFor), aliases, named };
 }

@@ -10,7 +10,7 @@
  * planRetention is pure; retention-pass.ts does the I/O.
  */
 import { digestUseReason } from '../gc/index.js';
-import type { DigestUse } from '../in-use/index.js';
+import type { DigestUse, UsedBy } from '../in-use/index.js';
 import type { ImageRecord } from '../queue/index.js';
 import type { HeldEntry } from './state.js';
 
@@ -31,6 +31,12 @@ export interface RetentionRuns {
   keepUnusedForMs: number;
   /** Mirror digest -> the upstream digest(s) of the same image (records' sourceDigest, when an index was filtered). */
   aliases?: ReadonlyMap<string, readonly string[]>;
+  /**
+   * `usedBy` of the records' refs: a pod that names a tag but runs no digest
+   * yet (pending, pulling, init containers first) pulls what its record
+   * points at, so that digest stays too.
+   */
+  named?: ReadonlyMap<string, UsedBy>;
 }
 
 export interface RetentionInput {
@@ -58,10 +64,14 @@ export function planRetention(i: RetentionInput): RetentionPlan {
   const reasons: Record<string, string> = {};
   for (const r of i.records) if (r.digest && !i.owned.has(r.ref) && !reasons[r.digest]) reasons[r.digest] = `used by the image record ${r.ref}`;
   if (i.runs) {
-    const { uses, now, keepUnusedForMs, aliases } = i.runs;
+    const { uses, now, keepUnusedForMs, aliases, named } = i.runs;
     for (const d of rest) {
       const why = reasons[d] ? undefined : digestUseReason([d, ...(aliases?.get(d) ?? [])], uses, now - keepUnusedForMs);
       if (why) reasons[d] = why;
+    }
+    for (const r of i.records) {
+      const pods = named?.get(r.ref)?.pods ?? 0;
+      if (r.digest && pods > 0 && !reasons[r.digest]) reasons[r.digest] = `${r.ref} is named by ${pods} pod${pods === 1 ? '' : 's'}, which pull${pods === 1 ? 's' : ''} this digest`;
     }
   }
   const isProtected = (d: string) => reasons[d] !== undefined;

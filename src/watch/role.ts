@@ -46,7 +46,7 @@ export const startWatch: StartRole = async (ctx: RoleContext): Promise<WatchRole
     mirrorRefOf: ctx.mirrorRefOf,
   });
   const logger = ctx.logger.child({ role: 'watch' });
-  await ctx.http.register(watchRoutes(watcher, () => ctx.config(), logger));
+  await ctx.http.register(watchRoutes(watcher, () => ctx.config(), logger, maintenance));
   ctx.onConfigChange((next, prev) => {
     if (prev.hooks.secret && !next.hooks.secret) {
       logger.warn('hooks.secret was removed: POST /hooks/registry now takes dashboard.token, or loopback callers only without one');

@@ -7,6 +7,8 @@
  *   PUT    /api/watches/:id           create/replace an API-defined watch (guarded)
  *   DELETE /api/watches/:id           delete an API-defined watch (guarded)
  *   POST   /hooks/registry            docker-registry notifications (hooks.secret, else guarded)
+ *   POST   /api/gc/run                garbage collection now, as configured (dryRun too) (guarded)
+ *   POST   /api/refresh/run           drift refresh now (guarded)
  * "Guarded" = src/access: dashboard.token when set, else loopback callers
  * only with a loopback Host and no foreign Origin. Bodies are JSON only.
  */
@@ -18,6 +20,7 @@ import { describeError, isFerryError, type FerryError } from '../errors.js';
 import { WATCH_ERROR_CODES, watchError } from './errors.js';
 import { EVENTS_MEDIA_TYPE } from './hooks.js';
 import * as metrics from './metrics.js';
+import type { Maintenance, MaintenanceTask } from './maintenance.js';
 import type { Watcher } from './watcher.js';
 
 type IdParams = { Params: { id: string } };
@@ -28,10 +31,11 @@ const TAKES = {
   poll: 'no body (or an empty JSON body)',
   put: 'JSON: one `watch:` entry, e.g. {"image": "docker.io/library/nginx", "strategy": "semver", "constraint": "^1.27", "schedule": "*/15 * * * *"}',
   remove: 'no body',
+  run: 'no body (or an empty JSON body)',
   hook: `a docker-registry notification envelope {"events": [...]} as ${EVENTS_MEDIA_TYPE} or application/json`,
 } as const;
 
-export function watchRoutes(watcher: Watcher, config: () => FerryConfig, logger: Logger) {
+export function watchRoutes(watcher: Watcher, config: () => FerryConfig, logger: Logger, maintenance?: Pick<Maintenance, 'runNow'>) {
   const isHook = (req: FastifyRequest) => req.routeOptions.url === HOOK_URL;
   const hookRejected = (req: FastifyRequest, e: FerryError) => {
     metrics.hooks.inc({ outcome: e.status === 401 || e.status === 403 ? 'unauthorized' : 'invalid' });
@@ -90,6 +94,17 @@ export function watchRoutes(watcher: Watcher, config: () => FerryConfig, logger:
       await watcher.remove(req.params.id);
       return reply.code(204).send();
     });
+
+    if (maintenance) {
+      for (const task of ['gc', 'refresh'] as const satisfies readonly MaintenanceTask[]) {
+        app.post(`/api/${task}/run`, guarded(TAKES.run), async (_req, reply) => {
+          const report = await maintenance.runNow(task);
+          // Another replica (or the schedule) holds the task's lock: its report lands where GET /api/gc reads.
+          if (!report) return reply.code(202).send({ task, deferred: true, message: `a ${task} run is in progress elsewhere; its report replaces the last one when it ends` });
+          return report;
+        });
+      }
+    }
 
     app.post(HOOK_URL, { onRequest: hookGuard(config, onHookRefused), config: { takes: TAKES.hook } }, async (req, reply) => {
       const res = await watcher.notify(req.body);

@@ -61,17 +61,24 @@ export function imagesOf(pod: Pod | undefined, lists: readonly ImageList[] = ALL
   return out;
 }
 
+/** Pull-secret names a copy or a verification may read, at most: each is an API read, and rides along in memory, Redis and jobs. */
+export const MAX_PULL_SECRETS = 16;
+/** A Secret's name (a DNS-1123 subdomain); nothing else can name one, so nothing else is worth a read. */
+const SECRET_NAME = /^[a-z0-9]([-a-z0-9.]{0,251}[a-z0-9])?$/;
+
 /**
- * The names in `spec.imagePullSecrets` (malformed entries skipped). By the
- * time a mutating webhook runs, the ServiceAccount admission plugin has
- * copied the service account's pull secrets in, so this is every secret the
- * kubelet would pull this pod's images with.
+ * The names in `spec.imagePullSecrets` (malformed entries skipped; the
+ * first MAX_PULL_SECRETS). By the time a mutating webhook runs, the
+ * ServiceAccount admission plugin has copied the service account's pull
+ * secrets in, so this is every secret the kubelet would pull this pod's
+ * images with. Nothing has checked these names yet (validation runs after
+ * the mutating webhooks): a pod author may list thousands, of any shape.
  */
 export function pullSecretsOf(pod: Pod | undefined): string[] {
   const list = pod?.spec?.imagePullSecrets;
   if (!Array.isArray(list)) return [];
   const names = list.map((s: unknown) => (typeof s === 'object' && s !== null ? (s as { name?: unknown }).name : undefined));
-  return [...new Set(names.filter((n): n is string => typeof n === 'string' && n !== ''))];
+  return [...new Set(names.filter((n): n is string => typeof n === 'string' && SECRET_NAME.test(n)))].slice(0, MAX_PULL_SECRETS);
 }
 
 /** The images of `uses` that `old` did not name at the same place (list and name): what an UPDATE introduces. */

@@ -62,8 +62,8 @@ export class CredentialEngines {
     if (entry) this.entries.delete(key); // re-inserted below: the map's order is the LRU order
     else entry = { engine: this.build(host, creds), host, creds, lastUsed: this.now(), busy: 0 };
     this.entries.set(key, entry);
+    entry.busy++; // before evict(): the engine about to be used is not one to close
     this.evict();
-    entry.busy++;
     try {
       return await fn(entry.engine);
     } finally {

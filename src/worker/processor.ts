@@ -175,7 +175,8 @@ export function createProcessor(d: ProcessorDeps) {
         mirroredAt: new Date(now()).toISOString(),
         lastError: null,
         nextAttemptAt: null,
-        ...(access ? { access } : {}),
+        // a probe that said nothing leaves access unknown: the last copy's answer was about other content
+        ...(d.tenancy && plan ? { access: access ?? null } : {}),
         ...(quiet ? {} : { attempts: attempt, maxAttempts }),
       });
       // Namespaces that asked while the copy ran are checked now that there is a digest to check against.

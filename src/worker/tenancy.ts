@@ -13,7 +13,8 @@
  *    unknown (admission then keeps the image from namespaces without a
  *    grant, and the next one that asks makes a worker look again). A copy
  *    with no credentials at all is `public` without a probe.
- *  - A namespace is granted when the copy used its pull secret, or when its
+ *  - A namespace is granted when the copy used its pull secret (and asked the
+ *    upstream something with it: not a digest the mirror already held), or when its
  *    own secret resolves the upstream reference to the digest ferry copied
  *    (`sourceDigest`). Waiting namespaces sit in Redis (Verifications); a
  *    `verify` job, and the end of every copy, checks them.
@@ -145,10 +146,17 @@ export class WorkerTenancy {
   async afterCopy(ref: string, plan: CopyPlan, used: CredentialsUsed, o: { upToDate: boolean; known?: ImageAccess | null | undefined; signal?: AbortSignal | undefined }): Promise<ImageAccess | undefined> {
     if (used === 'pod' && plan.pod) {
       const { requester, credentials } = plan.pod;
+      // A digest the mirror already holds is up to date without a single request upstream: the secret proved
+      // nothing (any secret with an entry for the host gets this far). It is checked like any other
+      // namespace's, against the upstream, once the record says mirrored (the processor's verifyPending).
+      const unproven = o.upToDate && splitRef(ref).digest !== undefined;
       try {
-        await this.d.store.grant(ref, requester.namespace);
-        await this.verifications.rememberRequester(ref, requester);
-        this.d.logger.info({ ref, namespace: requester.namespace, pullSecret: credentials.source }, "copied with the requesting pod's pull secret: its namespace is granted the image");
+        if (unproven) await this.verifications.add(ref, requester);
+        else {
+          await this.d.store.grant(ref, requester.namespace);
+          await this.verifications.rememberRequester(ref, requester);
+          this.d.logger.info({ ref, namespace: requester.namespace, pullSecret: credentials.source }, "copied with the requesting pod's pull secret: its namespace is granted the image");
+        }
       } catch (e) {
         this.d.logger.warn({ ref, namespace: requester.namespace, err: describeError(e) }, 'could not record the grant of the namespace whose pull secret copied the image');
       }

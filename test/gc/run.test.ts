@@ -6,7 +6,7 @@
  */
 import t from 'tap';
 import type { Test } from 'tap';
-import { gcReportKey, runGc, type GcReport } from '../../src/gc/index.js';
+import { gcReportKey, runGc, type GcDeps, type GcReport } from '../../src/gc/index.js';
 import { parseReference, repositoryOf } from '../../src/reference/index.js';
 import { RegistryEngine } from '../../src/registry/index.js';
 import { buildImage, buildIndex, inspectRaw, pushImage } from '../support/images.js';
@@ -34,8 +34,8 @@ function setup(t: Test, o: { reg?: TestRegistry; gc?: Parameters<typeof gcConfig
     await engine.close();
     s.close();
   });
-  const gc = (extra: { inUse?: false } = {}) =>
-    runGc({ config: () => config, redis: s.conn, store: s.store, engine, logger, now: s.now, ...(extra.inUse === false ? {} : { inUse: s.inUse }) });
+  const gc = (extra: { inUse?: false | GcDeps['inUse'] } = {}) =>
+    runGc({ config: () => config, redis: s.conn, store: s.store, engine, logger, now: s.now, ...(extra.inUse === false ? {} : { inUse: extra.inUse ?? s.inUse }) });
   return { s, gc, prefix, setConfig: (c: typeof config) => (config = c), config: () => config };
 }
 
@@ -193,4 +193,48 @@ t.test('never seen by the pod watch: counted unused only from the first run that
   report = await gc();
   t.same(report.removed.map((i) => i.ref), [ref]);
   t.equal(report.removed[0]!.unusedSince, null);
+});
+
+t.test('the pod watch stops being live during the run: no delete is made after that', async (t) => {
+  const { s, gc } = setup(t);
+  const a = await image(s, 'docker.io/demo/lost:1', 900);
+  await s.live();
+  let asked = 0;
+  // live when the run starts, then the tracker's heartbeat is gone (it died, or Redis lost its data)
+  const inUse: GcDeps['inUse'] = {
+    live: async () => (asked++ === 0 ? s.inUse.live() : { live: false, syncedAt: new Date(s.clock.ms).toISOString() }),
+    usedBy: (refs) => s.inUse.usedBy(refs),
+    digestUses: (digests) => s.inUse.digestUses(digests),
+  };
+  const report = await gc({ inUse });
+  t.same(report.removed, []);
+  t.match(report.errors, [{ ref: a.ref, reason: /not attempted: the pod watch stopped being live/ }]);
+  t.ok(await inspectRaw(`${a.repo}@${a.digest}`), 'the manifest stays');
+  t.ok(await s.store.get(a.ref), 'and the record');
+});
+
+t.test('a reload turning dryRun on (or GC off) during a run stops its deletes', async (t) => {
+  const { s, gc, config, setConfig } = setup(t);
+  const a = await image(s, 'docker.io/demo/reload:1', 900);
+  await s.live();
+  for (const flip of [{ dryRun: true }, { enabled: false }]) {
+    const before = config();
+    let planned = false;
+    // the plan reads usedBy once; the reload lands after it, before the deletes
+    const inUse: GcDeps['inUse'] = {
+      live: () => s.inUse.live(),
+      usedBy: async (refs) => {
+        const out = await s.inUse.usedBy(refs);
+        if (!planned) setConfig({ ...before, gc: { ...before.gc, ...flip } });
+        planned = true;
+        return out;
+      },
+      digestUses: (digests) => s.inUse.digestUses(digests),
+    };
+    const report = await gc({ inUse });
+    t.same(report.removed, [], JSON.stringify(flip));
+    t.match(report.errors, [{ ref: a.ref, reason: /not attempted: gc\.(dryRun was turned on|enabled was turned off)/ }]);
+    t.ok(await inspectRaw(`${a.repo}@${a.digest}`), 'the manifest stays');
+    setConfig(before);
+  }
 });

@@ -2,6 +2,7 @@
  * An HTTP proxy in front of the stand-in Kubernetes API that a test can cut:
  * `cut()` drops every open connection (watches included) and answers 503
  * until `restore()`, as an API server restart or a network partition would.
+ * `refuseWatches(true)` answers 500 to watch requests only (lists still pass).
  */
 import { createServer, request, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
@@ -10,14 +11,20 @@ export interface CutProxy {
   url: string;
   cut(): void;
   restore(): void;
+  refuseWatches(on: boolean): void;
   close(): Promise<void>;
 }
 
 export async function startCutProxy(target: string): Promise<CutProxy> {
   const to = new URL(target);
   let down = false;
+  let noWatches = false;
   const sockets = new Set<Socket>();
   const forward = (req: IncomingMessage, res: ServerResponse): void => {
+    if (noWatches && /[?&]watch=(true|1)\b/.test(req.url ?? '')) {
+      res.writeHead(500, { 'content-type': 'application/json' }).end('{"kind":"Status","code":500,"message":"no watches"}');
+      return;
+    }
     if (down) {
       res.writeHead(503, { 'content-type': 'application/json' }).end('{"kind":"Status","code":503,"message":"cut"}');
       return;
@@ -44,6 +51,9 @@ export async function startCutProxy(target: string): Promise<CutProxy> {
     },
     restore() {
       down = false;
+    },
+    refuseWatches(on) {
+      noWatches = on;
     },
     async close() {
       for (const s of sockets) s.destroy();

@@ -103,6 +103,31 @@ t.test('rewritten pods map back to the upstream ref: annotation first, else the 
   t.equal(images[0]?.image, `mirror.local:5000/cache/docker.io/library/nginx:1.27@${D1}`, 'image is the spec string');
 });
 
+t.test('an image moved by hand to another tag of the same repository is not the annotated one', async (t) => {
+  const images = podImages(
+    pod(
+      {
+        containers: [
+          { name: 'retagged', image: 'mirror.local:5000/cache/docker.io/library/nginx:1.28' },
+          { name: 'latest', image: `mirror.local:5000/cache/docker.io/library/redis:latest@${D1}` },
+          { name: 'pinned', image: `mirror.local:5000/cache/docker.io/library/alpine@${D2}` },
+        ],
+      },
+      { annotations: { 'ferry.io/original-images': JSON.stringify({ retagged: 'nginx:1.27', latest: 'redis', pinned: `alpine@${D1}` }) } },
+    ),
+    MIRROR,
+  );
+  t.same(
+    images.map((i) => [i.container, i.ref, i.rewritten]),
+    [
+      ['retagged', 'docker.io/library/nginx:1.28', false],
+      ['latest', 'docker.io/library/redis:latest', true],
+      ['pinned', `docker.io/library/alpine@${D1}`, true],
+    ],
+    'the tag ferry wrote is the original one (an implied latest too); a digest-only original names no tag',
+  );
+});
+
 t.test('an annotation on an image not in the mirror is ignored (not rewritten)', async (t) => {
   const [img] = podImages(pod({ containers: [{ name: 'app', image: 'nginx:1.28' }] }, { annotations: { 'ferry.io/original-images': '{"app":"nginx:1.27"}' } }), MIRROR);
   t.same([img?.ref, img?.rewritten], ['docker.io/library/nginx:1.28', false]);

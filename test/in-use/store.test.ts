@@ -110,6 +110,21 @@ t.test('reconcile removes pods not present and returns how many', async (t) => {
   t.same(await store.inUseRefs(), []);
 });
 
+t.test('reconcile writes again the pods of the view that the index lost', async (t) => {
+  const { store } = makeStore(t);
+  const kept = img('ns', 'kept', 'app', NGINX, { digest: D1 });
+  await store.setPod('ns', 'kept', [kept]);
+  const view = [
+    { namespace: 'ns', pod: 'kept', images: [kept] },
+    { namespace: 'ns', pod: 'lost', images: [img('ns', 'lost', 'app', NGINX, { digest: D1 })] },
+    { namespace: 'ns', pod: 'empty', images: [] },
+  ];
+  t.equal(await store.reconcile(new Set(view.map((p) => `${p.namespace}/${p.pod}`)), view), 0, 'nothing removed');
+  t.same((await store.podsOf(NGINX)).map((r) => r.pod), ['kept', 'lost']);
+  t.same((await store.usedBy([NGINX])).get(NGINX)?.pods, 2);
+  t.same((await store.digestUses([D1])).get(D1)?.running, 2);
+});
+
 t.test('an image volume entry (`volume/<name>`) round-trips', async (t) => {
   const { store } = makeStore(t);
   await store.setPod('ns', 'p', [img('ns', 'p', 'volume/models', NGINX, { list: 'volumes', node: null, rewritten: true })]);

@@ -8,11 +8,14 @@ import t, { type Test } from 'tap';
 import { once } from 'node:events';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
+import { createServer } from 'node:http';
 import { join } from 'node:path';
+import { gzipSync } from 'node:zlib';
 import { register } from 'prom-client';
 import { startRedis } from '../support/redis.js';
 import { startKubeApi, type KubeApi, type KubeObject } from '../support/kube-api.js';
 import { startCutProxy } from './cut-proxy.js';
+import { captureLogger, stallingServer } from '../events/support/events.js';
 import { connectRedis } from '../../src/queue/index.js';
 import { connectKube, type KubeClient } from '../../src/kube/index.js';
 import { createLogger } from '../../src/observability/index.js';
@@ -190,6 +193,26 @@ t.test('a pod deleted while the watch is down and history compacted (410 Gone) i
   t.equal((await store.usedBy(['docker.io/library/redis:7'])).get('docker.io/library/redis:7')?.pods, 0);
 });
 
+t.test('pods Redis lost before a relist are written again by it, though they did not change', async (t) => {
+  const { api, store, track } = await setup(t, [pod('a', 'one', 'nginx:1.27', { imageID: `nginx@${D1}` }), pod('a', 'two', 'redis:7')]);
+  const { tracker } = track();
+  await once(tracker, 'synced');
+  await api.waitForRequest((r) => r.watch && r.path === '/api/v1/pods');
+  // Redis comes back empty (restarted without its data) just as the watch needs a relist: the
+  // relist's heartbeat is its first, so it cannot tell the index is gone.
+  const lost = await store.redis.keys(`${store.prefix}:inuse:*`);
+  await store.redis.del(...lost);
+  api.disconnectWatches();
+  api.apply(pod('b', 'new', 'alpine:3'));
+  api.compact();
+  await once(tracker, 'synced');
+  t.ok(api.sent.some((e) => e.type === 'ERROR' && e.path === '/api/v1/pods'), 'the re-watch got 410');
+  t.same(await store.inUseRefs(), ['docker.io/library/alpine:3', NGINX, 'docker.io/library/redis:7']);
+  t.match(await store.podsOf(NGINX), [{ pod: 'one', digest: D1 }]);
+  t.same((await store.digestUses([D1])).get(D1)?.running, 1);
+  t.equal((await store.live()).live, true);
+});
+
 t.test('a pod removed while ferry was stopped is dropped by the reconcile on the next start', async (t) => {
   const { api, store, track } = await setup(t, [pod('a', 'one'), pod('a', 'two', 'redis:7')]);
   const first = track();
@@ -289,6 +312,137 @@ t.test('a broken connection: not live meanwhile, restart with backoff, the relis
   await once(tracker, 'synced');
   t.same(await store.inUseRefs(), [NGINX]);
   t.equal((await store.live()).live, true, 'live again');
+});
+
+t.test('a watch refused right after every list: never synced, and the restarts back off', async (t) => {
+  let proxy: Awaited<ReturnType<typeof startCutProxy>> | undefined;
+  const { store, track } = await setup(t, [pod('a', 'one')], {
+    server: async (api) => {
+      proxy = await startCutProxy(api.url);
+      return proxy.url;
+    },
+  });
+  t.teardown(() => proxy!.close());
+  proxy!.refuseWatches(true);
+  // Each list's reconcile settles after its watch was refused, as when Redis answers slower than the API refuses.
+  let tracker: PodTracker | undefined;
+  let gated = true;
+  const reconcile = store.reconcile.bind(store);
+  store.reconcile = async (...args) => {
+    if (gated) await once(tracker!, 'watchError');
+    return reconcile(...args);
+  };
+  const { logger, lines } = captureLogger('warn');
+  tracker = track({ logger, restartBackoffMs: 20 }).tracker;
+  let synced = 0;
+  tracker.on('synced', () => synced++);
+  for (let i = 0; i < 5; i++) await once(tracker, 'watchError');
+  t.equal(synced, 0, 'a list whose watch failed is no sync');
+  t.equal(tracker.synced, false);
+  t.equal((await store.live()).live, false, 'not live without a watch');
+  const delays = lines().filter((l) => String(l.msg).startsWith('pod watch failed')).map((l) => Number(l.retryInMs));
+  t.ok(delays.length >= 5 && delays[4]! >= 160, `the backoff grows although every list succeeds: ${delays.join(', ')} ms`);
+
+  gated = false;
+  proxy!.refuseWatches(false);
+  await once(tracker, 'synced');
+  t.equal((await store.live()).live, true);
+});
+
+t.test('a list the API server never answers times out and is retried, its socket closed', { timeout: 20_000 }, async (t) => {
+  const stall = await stallingServer(t);
+  const kube = await kubeFor(stall.url);
+  const conn = connectRedis(redis.url);
+  t.teardown(() => conn.disconnect());
+  const tracker = startPodTracker({ kube, store: new InUseStore(conn, `t${++prefixes}`), mirror: () => MIRROR, logger: createLogger('silent'), restartBackoffMs: 20, listTimeoutMs: 200 });
+  t.teardown(() => tracker.close());
+  await once(tracker, 'watchError');
+  await once(tracker, 'watchError');
+  t.ok(stall.accepted() >= 2, 'listed again after the deadline');
+  t.ok(stall.open() <= 1, `timed-out lists leave no socket behind (${stall.open()} open)`);
+  t.equal(tracker.synced, false);
+});
+
+t.test('credentials that fail as the watch resumes: a restart with backoff, not an unhandled rejection', async (t) => {
+  const api = await startKubeApi({ objects: [pod('a', 'one')] });
+  t.teardown(() => api.close());
+  // An exec credential plugin (EKS, GKE) run for every request, failing while `flag` exists.
+  const flag = join(dir, `exec-fails-${++kubeconfigs}`);
+  const credential = JSON.stringify({ apiVersion: 'client.authentication.k8s.io/v1', kind: 'ExecCredential', status: { token: 't', expirationTimestamp: '2000-01-01T00:00:00Z' } });
+  const file = join(dir, `kubeconfig-${kubeconfigs}`);
+  writeFileSync(
+    file,
+    JSON.stringify({
+      apiVersion: 'v1',
+      kind: 'Config',
+      clusters: [{ name: 'standin', cluster: { server: api.url, 'insecure-skip-tls-verify': true } }],
+      users: [{ name: 'standin', user: { exec: { apiVersion: 'client.authentication.k8s.io/v1', command: 'sh', args: ['-c', `if [ -e '${flag}' ]; then echo refused >&2; exit 1; fi; echo '${credential}'`] } } }],
+      contexts: [{ name: 'standin', context: { cluster: 'standin', user: 'standin' } }],
+      'current-context': 'standin',
+    }),
+  );
+  const kube = (await connectKube({ KUBECONFIG: file }))!;
+  const conn = connectRedis(redis.url);
+  t.teardown(() => conn.disconnect());
+  const store = new InUseStore(conn, `t${++prefixes}`);
+  const tracker = startPodTracker({ kube, store, mirror: () => MIRROR, logger: createLogger('silent'), heartbeatMs: 60_000, restartBackoffMs: 20 });
+  t.teardown(() => tracker.close());
+  await once(tracker, 'synced');
+  await api.waitForRequest((r) => r.watch && r.path === '/api/v1/pods');
+
+  writeFileSync(flag, '');
+  const failed = once(tracker, 'watchError');
+  api.disconnectWatches(); // the re-watch asks the plugin for a token, and it fails
+  await failed;
+  t.equal(tracker.synced, false);
+  rmSync(flag);
+  await once(tracker, 'synced');
+  t.same(await store.inUseRefs(), [NGINX]);
+});
+
+t.test('closed while its first list is in flight: no watch is started after it', async (t) => {
+  const { api, track } = await setup(t, [pod('a', 'one')]);
+  let tracker: PodTracker | undefined;
+  let closing: Promise<void> | undefined;
+  // Runs inside the server's handler, before it answers the list.
+  void api.waitForRequest((r) => {
+    if (!closing && r.path === '/api/v1/pods' && !r.watch) closing = tracker!.close();
+    return closing !== undefined;
+  });
+  tracker = track().tracker;
+  await api.waitForRequest((r) => r.path === '/api/v1/pods' && !r.watch);
+  await closing;
+  await t.rejects(api.waitForRequest((r) => r.watch, 1000), 'no watch request once the list is answered');
+  t.equal(api.openWatches, 0);
+});
+
+t.test('the list is asked for gzip, as client-node asks for it, and read compressed', { timeout: 20_000 }, async (t) => {
+  const encodings: string[] = [];
+  const watches = new Set<import('node:http').ServerResponse>();
+  const server = createServer((req, res) => {
+    if (/[?&]watch=true/.test(req.url ?? '')) {
+      res.writeHead(200, { 'content-type': 'application/json' }).flushHeaders();
+      watches.add(res);
+      return;
+    }
+    encodings.push(String(req.headers['accept-encoding']));
+    const list = { kind: 'PodList', apiVersion: 'v1', metadata: { resourceVersion: '5' }, items: [{ ...pod('a', 'one'), metadata: { name: 'one', namespace: 'a', uid: 'u1', resourceVersion: '5' } }] };
+    res.writeHead(200, { 'content-type': 'application/json', 'content-encoding': 'gzip' }).end(gzipSync(JSON.stringify(list)));
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  t.teardown(() => {
+    for (const w of watches) w.destroy();
+    server.close();
+  });
+  const kube = await kubeFor(`http://127.0.0.1:${(server.address() as { port: number }).port}`);
+  const conn = connectRedis(redis.url);
+  t.teardown(() => conn.disconnect());
+  const store = new InUseStore(conn, `t${++prefixes}`);
+  const tracker = startPodTracker({ kube, store, mirror: () => MIRROR, logger: createLogger('silent'), heartbeatMs: 60_000 });
+  t.teardown(() => tracker.close());
+  await once(tracker, 'synced');
+  t.match(encodings[0], /gzip/);
+  t.same(await store.inUseRefs(), [NGINX]);
 });
 
 t.test('a mirror change (config reload) re-maps every pod on the next tick', async (t) => {

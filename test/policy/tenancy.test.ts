@@ -121,5 +121,49 @@ t.test("naming ferry's copy directly does not walk around isolation, whatever th
     t.equal(b.enqueue[0]?.verify, true, 'its secret is checked meanwhile');
   }
   t.same(run(FROM_PODS, pod('team-a', [copy]), states).denials, [], 'the granted namespace may name it');
-  t.same(run(FROM_PODS, pod('team-b', [copy]), { [P]: view() }).denials, [], 'unknown access: left alone, as before');
+  const unknown = run(FROM_PODS, pod('team-b', [copy]), { [P]: view() });
+  t.match(unknown.denials, [/is ferry's copy of ghcr\.io\/acme\/private:1\.0: ferry has not yet checked whether ghcr\.io serves it without credentials; .*try again in a moment/], 'unknown access where ferry could have used credentials: not handed out unchecked either');
+  t.same(unknown.enqueue, [{ ref: P, mirrorRef: copy, verify: true }], 'and the anonymous probe is asked for');
+  t.same(run({}, pod('team-b', [copy]), { [P]: view() }).denials, [], 'unknown access, no credentials anywhere: every copy was anonymous');
+});
+
+t.test("ferry's copy named by digest, by tag and digest, or by a tag no record names is judged too", async (t) => {
+  const states = { [P]: view({ access: 'private', grantedNamespaces: 'team-a' }) };
+  const repo = `${M}/ghcr.io/acme/private`;
+  const E = 'sha256:' + 'e'.repeat(64);
+  for (const image of [`${repo}@${D}`, `${repo}:1.0@${D}`, `${repo}:other`, `${repo}:1.0@${E}`]) {
+    for (const annotations of [{}, { 'ferry.io/skip': 'true' }] as Record<string, string>[]) {
+      const b = run(FROM_PODS, pod('team-b', [image], { annotations }), states);
+      t.match(b.denials, [/is ferry's copy of ghcr\.io\/acme\/private[:@].*name ghcr\.io\/acme\/private[:@]\S* instead/], `${image.slice(M.length)} ${JSON.stringify(annotations)}: denied for team-b`);
+    }
+  }
+  const volume: ImageUse = { list: 'volumes', index: 0, name: 'data', image: `${repo}@${D}` };
+  t.match(run(FROM_PODS, { namespace: 'team-b', annotations: {}, images: [volume] }, states).denials, [/image volume "data"\) is ferry's copy/], 'an image volume too');
+  const pinned = run(FROM_PODS, pod('team-b', [`${repo}:1.0@${D}`], { pullSecrets: ['regcred'] }), states);
+  t.same(pinned.enqueue, [{ ref: P, mirrorRef: `${repo}:1.0`, verify: true, requester: { namespace: 'team-b', pullSecrets: ['regcred'] } }], "the tag's record is the one checked");
+  t.same(run(FROM_PODS, pod('team-a', [`${repo}:1.0@${D}`]), states).denials, [], 'the granted namespace: its pinned copy');
+  t.equal(run(FROM_PODS, pod('team-a', [`${repo}:1.0@${E}`]), states).denials.length, 1, 'but not another digest under that tag');
+  const pin = { ...FROM_PODS, rewrite: { pinDigest: true } };
+  const rewritten = run(pin, pod('team-a', [P]), states).images[0]!.image!;
+  t.equal(rewritten, `${repo}:1.0@${D}`);
+  t.same(validatePod(pod('team-a', [rewritten]), { annotations: {} }, compilePolicy(cfg(pin)), (ref) => states[ref as keyof typeof states]).denials, [], 'the validating webhook admits the pinned rewrite');
+  t.same(run({ ...FROM_PODS, registries: { 'ghcr.io': { credentialsFromPods: true, shareWith: ['team-*'] } } }, pod('team-b', [`${repo}@${D}`]), states).denials, [], 'shareWith admits');
+  t.same(run({}, pod('team-b', [`${repo}@${D}`]), {}).denials, [], 'a host ferry never had credentials for: every copy was anonymous, left alone');
+  const digestRecord = { [`ghcr.io/acme/private@${D}`]: view({ access: 'public' }) };
+  t.same(run(FROM_PODS, pod('team-b', [`${repo}@${D}`]), digestRecord).denials, [], "a digest's own record decides");
+});
+
+t.test('the upstream host in another case is the same host, record and mirror path', async (t) => {
+  const states = { [P]: view({ access: 'private', grantedNamespaces: 'team-a' }) };
+  for (const image of ['GHCR.IO/acme/private:1.0', 'Ghcr.io/acme/private:1.0']) {
+    for (const mode of ['always', 'mirrored', 'enforce']) {
+      const b = run({ ...FROM_PODS, rewrite: { mode } }, pod('team-b', [image]), states);
+      t.equal(b.images[0]!.image, undefined, `${image}, ${mode}: team-b is not rewritten to ferry's copy of ${P}`);
+      t.equal(b.images[0]!.ref, P, 'judged as the record it shares a mirror path with');
+    }
+    t.equal(run({ ...FROM_PODS, rewrite: { mode: 'always' } }, pod('team-a', [image]), states).images[0]!.image, `${M}/ghcr.io/acme/private:1.0`, 'team-a is');
+  }
+  const fresh = run({ ...FROM_PODS, rewrite: { mode: 'always' } }, pod('team-b', ['GHCR.IO/acme/new:1']), {});
+  t.equal(fresh.images[0]!.image, undefined, "ghcr.io's settings apply: not rewritten before ferry knows whether it is private");
+  t.same(fresh.enqueue, [{ ref: 'ghcr.io/acme/new:1', mirrorRef: `${M}/ghcr.io/acme/new:1` }], 'queued under the one name');
 });

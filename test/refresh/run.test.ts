@@ -142,6 +142,21 @@ t.test('a 429 with a long Retry-After stops that host for the run; other hosts g
   t.match(report, { targets: 4, checked: 1, moved: 0, deferred: 3, errors: 0 });
   t.match(report.stoppedHosts, [{ host: proxy.host, retryAfterMs: 120_000, reason: /429|rate/i }]);
   t.equal(proxy.log.filter((l) => /\/manifests\//.test(l)).length, 1, 'one manifest request to the limited host, no retries, no other tags');
+
+  // The next run comes before the Retry-After (120 s) has passed: the host is not asked at all.
+  s.clock.ms += 60_000;
+  const next = await runRefresh(deps());
+  t.match(next, { targets: 4, checked: 1, deferred: 3 });
+  t.match(next.stoppedHosts, [{ host: proxy.host, reason: /Retry-After lasts until/, retryAfterMs: 60_000 }]);
+  t.equal(proxy.log.filter((l) => /\/manifests\//.test(l)).length, 1, 'no request to the limited host while its Retry-After lasts');
+
+  // Once it has passed, the host is asked again.
+  proxy.rules.splice(0);
+  s.clock.ms += 61_000;
+  const after = await runRefresh(deps());
+  t.same(after.stoppedHosts, []);
+  t.match(after, { checked: 4, deferred: 0 });
+  t.ok(proxy.log.filter((l) => /\/manifests\//.test(l)).length > 1, 'asked again after the Retry-After');
 });
 
 t.test('inUseOnly without a pod watch is skipped; without inUseOnly every mirrored tag is a target', async (t) => {

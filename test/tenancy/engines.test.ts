@@ -57,8 +57,13 @@ t.test('CredentialEngines: one engine per credentials, least recently used dropp
   await engines.use('ghcr.io', { username: 'b', password: 'x' }, async () => {});
   await engines.use('ghcr.io', { username: 'c', password: 'x' }, async () => {});
   t.equal(await engines.use('ghcr.io', { username: 'busy', password: 'x' }, async (e) => e), busy, 'a busy engine survives eviction');
+  let release2!: () => void;
+  const held2 = engines.use('ghcr.io', { username: 'busy2', password: 'x' }, () => new Promise<void>((r) => (release2 = r)));
+  const crowded = await engines.use('ghcr.io', { username: 'd', password: 'x' }, async (e) => (e as unknown as { closing: AbortController }).closing.signal.aborted);
+  t.equal(crowded, false, 'past max with every other engine busy: the one just built is not closed under its caller');
   release();
-  await held;
+  release2();
+  await Promise.all([held, held2]);
   now += 60_000;
   (engines as unknown as { sweep(ms: number): void }).sweep(60_000);
   t.equal(engines.size, 0, 'idle engines are closed');

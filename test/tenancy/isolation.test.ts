@@ -177,6 +177,21 @@ t.test('team-b, with a wrong password, stays on the upstream and is never grante
   t.equal((await admit('team-a', mirrorRef(PRIV.ref))).allowed, true, 'team-a may name it');
 });
 
+t.test('team-b naming the digest the mirror already holds is not granted by a copy that asked the upstream nothing', async (t) => {
+  const byDigest = `${priv.host}/acme/app@${PRIV.digest}`;
+  const first = await admit('team-b', byDigest, { pullSecrets: ['regcred'] });
+  t.equal(imageAfter(first, byDigest), byDigest, 'left upstream');
+  // The copy with team-b's (wrong) secret is up to date at once: the mirror has that digest from team-a's copy.
+  const rec = await mirrored(byDigest);
+  t.equal(rec.access, 'private');
+  const verifications = new Verifications(ctx.store);
+  const checked = async () => (await record(byDigest))?.grantedNamespaces ?? (await verifications.recentlyFailed(byDigest, { namespace: 'team-b', pullSecrets: ['regcred'] }));
+  await eventually('the grant decided', checked);
+  t.equal((await record(byDigest))?.grantedNamespaces, null, 'team-b is not granted: its secret was checked against the upstream, and refused');
+  t.equal(imageAfter(await admit('team-b', byDigest, { pullSecrets: ['regcred'] }), byDigest), byDigest, 'and stays upstream');
+  t.equal((await admit('team-b', mirrorRef(byDigest))).allowed, false, "naming ferry's copy by digest is denied too");
+});
+
 t.test("team-c's own valid secret (legacy .dockercfg) is verified against the digest and granted", async (t) => {
   const r = await admit('team-c', PRIV.ref, { pullSecrets: ['legacy'] });
   t.equal(imageAfter(r, PRIV.ref), PRIV.ref, 'upstream until verified');

@@ -64,3 +64,15 @@ t.test('verification requests: one job per image and namespace, the secret names
   t.same(await s.verifications.take(REF), [], 'taken once');
   t.equal(await s.store.get(REF), undefined, 'a verification never creates a record');
 });
+
+t.test('whose pull secret copied an image is forgotten with its record', async (t) => {
+  const s = await setup(`prm${Math.random().toString(36).slice(2, 8)}`);
+  t.teardown(() => s.close());
+  const ref = 'ghcr.io/acme/app:1';
+  await s.store.update(ref, { state: 'mirrored' }, { upsert: true });
+  await s.verifications.rememberRequester(ref, { namespace: 'team-a', pullSecrets: ['regcred'] });
+  t.ok(await s.verifications.requesterOf(ref));
+  t.equal(await s.store.remove(ref), true);
+  t.equal(await s.verifications.requesterOf(ref), undefined);
+  t.equal(await s.store.redis.hlen(s.store.k.requesters), 0, 'no field left behind');
+});

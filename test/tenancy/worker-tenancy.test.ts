@@ -12,6 +12,7 @@ import { connectRedis, ImageStore, type Requester } from '../../src/queue/index.
 import { registryError } from '../../src/registry/index.js';
 import type { CredentialEngines } from '../../src/worker/credential-engines.js';
 import type { CopyResult } from '../../src/worker/index.js';
+import { createProcessor } from '../../src/worker/processor.js';
 import { WorkerTenancy } from '../../src/worker/tenancy.js';
 import { startRedis } from '../support/redis.js';
 
@@ -58,7 +59,7 @@ function setup(t: Test, raw: object, answers: Record<string, Answer>, secrets: R
   };
   const tenancy = new WorkerTenancy({ store, config: () => config, engines, pullSecrets, logger: pino({ level: 'silent' }) });
   const shared = { copy: async () => (calls.push('copy:ferry'), result) };
-  return { store, tenancy, calls, reads, shared };
+  return { store, tenancy, calls, reads, shared, config };
 }
 
 const FROM_PODS = { registries: { [H]: { credentialsFromPods: true } } };
@@ -86,6 +87,26 @@ t.test("a copy uses the requester's pull secret, falls back when it is refused, 
   t.notOk(String((err as Error).message).includes('pw'), 'never the password');
   const down = setup(t, FROM_PODS, { 'copy:alice': registryError('UNREACHABLE', 'down', { host: H }) }, { 'team-a': { username: 'alice', password: 'pw' } });
   await t.rejects(down.tenancy.copy(await down.tenancy.copyPlan(REF, A), { src: REF, dst: 'm/x' }, down.shared), { code: 'FERRY_ERR_REGISTRY_UNREACHABLE' }, 'the upstream being down is not a refusal');
+});
+
+t.test('a digest the mirror already held proves no secret: the requester is checked against the upstream, not granted', async (t) => {
+  const BY_DIGEST = `${H}/acme/app@${DIGEST}`;
+  const secrets = { 'team-a': { username: 'alice', password: 'pw' }, 'team-b': { username: 'bob', password: 'wrong' } };
+  const { tenancy, store, calls } = setup(t, FROM_PODS, { anon: refused(), alice: DIGEST, bob: refused() }, secrets);
+  const B: Requester = { namespace: 'team-b', pullSecrets: ['regcred'] };
+  for (const r of [B, A]) {
+    const plan = await tenancy.copyPlan(BY_DIGEST, r);
+    await store.update(BY_DIGEST, { state: 'copying' }, { upsert: true });
+    // the engine answers an up-to-date digest without a request upstream
+    t.equal(await tenancy.afterCopy(BY_DIGEST, plan, 'pod', { upToDate: true }), 'private');
+    t.equal((await store.get(BY_DIGEST))?.grantedNamespaces, null, `${r.namespace} is not granted by the copy`);
+    t.ok(await tenancy.verifications.hasPending(BY_DIGEST), 'but waits for its check');
+    await store.update(BY_DIGEST, { state: 'mirrored', digest: DIGEST, sourceDigest: DIGEST, mirroredAt: new Date().toISOString(), access: 'private' });
+    await tenancy.verifyPending(BY_DIGEST);
+  }
+  t.equal((await store.get(BY_DIGEST))?.grantedNamespaces, 'team-a', 'the secret the upstream accepts is granted, the wrong one is not');
+  t.same(calls, ['anon', 'bob', 'anon', 'alice'], 'each secret was sent upstream once');
+  t.same(await tenancy.copyPlan(BY_DIGEST, undefined), { host: H }, 'and no unproven secret is remembered for later copies');
 });
 
 t.test("ferry's own credentials when the pod has none for the host, or the host does not read pull secrets", async (t) => {
@@ -163,4 +184,16 @@ t.test('access found out on a verification, and public images need no namespace 
   await imported.tenancy.verifyPending(REF);
   t.equal((await imported.store.get(REF))?.access, 'public', 'an imported image is the operator\'s: public');
   t.same(imported.calls, [], 'without asking upstream');
+});
+
+t.test('new content whose probe says nothing: access unknown again, not what the old content had', async (t) => {
+  const { tenancy, store, shared, config } = setup(t, { registries: { [H]: { username: 'ferry', password: 'x' } } }, { anon: registryError('SERVER', 'HTTP 503', { host: H }) });
+  const processor = createProcessor({ store, engine: shared as never, config: () => config, logger: pino({ level: 'silent' }), handingBack: () => false, tenancy });
+  const old = 'sha256:' + '0'.repeat(64);
+  await store.update(REF, { state: 'queued', digest: old, sourceDigest: old, mirroredAt: new Date().toISOString(), access: 'public' }, { upsert: true });
+  const job = { id: '1', name: 'copy', data: { ref: REF, mirrorRef: 'm/x' }, attemptsMade: 0, opts: { attempts: 3 } };
+  await processor(job as never, undefined, undefined);
+  const rec = await store.get(REF);
+  t.equal(rec?.digest, DIGEST, 'the tag moved and was copied, with credentials');
+  t.equal(rec?.access, null, "a public record from the old content is not the new content's answer");
 });

@@ -10,9 +10,11 @@ import type { Test } from 'tap';
 import { InUseStore } from '../../src/in-use/index.js';
 import { connectRedis } from '../../src/queue/index.js';
 import { parseReference, repositoryOf } from '../../src/reference/index.js';
+import type { RoleContext } from '../../src/runtime/index.js';
 import type { WatchView } from '../../src/watch/index.js';
+import { startClusterView } from '../../src/watch/cluster.js';
 import { inspectRaw } from '../support/images.js';
-import { harness, push } from './support/env.js';
+import { harness, logger, push, testConfig } from './support/env.js';
 import { api, polled, retained, startE2E } from './support/e2e.js';
 
 const { redis, upstream, mirror, watch, stop } = await startE2E();
@@ -100,4 +102,56 @@ t.test('with the pod watch not live, retention deletes nothing and says why', as
   t.equal(after?.skipped, null);
   t.equal(await inspectRaw(`${mirrorRepo}@${a.image.digest}`), undefined);
   t.match((await api<WatchView>(`${h.url}/api/watches/blind`)).body.retention, { skipped: null, deletedTotal: 1 });
+});
+
+t.test('keep: 1 keeps the digest of a tag a pod names but does not run yet (pending, pulling)', async (t) => {
+  const repo = 'demo/pending';
+  const { inUse, live } = index(t, 'pending');
+  const h = await harness({ redisUrl: redis.url, mirror, prefix: 'pending', inUse, watch: [watch('pending', repo, { constraint: '>=1', keep: 1 })] });
+  t.teardown(() => h.close());
+  const v1 = await push(upstream, repo, '1.0.0');
+  const first = polled(h, 'pending');
+  await h.watcher.start();
+  await first;
+  await h.mirrored(v1.ref, v1.image.digest);
+  // Admission rewrote the pod to mirror:1.0.0; it is not scheduled yet, so its status names no digest.
+  await inUse.setPod('shop', 'late', [
+    { namespace: 'shop', pod: 'late', container: 'app', list: 'containers', node: null, image: h.mirrorRefOf(v1.ref), ref: v1.ref, digest: null, rewritten: true },
+  ]);
+  await live();
+
+  const v2 = await push(upstream, repo, '1.1.0');
+  const spared = retained(h, 'pending', (r) => r.protected.includes(v1.image.digest));
+  t.match((await api(`${h.url}/api/watches/pending/poll`, 'POST')).body, { result: 'new-tag', selected: { tag: '1.1.0' } });
+  await h.mirrored(v2.ref, v2.image.digest);
+  const report = await spared;
+  t.same(report.deleted, []);
+  t.match(report.reasons[v1.image.digest], /is named by 1 pod/);
+  t.equal((await inspectRaw(h.mirrorRefOf(v1.ref)))?.digest, v1.image.digest, 'the tag the pod will pull stays');
+  t.ok(await h.store.get(v1.ref), 'and its record');
+});
+
+t.test('a cluster is configured but its client config cannot be loaded: the shared index is still read, so nothing is deleted blind', async (t) => {
+  const conns: ReturnType<typeof connectRedis>[] = [];
+  t.teardown(() => conns.forEach((c) => c.disconnect()));
+  const config = testConfig({ mirror: mirror.host, prefix: 'badkube' });
+  const ctx = {
+    config: () => config,
+    logger,
+    redis: () => {
+      const c = connectRedis(redis.url);
+      conns.push(c);
+      return c;
+    },
+    kube: async () => {
+      throw new Error('ENOENT: no such file or directory, open /nowhere/kubeconfig');
+    },
+  } as unknown as RoleContext;
+  const view = await startClusterView(ctx);
+  t.ok(view?.inUse, 'retention and GC get the in-use index');
+  t.equal((await view!.inUse.live()).live, false, 'no pod watch is live: retention and GC delete nothing');
+  const other = index(t, 'badkube');
+  await other.live(); // another replica's pod watch
+  t.equal((await view!.inUse.live()).live, true, "another replica's live pod watch is trusted");
+  await view!.close();
 });

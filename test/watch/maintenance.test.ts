@@ -89,3 +89,34 @@ t.test('runNow runs under the task lock and stores the GC report', async (t) => 
   await main.set(`${prefix}:gc:lock`, 'someone-else', 'PX', 60_000);
   t.equal(await m.runNow('gc'), undefined, 'another run holds the lock: skipped');
 });
+
+t.test('POST /api/gc/run and /api/refresh/run: run now behind the mutation guard, 202 while another run holds the lock', async (t) => {
+  const Fastify = (await import('fastify')).default;
+  const { watchRoutes } = await import('../../src/watch/index.js');
+  const prefix = `mt${++prefixes}`;
+  let config = gcConfig({ mirror: '127.0.0.1:5999', prefix });
+  const { m, main } = replica(t, prefix, () => config, false);
+  await m.start();
+  const app = Fastify();
+  t.teardown(() => app.close());
+  // Only the run routes are exercised: they never touch the watcher.
+  await app.register(watchRoutes({} as never, () => config, logger, m));
+  const gc = await app.inject({ method: 'POST', url: '/api/gc/run' });
+  t.equal(gc.statusCode, 200);
+  const report = gc.json() as GcReport;
+  t.match(report.skipped, /pod/, 'without a pod watch GC refuses, and says so');
+  t.same(JSON.parse((await main.get(gcReportKey(prefix)))!), report, 'the report GET /api/gc reads is the one answered');
+  const refresh = await app.inject({ method: 'POST', url: '/api/refresh/run' });
+  t.equal(refresh.statusCode, 200, 'refresh runs too');
+  t.type((refresh.json() as RefreshReport).checked, 'number');
+
+  await main.set(`${prefix}:gc:lock`, 'another-replica', 'PX', 60_000);
+  const busy = await app.inject({ method: 'POST', url: '/api/gc/run' });
+  t.equal(busy.statusCode, 202);
+  t.match(busy.json(), { task: 'gc', deferred: true });
+  await main.del(`${prefix}:gc:lock`);
+
+  config = { ...config, dashboard: { ...config.dashboard, token: 's3cret' } };
+  t.equal((await app.inject({ method: 'POST', url: '/api/gc/run' })).statusCode, 401, 'with dashboard.token set, no token: refused');
+  t.equal((await app.inject({ method: 'POST', url: '/api/gc/run', headers: { authorization: 'Bearer s3cret' } })).statusCode, 200, 'with it: runs');
+});

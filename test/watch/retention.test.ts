@@ -76,6 +76,17 @@ t.test('planRetention with the in-use index: a digest a pod runs, or ran within 
   t.match(plan.reasons.d1, /image record r\/x:1\.0\.0/);
 });
 
+t.test('planRetention: a pod naming a tag whose digest it does not run yet (pending, pulling) keeps what the record points at', async (t) => {
+  const three = [held('1.0.0', 'd1', 1), held('1.1.0', 'd2', 2), held('1.2.0', 'd3', 3)];
+  const owned = new Set(['r/x:1.0.0', 'r/x:1.1.0', 'r/x:1.2.0']);
+  const records = [{ ref: 'r/x:1.0.0', digest: 'd1' }, { ref: 'r/x:1.1.0', digest: 'd2' }];
+  const named = new Map([['r/x:1.0.0', { pods: 1, namespaces: ['shop'], lastSeenAt: '2025-06-01T00:00:00Z' }]]);
+  const plan = planRetention({ keep: 1, held: three, pinned: new Set(), records, owned, runs: { uses: new Map(), now: Date.parse('2025-06-01T00:00:00Z'), keepUnusedForMs: 0, named } });
+  t.same(plan.delete, ['d2']);
+  t.same(plan.protected, ['d1']);
+  t.match(plan.reasons.d1, /r\/x:1\.0\.0 is named by 1 pod/);
+});
+
 t.test('retryDelay', async (t) => {
   t.equal(retryDelay(1, undefined), 30_000);
   t.equal(retryDelay(3, undefined), 120_000);
