@@ -10,6 +10,7 @@
  * and GC then delete only while another replica keeps a pod watch live.
  */
 import { once } from 'node:events';
+import { linkedSignal } from '../async/index.js';
 import { describeError } from '../errors.js';
 import { InUseStore, startPodTracker, type PodTracker } from '../in-use/index.js';
 import { createEventRecorder, type EventRecorder } from '../kube/index.js';
@@ -65,12 +66,13 @@ export async function startClusterView(ctx: RoleContext): Promise<ClusterView | 
   ctx.addReadiness('podWatch', async () => ({ ok: true, detail: tracker.synced ? `${tracker.size} pods watched` : 'pod list not synced yet' }));
   // A slow first list is waited for; an API that is away or refuses fails it at once, and the role starts then.
   const done = new AbortController();
-  const signal = AbortSignal.any([done.signal, AbortSignal.timeout(FIRST_SYNC_WAIT_MS)]);
+  const wait = linkedSignal(done.signal, AbortSignal.timeout(FIRST_SYNC_WAIT_MS));
   const first = await Promise.race([
-    once(tracker, 'synced', { signal }).then(() => 'synced' as const),
-    once(tracker, 'watchError', { signal }).then(() => 'failed' as const),
+    once(tracker, 'synced', { signal: wait.signal }).then(() => 'synced' as const),
+    once(tracker, 'watchError', { signal: wait.signal }).then(() => 'failed' as const),
   ]).catch(() => 'waiting' as const);
-  done.abort();
+  done.abort(); // the other `once` lets go of the tracker
+  wait.dispose();
   if (first === 'synced') logger.info({ cluster: kube.server, pods: tracker.size }, 'watching pods: in-use index synced');
   else {
     const why = first === 'failed' ? 'the first pod list or watch failed (retrying with backoff)' : 'the first pod list has not finished yet';
