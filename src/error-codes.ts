@@ -14,6 +14,7 @@ import type { DefinedError } from './errors.js';
 import { IMPORT_ERROR_TABLE } from './import/errors.js';
 import { REFERENCE_ERROR_TABLE } from './reference/errors.js';
 import { REGISTRY_ERROR_TABLE } from './registry/errors.js';
+import { VERIFY_ERROR_TABLE } from './verify/errors.js';
 import { WATCH_ERROR_TABLE } from './watch/errors.js';
 import { WEBHOOK_ERROR_TABLE } from './webhook/errors.js';
 import { WORKER_ERROR_TABLE } from './worker/errors.js';
@@ -31,6 +32,7 @@ export const ERROR_TABLES = [
   HOOKS_ERROR_TABLE,
   WATCH_ERROR_TABLE,
   IMPORT_ERROR_TABLE,
+  VERIFY_ERROR_TABLE,
   CLI_ERROR_TABLE,
   LOCAL_ERROR_TABLE,
 ] as const;

@@ -20,11 +20,14 @@ import { classifyThrown, registryError, repoCtx, type ErrorContext } from './err
 import { linkedSignal } from '../async/index.js';
 import { noopLogger, type Logger } from './logger.js';
 import { deleteManifest, fetchManifest, getBlobJson, headManifest, listTags, putManifest, type ManifestInfo } from './manifest-io.js';
+import { copyReferrers, type CopyReferrersOptions, type CopyReferrersResult } from './referrers.js';
 import { splitRef, splitRepository } from './ref.js';
+import { countRequests } from './request-count.js';
 import { Transport } from './transport/index.js';
 
 export type { CopyOptions, CopyProgress, CopyResult } from './copy.js';
 export type { ManifestInfo } from './manifest-io.js';
+export type { CopyReferrersOptions, CopyReferrersResult, FoundReferrer, ReferrerVia } from './referrers.js';
 export { nextLink } from './manifest-io.js';
 
 export interface RegistryEngineOptions {
@@ -140,5 +143,20 @@ export class RegistryEngine {
     const src = splitRef(opts.src);
     const dst = splitRef(opts.dst);
     return this.run(opts.signal, repoCtx(dst), (s) => copyImage(this.copyDeps, src, dst, opts, s));
+  }
+
+  /**
+   * Referrers (cosign tags, OCI 1.1 referrers via the API or the fallback
+   * tag) of `opts.digests` in `opts.src`, copied byte for byte into
+   * `opts.dst`, recursively (referrers.ts). Not part of `copy`: the caller
+   * passes the digests a copy moved (top + children).
+   */
+  async copyReferrers(opts: CopyReferrersOptions): Promise<CopyReferrersResult> {
+    const src = splitRepository(opts.src);
+    const dst = splitRepository(opts.dst);
+    return this.run(opts.signal, repoCtx(dst), async (s) => {
+      const { value, requests } = await countRequests(() => copyReferrers(this.copyDeps, src, dst, opts, s));
+      return { ...value, requests };
+    });
   }
 }

@@ -6,7 +6,7 @@
  * errors.ts for the error table).
  */
 export { RegistryEngine, nextLink } from './engine.js';
-export type { RegistryEngineOptions, CopyOptions, CopyProgress, CopyResult, ManifestInfo } from './engine.js';
+export type { RegistryEngineOptions, CopyOptions, CopyProgress, CopyResult, ManifestInfo, CopyReferrersOptions, CopyReferrersResult, FoundReferrer, ReferrerVia } from './engine.js';
 export { REGISTRY_ERRORS, codeOf, classifyHttp, classifyThrown, parseRetryAfter, registryError } from './errors.js';
 export type { RegistryErrorKind } from './errors.js';
 export { MT, MANIFEST_ACCEPT, filterIndex, platformMatches, platformString, sha256Digest } from './manifest.js';

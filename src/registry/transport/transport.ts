@@ -18,6 +18,7 @@ import { mergeScopes, type Challenge } from '../auth.js';
 import { registryConfigFor, type CredentialStoreOptions } from '../credentials.js';
 import { classifyHttp, classifyThrown, registryError, type HttpFailure } from '../errors.js';
 import { limiterFor } from '../limiter.js';
+import { noteRequest } from '../request-count.js';
 import { noopLogger, type Logger } from '../logger.js';
 import { Authorizer } from './authorizer.js';
 import { Deadline, touching } from './deadline.js';
@@ -159,6 +160,7 @@ export class Transport implements RetryPolicy {
       const body = spec.body === undefined || Buffer.isBuffer(spec.body) ? spec.body : touching(spec.body, dl);
       const t0 = performance.now();
       let res: HttpResponse;
+      noteRequest();
       try {
         res = await this.http.send({ url, method: spec.method, headers, body, signal: dl.signal, origin: this.endpoint(host) });
       } catch (e) {
