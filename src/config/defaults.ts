@@ -9,6 +9,7 @@ export const DEFAULTS: FerryConfig = {
   rewrite: { mode: 'mirrored', pinDigest: false, include: ['**'], exclude: [], namespaces: { 'kube-system': 'off' } },
   pullPolicy: { default: 'IfNotPresent', force: false, allowOverride: true, namespaces: {} },
   block: [],
+  verify: [],
   registries: {},
   queue: {
     redisUrl: 'redis://127.0.0.1:6379',
@@ -17,7 +18,7 @@ export const DEFAULTS: FerryConfig = {
     maxAttempts: 8,
     backoff: { initialMs: 1000, maxMs: 600_000 },
   },
-  copy: { platforms: ['linux/amd64', 'linux/arm64'], layerConcurrency: 4, requestsPerSecond: 50, timeoutMs: 30_000 },
+  copy: { platforms: ['linux/amd64', 'linux/arm64'], layerConcurrency: 4, requestsPerSecond: 50, timeoutMs: 30_000, referrers: true, referrerArtifactTypes: [] },
   watch: [],
   import: { dir: './images', stableMs: 1000 },
   webhook: { port: 8443, host: '0.0.0.0', certFile: '', keyFile: '', failClosed: false, bodyLimit: 3 * 1024 * 1024, bufferLimit: 10_000 },

@@ -3,6 +3,7 @@ import { Ajv, type ErrorObject } from 'ajv';
 import picomatch from 'picomatch';
 import { parse as parseYaml } from 'yaml';
 import type { FerryError } from '../errors.js';
+import { parsePublicKeys } from '../verify/index.js';
 import { nextCronRun } from './cron.js';
 import { DEFAULTS } from './defaults.js';
 import { CONFIG_ERROR_TABLE } from './errors.js';
@@ -116,6 +117,7 @@ function semanticProblems(c: FerryConfig): string[] {
     ...c.rewrite.include.map((g, i): [string, string] => [`rewrite.include.${i}`, g]),
     ...c.rewrite.exclude.map((g, i): [string, string] => [`rewrite.exclude.${i}`, g]),
     ...c.block.flatMap((b, i): [string, string][] => (b.pattern ? [[`block.${i}.pattern`, b.pattern]] : [])),
+    ...c.verify.map((v, i): [string, string] => [`verify.${i}.pattern`, v.pattern]),
   ];
   for (const [where, glob] of globs) {
     try {
@@ -147,6 +149,13 @@ function semanticProblems(c: FerryConfig): string[] {
       problems.push(`${where}: invalid cron "${schedule}": ${(e as Error).message}`);
     }
   }
+  c.verify.forEach((v, i) => {
+    try {
+      parsePublicKeys(v.keys, `verify.${i}.keys:`);
+    } catch (e) {
+      problems.push((e as Error).message);
+    }
+  });
   if (c.queue.backoff.initialMs > c.queue.backoff.maxMs) {
     problems.push(`queue.backoff.initialMs: ${c.queue.backoff.initialMs} is larger than maxMs ${c.queue.backoff.maxMs}`);
   }

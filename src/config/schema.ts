@@ -79,6 +79,19 @@ export const CONFIG_SCHEMA = {
         oneOf: [{ required: ['pattern'] }, { required: ['digest'] }],
       },
     },
+    verify: {
+      type: 'array',
+      items: {
+        type: 'object',
+        additionalProperties: false,
+        required: ['pattern', 'keys', 'mode'],
+        properties: {
+          pattern: { type: 'string', minLength: 1 },
+          keys: { type: 'array', minItems: 1, items: { type: 'string', minLength: 1 } },
+          mode: { enum: ['enforce', 'warn'] },
+        },
+      },
+    },
     registries: {
       type: 'object',
       additionalProperties: {
@@ -119,6 +132,8 @@ export const CONFIG_SCHEMA = {
         layerConcurrency: positiveInt,
         requestsPerSecond: { type: 'number', exclusiveMinimum: 0 },
         timeoutMs: positiveInt,
+        referrers: { type: 'boolean' },
+        referrerArtifactTypes: strings,
       },
     },
     watch: {

@@ -40,6 +40,7 @@ export const NOT_SECRET_CONFIG_PATHS: Readonly<Record<string, string>> = {
   'registries.*.username': 'user names are shown so operators can tell which account is used',
   'webhook.keyFile': 'a path to the TLS key, not the key',
   'registries.*.credentialsFromPods': 'a switch; the pull secrets it reads are never logged',
+  'verify.*.keys': 'public keys: they verify signatures and are meant to be shown',
   'webhook.certFile': 'a path to a public certificate',
 };
 

@@ -77,6 +77,21 @@ export interface CopyConfig {
   layerConcurrency: number;
   requestsPerSecond: number;
   timeoutMs: number;
+  /** Copy what points at each mirrored digest too: OCI referrers (API or fallback tag) and cosign's `.sig`/`.att`/`.sbom` tags. */
+  referrers: boolean;
+  /** Only referrers of these artifact types (cosign tags count by their content); [] = all. */
+  referrerArtifactTypes: string[];
+}
+
+export type VerifyMode = 'enforce' | 'warn';
+
+export interface VerifyRule {
+  /** Glob over normalized upstream references, as in `rewrite.include`. */
+  pattern: string;
+  /** PEM public keys (ECDSA P-256, RSA, Ed25519); a signature by any one of them counts. */
+  keys: string[];
+  /** enforce: unsigned or wrongly signed images are not mirrored and pods naming them are denied; warn: mirrored and flagged. */
+  mode: VerifyMode;
 }
 
 export type WatchStrategy = 'digest' | 'semver' | 'newest' | 'alphabetical';
@@ -162,6 +177,7 @@ export interface FerryConfig {
   rewrite: RewriteConfig;
   pullPolicy: PullPolicyConfig;
   block: BlockRule[];
+  verify: VerifyRule[];
   registries: Record<string, RegistryConfig>;
   queue: QueueConfig;
   copy: CopyConfig;
