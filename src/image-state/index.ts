@@ -23,8 +23,20 @@ export interface ImageView {
   access?: ImageAccess | null;
   /** For a `private` image: namespaces whose own pull secret was verified for it, comma-joined, sorted. */
   grantedNamespaces?: string | null;
+  /**
+   * `verify:` (SPEC "Supply chain"): the upstream cosign signature of the last
+   * copy; on an `error` record, set only when an enforce rule refused the image.
+   */
+  signature?: 'verified' | 'unverified' | 'unsigned' | null;
+  /** Why the last copy failed (on `error` / `retrying` records). */
+  lastError?: string | null;
   /** Who asked for the record first (`admission`, `api`, `watch`, `import`). */
   source?: string;
+}
+
+/** Whether a `verify:` rule in mode enforce refused this image (unsigned or wrongly signed): pods naming it are denied. */
+export function failedVerification(r: Pick<ImageView, 'state' | 'signature'> | undefined): boolean {
+  return r?.state === 'error' && (r.signature === 'unsigned' || r.signature === 'unverified');
 }
 
 /** Whether the mirror can serve this image now (used by `mirrored`/`enforce`): mirrored once, and not blocked. */

@@ -13,7 +13,7 @@
  */
 import { PULL_POLICIES, REWRITE_MODES, type BlockRule, type FerryConfig, type PullPolicy, type RewriteMode } from '../config/types.js';
 import { repositoryOf, tryParseReference } from '../reference/index.js';
-import { isAvailable, type ImageView } from '../image-state/index.js';
+import { failedVerification, isAvailable, type ImageView } from '../image-state/index.js';
 import { ANNOTATION_MODE, ANNOTATION_PULL_POLICY, ANNOTATION_SKIP } from './annotations.js';
 import { compileBlock, compileGlobs, type CompiledBlock, type Matcher } from './matchers.js';
 import { mirrorOps, type MirrorOps, type UpstreamImage } from './mirror-ops.js';
@@ -198,8 +198,15 @@ function asksToSkip(pod: PodInput, ns: NamespaceMeta): boolean {
   return [pod.annotations, pod.labels, ns.annotations, ns.labels].some((m) => truthy(m?.[ANNOTATION_SKIP]));
 }
 
+/** The denial of an image a `verify:` enforce rule refused: unsigned, or wrongly signed, and the worker's reason. */
+function describeSignatureFailure(view: ImageView): string {
+  const what = view.signature === 'unsigned' ? 'unsigned' : 'wrongly signed (its cosign signature does not verify)';
+  return `${what}: a verify rule in mode enforce keeps it out of the mirror${view.lastError ? ` (${view.lastError})` : ''}`;
+}
+
 function describeState(view: ImageView | undefined): string {
   if (!view) return 'not mirrored yet (queued now)';
+  if (failedVerification(view)) return describeSignatureFailure(view);
   if (view.state === 'error') return 'in error: the last copy failed; retry it from the dashboard';
   if (view.state === 'retrying') return 'retrying a failed copy';
   return `${view.state}, not mirrored yet`;
@@ -311,6 +318,11 @@ export function decide(pod: PodInput, ns: NamespaceMeta, policy: CompiledPolicy,
     const sharing = sharingFor(view, pod.namespace, tenancy);
     // Asked whatever this pod gets now (an image still being copied included): the answer is in for the next pod.
     const checking = view && mode !== 'off' ? askToVerify(upstream, tenancy, sharing, available) : undefined;
+    if (mode !== 'off' && failedVerification(view)) {
+      d.denied = `image "${use.image}" (${describeUse(use)}) is ${describeSignatureFailure(view!)}`;
+      out.denials.push(d.denied);
+      continue;
+    }
     if (mode === 'off' || (mode === 'mirrored' && !available)) continue;
     if (mode === 'enforce' && !available) {
       d.denied = `image "${use.image}" (${describeUse(use)}) is ${describeState(view)}; mode enforce admits only mirrored images`;

@@ -20,6 +20,8 @@ export interface ImageRecord {
   sourceDigest?: string | null;
   bytesTotal: number;
   bytesDone: number;
+  /** Referrers (signatures, SBOMs, attestations) the last copy pushed to the mirror (0: none new, or `copy.referrers` off). */
+  referrers?: number;
   updatedAt: string;
   createdAt: string;
   source: ImageSource;
@@ -34,6 +36,12 @@ export interface ImageRecord {
    * (not copied yet, or copied before ferry checked).
    */
   access?: 'public' | 'private' | null;
+  /**
+   * `verify:` (SPEC "Supply chain"): the upstream cosign signature of the last
+   * copy's source digest: verified by a configured key, present but failing
+   * (unverified), or absent (unsigned); null = no verify rule matches.
+   */
+  signature?: 'verified' | 'unverified' | 'unsigned' | null;
   /** For a `private` image: namespaces whose own pull secret was verified for it, comma-joined, sorted. */
   grantedNamespaces?: string | null;
   /** Set by the tarball importer: the file an image came from, and a note such as a derived name. */
@@ -41,8 +49,8 @@ export interface ImageRecord {
   importNote?: string;
 }
 
-const NUMERIC = new Set(['attempts', 'maxAttempts', 'bytesTotal', 'bytesDone']);
-const NULLABLE = new Set(['lastError', 'nextAttemptAt', 'digest', 'sourceDigest', 'mirroredAt', 'blockedReason', 'driftedAt', 'access', 'grantedNamespaces']);
+const NUMERIC = new Set(['attempts', 'maxAttempts', 'bytesTotal', 'bytesDone', 'referrers']);
+const NULLABLE = new Set(['lastError', 'nextAttemptAt', 'digest', 'sourceDigest', 'mirroredAt', 'blockedReason', 'driftedAt', 'access', 'grantedNamespaces', 'signature']);
 
 /** Redis hash (all strings, '' = null) -> record. */
 export function decodeRecord(h: Record<string, string>): ImageRecord | undefined {

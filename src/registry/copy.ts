@@ -62,7 +62,7 @@ export interface CopyOptions {
    * Called with the source manifest digest once it is known, before anything
    * is read or written: throwing stops the copy (the worker's digest block rules).
    */
-  admit?: (sourceDigest: string) => void;
+  admit?: (sourceDigest: string) => void | Promise<void>;
 }
 
 export interface CopyResult {
@@ -83,6 +83,12 @@ export interface CopyResult {
   sourceDigest: string;
   /** True when a new, filtered index was pushed (digest !== sourceDigest). */
   filtered: boolean;
+  /**
+   * Digests of the child manifests copied (nested ones too), or of the kept
+   * children of a filtered index found up to date; [] when nothing was read
+   * (the mirror already held the source digest) or for a single manifest.
+   */
+  children: string[];
 }
 
 /** What the pipeline needs from the engine. */
@@ -103,7 +109,7 @@ interface Node {
 }
 
 type Plan =
-  | { upToDate: true; digest: string; mediaType: string; platforms: string[] }
+  | { upToDate: true; digest: string; mediaType: string; platforms: string[]; children: string[] }
   | { upToDate: false; root: Node; blobs: Map<string, Descriptor>; platforms: string[]; filtered: boolean };
 
 interface BlobCounters {
@@ -121,18 +127,18 @@ export async function copyImage(deps: CopyDeps, src: RegistryRef, dst: RegistryR
 
   // 1. resolve
   const { sourceDigest, dstHead } = await resolve(deps.transport, src, dst, signal);
-  opts.admit?.(sourceDigest);
+  await opts.admit?.(sourceDigest);
   const base = { bytesTotal: 0, bytesCopied: 0, blobsCopied: 0, blobsSkipped: 0, blobsMounted: 0, sourceDigest };
   if (dstHead && dstHead.digest === sourceDigest) {
     progress.final();
-    return { ...base, digest: sourceDigest, mediaType: dstHead.mediaType, upToDate: true, platforms: [], filtered: false };
+    return { ...base, digest: sourceDigest, mediaType: dstHead.mediaType, upToDate: true, platforms: [], filtered: false, children: [] };
   }
 
   // 2. plan
   const plan = await planCopy(deps.transport, src, sourceDigest, platforms, pinned, dstHead, signal);
   if (plan.upToDate) {
     progress.final();
-    return { ...base, digest: plan.digest, mediaType: plan.mediaType, upToDate: true, platforms: plan.platforms, filtered: true };
+    return { ...base, digest: plan.digest, mediaType: plan.mediaType, upToDate: true, platforms: plan.platforms, filtered: true, children: plan.children };
   }
 
   // 3. blobs
@@ -153,12 +159,26 @@ export async function copyImage(deps: CopyDeps, src: RegistryRef, dst: RegistryR
     platforms: plan.platforms,
     sourceDigest,
     filtered: plan.filtered,
+    children: descendants(plan.root),
   };
   deps.logger.info(
     { src: `${src.host}/${src.repository}`, dst: `${dst.host}/${dst.repository}`, digest: result.digest, bytesCopied: result.bytesCopied, ms: Math.round(performance.now() - t0) },
     'image copied',
   );
   return result;
+}
+
+/** Digests of every manifest under `n` (not `n` itself), unique, in tree order. */
+function descendants(n: Node): string[] {
+  const out = new Set<string>();
+  const walk = (m: Node) => {
+    for (const c of m.children) {
+      out.add(c.digest);
+      walk(c);
+    }
+  };
+  walk(n);
+  return [...out];
 }
 
 /** Step 1: HEAD source + destination in parallel; a digest-pinned source needs no HEAD. */
@@ -263,7 +283,7 @@ async function planCopy(
     });
   }
   if (f.filtered && dstHead?.digest === f.digest) {
-    return { upToDate: true, digest: f.digest, mediaType: top.mediaType, platforms: f.platforms };
+    return { upToDate: true, digest: f.digest, mediaType: top.mediaType, platforms: f.platforms, children: f.kept.map((d) => d.digest) };
   }
   const root: Node = { digest: f.digest, mediaType: top.mediaType, bytes: f.bytes, children: [] };
   root.children = await loadChildren(transport, src, f.kept, budget, signal);

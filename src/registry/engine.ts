@@ -19,7 +19,7 @@ import { copyImage, type CopyDeps, type CopyOptions, type CopyResult } from './c
 import { classifyThrown, registryError, repoCtx, type ErrorContext } from './errors.js';
 import { linkedSignal } from '../async/index.js';
 import { noopLogger, type Logger } from './logger.js';
-import { deleteManifest, fetchManifest, getBlobJson, headManifest, listTags, putManifest, type ManifestInfo } from './manifest-io.js';
+import { deleteManifest, fetchManifest, getBlobBytes, getBlobJson, headManifest, listTags, putManifest, type ManifestInfo } from './manifest-io.js';
 import { copyReferrers, type CopyReferrersOptions, type CopyReferrersResult } from './referrers.js';
 import { splitRef, splitRepository } from './ref.js';
 import { countRequests } from './request-count.js';
@@ -99,6 +99,12 @@ export class RegistryEngine {
     return this.run(signal, repoCtx(r), (s) => fetchManifest(this.transport, r, s));
   }
 
+  /** Like getManifest, but undefined when the registry has no such manifest (404). */
+  async findManifest(ref: string, signal?: AbortSignal): Promise<{ bytes: Buffer; digest: string; mediaType: string; json: any } | undefined> {
+    const r = splitRef(ref);
+    return this.run(signal, repoCtx(r), (s) => fetchManifest(this.transport, r, s, true));
+  }
+
   async putManifest(ref: string, bytes: Buffer, mediaType: string, signal?: AbortSignal): Promise<{ digest: string }> {
     const r = splitRef(ref);
     return this.run(signal, repoCtx(r), (s) => putManifest(this.transport, r, bytes, mediaType, s));
@@ -113,6 +119,12 @@ export class RegistryEngine {
   async listTags(repository: string, signal?: AbortSignal): Promise<string[]> {
     const r = splitRepository(repository);
     return this.run(signal, repoCtx(r), (s) => listTags(this.transport, r, s));
+  }
+
+  /** A small blob's bytes (signature payloads and the like), refused past `maxBytes`. */
+  async getBlobBytes(repository: string, digest: string, maxBytes: number, signal?: AbortSignal): Promise<Buffer> {
+    const r = splitRepository(repository);
+    return this.run(signal, repoCtx(r), (s) => getBlobBytes(this.transport, r, digest, s, maxBytes));
   }
 
   async getBlobJson(repository: string, digest: string, signal?: AbortSignal): Promise<any> {

@@ -185,6 +185,25 @@ export async function listTags(transport: Transport, r: Repo, signal: AbortSigna
 }
 
 /** GET a small JSON blob (e.g. an image config), verified against its digest. */
+/** A small blob's bytes (at most `maxBytes`), checked against its digest. */
+export async function getBlobBytes(transport: Transport, r: Repo, digest: string, signal: AbortSignal, maxBytes = 16 * 1024 * 1024): Promise<Buffer> {
+  const ctx = repoCtx(r, `GET blob ${digest}`);
+  const res = await transport.request({
+    host: r.host,
+    repository: r.repository,
+    method: 'GET',
+    path: blobPath(r, digest),
+    scopes: [pullScope(r.repository)],
+    what: 'blob',
+    signal,
+    op: ctx.op!,
+  });
+  const bytes = await res.buffer(maxBytes);
+  const got = digestOf(bytes, algorithmOf(digest));
+  if (got !== digest) throw registryError('DIGEST_MISMATCH', `blob bytes hash to ${got}`, { ...ctx, details: { digest } });
+  return bytes;
+}
+
 export async function getBlobJson(transport: Transport, r: Repo, digest: string, signal: AbortSignal): Promise<any> {
   const ctx = repoCtx(r, `GET blob ${digest}`);
   const res = await transport.request({

@@ -11,4 +11,5 @@ export type { CopyProgress, CopyResult };
 /** What the worker passes to `copy`. */
 export type CopyRequest = CopyOptions;
 
-export type CopyEngine = Pick<RegistryEngine, 'copy'>;
+/** `copyReferrers` optional: an engine without it (unit-test fakes) copies images only. */
+export type CopyEngine = Pick<RegistryEngine, 'copy'> & Partial<Pick<RegistryEngine, 'copyReferrers'>>;

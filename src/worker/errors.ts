@@ -14,4 +14,8 @@ export const WORKER_ERROR_TABLE = defineErrors('WORKER', {
     meaning: "the upstream refused the requesting pod's pull secret (credentialsFromPods), and then ferry's own credentials or anonymous access too",
     hint: "fix the credentials for the registry in the pod's imagePullSecret (or give ferry its own: registries.<host>.username/password or credentialsFile), then retry the image",
   },
+  SIGNATURE_REQUIRED: {
+    meaning: 'a `verify:` rule in mode enforce matches the image and its upstream cosign signature is missing (unsigned) or does not verify with the configured keys (unverified): nothing is copied, the image goes to `error` and pods naming it are denied',
+    hint: 'sign the image with one of the configured keys (cosign sign --key), or fix verify.keys / set mode: warn, then retry the image',
+  },
 });

@@ -18,6 +18,7 @@ import type { CopyEngine, CopyResult } from './engine.js';
 import { activeCopies, copyBytesTotal, copyDuration, jobsTotal } from './metrics.js';
 import { createProgressWriter } from './progress.js';
 import { WORKER_ERROR_TABLE } from './errors.js';
+import { checkSignature, SignatureRequired, verifyRuleFor, type GateResult, type SignatureEngine } from './signature-gate.js';
 import type { CopyPlan, CredentialsUsed, VerifyOutcome, WorkerTenancy } from './tenancy.js';
 
 export interface CopyJobResult {
@@ -43,6 +44,8 @@ export interface ProcessorDeps {
   handingBack: () => boolean;
   /** Tenant isolation: pod credentials, access probes, verifications. Absent: every copy uses `engine`, and nothing is learnt. */
   tenancy?: WorkerTenancy;
+  /** Reads upstream cosign signatures for `verify:` rules; default: `engine` when it can (RegistryEngine). */
+  signatures?: SignatureEngine;
   now?: () => number;
   rand?: () => number;
   progressIntervalMs?: number;
@@ -117,10 +120,20 @@ export function createProcessor(d: ProcessorDeps) {
     activeCopies.inc();
     let result: CopyResult;
     let used: CredentialsUsed = 'ferry';
+    // `verify:` (SPEC "Supply chain"): the first matching rule's outcome, checked in admit before anything is written.
+    let gate: GateResult | undefined;
     try {
-      const admit = (digest: string) => {
+      const admit = async (digest: string) => {
         const rule = blockRuleFor(d.config(), ref, digest);
         if (rule) throw new BlockedByConfig(rule.reason, digest);
+        const vr = verifyRuleFor(d.config(), ref);
+        if (!vr) return;
+        const sigs = d.signatures ?? (d.engine as Partial<SignatureEngine>);
+        if (typeof sigs.findManifest !== 'function' || typeof sigs.getBlobBytes !== 'function') throw new Error('verify: this copy engine cannot read upstream signatures');
+        gate = await checkSignature(sigs as SignatureEngine, vr, ref, digest, signal);
+        if (gate.signature === 'verified') return;
+        if (gate.mode === 'enforce') throw new SignatureRequired(gate);
+        log.warn({ signature: gate.signature, reason: gate.reason, digest }, 'verify (warn): copying an image whose signature is %s', gate.signature);
       };
       const opts = { src: ref, dst: mirrorRef, platforms: cfg.copy.platforms, ...(signal ? { signal } : {}), onProgress: progress.onProgress, admit };
       if (d.tenancy && plan) ({ result, used } = await d.tenancy.copy(plan, opts, d.engine));
@@ -149,7 +162,15 @@ export function createProcessor(d: ProcessorDeps) {
         chosenDelay.set(err, decision.delayMs);
         throw err;
       }
-      await d.store.update(ref, { state: 'error', attempts: attempt, maxAttempts, lastError: decision.lastError, nextAttemptAt: null });
+      await d.store.update(ref, {
+        state: 'error',
+        attempts: attempt,
+        maxAttempts,
+        lastError: decision.lastError,
+        nextAttemptAt: null,
+        // an `error` record names a signature only when verify (enforce) refused it: the policy denies pods by that
+        signature: e instanceof SignatureRequired ? e.gate.signature : null,
+      });
       log.error({ attempt, maxAttempts, permanent: decision.permanent, err: decision.lastError }, 'copy failed; giving up');
       throw new UnrecoverableError(decision.lastError);
     }
@@ -161,6 +182,8 @@ export function createProcessor(d: ProcessorDeps) {
     copyBytesTotal.inc(result.bytesCopied);
     jobsTotal.inc({ outcome });
     const access = d.tenancy && plan ? await d.tenancy.afterCopy(ref, plan, used, { upToDate: result.upToDate, known: record.access, signal }) : undefined;
+    // Signatures, SBOMs, attestations: on every copy, up to date or not (new ones reach the mirror); a failure only warns.
+    const referrers = await copyReferrersAfter(d.engine, cfg, ref, mirrorRef, result, signal, log);
     // Blocked (or removed) while the copy ran: leave that state alone.
     const current = await d.store.get(ref);
     if (current && current.state !== 'blocked') {
@@ -172,9 +195,11 @@ export function createProcessor(d: ProcessorDeps) {
         sourceDigest: result.sourceDigest,
         bytesTotal,
         bytesDone: bytesTotal,
+        ...(referrers !== undefined ? { referrers } : {}),
         mirroredAt: new Date(now()).toISOString(),
         lastError: null,
         nextAttemptAt: null,
+        signature: gate?.signature ?? null,
         // a probe that said nothing leaves access unknown: the last copy's answer was about other content
         ...(d.tenancy && plan ? { access: access ?? null } : {}),
         ...(quiet ? {} : { attempts: attempt, maxAttempts }),
@@ -194,4 +219,34 @@ export function createProcessor(d: ProcessorDeps) {
       durationMs: Math.round(durationMs),
     };
   };
+}
+
+/**
+ * `copy.referrers`: the referrers of the source digest, of each child copied
+ * and of the filtered index pushed (pods run that one) are copied into the
+ * mirror. Resolves with how many the mirror now holds for the image (found:
+ * pushed now or already there), or undefined when off, unsupported by the
+ * engine, or failed (warned; the image copy stands and the count on record is
+ * kept).
+ */
+async function copyReferrersAfter(
+  engine: CopyEngine,
+  cfg: FerryConfig,
+  ref: string,
+  mirrorRef: string,
+  result: CopyResult,
+  signal: AbortSignal | undefined,
+  log: Logger,
+): Promise<number | undefined> {
+  if (!cfg.copy.referrers || !engine.copyReferrers) return undefined;
+  const digests = [...new Set([result.sourceDigest, ...(result.children ?? []), ...(result.filtered ? [result.digest] : [])])];
+  const types = cfg.copy.referrerArtifactTypes;
+  try {
+    const r = await engine.copyReferrers({ src: ref, dst: mirrorRef, digests, ...(types.length > 0 ? { artifactTypes: types } : {}), ...(signal ? { signal } : {}) });
+    if (r.copied > 0) log.info({ copied: r.copied, found: r.found.length, requests: r.requests }, 'referrers copied');
+    return r.found.length;
+  } catch (e) {
+    log.warn({ err: describeError(e), digests }, 'copying the referrers failed; the image stays mirrored');
+    return undefined;
+  }
 }
