@@ -184,7 +184,6 @@ export async function listTags(transport: Transport, r: Repo, signal: AbortSigna
   return [...tags].sort();
 }
 
-/** GET a small JSON blob (e.g. an image config), verified against its digest. */
 /** A small blob's bytes (at most `maxBytes`), checked against its digest. */
 export async function getBlobBytes(transport: Transport, r: Repo, digest: string, signal: AbortSignal, maxBytes = 16 * 1024 * 1024): Promise<Buffer> {
   const ctx = repoCtx(r, `GET blob ${digest}`);
@@ -204,21 +203,10 @@ export async function getBlobBytes(transport: Transport, r: Repo, digest: string
   return bytes;
 }
 
+/** GET a small JSON blob (e.g. an image config), verified against its digest. */
 export async function getBlobJson(transport: Transport, r: Repo, digest: string, signal: AbortSignal): Promise<any> {
   const ctx = repoCtx(r, `GET blob ${digest}`);
-  const res = await transport.request({
-    host: r.host,
-    repository: r.repository,
-    method: 'GET',
-    path: blobPath(r, digest),
-    scopes: [pullScope(r.repository)],
-    what: 'blob',
-    signal,
-    op: ctx.op!,
-  });
-  const bytes = await res.buffer(16 * 1024 * 1024);
-  const got = digestOf(bytes, algorithmOf(digest));
-  if (got !== digest) throw registryError('DIGEST_MISMATCH', `blob bytes hash to ${got}`, { ...ctx, details: { digest } });
+  const bytes = await getBlobBytes(transport, r, digest, signal);
   try {
     return JSON.parse(bytes.toString('utf8'));
   } catch {

@@ -1,5 +1,5 @@
 import type { Logger } from 'pino';
-import { hasCluster } from '../kube/index.js';
+import { connectKube, hasCluster } from '../kube/index.js';
 import type { NamespaceMeta } from '../policy/index.js';
 
 export interface NamespaceCache {
@@ -32,11 +32,8 @@ export async function startNamespaceCache(logger: Logger, mode: 'auto' | 'off', 
     );
     return configOnlyNamespaces();
   }
-  const k8s = await import('@kubernetes/client-node');
-  const kc = new k8s.KubeConfig();
-  if (env.KUBECONFIG) kc.loadFromFile(env.KUBECONFIG.split(':')[0]!);
-  else kc.loadFromCluster();
-  const api = kc.makeApiClient(k8s.CoreV1Api);
+  const kube = (await connectKube(env))!; // hasCluster(env) held above
+  const { k8s, config: kc, core: api } = kube;
   const map = new Map<string, NamespaceMeta>();
   const informer = k8s.makeInformer(kc, '/api/v1/namespaces', () => api.listNamespace());
   const put = (ns: { metadata?: { name?: string; annotations?: Record<string, string>; labels?: Record<string, string> } }) => {
@@ -51,7 +48,7 @@ export async function startNamespaceCache(logger: Logger, mode: 'auto' | 'off', 
   });
   try {
     await informer.start();
-    logger.info({ cluster: kc.getCurrentCluster()?.server }, 'watching namespace annotations');
+    logger.info({ cluster: kube.server }, 'watching namespace annotations');
   } catch (e) {
     logger.warn({ err: String(e) }, 'cannot list namespaces; namespace annotations unavailable until the informer recovers');
   }
