@@ -1,25 +1,28 @@
 /**
- * `ferry copy [--platform os/arch]... [--all] [--quiet] SRC DST`
+ * `ferry copy [--platform os/arch]... [--all] [--platform-mode MODE] [--progress] SRC DST`
  *
  * One-shot copy with the same engine as the workers. Prints one line of JSON
  * (the CopyResult plus src, dst, `ms`) on stdout and returns 0; on failure
  * prints one line `ferry copy: CODE: message (hint)` on stderr and returns 1.
- * Without --platform/--all, config.copy.platforms applies. With log.level
+ * Without --platform/--all, config.copy.platforms applies; without
+ * --platform-mode, config.copy.platformMode. With log.level
  * debug or trace, the engine's log lines (each registry request) go to stderr.
  */
 import { CLI_ERROR_TABLE } from '../cli-errors.js';
-import type { FerryConfig } from '../config/types.js';
+import type { FerryConfig, PlatformMode } from '../config/types.js';
 import { describeError, isFerryError } from '../errors.js';
-import { createLogger, type Logger } from '../observability/index.js';
+import type { Logger } from '../logging/index.js';
 import { normalizeReference } from '../reference/index.js';
 import { RegistryEngine } from '../registry/index.js';
 
-export const COPY_USAGE = 'usage: ferry copy [--platform os/arch[/variant]]... [--all] SRC DST';
+export const COPY_USAGE = 'usage: ferry copy [--platform os/arch[/variant]]... [--all] [--platform-mode auto|full|sparse|strip] [--progress] SRC DST';
+const PLATFORM_MODES: readonly PlatformMode[] = ['auto', 'full', 'sparse', 'strip'];
 
 export interface ParsedCopyArgs {
   src: string;
   dst: string;
   platforms: string[] | undefined;
+  platformMode: PlatformMode | undefined;
   progress: boolean;
 }
 
@@ -27,11 +30,19 @@ export function parseCopyArgs(args: string[]): ParsedCopyArgs {
   const platforms: string[] = [];
   let all = false;
   let progress = false;
+  let platformMode: PlatformMode | undefined;
   const pos: string[] = [];
   for (let i = 0; i < args.length; i++) {
     const a = args[i]!;
     if (a === '--all') all = true;
     else if (a === '--progress') progress = true;
+    else if (a === '--platform-mode' || a.startsWith('--platform-mode=')) {
+      const v = a === '--platform-mode' ? args[++i] : a.slice('--platform-mode='.length);
+      if (!PLATFORM_MODES.includes(v as PlatformMode)) {
+        throw CLI_ERROR_TABLE.create('USAGE', `--platform-mode needs one of ${PLATFORM_MODES.join(', ')}, got ${v ?? 'nothing'}`, { hint: COPY_USAGE });
+      }
+      platformMode = v as PlatformMode;
+    }
     else if (a === '--platform' || a.startsWith('--platform=')) {
       const v = a === '--platform' ? args[++i] : a.slice('--platform='.length);
       if (!v || !/^[a-z0-9]+\/[a-z0-9_]+(\/[a-z0-9]+)?$/i.test(v)) {
@@ -45,15 +56,17 @@ export function parseCopyArgs(args: string[]): ParsedCopyArgs {
   if (pos.length !== 2) throw CLI_ERROR_TABLE.create('USAGE', `expected SRC and DST, got ${pos.length} argument(s)`, { hint: COPY_USAGE });
   if (all && platforms.length) throw CLI_ERROR_TABLE.create('USAGE', '--all and --platform exclude each other', { hint: COPY_USAGE });
   const norm = (s: string) => normalizeReference(s);
-  return { src: norm(pos[0]!), dst: norm(pos[1]!), platforms: all ? [] : platforms.length ? platforms : undefined, progress };
+  return { src: norm(pos[0]!), dst: norm(pos[1]!), platforms: all ? [] : platforms.length ? platforms : undefined, platformMode, progress };
 }
 
 /**
  * The copy's logger: stderr, and only at debug/trace, so that by default
  * stdout is one JSON line and stderr one error line, as scripts expect.
  */
-export function copyLogger(level: FerryConfig['log']['level']): Logger | undefined {
-  return level === 'debug' || level === 'trace' ? createLogger(level, process.stderr) : undefined;
+export async function copyLogger(level: FerryConfig['log']['level']): Promise<Logger | undefined> {
+  if (level !== 'debug' && level !== 'trace') return undefined;
+  const { createLogger } = await import('../logging/index.js');
+  return createLogger(level, process.stderr);
 }
 
 export async function runCopy(args: string[], config: FerryConfig, logger?: Logger): Promise<number> {
@@ -75,6 +88,7 @@ export async function runCopy(args: string[], config: FerryConfig, logger?: Logg
       src: parsed.src,
       dst: parsed.dst,
       ...(parsed.platforms ? { platforms: parsed.platforms } : {}),
+      ...(parsed.platformMode ? { platformMode: parsed.platformMode } : {}),
       signal: ctrl.signal,
       ...(parsed.progress ? { onProgress: (p: { bytesDone: number; bytesTotal: number }) => process.stderr.write(`${JSON.stringify({ progress: p })}\n`) } : {}),
     });

@@ -134,6 +134,7 @@ export const CONFIG_SCHEMA = {
         timeoutMs: positiveInt,
         referrers: { type: 'boolean' },
         referrerArtifactTypes: strings,
+        platformMode: { enum: ['auto', 'full', 'sparse', 'strip'] },
       },
     },
     watch: {

@@ -81,7 +81,18 @@ export interface CopyConfig {
   referrers: boolean;
   /** Only referrers of these artifact types (cosign tags count by their content); [] = all. */
   referrerArtifactTypes: string[];
+  /**
+   * How an index filtered by `platforms` reaches the mirror (SPEC "Supply
+   * chain"): full = every child, the upstream digest kept; sparse = the
+   * upstream index bytes with only the wanted children, where the mirror
+   * accepts that (else full); strip = a filtered index under a new digest;
+   * auto = sparse where accepted, else strip for tags and full for digest
+   * references.
+   */
+  platformMode: PlatformMode;
 }
+
+export type PlatformMode = 'auto' | 'full' | 'sparse' | 'strip';
 
 export type VerifyMode = 'enforce' | 'warn';
 

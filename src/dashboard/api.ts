@@ -109,7 +109,7 @@ export function registerApi(app: FastifyInstance, d: ApiDeps): void {
 
   const mirrorOpts = () => ({ registry: ctx.config().mirror.registry, prefix: ctx.config().mirror.prefix });
 
-  const configBlock = (ref: string, digest: string | null) => blockRuleFor(ctx.config(), ref, digest);
+  const configBlock = (ref: string, digest: string | null, sourceDigest?: string | null) => blockRuleFor(ctx.config(), ref, digest, sourceDigest);
 
   const current = async (ref: string): Promise<ImageRecord> => {
     const r = await ctx.store.get(ref);
@@ -272,7 +272,8 @@ export function registerApi(app: FastifyInstance, d: ApiDeps): void {
     const before = await current(ref);
     const refusal = unblockRefusal(before);
     if (refusal) throw unblockRefused(ref, refusal);
-    const rule = configBlock(ref, before.digest);
+    // a filtered index: a rule naming the upstream digest keeps it blocked as well as one naming the mirror's
+    const rule = configBlock(ref, before.digest, before.sourceDigest);
     if (rule) {
       throw new FerryError(C.BLOCKED_BY_CONFIG, `${ref} stays blocked by config: ${rule.reason}`, {
         status: 409,

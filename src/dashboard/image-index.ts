@@ -12,7 +12,7 @@ export const STATE_RANK: Record<ImageState, number> = { error: 0, retrying: 1, c
 
 export interface ListQuery {
   states?: ImageState[] | undefined;
-  /** Whitespace-separated terms, each must appear (case-insensitive) in ref, mirrorRef, digest or lastError. */
+  /** Whitespace-separated terms, each must appear (case-insensitive) in ref, mirrorRef, digest, sourceDigest (a filtered index's upstream digest) or lastError. */
   q?: string | undefined;
   sort: SortKey;
   order: SortOrder;
@@ -145,7 +145,7 @@ export class ImageIndex {
       if (terms.length === 0) return true;
       let hay = this.hay.get(r);
       if (hay === undefined) {
-        hay = `${r.ref}\n${r.mirrorRef}\n${r.digest ?? ''}\n${r.lastError ?? ''}\n${r.blockedReason ?? ''}`.toLowerCase();
+        hay = `${r.ref}\n${r.mirrorRef}\n${r.digest ?? ''}\n${r.sourceDigest ?? ''}\n${r.lastError ?? ''}\n${r.blockedReason ?? ''}`.toLowerCase();
         this.hay.set(r, hay);
       }
       return terms.every((t) => hay.includes(t));

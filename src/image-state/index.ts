@@ -16,7 +16,14 @@ export type ImageAccess = 'public' | 'private';
 /** What admission needs to know of an image's record. */
 export interface ImageView {
   state: ImageState;
+  /** The manifest the mirror serves (of the last successful copy). */
   digest: string | null;
+  /**
+   * The upstream manifest digest of that copy: differs from `digest` when a
+   * filtered index was pushed under a new one (`copy.platformMode: strip`).
+   * null or absent: not known (never copied, or copied before ferry kept it).
+   */
+  sourceDigest?: string | null;
   mirroredAt: string | null;
   blockedReason: string | null;
   /** null or absent: not known yet (never copied, or copied before ferry checked). */

@@ -17,7 +17,10 @@ import { failedVerification, isAvailable, type ImageView } from '../image-state/
 import { ANNOTATION_MODE, ANNOTATION_PULL_POLICY, ANNOTATION_SKIP } from './annotations.js';
 import { compileBlock, compileGlobs, type CompiledBlock, type Matcher } from './matchers.js';
 import { mirrorOps, type MirrorOps, type UpstreamImage } from './mirror-ops.js';
+import { digestNotKnownYet, NO_ALIASES, recordOfCopy, rewriteTarget, type DigestAliasLookup } from './copy-digests.js';
 import { notSharedReason, notSharedRemedy, sharingFor, tenancyLookup, type HostTenancy, type Sharing } from './tenancy.js';
+
+export type { DigestAliasLookup } from './copy-digests.js';
 
 /** Where in the pod spec an image is named: a container list, or `spec.volumes[*].image` (Kubernetes 1.31+). */
 export type ImageList = 'containers' | 'initContainers' | 'ephemeralContainers' | 'volumes';
@@ -130,15 +133,16 @@ export function compilePolicy(config: FerryConfig): CompiledPolicy {
 
 /**
  * The config `block:` rule that keeps `ref` out of the mirror: by pattern, or
- * by its own digest or `digest` (the manifest it resolved to). For the paths
- * that do not go through admission: the dashboard API, the worker, the importer.
+ * by its own digest or `digest` (the manifest it resolved to; `more`: e.g. the
+ * other digest of a filtered index). For the paths that do not go through
+ * admission: the dashboard API, the worker, the importer.
  */
-export function blockRuleFor(config: FerryConfig, ref: string, digest?: string | null): BlockRule | undefined {
+export function blockRuleFor(config: FerryConfig, ref: string, digest?: string | null, ...more: (string | null | undefined)[]): BlockRule | undefined {
   if (config.block.length === 0) return undefined;
   // a stored ref that no longer parses is matched on the ref alone
   const parsed = tryParseReference(ref);
-  if (parsed instanceof Error) return compilePolicy(config).block.matches(ref, ref, [digest]);
-  return compilePolicy(config).block.matches(ref, repositoryOf(parsed), [parsed.digest, digest]);
+  if (parsed instanceof Error) return compilePolicy(config).block.matches(ref, ref, [digest, ...more]);
+  return compilePolicy(config).block.matches(ref, repositoryOf(parsed), [parsed.digest, digest, ...more]);
 }
 
 /**
@@ -217,21 +221,13 @@ export function describeUse(use: Pick<ImageUse, 'list' | 'name'>): string {
   return use.list === 'volumes' ? `image volume "${use.name}"` : `container "${use.name}"`;
 }
 
-/**
- * The record that says who may pull the mirror reference `upstream` stands for: its own, or for
- * `repo:tag@digest` (the pinDigest rewrite) the tag's, while the tag still is that digest.
- */
-function recordOfCopy(upstream: UpstreamImage, view: ImageView | undefined, lookup: (ref: string) => ImageView | undefined): { image: UpstreamImage; view: ImageView } | undefined {
-  if (view) return { image: upstream, view };
-  if (!upstream.digest) return undefined;
-  const at = `@${upstream.digest}`;
-  const strip = (ref: string) => (ref.endsWith(at) ? ref.slice(0, -at.length) : ref);
-  const tagged = lookup(strip(upstream.ref));
-  if (tagged?.digest !== upstream.digest) return undefined;
-  return { image: { ...upstream, ref: strip(upstream.ref), mirrorRef: strip(upstream.mirrorRef) }, view: tagged };
-}
-
-export function decide(pod: PodInput, ns: NamespaceMeta, policy: CompiledPolicy, lookup: (ref: string) => ImageView | undefined): PodDecision {
+export function decide(
+  pod: PodInput,
+  ns: NamespaceMeta,
+  policy: CompiledPolicy,
+  lookup: (ref: string) => ImageView | undefined,
+  aliases: DigestAliasLookup = NO_ALIASES,
+): PodDecision {
   const { config, refs } = policy;
   const mode = effectiveMode(config, pod.namespace, pod.annotations, ns.annotations);
   const wantsSkip = asksToSkip(pod, ns);
@@ -273,7 +269,10 @@ export function decide(pod: PodInput, ns: NamespaceMeta, policy: CompiledPolicy,
     const view = upstream ? lookup(upstream.ref) : undefined;
     if (upstream) {
       d.ref = upstream.ref;
-      const blockRule = policy.block.matches(upstream.ref, upstream.repository, [upstream.digest, view?.digest]);
+      // A filtered index has two digests (the mirror's and the upstream's): a rule naming either blocks both,
+      // also for a pod naming the mirror's digest directly, which no record is keyed by.
+      const digests = [upstream.digest, view?.digest, view?.sourceDigest, ...(upstream.digest ? aliases(upstream.digest) : [])];
+      const blockRule = policy.block.matches(upstream.ref, upstream.repository, digests);
       if (blockRule || view?.state === 'blocked') {
         const reason = blockRule?.reason ?? view?.blockedReason ?? 'blocked by an operator';
         d.denied = `image "${use.image}" (${describeUse(use)}) is blocked: ${reason}`;
@@ -285,14 +284,15 @@ export function decide(pod: PodInput, ns: NamespaceMeta, policy: CompiledPolicy,
       // record names: the mirror serves those too), as an image not checked yet.
       if (parsed.inMirror) {
         const t = policy.tenancy(upstream.host);
-        const copy = recordOfCopy(upstream, view, lookup);
+        const copy = recordOfCopy(upstream, view, lookup, aliases);
         const sharing = sharingFor(copy?.view, pod.namespace, t);
         if (!sharing.shared) {
           let why: string;
           if (copy) {
             const available = isAvailable(copy.view);
             const checking = askToVerify(copy.image, t, sharing, available);
-            why = `${notSharedReason(sharing, pod.namespace, upstream.host)}; name ${upstream.ref} instead and ${notSharedRemedy(sharing, pod.namespace, t, checking, available)}`;
+            const name = copy.aliased ? copy.image.ref : upstream.ref;
+            why = `${notSharedReason(sharing, pod.namespace, upstream.host)}; name ${name} instead and ${notSharedRemedy(sharing, pod.namespace, t, checking, available)}`;
           } else {
             why = `no record of ferry's says that namespace "${pod.namespace}" may pull it, and ferry may have copied it from ${upstream.host} with credentials; name ${upstream.ref} instead`;
           }
@@ -324,6 +324,10 @@ export function decide(pod: PodInput, ns: NamespaceMeta, policy: CompiledPolicy,
       continue;
     }
     if (mode === 'off' || (mode === 'mirrored' && !available)) continue;
+    if (mode === 'always' && digestNotKnownYet(config, upstream, view, available)) {
+      out.warnings.push(`ferry: ${describeUse(use)}: "${use.image}" left on the upstream until it is mirrored: copy.platformMode strip may serve it under another digest`);
+      continue;
+    }
     if (mode === 'enforce' && !available) {
       d.denied = `image "${use.image}" (${describeUse(use)}) is ${describeState(view)}; mode enforce admits only mirrored images`;
       out.denials.push(d.denied);
@@ -340,7 +344,7 @@ export function decide(pod: PodInput, ns: NamespaceMeta, policy: CompiledPolicy,
       }
       continue;
     }
-    const pinned = config.rewrite.pinDigest && !upstream.digest && view?.digest && available ? `${upstream.mirrorRef}@${view.digest}` : upstream.mirrorRef;
+    const pinned = rewriteTarget(config, upstream, view, available);
     if (pinned !== use.image) {
       d.image = pinned;
       out.originalImages[originalImagesKey(use)] = use.image;

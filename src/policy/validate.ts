@@ -4,7 +4,7 @@
  * have added or changed images after ferry's mutation), so it sees the pod
  * as it will be stored and can only say no.
  */
-import { decide, describeUse, type CompiledPolicy, type NamespaceMeta, type PodDecision, type PodInput } from './admission.js';
+import { decide, describeUse, type CompiledPolicy, type DigestAliasLookup, type NamespaceMeta, type PodDecision, type PodInput } from './admission.js';
 import type { ImageView } from '../image-state/index.js';
 
 /**
@@ -12,8 +12,14 @@ import type { ImageView } from '../image-state/index.js';
  * not from the mirror, so the pod is denied (the mutating webhook would have
  * rewritten it; something after it put an upstream reference back).
  */
-export function validatePod(pod: PodInput, ns: NamespaceMeta, policy: CompiledPolicy, lookup: (ref: string) => ImageView | undefined): PodDecision {
-  const d = decide(pod, ns, policy, lookup);
+export function validatePod(
+  pod: PodInput,
+  ns: NamespaceMeta,
+  policy: CompiledPolicy,
+  lookup: (ref: string) => ImageView | undefined,
+  aliases?: DigestAliasLookup,
+): PodDecision {
+  const d = decide(pod, ns, policy, lookup, aliases);
   if (d.mode !== 'enforce') return d;
   for (const img of d.images) {
     if (img.image === undefined || img.denied) continue;

@@ -1,5 +1,6 @@
 import { isAvailable, type ImageView } from './record.js';
 import type { RecordFeed } from './record-feed.js';
+import { DigestAliases } from './digest-aliases.js';
 
 export type { ImageView };
 
@@ -11,8 +12,11 @@ export type { ImageView };
 export class StateView {
   /** Refs this process enqueued that Redis has not told about yet. */
   private readonly echo = new Map<string, ImageView>();
+  /** The mirror and upstream digests of filtered indexes, for block rules and ferry's copy named by digest. */
+  private readonly aliases: DigestAliases;
 
   constructor(private readonly feed: RecordFeed) {
+    this.aliases = DigestAliases.follow(feed);
     feed.on('event', (ev) => this.echo.delete(ev.ref));
     feed.on('reloaded', () => this.echo.clear());
   }
@@ -27,6 +31,11 @@ export class StateView {
 
   get(ref: string): ImageView | undefined {
     return this.feed.get(ref) ?? this.echo.get(ref);
+  }
+
+  /** The other digests of `digest` (a filtered index's upstream digest for its mirror digest, and back). */
+  digestAliases(digest: string): string[] {
+    return this.aliases.of(digest);
   }
 
   isAvailable(ref: string): boolean {

@@ -5,21 +5,24 @@
  *  1. resolve: HEAD source and destination manifests in parallel (2
  *     requests). Same digest -> `upToDate`, nothing else is sent.
  *  2. plan: GET the source manifest by digest (verified). For an index, apply
- *     the platform filter (decision documented in manifest.ts) and GET each
- *     kept child by digest; collect every unique blob.
+ *     the platform filter (manifest.ts) in the `copy.platformMode` chosen
+ *     (sparse-index.ts: full, sparse or strip) and GET each kept child by
+ *     digest; collect every unique blob.
  *  3. ensure blobs: `copy.layerConcurrency` at a time, through BlobTransfer
  *     (de-duplicated per (mirror repo, digest) across all copies of the
  *     engine: HEAD skip, cross-repo mount, else verified stream GET -> PUT).
  *  4. push manifests: child manifests by digest, then the top manifest,
  *     exactly as fetched (or the filtered index), LAST — so a mirror tag never
- *     points at an image whose blobs are not all there.
+ *     points at an image whose blobs are not all there. A sparse index the
+ *     mirror refuses is remembered for the host and the copy finishes in the
+ *     fallback mode.
  *
  * The source is untrusted: every descriptor is checked (digest grammar in
  * paths.ts, a byte size) and the plan is bounded (manifest.ts limits: size,
  * nesting, manifests, blobs) while it is made, before any blob moves.
  */
 import { pool } from '../async/index.js';
-import type { FerryConfig } from '../config/types.js';
+import type { FerryConfig, PlatformMode } from '../config/types.js';
 import type { BlobTransfer } from './blob-transfer.js';
 import { Progress } from './blobs.js';
 import { registryError, repoCtx } from './errors.js';
@@ -42,6 +45,7 @@ import {
 import { fetchManifest, headManifest, manifestTooLarge, pushManifest, type FetchedManifest, type ManifestInfo } from './manifest-io.js';
 import { checkDigest } from './paths.js';
 import { manifestRefOf, type RegistryRef } from './ref.js';
+import { choosePlatformMode, refusesSparseIndex, type AppliedPlatformMode, type PlatformModeChoice, type SparseIndexSupport } from './sparse-index.js';
 import type { Transport } from './transport/index.js';
 
 export interface CopyProgress {
@@ -54,6 +58,8 @@ export interface CopyOptions {
   dst: string;
   /** `os/arch[/variant]`; undefined = config.copy.platforms; [] = every platform. */
   platforms?: string[];
+  /** How a filtered index keeps its digest; undefined = config.copy.platformMode. */
+  platformMode?: PlatformMode;
   signal?: AbortSignal;
   onProgress?: (p: CopyProgress) => void;
   /** Extra mirror repositories (`host/path`) that may already hold the blobs: tried for cross-repo mount. */
@@ -84,6 +90,14 @@ export interface CopyResult {
   /** True when a new, filtered index was pushed (digest !== sourceDigest). */
   filtered: boolean;
   /**
+   * How an index with children outside `platforms` reached the mirror: `full`
+   * (every child), `sparse` (the upstream bytes, the wanted children only),
+   * `strip` (a filtered index, new digest); undefined when nothing was left out
+   * (a single manifest, every child wanted) or when the mirror already held
+   * the source digest.
+   */
+  platformMode?: AppliedPlatformMode;
+  /**
    * Digests of the child manifests copied (nested ones too), or of the kept
    * children of a filtered index found up to date; [] when nothing was read
    * (the mirror already held the source digest) or for a single manifest.
@@ -98,6 +112,8 @@ export interface CopyDeps {
   logger: Logger;
   /** The engine's current config, read when a step needs it (hot reload may swap it mid-copy). */
   config(): FerryConfig;
+  /** What each mirror host answered to a sparse index (shared by the engine's copies). */
+  sparseIndexes: SparseIndexSupport;
 }
 
 /** A manifest to push: the top one, or a child (nested indexes have children of their own). */
@@ -109,8 +125,16 @@ interface Node {
 }
 
 type Plan =
-  | { upToDate: true; digest: string; mediaType: string; platforms: string[]; children: string[] }
-  | { upToDate: false; root: Node; blobs: Map<string, Descriptor>; platforms: string[]; filtered: boolean };
+  | { upToDate: true; digest: string; mediaType: string; platforms: string[]; children: string[]; mode: AppliedPlatformMode | undefined }
+  | {
+      upToDate: false;
+      root: Node;
+      blobs: Map<string, Descriptor>;
+      platforms: string[];
+      mode: AppliedPlatformMode | undefined;
+      /** For a sparse root: the mode to finish in if the mirror refuses it, and the strip index (same children) for that case. */
+      ifRefused?: { mode: AppliedPlatformMode; strip: { digest: string; bytes: Buffer } };
+    };
 
 interface BlobCounters {
   bytesCopied: number;
@@ -124,6 +148,7 @@ export async function copyImage(deps: CopyDeps, src: RegistryRef, dst: RegistryR
   const progress = new Progress(opts.onProgress);
   const pinned = !!src.digest || !!dst.digest;
   const platforms = opts.platforms ?? deps.config().copy.platforms;
+  const mode = opts.platformMode ?? deps.config().copy.platformMode;
 
   // 1. resolve
   const { sourceDigest, dstHead } = await resolve(deps.transport, src, dst, signal);
@@ -135,17 +160,39 @@ export async function copyImage(deps: CopyDeps, src: RegistryRef, dst: RegistryR
   }
 
   // 2. plan
-  const plan = await planCopy(deps.transport, src, sourceDigest, platforms, pinned, dstHead, signal);
+  const choice = choosePlatformMode(mode, pinned, deps.sparseIndexes.get(dst.host));
+  const plan = await planCopy(deps.transport, src, dst, sourceDigest, platforms, choice, deps.sparseIndexes, dstHead, signal);
   if (plan.upToDate) {
     progress.final();
-    return { ...base, digest: plan.digest, mediaType: plan.mediaType, upToDate: true, platforms: plan.platforms, filtered: true, children: plan.children };
+    const filtered = plan.digest !== sourceDigest;
+    return { ...base, digest: plan.digest, mediaType: plan.mediaType, upToDate: true, platforms: plan.platforms, filtered, children: plan.children, ...modeOf(plan.mode) };
   }
 
   // 3. blobs
   const counters = await ensureBlobs(deps, src, dst, plan.blobs, opts.mountFrom, progress, signal);
 
   // 4. manifests last
-  await pushManifests(deps.transport, dst, plan.root, signal);
+  try {
+    await pushManifests(deps.transport, dst, plan.root, signal);
+    if (plan.mode === 'sparse') deps.sparseIndexes.set(dst.host, true);
+  } catch (e) {
+    if (plan.mode !== 'sparse' || !plan.ifRefused || !refusesSparseIndex(e)) throw e;
+    deps.sparseIndexes.set(dst.host, false);
+    const fallback = plan.ifRefused;
+    deps.logger.warn(
+      { host: dst.host, mode: fallback.mode, err: e instanceof Error ? e.message : String(e) },
+      `the mirror refuses sparse indexes (an index whose unwanted platforms are not copied): copy.platformMode falls back to ${fallback.mode} for this registry`,
+    );
+    if (fallback.mode === 'full') {
+      // the rest of the children and their blobs; what this pass moved is found in place
+      const rest = await copyImage(deps, src, dst, { ...opts, platformMode: 'full', admit: () => {} }, signal);
+      return { ...rest, bytesCopied: rest.bytesCopied + counters.bytesCopied, blobsCopied: rest.blobsCopied + counters.copied, blobsMounted: rest.blobsMounted + counters.mounted };
+    }
+    // strip: same children, already pushed; only the top manifest changes
+    plan.root = { ...plan.root, digest: fallback.strip.digest, bytes: fallback.strip.bytes };
+    plan.mode = 'strip';
+    await pushManifest(deps.transport, dst, dst.tag ?? plan.root.digest, plan.root.bytes, plan.root.mediaType, signal);
+  }
   progress.final();
   const result: CopyResult = {
     digest: plan.root.digest,
@@ -158,8 +205,9 @@ export async function copyImage(deps: CopyDeps, src: RegistryRef, dst: RegistryR
     upToDate: false,
     platforms: plan.platforms,
     sourceDigest,
-    filtered: plan.filtered,
+    filtered: plan.root.digest !== sourceDigest,
     children: descendants(plan.root),
+    ...modeOf(plan.mode),
   };
   deps.logger.info(
     { src: `${src.host}/${src.repository}`, dst: `${dst.host}/${dst.repository}`, digest: result.digest, bytesCopied: result.bytesCopied, ms: Math.round(performance.now() - t0) },
@@ -167,6 +215,8 @@ export async function copyImage(deps: CopyDeps, src: RegistryRef, dst: RegistryR
   );
   return result;
 }
+
+const modeOf = (mode: AppliedPlatformMode | undefined): { platformMode?: AppliedPlatformMode } => (mode ? { platformMode: mode } : {});
 
 /** Digests of every manifest under `n` (not `n` itself), unique, in tree order. */
 function descendants(n: Node): string[] {
@@ -249,16 +299,18 @@ class PlanBudget {
 }
 
 /**
- * Step 2: the source manifest by digest; for an index, filter it and load the
- * kept children. A filtered index already at the destination is up to date
- * (checked before any child is fetched).
+ * Step 2: the source manifest by digest; for an index, filter it in the mode
+ * chosen and load the kept children. A filtered index already at the
+ * destination is up to date (checked before any child is fetched).
  */
 async function planCopy(
   transport: Transport,
   src: RegistryRef,
+  dst: RegistryRef,
   sourceDigest: string,
   platforms: string[],
-  pinned: boolean,
+  choice: PlatformModeChoice,
+  sparseSupport: SparseIndexSupport,
   dstHead: ManifestInfo | undefined,
   signal: AbortSignal,
 ): Promise<Plan> {
@@ -272,22 +324,58 @@ async function planCopy(
   budget.manifest(top);
   if (!isIndexType(top.mediaType)) {
     budget.imageBlobs(top);
-    return { upToDate: false, root: { digest: top.digest, mediaType: top.mediaType, bytes: top.bytes, children: [] }, blobs, platforms: [], filtered: false };
+    return { upToDate: false, root: { digest: top.digest, mediaType: top.mediaType, bytes: top.bytes, children: [] }, blobs, platforms: [], mode: undefined };
   }
   budget.children(top, 0);
-  const f = filterIndex(top.bytes, top.json, platforms, pinned);
+  const f = filterIndex(top.bytes, top.json, platforms, false);
+  // nothing left out by `platforms`: the index as it is, whatever the mode
+  const mode = f.filtered ? choice.first : undefined;
+  if (mode === 'full' || !f.filtered) {
+    const all = filterIndex(top.bytes, top.json, [], true);
+    const root: Node = { digest: top.digest, mediaType: top.mediaType, bytes: top.bytes, children: [] };
+    root.children = await loadChildren(transport, src, all.kept, budget, signal);
+    return { upToDate: false, root, blobs, platforms: all.platforms, mode };
+  }
   if (f.kept.length === 0) {
     throw registryError('NO_MATCHING_PLATFORM', `no child for ${platforms.join(', ')} (index has ${f.available.join(', ') || 'none'})`, {
       ...repoCtx(src, 'filter index'),
       details: { wanted: platforms, available: f.available },
     });
   }
-  if (f.filtered && dstHead?.digest === f.digest) {
-    return { upToDate: true, digest: f.digest, mediaType: top.mediaType, platforms: f.platforms, children: f.kept.map((d) => d.digest) };
+  const upToDate = (m: AppliedPlatformMode): Plan => ({ upToDate: true, digest: f.digest, mediaType: top.mediaType, platforms: f.platforms, children: f.kept.map((d) => d.digest), mode: m });
+  if (dstHead?.digest === f.digest) {
+    if (mode === 'strip') return upToDate('strip');
+    if (mode === 'sparse' && choice.accepts === undefined && choice.ifRefused === 'strip' && dst.tag) {
+      // The mirror holds the strip index (an earlier strip setting, or a refusal before this process) and this
+      // process has not asked yet: the upstream bytes under the tag ARE the probe (the wanted children are there).
+      // Accepted: the tag serves the upstream digest again; refused: the strip index stands.
+      try {
+        await pushManifest(transport, dst, dst.tag, top.bytes, top.mediaType, signal);
+        sparseSupport.set(dst.host, true);
+        return { ...upToDate('sparse'), digest: top.digest } as Plan;
+      } catch (e) {
+        if (!refusesSparseIndex(e)) throw e;
+        sparseSupport.set(dst.host, false);
+        return upToDate('strip');
+      }
+    }
   }
-  const root: Node = { digest: f.digest, mediaType: top.mediaType, bytes: f.bytes, children: [] };
+  if (mode === 'strip' && dst.digest && dst.digest !== f.digest) {
+    // a digest reference stripped: the mirror holds it under the new digest, which step 1 could not HEAD
+    const held = await headManifest(transport, { host: dst.host, repository: dst.repository, digest: f.digest }, signal);
+    if (held?.digest === f.digest) return upToDate('strip');
+  }
+  const sparse = mode === 'sparse';
+  const root: Node = sparse ? { digest: top.digest, mediaType: top.mediaType, bytes: top.bytes, children: [] } : { digest: f.digest, mediaType: top.mediaType, bytes: f.bytes, children: [] };
   root.children = await loadChildren(transport, src, f.kept, budget, signal);
-  return { upToDate: false, root, blobs, platforms: f.platforms, filtered: f.filtered };
+  return {
+    upToDate: false,
+    root,
+    blobs,
+    platforms: f.platforms,
+    mode,
+    ...(sparse ? { ifRefused: { mode: choice.ifRefused, strip: { digest: f.digest, bytes: f.bytes } } } : {}),
+  };
 }
 
 /** GETs children by digest (nested indexes recurse, unfiltered) and collects their blobs, within `budget`. */

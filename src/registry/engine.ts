@@ -22,6 +22,7 @@ import { noopLogger, type Logger } from './logger.js';
 import { deleteManifest, fetchManifest, getBlobBytes, getBlobJson, headManifest, listTags, putManifest, type ManifestInfo } from './manifest-io.js';
 import { copyReferrers, type CopyReferrersOptions, type CopyReferrersResult } from './referrers.js';
 import { splitRef, splitRepository } from './ref.js';
+import { SparseIndexSupport } from './sparse-index.js';
 import { countRequests } from './request-count.js';
 import { Transport } from './transport/index.js';
 
@@ -59,7 +60,7 @@ export class RegistryEngine {
       ...(opts.backoffMs !== undefined ? { backoffMs: opts.backoffMs } : {}),
     });
     this.blobs = new BlobTransfer(this.transport, this.logger);
-    this.copyDeps = { transport: this.transport, blobs: this.blobs, logger: this.logger, config: () => this.config };
+    this.copyDeps = { transport: this.transport, blobs: this.blobs, logger: this.logger, config: () => this.config, sparseIndexes: new SparseIndexSupport() };
   }
 
   /** Hot reload: credentials, endpoints, limits, timeouts. Cached pings and tokens are dropped. */

@@ -19,4 +19,5 @@ export { digestProblem, repositoryProblem, tagProblem } from './paths.js';
 export type { Logger } from './logger.js';
 export { parseChallenges, mergeScopes } from './auth.js';
 export { TokenBucket, limiterFor } from './limiter.js';
+export { choosePlatformMode, refusesSparseIndex, SparseIndexSupport, type AppliedPlatformMode, type PlatformModeChoice } from './sparse-index.js';
 export { withOnlyCredentials } from './credentials.js';

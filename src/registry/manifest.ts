@@ -1,23 +1,23 @@
 /**
  * Manifest media types, parsing, and platform filtering of image indexes.
  *
- * INDEX FILTERING DECISION (see also CopyResult.filtered / sourceDigest):
+ * INDEX FILTERING (see also CopyResult.filtered / sourceDigest / platformMode):
  * - `platforms` empty, or every child of the index matches: the index bytes
  *   are pushed unchanged (same digest, digest references keep working).
- * - the source is referenced BY DIGEST (`...@sha256:`): never filtered — every
- *   child is copied and the index bytes are pushed unchanged, because the
- *   digest is a promise the mirror must keep (pods pin it).
- * - a TAG whose index has children outside `platforms`: a NEW index holding
+ * - an index with children outside `platforms` reaches the mirror in the
+ *   `copy.platformMode` chosen for the copy (sparse-index.ts): `full` (every
+ *   child, bytes unchanged), `sparse` (bytes unchanged, only the matching
+ *   children copied; the mirror must accept an index whose children it does
+ *   not hold: docker-registry 2.8 does not), or `strip`: a NEW index holding
  *   only the matching children (plus attestation manifests that refer to a
- *   kept child) is pushed. docker-registry 2.8 refuses a sparse index (every
- *   child must exist in the repository), so pushing the original bytes is not
- *   an option. The new index has a new digest (CopyResult.digest; the
- *   original is CopyResult.sourceDigest); digest references to the original
- *   index will not resolve in the mirror — callers that pin digests must
- *   record CopyResult.digest. The new bytes are a deterministic function of
- *   the source bytes and `platforms` (JSON re-serialization of the same
- *   object with `manifests` filtered), so re-copies produce the same digest
- *   and the up-to-date check stays cheap.
+ *   kept child), under a new digest (CopyResult.digest; the original is
+ *   CopyResult.sourceDigest). The record keeps both, and admission rewrites a
+ *   digest reference to the digest the mirror serves. The new bytes are a
+ *   deterministic function of the source bytes and `platforms` (JSON
+ *   re-serialization of the same object with `manifests` filtered), so
+ *   re-copies produce the same digest and the up-to-date check stays cheap.
+ * - `auto` (the default): sparse where the mirror accepts it, else strip for
+ *   a tag and full for a digest reference (a digest is a promise pods pin).
  */
 import { createHash } from 'node:crypto';
 

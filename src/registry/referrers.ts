@@ -13,6 +13,10 @@
  *  - cosign's legacy tags `sha256-<hex>.sig`, `.att`, `.sbom`.
  *  Which tags exist is learnt from ONE `tags/list` of the repository per call
  *  (all pages), so a digest without referrers costs at most the API request.
+ *  A call may take more digests `later` (the worker starts with the source
+ *  digest while the image's blobs move and hands over the children once the
+ *  copy knows them, src/worker/referrer-step.ts): they share that tags/list
+ *  and everything else learnt in the call.
  *
  * Copy, per referrer found (and again for its own referrers, depth- and
  * count-bounded): GET by digest (verified), HEAD in the mirror (present:
@@ -47,6 +51,14 @@ export interface CopyReferrersOptions {
   dst: string;
   /** Digests whose referrers are wanted: the top digest and the children copied. */
   digests: string[];
+  /**
+   * More digests known only later (an image copy's children and filtered
+   * index, src/worker/referrer-step.ts): taken once `digests` are done and it
+   * resolves, in the SAME call (one tags/list, the API and mirror state
+   * learnt, the referrer bound and de-duplication shared). A rejection (the
+   * copy failed) fails the call; so does an abort while waiting for it.
+   */
+  later?: Promise<string[]>;
   /** Only referrers of these artifact types (at every depth); undefined = all. */
   artifactTypes?: string[];
   signal?: AbortSignal;
@@ -125,6 +137,27 @@ interface Discovery {
   tags: Set<string> | undefined;
   /** False once the upstream answered 404 to the referrers API. */
   api: boolean;
+  /** True once a level was asked for (the API's answer, if any, is known). */
+  apiTried?: boolean;
+}
+
+/** `p`, or the abort reason as soon as `signal` aborts (waiting for `later`). */
+function untilAborted<T>(p: Promise<T>, signal: AbortSignal): Promise<T> {
+  if (signal.aborted) return Promise.reject(signal.reason);
+  return new Promise<T>((resolve, reject) => {
+    const onAbort = () => reject(signal.reason);
+    signal.addEventListener('abort', onAbort, { once: true });
+    p.then(
+      (v) => {
+        signal.removeEventListener('abort', onAbort);
+        resolve(v);
+      },
+      (e: unknown) => {
+        signal.removeEventListener('abort', onAbort);
+        reject(e);
+      },
+    );
+  });
 }
 
 export async function copyReferrers(deps: CopyDeps, src: Repo, dst: Repo, opts: CopyReferrersOptions, signal: AbortSignal): Promise<CopyReferrersResult> {
@@ -134,53 +167,78 @@ export async function copyReferrers(deps: CopyDeps, src: Repo, dst: Repo, opts: 
   const maxReferrers = opts.maxReferrers ?? DEFAULT_MAX_REFERRERS;
   const wanted = opts.artifactTypes && opts.artifactTypes.length > 0 ? new Set(opts.artifactTypes) : undefined;
   const apiFilter = opts.artifactTypes?.length === 1 ? opts.artifactTypes[0] : undefined;
+  // handled at once: a rejection while the first digests are still being walked is not an unhandled one
+  const later = opts.later?.then(
+    (digests) => ({ digests }),
+    (err: unknown) => ({ err }),
+  );
   const disc: Discovery = { tags: await upstreamTags(deps, src, signal), api: true };
   const mirror = new MirrorState(deps, dst);
   const found: FoundReferrer[] = [];
   /** Digests whose referrers were (or are being) asked for. */
-  const queued = new Set<string>(opts.digests.map((d) => checkDigest(d, src, 'caller')));
+  const queued = new Set<string>();
   /** Referrers taken (digest, or cosign tag). */
   const seen = new Set<string>();
-  let level = [...queued];
   let copied = 0;
-  for (let depth = 0; depth <= maxDepth && level.length > 0; depth++) {
-    const one = (d: string, s: AbortSignal) => discover(deps, src, d, depth, disc, apiFilter, s);
-    // the first digest alone while the API is untried: a 404 then spares the others' API requests
-    const first = depth === 0 && disc.api ? [await one(level[0]!, signal)] : [];
-    const lists = [...first, ...(await poolMap(level.slice(first.length), DISCOVERY_CONCURRENCY, signal, one))];
-    const candidates: Candidate[] = [];
-    for (const c of lists.flat()) {
-      const key = c.tag ?? c.desc!.digest;
-      if (seen.has(key)) continue;
-      if (c.desc?.artifactType && wanted && !wanted.has(c.desc.artifactType)) continue;
-      seen.add(key);
-      candidates.push(c);
-    }
-    if (found.length + candidates.length > maxReferrers) {
-      throw registryError('MANIFEST_TOO_LARGE', `more than ${maxReferrers} referrers (ferry allows ${maxReferrers} per image)`, { ...repoCtx(src, 'referrers'), details: { limit: maxReferrers } });
-    }
-    const results = await poolMap(candidates, COPY_CONCURRENCY, signal, (c, s) => copyOne(deps, src, dst, c, wanted, mirror, s));
-    const next: string[] = [];
-    // the mirror's fallback indexes, one update per subject
-    const bySubject = new Map<string, ReferrerDescriptor[]>();
-    for (const r of results) {
-      if (!r) continue;
-      found.push(r.found);
-      if (r.found.copied) copied++;
-      if (!queued.has(r.found.digest)) {
-        queued.add(r.found.digest);
-        next.push(r.found.digest);
-      }
-      if (r.indexEntry) {
-        const list = bySubject.get(r.indexEntry.subject) ?? [];
-        list.push(r.indexEntry.desc);
-        bySubject.set(r.indexEntry.subject, list);
+  const take = (digests: string[]): string[] => {
+    const out: string[] = [];
+    for (const d of digests) {
+      const x = checkDigest(d, src, 'caller');
+      if (!queued.has(x)) {
+        queued.add(x);
+        out.push(x);
       }
     }
-    for (const [subject, descs] of bySubject) {
-      if (!tagProblem(fallbackTagOf(subject)) && (await mirror.needsFallback(subject, signal))) await updateFallbackIndex(deps.transport, dst, subject, descs, signal, deps.logger);
+    return out;
+  };
+
+  /** Referrers of `start` (depth 0) and theirs, level after level. */
+  const walk = async (start: string[]): Promise<void> => {
+    let level = start;
+    for (let depth = 0; depth <= maxDepth && level.length > 0; depth++) {
+      const one = (d: string, s: AbortSignal) => discover(deps, src, d, depth, disc, apiFilter, s);
+      // the first digest alone while the API is untried: a 404 then spares the others' API requests
+      const first = depth === 0 && disc.api && disc.apiTried !== true ? [await one(level[0]!, signal)] : [];
+      disc.apiTried = true;
+      const lists = [...first, ...(await poolMap(level.slice(first.length), DISCOVERY_CONCURRENCY, signal, one))];
+      const candidates: Candidate[] = [];
+      for (const c of lists.flat()) {
+        const key = c.tag ?? c.desc!.digest;
+        if (seen.has(key)) continue;
+        if (c.desc?.artifactType && wanted && !wanted.has(c.desc.artifactType)) continue;
+        seen.add(key);
+        candidates.push(c);
+      }
+      if (found.length + candidates.length > maxReferrers) {
+        throw registryError('MANIFEST_TOO_LARGE', `more than ${maxReferrers} referrers (ferry allows ${maxReferrers} per image)`, { ...repoCtx(src, 'referrers'), details: { limit: maxReferrers } });
+      }
+      const results = await poolMap(candidates, COPY_CONCURRENCY, signal, (c, s) => copyOne(deps, src, dst, c, wanted, mirror, s));
+      const next: string[] = [];
+      // the mirror's fallback indexes, one update per subject
+      const bySubject = new Map<string, ReferrerDescriptor[]>();
+      for (const r of results) {
+        if (!r) continue;
+        found.push(r.found);
+        if (r.found.copied) copied++;
+        next.push(...take([r.found.digest]));
+        if (r.indexEntry) {
+          const list = bySubject.get(r.indexEntry.subject) ?? [];
+          list.push(r.indexEntry.desc);
+          bySubject.set(r.indexEntry.subject, list);
+        }
+      }
+      for (const [subject, descs] of bySubject) {
+        if (!tagProblem(fallbackTagOf(subject)) && (await mirror.needsFallback(subject, signal))) await updateFallbackIndex(deps.transport, dst, subject, descs, signal, deps.logger);
+      }
+      level = next;
     }
-    level = [...new Set(next)];
+  };
+
+  await walk(take(opts.digests));
+  if (later) {
+    const more = await untilAborted(later, signal);
+    if ('err' in more) throw more.err;
+    await walk(take(more.digests));
   }
   return { copied, requests: 0, found };
 }

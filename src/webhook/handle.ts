@@ -9,6 +9,7 @@ import {
   describeUse,
   validatePod,
   type CompiledPolicy,
+  type DigestAliasLookup,
   type ImageList,
   type ImageUse,
   type NamespaceMeta,
@@ -24,6 +25,8 @@ export interface HandleDeps {
   policy: CompiledPolicy;
   namespace(namespace: string): NamespaceMeta;
   lookup(ref: string): ImageView | undefined;
+  /** The other digests of a filtered index's digest (mirror <-> upstream), for block rules; none when absent. */
+  aliases?: DigestAliasLookup;
 }
 
 export type Outcome = 'allowed' | 'patched' | 'denied' | 'ignored' | 'static';
@@ -139,7 +142,7 @@ export function handleAdmission(req: AdmissionRequest, deps: HandleDeps, kind: W
     setPullPolicy: scope.setPullPolicy,
   };
   const judge = kind === 'validate' ? validatePod : decide;
-  const decision = judge(input, deps.namespace(namespace), deps.policy, deps.lookup);
+  const decision = judge(input, deps.namespace(namespace), deps.policy, deps.lookup, deps.aliases);
   if (pod.metadata?.annotations?.[ANNOTATION_STATIC_MIRROR] !== undefined) {
     // Said once, by the mutating webhook: the validating one would only repeat it.
     return { outcome: 'static', decision, response: kind === 'mutate' ? { ...allow, warnings: [...wouldHave(decision), ...decision.warnings] } : allow };

@@ -36,6 +36,7 @@ export async function startWebhook(ctx: RoleContext): Promise<WebhookRole> {
     logger: ctx.logger,
     namespaces,
     lookup: (ref) => view.get(ref),
+    aliases: (digest) => view.digestAliases(digest),
     enqueue: (req) => {
       view.noteQueued(req.ref);
       ctx.producer.enqueue(req);

@@ -2,7 +2,7 @@ import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyRequ
 import type { Logger } from 'pino';
 import type { FerryConfig } from '../config/index.js';
 import { describeError, isFerryError } from '../errors.js';
-import { compilePolicy } from '../policy/index.js';
+import { compilePolicy, type DigestAliasLookup } from '../policy/index.js';
 import type { EnqueueRequest } from '../queue/index.js';
 import type { ImageView } from '../image-state/index.js';
 import { addOpsRoutes, quietRequests, type Readiness } from '../observability/index.js';
@@ -18,6 +18,8 @@ export interface WebhookDeps {
   logger: Logger;
   namespaces: NamespaceCache;
   lookup(ref: string): ImageView | undefined;
+  /** The other digests of a filtered index's digest (mirror <-> upstream); see HandleDeps.aliases. */
+  aliases?: DigestAliasLookup;
   /** Buffered, never awaited on the admission path. */
   enqueue(req: EnqueueRequest): void;
   tls: { key: string; cert: string };
@@ -93,7 +95,7 @@ export function createWebhookServer(deps: WebhookDeps): FastifyInstance {
     try {
       const result = handleAdmission(
         request,
-        { policy: compilePolicy(config), namespace: (ns) => deps.namespaces.meta(ns), lookup: deps.lookup },
+        { policy: compilePolicy(config), namespace: (ns) => deps.namespaces.meta(ns), lookup: deps.lookup, ...(deps.aliases ? { aliases: deps.aliases } : {}) },
         kind,
       );
       if (!request.dryRun && result.decision) {

@@ -141,7 +141,7 @@ export function createWorkerPool(o: WorkerPoolOptions): WorkerPool {
     if (!hasRelevantChange(change)) return [];
     // Several worker processes see the same reload: only the first one re-enqueues.
     const fingerprint = createHash('sha256')
-      .update(JSON.stringify([next.queue.maxAttempts, [...next.copy.platforms].sort(), next.mirror, next.registries]))
+      .update(JSON.stringify([next.queue.maxAttempts, [...next.copy.platforms].sort(), next.copy.platformMode, next.mirror, next.registries]))
       .digest('hex')
       .slice(0, 16);
     const lock = await o.store.redis.set(`${next.queue.prefix}:worker:requeue:${fingerprint}`, String(process.pid), 'PX', 60_000, 'NX');

@@ -18,6 +18,7 @@ import type { CopyEngine, CopyResult } from './engine.js';
 import { activeCopies, copyBytesTotal, copyDuration, jobsTotal } from './metrics.js';
 import { createProgressWriter } from './progress.js';
 import { WORKER_ERROR_TABLE } from './errors.js';
+import { ReferrerStep, referrerDigests } from './referrer-step.js';
 import { checkSignature, SignatureRequired, verifyRuleFor, type GateResult, type SignatureEngine } from './signature-gate.js';
 import type { CopyPlan, CredentialsUsed, VerifyOutcome, WorkerTenancy } from './tenancy.js';
 
@@ -122,8 +123,10 @@ export function createProcessor(d: ProcessorDeps) {
     let used: CredentialsUsed = 'ferry';
     // `verify:` (SPEC "Supply chain"): the first matching rule's outcome, checked in admit before anything is written.
     let gate: GateResult | undefined;
+    // `copy.referrers`: started once the copy admitted the source digest, alongside the blob transfer (referrer-step.ts)
+    const referrerStep = referrerStepFor(d.engine, cfg, ref, mirrorRef, signal);
     try {
-      const admit = async (digest: string) => {
+      const gateAdmit = async (digest: string) => {
         const rule = blockRuleFor(d.config(), ref, digest);
         if (rule) throw new BlockedByConfig(rule.reason, digest);
         const vr = verifyRuleFor(d.config(), ref);
@@ -135,11 +138,17 @@ export function createProcessor(d: ProcessorDeps) {
         if (gate.mode === 'enforce') throw new SignatureRequired(gate);
         log.warn({ signature: gate.signature, reason: gate.reason, digest }, 'verify (warn): copying an image whose signature is %s', gate.signature);
       };
+      const admit = async (digest: string) => {
+        await gateAdmit(digest);
+        referrerStep?.start(digest);
+      };
       const opts = { src: ref, dst: mirrorRef, platforms: cfg.copy.platforms, ...(signal ? { signal } : {}), onProgress: progress.onProgress, admit };
       if (d.tenancy && plan) ({ result, used } = await d.tenancy.copy(plan, opts, d.engine));
       else result = await d.engine.copy(opts);
     } catch (e) {
       activeCopies.dec();
+      // the referrer step stops with the copy; its own failure is dropped, the copy's error is the one handled below
+      await referrerStep?.abandon();
       await progress.flush();
       if (e instanceof BlockedByConfig) return markBlocked(e);
       const seconds = (performance.now() - t0) / 1000;
@@ -181,9 +190,11 @@ export function createProcessor(d: ProcessorDeps) {
     copyDuration.observe({ outcome }, durationMs / 1000);
     copyBytesTotal.inc(result.bytesCopied);
     jobsTotal.inc({ outcome });
-    const access = d.tenancy && plan ? await d.tenancy.afterCopy(ref, plan, used, { upToDate: result.upToDate, known: record.access, signal }) : undefined;
     // Signatures, SBOMs, attestations: on every copy, up to date or not (new ones reach the mirror); a failure only warns.
-    const referrers = await copyReferrersAfter(d.engine, cfg, ref, mirrorRef, result, signal, log);
+    // The children (and a filtered index) are handed to the running step now; it is awaited below (never rejects).
+    const referrersDone = copyReferrersAfter(referrerStep, result, log);
+    const access = d.tenancy && plan ? await d.tenancy.afterCopy(ref, plan, used, { upToDate: result.upToDate, known: record.access, signal }) : undefined;
+    const referrers = await referrersDone;
     // Blocked (or removed) while the copy ran: leave that state alone.
     const current = await d.store.get(ref);
     if (current && current.state !== 'blocked') {
@@ -221,32 +232,29 @@ export function createProcessor(d: ProcessorDeps) {
   };
 }
 
-/**
- * `copy.referrers`: the referrers of the source digest, of each child copied
- * and of the filtered index pushed (pods run that one) are copied into the
- * mirror. Resolves with how many the mirror now holds for the image (found:
- * pushed now or already there), or undefined when off, unsupported by the
- * engine, or failed (warned; the image copy stands and the count on record is
- * kept).
- */
-async function copyReferrersAfter(
-  engine: CopyEngine,
-  cfg: FerryConfig,
-  ref: string,
-  mirrorRef: string,
-  result: CopyResult,
-  signal: AbortSignal | undefined,
-  log: Logger,
-): Promise<number | undefined> {
+/** The referrer step of one copy job, or undefined when `copy.referrers` is off or the engine cannot copy referrers. */
+function referrerStepFor(engine: CopyEngine, cfg: FerryConfig, ref: string, mirrorRef: string, signal: AbortSignal | undefined): ReferrerStep | undefined {
   if (!cfg.copy.referrers || !engine.copyReferrers) return undefined;
-  const digests = [...new Set([result.sourceDigest, ...(result.children ?? []), ...(result.filtered ? [result.digest] : [])])];
-  const types = cfg.copy.referrerArtifactTypes;
+  const copyReferrers = engine.copyReferrers.bind(engine);
+  return new ReferrerStep({ copyReferrers }, { src: ref, dst: mirrorRef, artifactTypes: cfg.copy.referrerArtifactTypes, ...(signal ? { signal } : {}) });
+}
+
+/**
+ * `copy.referrers`: the referrers of the source digest (started while the
+ * blobs moved), of each child copied and of the filtered index pushed (pods
+ * run that one) are copied into the mirror. Resolves with how many the mirror
+ * now holds for the image (found: pushed now or already there), or undefined
+ * when off, unsupported by the engine, or failed (warned; the image copy
+ * stands and the count on record is kept). Never rejects.
+ */
+async function copyReferrersAfter(step: ReferrerStep | undefined, result: CopyResult, log: Logger): Promise<number | undefined> {
+  if (!step) return undefined;
   try {
-    const r = await engine.copyReferrers({ src: ref, dst: mirrorRef, digests, ...(types.length > 0 ? { artifactTypes: types } : {}), ...(signal ? { signal } : {}) });
+    const r = await step.finish(result);
     if (r.copied > 0) log.info({ copied: r.copied, found: r.found.length, requests: r.requests }, 'referrers copied');
     return r.found.length;
   } catch (e) {
-    log.warn({ err: describeError(e), digests }, 'copying the referrers failed; the image stays mirrored');
+    log.warn({ err: describeError(e), digests: referrerDigests(result) }, 'copying the referrers failed; the image stays mirrored');
     return undefined;
   }
 }

@@ -3,7 +3,7 @@
  * for, or the config changes". The rule (pure), applied by the worker on every
  * config reload to each record in `error`:
  *
- * - `copy.platforms` or `mirror.*` changed           -> re-enqueue every `error` image
+ * - `copy.platforms`, `copy.platformMode` or `mirror.*` changed -> re-enqueue every `error` image
  *   (a NO_MATCHING_PLATFORM / mirror-side DENIED etc. may now succeed);
  * - `registries.<host>` changed for the image's upstream host (Docker Hub's
  *   aliases count as one host), or `registries."*"` changed -> re-enqueue it
@@ -36,7 +36,8 @@ export function diffConfig(prev: FerryConfig, next: FerryConfig): ConfigChange {
     if (!same(prev.registries[host], next.registries[host])) registriesChanged.add(DOCKER_HUB_ALIASES.has(host) ? 'docker.io' : host);
   }
   return {
-    copyTargetChanged: !same([...prev.copy.platforms].sort(), [...next.copy.platforms].sort()) || !same(prev.mirror, next.mirror),
+    copyTargetChanged:
+      !same([...prev.copy.platforms].sort(), [...next.copy.platforms].sort()) || prev.copy.platformMode !== next.copy.platformMode || !same(prev.mirror, next.mirror),
     registriesChanged,
     maxAttemptsGrew: next.queue.maxAttempts > prev.queue.maxAttempts,
     newMaxAttempts: next.queue.maxAttempts,
@@ -56,7 +57,7 @@ export function hostOf(ref: string): string | undefined {
 /** Why `record` should be re-enqueued after `change`, or undefined. */
 export function requeueReason(record: Pick<ImageRecord, 'ref' | 'state' | 'attempts' | 'maxAttempts'>, c: ConfigChange): string | undefined {
   if (record.state !== 'error') return undefined;
-  if (c.copyTargetChanged) return 'copy.platforms or mirror changed';
+  if (c.copyTargetChanged) return 'copy.platforms, copy.platformMode or mirror changed';
   const host = hostOf(record.ref);
   if (host !== undefined && c.registriesChanged.has(host)) return `registries.${host} changed`;
   if (c.registriesChanged.has('*')) return 'registries."*" changed';

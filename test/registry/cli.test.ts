@@ -34,8 +34,12 @@ t.test('argument parsing', async (t) => {
     src: 'a.io/x:1',
     dst: 'b.io/y:1',
     platforms: ['linux/amd64', 'linux/arm64'],
+    platformMode: undefined,
     progress: false,
   });
+  t.equal(parseCopyArgs(['--platform-mode', 'strip', 'a.io/x:1', 'b.io/y:1']).platformMode, 'strip');
+  t.equal(parseCopyArgs(['--platform-mode=full', 'a.io/x:1', 'b.io/y:1']).platformMode, 'full');
+  t.throws(() => parseCopyArgs(['--platform-mode', 'thin', 'a.io/x:1', 'b.io/y:1']), { code: 'FERRY_ERR_CLI_USAGE', message: /auto, full, sparse, strip/ });
   t.same(parseCopyArgs(['--all', 'nginx', 'b.io/y:1']).platforms, []);
   t.equal(parseCopyArgs(['nginx', 'b.io/y:1']).src, 'docker.io/library/nginx:latest');
   t.throws(() => parseCopyArgs(['only-one']), { code: 'FERRY_ERR_CLI_USAGE' });

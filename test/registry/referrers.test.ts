@@ -246,3 +246,64 @@ t.test('referrers API upstream and OCI-Subject in the mirror (thin proxies over 
   const listed = await (await fetch(`http://${mi.host}/v2/${repo}/referrers/${subject.digest}`)).json();
   t.same((listed as any).manifests.map((d: any) => d.digest), [sbom.digest], "mirror's referrers API lists the SBOM");
 });
+
+t.test('later digests: one call, one tags/list, referrers of the index first and of the children handed over later', async (t) => {
+  // a plain pass-through log over the upstream: the API answers 200 here, so the proxy counts every request
+  const up = await startReferrersProxy(upstream.host);
+  t.teardown(() => up.stop());
+  const repo = 'later/app';
+  await pushTestImages(imgs, up.host, repo);
+  const H = up.host;
+  const indexSig = await pushCosignSig(H, repo, imgs.index.digest);
+  const amdSig = await pushCosignSig(H, repo, imgs.amd64.digest);
+  const armSbom = await pushArtifact(H, repo, { artifactType: SPDX, content: '{"spdxVersion":"SPDX-2.3","name":"arm64"}', subject: { mediaType: OCI_MANIFEST, digest: imgs.arm64.digest, size: imgs.arm64.size } });
+
+  const engine = engineFor();
+  t.teardown(() => engine.close());
+  up.log.length = 0;
+  let handOver!: (d: string[]) => void;
+  const later = new Promise<string[]>((r) => (handOver = r));
+  const call = engine.copyReferrers({ src: `${H}/${repo}`, dst: `${mirror.host}/${repo}`, digests: [imgs.index.digest], later });
+  // the index's referrers move before the children are known
+  const until = Date.now() + 10_000;
+  while (!(await inspectRaw(`${mirror.host}/${repo}@${indexSig.digest}`)) && Date.now() < until) await new Promise((r) => setTimeout(r, 25));
+  t.equal((await inspectRaw(`${mirror.host}/${repo}@${indexSig.digest}`))?.digest, indexSig.digest, "the index's signature is in the mirror before `later` resolved");
+  handOver([imgs.amd64.digest, imgs.arm64.digest, imgs.armv7.digest, imgs.index.digest]);
+  const res = await call;
+  t.same(
+    res.found.map((f) => [f.digest, f.subject, f.depth]).sort(),
+    [
+      [indexSig.digest, imgs.index.digest, 0],
+      [amdSig.digest, imgs.amd64.digest, 0],
+      [armSbom.digest, imgs.arm64.digest, 0],
+    ].sort(),
+    'referrers of the index and of the children',
+  );
+  t.equal(res.copied, 3);
+  t.equal(up.log.filter((l) => l.startsWith(`GET /v2/${repo}/tags/list`)).length, 1, 'ONE tags/list for the index and its children');
+  t.equal(up.log.filter((l) => l.startsWith(`GET /v2/${repo}/referrers/${imgs.index.digest}`)).length, 1, 'the index digest handed over again is not asked twice');
+  for (const d of [amdSig.digest, armSbom.digest]) t.equal((await inspectRaw(`${mirror.host}/${repo}@${d}`))?.digest, d, `in the mirror ${d.slice(0, 19)}`);
+});
+
+t.test('later rejected (the copy failed) or the call aborted while waiting: the call rejects, nothing unhandled', async (t) => {
+  const unhandled: unknown[] = [];
+  const onUnhandled = (e: unknown) => unhandled.push(e);
+  process.on('unhandledRejection', onUnhandled);
+  t.teardown(() => process.off('unhandledRejection', onUnhandled));
+  const engine = engineFor();
+  t.teardown(() => engine.close());
+  const src = `${upstream.host}/signed/app`;
+  const dst = `${mirror.host}/later-fail/app`;
+  // rejected before the first digest was even looked at
+  const boom = new Error('copy failed: blob upload refused');
+  await t.rejects(engine.copyReferrers({ src, dst, digests: [imgs.amd64.digest], later: Promise.reject(boom) }), /blob upload refused/);
+  // aborted while waiting for a `later` that never comes
+  const ac = new AbortController();
+  const call = engine.copyReferrers({ src, dst, digests: [imgs.amd64.digest], later: new Promise<string[]>(() => {}), signal: ac.signal });
+  setTimeout(() => ac.abort(new Error('job cancelled')), 300);
+  const t0 = Date.now();
+  await t.rejects(call);
+  t.ok(Date.now() - t0 < 5_000, 'stopped at the abort, not at a timeout');
+  await new Promise((r) => setTimeout(r, 50));
+  t.same(unhandled, [], 'no unhandled rejection');
+});

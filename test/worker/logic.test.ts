@@ -92,10 +92,10 @@ t.test('config change rule', async (t) => {
   t.notOk(hasRelevantChange(diffConfig(base, cfgWith((c) => (c.queue.maxAttempts = 3)))), 'shrinking is not');
 
   const plat = diffConfig(base, cfgWith((c) => (c.copy.platforms = ['linux/amd64'])));
-  t.equal(requeueReason(permanentRec, plat), 'copy.platforms or mirror changed');
+  t.equal(requeueReason(permanentRec, plat), 'copy.platforms, copy.platformMode or mirror changed');
   t.notOk(hasRelevantChange(diffConfig(base, cfgWith((c) => (c.copy.platforms = ['linux/arm64', 'linux/amd64'])))), 'order of platforms does not matter');
   const mir = diffConfig(base, cfgWith((c) => (c.mirror.registry = 'other:5000')));
-  t.equal(requeueReason(exhausted, mir), 'copy.platforms or mirror changed');
+  t.equal(requeueReason(exhausted, mir), 'copy.platforms, copy.platformMode or mirror changed');
 
   const reg = diffConfig(base, cfgWith((c) => (c.registries = { 'ghcr.io': { username: 'u', password: 'p' } })));
   t.equal(requeueReason(permanentRec, reg), 'registries.ghcr.io changed');

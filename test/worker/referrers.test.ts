@@ -2,12 +2,17 @@
  * `copy.referrers`: a worker mirrors an image with its cosign signature, an
  * SBOM referrer (subject) and the SBOM's own signature, byte for byte; again
  * on an up-to-date copy (new signatures reach the mirror); never when off;
- * and a referrer failure leaves the image mirrored with a warning.
+ * and a referrer failure leaves the image mirrored with a warning. The step
+ * overlaps the copy (src/worker/referrer-step.ts): started at admission, the
+ * children handed over after the copy, ONE call (one tags/list) per image;
+ * a copy that fails stops it, and the copy's error is the one on record.
  */
 import { Writable } from 'node:stream';
 import { pino } from 'pino';
 import t from 'tap';
+import type { CopyReferrersOptions } from '../../src/registry/index.js';
 import type { CopyEngine } from '../../src/worker/engine.js';
+import { buildTestImages, pushTestImages } from '../registry/support/fixtures.js';
 import { inspectRaw } from '../support/images.js';
 import { cosignSignature, fetchManifest, keyPair, pushArtifact, sbomArtifact } from '../support/supply-chain.js';
 import { harness, startEnv, type Env, type Harness } from './support/env.js';
@@ -140,4 +145,96 @@ t.test('a referrer that cannot be copied leaves the image mirrored, with a warni
     lines.some((l) => l.level === 40 && /referrers failed/.test(l.msg) && /refused/.test(JSON.stringify(l.err))),
     'a warning names the failure',
   );
+});
+
+t.test('an index: referrers of the index and of its children, one copyReferrers call and one tags/list, started before the copy returned', async (t) => {
+  const h = await harness(env, 'ref-index');
+  t.teardown(() => h.close());
+  const imgs = buildTestImages([4096, 8192]);
+  t.teardown(() => imgs.cleanup());
+  const repo = 'test/signed-index';
+  await pushTestImages(imgs, env.upstream.host, repo);
+  const ref = `${env.upstream.host}/${repo}:multi`;
+  const dstRepo = hostRepoOf(env.mirrorRefOf(ref));
+  const indexSig = cosignSignature(imgs.index.digest, `${env.upstream.host}/${repo}`, key.privateKey);
+  await pushArtifact(env.upstream.host, repo, indexSig, sigTag(imgs.index.digest));
+  const childSig = cosignSignature(imgs.arm64.digest, `${env.upstream.host}/${repo}`, key.privateKey);
+  await pushArtifact(env.upstream.host, repo, childSig, sigTag(imgs.arm64.digest));
+
+  // what the worker asks of the engine, and the tags/list requests it sends
+  const calls: CopyReferrersOptions[] = [];
+  const order: string[] = [];
+  let tagLists = 0;
+  const transport = h.engine.transport;
+  const request = transport.request.bind(transport);
+  transport.request = (spec) => {
+    if (spec.method === 'GET' && spec.path.startsWith(`/v2/${repo}/tags/list`)) tagLists++;
+    return request(spec);
+  };
+  const engine: CopyEngine = {
+    copy: async (o) => {
+      const r = await h.engine.copy(o);
+      order.push('copy returned');
+      return r;
+    },
+    copyReferrers: (o) => {
+      calls.push(o);
+      order.push('copyReferrers');
+      return h.engine.copyReferrers(o);
+    },
+  };
+  h.pool({ engine });
+  await h.enqueue(ref);
+  await mirrored(h, ref);
+  await waitCompleted(h, 1);
+  const rec = (await h.store.get(ref))!;
+  t.equal(rec.state, 'mirrored');
+  t.equal(rec.referrers, 2, "the index's and the child's signatures on record");
+  for (const d of [imgs.index.digest, indexSig.manifestDigest, childSig.manifestDigest]) t.equal((await inspectRaw(`${dstRepo}@${d}`))?.digest, d, `mirror holds ${d.slice(0, 19)}`);
+  t.equal(calls.length, 1, 'one copyReferrers call for the image');
+  t.same(calls[0]?.digests, [imgs.index.digest], 'started with the source digest');
+  t.same((await calls[0]?.later)?.sort(), [imgs.amd64.digest, imgs.arm64.digest, imgs.armv7.digest].sort(), 'the children handed over later');
+  t.same(order, ['copyReferrers', 'copy returned'], 'started at admission, before the copy returned');
+  t.equal(tagLists, 1, 'one tags/list upstream for the index and its children');
+});
+
+t.test('a copy that fails after admission: the referrer step is aborted, nothing rejects unhandled, the copy error is on record', async (t) => {
+  const h = await harness(env, 'ref-copyfail', { maxAttempts: 1 });
+  t.teardown(() => h.close());
+  const unhandled: unknown[] = [];
+  const onUnhandled = (e: unknown) => unhandled.push(e);
+  process.on('unhandledRejection', onUnhandled);
+  t.teardown(() => process.off('unhandledRejection', onUnhandled));
+  const img = await signedImage(env, 'test/signed-copyfail', '1');
+  let stepSignal: AbortSignal | undefined;
+  let stepSettled = false;
+  const engine: CopyEngine = {
+    copy: async (o) => {
+      // the source resolves and is admitted, then the blob transfer dies
+      await o.admit?.(img.digest);
+      await new Promise((r) => setTimeout(r, 100));
+      throw new Error('the mirror went away mid-copy');
+    },
+    copyReferrers: async (o) => {
+      stepSignal = o.signal;
+      try {
+        return await h.engine.copyReferrers(o);
+      } catch {
+        throw new Error('referrer failure that must not mask the copy error');
+      } finally {
+        stepSettled = true;
+      }
+    },
+  };
+  h.pool({ engine });
+  await h.enqueue(img.ref);
+  await h.events.wait((e) => e.type === 'state' && e.ref === img.ref && e.record.state === 'error', `${img.ref} error`, 30_000);
+  const rec = (await h.store.get(img.ref))!;
+  t.equal(rec.state, 'error');
+  t.match(rec.lastError, /mirror went away/, "the copy's error on record");
+  t.notMatch(rec.lastError, /must not mask/);
+  t.ok(stepSignal?.aborted, 'the referrer step was aborted');
+  t.ok(stepSettled, 'and had stopped before the record was written');
+  await new Promise((r) => setTimeout(r, 100));
+  t.same(unhandled, [], 'no unhandled rejection');
 });

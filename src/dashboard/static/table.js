@@ -72,11 +72,44 @@ function errorCell(r) {
   return el('td', { class: 'err' }, details);
 }
 
+/** One digest, copied on click; `which` ("mirror", "upstream") names it when a row shows two. */
+function digestButton(digest, which) {
+  const name = which ? `${which} digest` : 'digest';
+  const b = el('button', { type: 'button', class: 'digest', title: `${which ? `${which}: ` : ''}${digest} (click to copy)`, 'aria-label': `Copy ${name} ${digest}`, 'data-focus': which ? `digest-${which}` : 'digest', text: shortDigest(digest) });
+  b.addEventListener('click', () => copyDigest(digest, b));
+  return b;
+}
+
+const SIGNATURES = {
+  verified: { class: 'flag flag-ok', text: 'signed', title: 'Its cosign signature verifies against a key of a verify rule' },
+  unverified: { class: 'flag flag-warn', text: 'unverified', title: 'It has a cosign signature, but none verifies against the keys of its verify rule' },
+  unsigned: { class: 'flag flag-warn', text: 'unsigned', title: 'A verify rule applies, and the upstream has no cosign signature for it' },
+};
+
+/**
+ * The digest the mirror serves; with a platform-filtered index pushed under a new digest
+ * (copy.platformMode strip), the upstream's too: a pod pinned to either is told apart here.
+ * Then what supply-chain checks said: the signature (when a verify rule applies) and the
+ * referrers (signatures, SBOMs, attestations) copied along.
+ */
 function digestCell(r) {
-  if (!r.digest) return el('td', {}, el('span', { class: 'none', text: '—' }));
-  const b = el('button', { type: 'button', class: 'digest', title: `${r.digest} (click to copy)`, 'aria-label': `Copy digest ${r.digest}`, 'data-focus': 'digest', text: shortDigest(r.digest) });
-  b.addEventListener('click', () => copyDigest(r.digest, b));
-  return el('td', {}, b);
+  if (!r.digest) return el('td', { class: 'digests' }, el('span', { class: 'none', text: '—' }));
+  const td = el('td', { class: 'digests' });
+  if (r.sourceDigest && r.sourceDigest !== r.digest) {
+    td.append(
+      // Stacked, each under its name: the column is narrow, and a digest is never broken.
+      el('span', { class: 'digest-line' }, el('span', { class: 'digest-which', text: 'mirror' }), digestButton(r.digest, 'mirror')),
+      el('span', { class: 'digest-line' }, el('span', { class: 'digest-which', text: 'upstream' }), digestButton(r.sourceDigest, 'upstream')),
+    );
+    td.dataset.filtered = 'true';
+    td.title = 'A filtered index: the mirror holds only the configured platforms, under its own digest';
+  } else {
+    td.append(digestButton(r.digest));
+  }
+  const sig = SIGNATURES[r.signature];
+  const referrers = r.referrers > 0 ? el('span', { class: 'flag', 'data-referrers': r.referrers, title: 'Signatures, SBOMs and attestations copied to the mirror with it', text: plural(r.referrers, 'referrer') }) : null;
+  if (sig || referrers) td.append(el('span', { class: 'digest-flags' }, sig ? el('span', { class: sig.class, 'data-signature': r.signature, title: sig.title, text: sig.text }) : null, referrers));
+  return td;
 }
 
 function actionButton(label, ref, onClick, extraClass = '') {
