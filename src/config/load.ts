@@ -1,14 +1,14 @@
 import { readFileSync } from 'node:fs';
-import { Ajv, type ErrorObject } from 'ajv';
-import picomatch from 'picomatch';
-import { parse as parseYaml } from 'yaml';
+import { createRequire } from 'node:module';
+import type { ErrorObject, ValidateFunction } from 'ajv';
 import type { FerryError } from '../errors.js';
 import { parsePublicKeys } from '../verify/index.js';
 import { nextCronRun } from './cron.js';
 import { DEFAULTS } from './defaults.js';
 import { CONFIG_ERROR_TABLE } from './errors.js';
-import { ANY_REGISTRY_REFUSED, CONFIG_SCHEMA } from './schema.js';
+import { ANY_REGISTRY_REFUSED } from './schema.js';
 import type { FerryConfig } from './types.js';
+import { validate as generatedValidate } from './validate-config.gen.js';
 
 export interface LoadedConfig {
   config: FerryConfig;
@@ -17,8 +17,23 @@ export interface LoadedConfig {
   file: string | undefined;
 }
 
-const ajv = new Ajv({ allErrors: true, strict: false });
-const validateSchema = ajv.compile(CONFIG_SCHEMA);
+/**
+ * CONFIG_SCHEMA's validator, compiled ahead of time (validator-gen.ts; a test
+ * keeps it in step with schema.ts): the same code ajv would build here, without
+ * loading ajv or compiling in every process.
+ */
+const validateSchema = generatedValidate as unknown as ValidateFunction;
+
+/**
+ * yaml (~25 ms to load) only when there is YAML to read: a config file, or an
+ * env override of a list or record. `ferry copy` and `check-config` without a
+ * file never load it. (loadConfig is synchronous, hence require: yaml's Node
+ * entry is CommonJS, the module an `import` would load too.)
+ */
+const requireHere = createRequire(import.meta.url);
+function parseYaml(text: string): unknown {
+  return (requireHere('yaml') as typeof import('yaml')).parse(text);
+}
 
 type Json = null | boolean | number | string | Json[] | { [k: string]: Json };
 type JsonObject = { [k: string]: Json };
@@ -110,6 +125,29 @@ function formatAjvError(e: ErrorObject): string {
   return `${where}: ${e.message ?? 'is invalid'}`;
 }
 
+/**
+ * Globs in DEFAULTS (`rewrite.include: ['**']`) are valid, so a config that
+ * sets no glob loads no picomatch (~7 ms); the policy loads it where globs
+ * are matched.
+ */
+const DEFAULT_GLOBS: ReadonlySet<string> = new Set([...DEFAULTS.rewrite.include, ...DEFAULTS.rewrite.exclude]);
+let picomatchModule: typeof import('picomatch') | undefined;
+function picomatch(): typeof import('picomatch') {
+  return (picomatchModule ??= requireHere('picomatch') as typeof import('picomatch'));
+}
+
+/**
+ * The schedules DEFAULTS holds (gc, refresh) are valid: test/config asserts
+ * nextCronRun accepts them. Validation is a pure function of the string, so
+ * one equal to a default needs no cron-parser; a config that changes no
+ * schedule loads none (cron.ts loads it on first use).
+ */
+const DEFAULT_SCHEDULES: ReadonlySet<string> = new Set([DEFAULTS.gc.schedule, DEFAULTS.refresh.schedule]);
+
+function checkCron(schedule: string): void {
+  if (!DEFAULT_SCHEDULES.has(schedule)) nextCronRun(schedule);
+}
+
 /** Checks JSON Schema cannot express: globs, cron, regexes, reference shapes. */
 function semanticProblems(c: FerryConfig): string[] {
   const problems: string[] = [];
@@ -120,15 +158,16 @@ function semanticProblems(c: FerryConfig): string[] {
     ...c.verify.map((v, i): [string, string] => [`verify.${i}.pattern`, v.pattern]),
   ];
   for (const [where, glob] of globs) {
+    if (DEFAULT_GLOBS.has(glob)) continue;
     try {
-      picomatch.makeRe(glob);
+      picomatch().makeRe(glob);
     } catch (e) {
       problems.push(`${where}: invalid glob "${glob}": ${(e as Error).message}`);
     }
   }
   c.watch.forEach((w, i) => {
     try {
-      nextCronRun(w.schedule);
+      checkCron(w.schedule);
     } catch (e) {
       problems.push(`watch.${i}.schedule: invalid cron "${w.schedule}": ${(e as Error).message}`);
     }
@@ -144,7 +183,7 @@ function semanticProblems(c: FerryConfig): string[] {
   const schedules: [string, string][] = [['gc.schedule', c.gc.schedule], ...(c.refresh.schedule.trim() ? [['refresh.schedule', c.refresh.schedule] as [string, string]] : [])];
   for (const [where, schedule] of schedules) {
     try {
-      nextCronRun(schedule);
+      checkCron(schedule);
     } catch (e) {
       problems.push(`${where}: invalid cron "${schedule}": ${(e as Error).message}`);
     }

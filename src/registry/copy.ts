@@ -28,24 +28,17 @@ import { Progress } from './blobs.js';
 import { registryError, repoCtx } from './errors.js';
 import type { Logger } from './logger.js';
 import {
-  blobsOf,
-  childrenOf,
-  descriptorShapeProblem,
   filterIndex,
   isImageType,
   isIndexType,
   isSupportedType,
-  MAX_BLOBS_PER_COPY,
-  MAX_INDEX_DEPTH,
-  MAX_MANIFEST_BYTES_PER_COPY,
   MAX_MANIFEST_PUSH_BYTES,
-  MAX_MANIFESTS_PER_COPY,
   type Descriptor,
 } from './manifest.js';
-import { fetchManifest, headManifest, manifestTooLarge, pushManifest, type FetchedManifest, type ManifestInfo } from './manifest-io.js';
-import { checkDigest } from './paths.js';
+import { fetchManifest, headManifest, manifestTooLarge, pushManifest, type ManifestInfo } from './manifest-io.js';
+import { PlanBudget } from './plan-budget.js';
 import { manifestRefOf, type RegistryRef } from './ref.js';
-import { choosePlatformMode, refusesSparseIndex, type AppliedPlatformMode, type PlatformModeChoice, type SparseIndexSupport } from './sparse-index.js';
+import { choosePlatformMode, indexComplete, refusesSparseIndex, type AppliedPlatformMode, type PlatformModeChoice, type SparseIndexSupport } from './sparse-index.js';
 import type { Transport } from './transport/index.js';
 
 export interface CopyProgress {
@@ -154,7 +147,7 @@ export async function copyImage(deps: CopyDeps, src: RegistryRef, dst: RegistryR
   const { sourceDigest, dstHead } = await resolve(deps.transport, src, dst, signal);
   await opts.admit?.(sourceDigest);
   const base = { bytesTotal: 0, bytesCopied: 0, blobsCopied: 0, blobsSkipped: 0, blobsMounted: 0, sourceDigest };
-  if (dstHead && dstHead.digest === sourceDigest) {
+  if (dstHead && dstHead.digest === sourceDigest && (await indexComplete(deps, dst, dstHead, platforms, mode, signal))) {
     progress.final();
     return { ...base, digest: sourceDigest, mediaType: dstHead.mediaType, upToDate: true, platforms: [], filtered: false, children: [] };
   }
@@ -171,9 +164,10 @@ export async function copyImage(deps: CopyDeps, src: RegistryRef, dst: RegistryR
   // 3. blobs
   const counters = await ensureBlobs(deps, src, dst, plan.blobs, opts.mountFrom, progress, signal);
 
-  // 4. manifests last
+  // 4. manifests last: children first (their errors are theirs), then the top one, whose refusal may be the sparse answer
+  await pushChildren(deps.transport, dst, plan.root, signal);
   try {
-    await pushManifests(deps.transport, dst, plan.root, signal);
+    await pushManifest(deps.transport, dst, dst.tag ?? plan.root.digest, plan.root.bytes, plan.root.mediaType, signal);
     if (plan.mode === 'sparse') deps.sparseIndexes.set(dst.host, true);
   } catch (e) {
     if (plan.mode !== 'sparse' || !plan.ifRefused || !refusesSparseIndex(e)) throw e;
@@ -184,9 +178,19 @@ export async function copyImage(deps: CopyDeps, src: RegistryRef, dst: RegistryR
       `the mirror refuses sparse indexes (an index whose unwanted platforms are not copied): copy.platformMode falls back to ${fallback.mode} for this registry`,
     );
     if (fallback.mode === 'full') {
-      // the rest of the children and their blobs; what this pass moved is found in place
-      const rest = await copyImage(deps, src, dst, { ...opts, platformMode: 'full', admit: () => {} }, signal);
-      return { ...rest, bytesCopied: rest.bytesCopied + counters.bytesCopied, blobsCopied: rest.blobsCopied + counters.copied, blobsMounted: rest.blobsMounted + counters.mounted };
+      // The rest of the children and their blobs, of the digest admitted (the tag may have moved since:
+      // a new digest would skip the block rules and verify gate); what this pass moved is found in place.
+      const pinnedSrc: RegistryRef = { host: src.host, repository: src.repository, digest: sourceDigest };
+      const rest = await copyImage(deps, pinnedSrc, dst, { ...opts, platformMode: 'full', admit: () => {} }, signal);
+      const movedHere = counters.copied + counters.mounted;
+      return {
+        ...rest,
+        bytesCopied: rest.bytesCopied + counters.bytesCopied,
+        blobsCopied: rest.blobsCopied + counters.copied,
+        blobsMounted: rest.blobsMounted + counters.mounted,
+        // pass 2 finds this pass's blobs in place: they are not skipped ones
+        blobsSkipped: Math.max(0, rest.blobsSkipped - movedHere) + counters.skipped,
+      };
     }
     // strip: same children, already pushed; only the top manifest changes
     plan.root = { ...plan.root, digest: fallback.strip.digest, bytes: fallback.strip.bytes };
@@ -243,59 +247,6 @@ async function resolve(transport: Transport, src: RegistryRef, dst: RegistryRef,
   }
   if (srcHead && srcHead.size > MAX_MANIFEST_PUSH_BYTES) throw manifestTooLarge(srcHead.size, MAX_MANIFEST_PUSH_BYTES, 'pushed', repoCtx(src, 'HEAD manifest'));
   return { sourceDigest: src.digest ?? srcHead!.digest, dstHead };
-}
-
-/**
- * What one copy's plan has taken so far, refused past the manifest.ts
- * limits as soon as a manifest or its descriptors are seen (before any child
- * is fetched, before any blob moves).
- */
-class PlanBudget {
-  private manifests = 0;
-  private bytes = 0;
-  constructor(
-    private readonly src: RegistryRef,
-    private readonly blobs: Map<string, Descriptor>,
-  ) {}
-
-  private tooMany(what: string, limit: number): never {
-    throw registryError('MANIFEST_TOO_LARGE', `${what} (ferry allows ${limit})`, { ...repoCtx(this.src, 'plan copy'), details: { limit } });
-  }
-
-  /** A fetched manifest: within the push limit and the per-copy count and bytes. */
-  manifest(m: FetchedManifest): void {
-    if (m.bytes.length > MAX_MANIFEST_PUSH_BYTES) throw manifestTooLarge(m.bytes.length, MAX_MANIFEST_PUSH_BYTES, 'pushed', repoCtx(this.src, `manifest ${m.digest}`));
-    this.bytes += m.bytes.length;
-    if (this.bytes > MAX_MANIFEST_BYTES_PER_COPY) this.tooMany(`manifests of this image hold more than ${MAX_MANIFEST_BYTES_PER_COPY} bytes`, MAX_MANIFEST_BYTES_PER_COPY);
-  }
-
-  /** An index's children, before any is fetched: count, shape and digest of each. */
-  children(index: FetchedManifest, depth: number): Descriptor[] {
-    if (depth > MAX_INDEX_DEPTH) this.tooMany(`index nesting deeper than ${MAX_INDEX_DEPTH}`, MAX_INDEX_DEPTH);
-    if (!Array.isArray(index.json?.manifests)) throw registryError('MANIFEST_INVALID', `index ${index.digest} has no "manifests" list`, repoCtx(this.src));
-    const list = childrenOf(index.json);
-    this.manifests += list.length;
-    if (this.manifests > MAX_MANIFESTS_PER_COPY) this.tooMany(`index tree lists more than ${MAX_MANIFESTS_PER_COPY} manifests`, MAX_MANIFESTS_PER_COPY);
-    for (const d of list) this.descriptor(d, `child of ${index.digest}`);
-    return list;
-  }
-
-  /** An image manifest's config and layers into the blob set. */
-  imageBlobs(m: FetchedManifest): void {
-    if (m.json?.layers !== undefined && !Array.isArray(m.json.layers)) throw registryError('MANIFEST_INVALID', `manifest ${m.digest} has a "layers" that is not a list`, repoCtx(this.src));
-    for (const b of blobsOf(m.json)) {
-      this.descriptor(b, `blob of ${m.digest}`);
-      if (this.blobs.has(b.digest)) continue;
-      if (this.blobs.size >= MAX_BLOBS_PER_COPY) this.tooMany(`image references more than ${MAX_BLOBS_PER_COPY} blobs`, MAX_BLOBS_PER_COPY);
-      this.blobs.set(b.digest, b);
-    }
-  }
-
-  private descriptor(d: Descriptor, from: string): void {
-    const p = descriptorShapeProblem(d);
-    if (p) throw registryError('MANIFEST_INVALID', `descriptor (${from}) ${p}`, repoCtx(this.src));
-    checkDigest(d.digest, this.src, from);
-  }
 }
 
 /**
@@ -419,12 +370,11 @@ async function ensureBlobs(
   return counters;
 }
 
-/** Step 4: children (post-order, by digest), then the top one under dst's tag (else its digest). */
-async function pushManifests(transport: Transport, dst: RegistryRef, root: Node, signal: AbortSignal): Promise<void> {
+/** Step 4, first half: every manifest under the root (post-order, by digest); the caller pushes the top one under dst's tag (else its digest). */
+async function pushChildren(transport: Transport, dst: RegistryRef, root: Node, signal: AbortSignal): Promise<void> {
   const pushTree = async (n: Node): Promise<void> => {
     await Promise.all(n.children.map((c) => pushTree(c)));
     if (n !== root) await pushManifest(transport, dst, n.digest, n.bytes, n.mediaType, signal);
   };
   await pushTree(root);
-  await pushManifest(transport, dst, dst.tag ?? root.digest, root.bytes, root.mediaType, signal);
 }

@@ -103,6 +103,8 @@ export class ReferrerStep {
       handOver = resolve;
       refuse = reject;
     });
+    // handled here too: an engine that fails before it takes `later` must not leave its rejection unhandled
+    later.catch(() => {});
     const done = this.call([digest], { later }, link.signal).finally(() => link.dispose());
     // a failure while the copy still runs is picked up by finish() or dropped by abandon(): never unhandled
     done.catch(() => {});

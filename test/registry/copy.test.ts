@@ -240,6 +240,24 @@ t.test('per-registry requestsPerSecond paces requests (shared token bucket)', as
   t.ok(performance.now() - t1 < 15_000, 'unlimited after updateConfig');
 });
 
+t.test("the mirror has no request budget unless its own registries entry sets one", async (t) => {
+  const budget = (registries: Record<string, { requestsPerSecond?: number }>) => {
+    const c = testConfig({ registries, copy: { requestsPerSecond: 50 } });
+    c.mirror.registry = 'mirror.local:5000';
+    const e = new RegistryEngine({ config: c });
+    t.teardown(() => e.close());
+    return (host: string) => e.transport.requestsPerSecondFor(host);
+  };
+  const plain = budget({});
+  t.equal(plain('mirror.local:5000'), 0, 'mirror: unlimited by default');
+  t.equal(plain('ghcr.io'), 50, 'upstream: copy.requestsPerSecond');
+  const star = budget({ '*': { requestsPerSecond: 20 } });
+  t.equal(star('mirror.local:5000'), 0, '"*" is about upstreams, not the mirror');
+  t.equal(star('ghcr.io'), 20);
+  const own = budget({ 'mirror.local:5000': { requestsPerSecond: 300 } });
+  t.equal(own('mirror.local:5000'), 300, "the mirror's own entry applies");
+});
+
 t.test('Docker schema2 manifest and manifest list: byte-identical', async (t) => {
   const { execFile } = await import('node:child_process');
   const { promisify } = await import('node:util');

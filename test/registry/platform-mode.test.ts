@@ -189,3 +189,50 @@ t.test('a tag stripped before (an earlier strip setting) is given back its upstr
   const again = await auto.copy({ src: srcOf(IMG, 'tag'), dst });
   t.match(again, { upToDate: true, digest: IMG.index.digest }, 'then up to date at step 1');
 });
+
+t.test('a sparse copy is not taken as up to date when the settings want more than it copied', async (t) => {
+  const dst = `${accepting.host}/widen/app:multi`;
+  const narrow = new RegistryEngine({ config: testConfig({ copy: { platforms: ['linux/amd64'], platformMode: 'sparse' } }) });
+  t.teardown(() => narrow.close());
+  const first = await narrow.copy({ src: srcOf(IMG, 'tag'), dst });
+  t.equal(first.platformMode, 'sparse');
+  t.equal(await inspectRaw(`${accepting.host}/widen/app@${IMG.arm64.digest}`), undefined, 'arm64 left out');
+  // the same engine again: up to date (checked once, then remembered)
+  t.match(await narrow.copy({ src: srcOf(IMG, 'tag'), dst }), { upToDate: true });
+
+  const wide = engineFor('sparse'); // amd64 + arm64
+  t.teardown(() => wide.close());
+  const second = await wide.copy({ src: srcOf(IMG, 'tag'), dst });
+  t.match(second, { upToDate: false, platformMode: 'sparse', digest: IMG.index.digest });
+  t.equal((await inspectRaw(`${accepting.host}/widen/app@${IMG.arm64.digest}`))?.digest, IMG.arm64.digest, 'widened platforms: arm64 filled in');
+
+  const full = engineFor('full');
+  t.teardown(() => full.close());
+  const third = await full.copy({ src: srcOf(IMG, 'tag'), dst });
+  t.match(third, { upToDate: false, digest: IMG.index.digest });
+  t.equal((await inspectRaw(`${accepting.host}/widen/app@${IMG.s390x.digest}`))?.digest, IMG.s390x.digest, 'switched to full: s390x filled in');
+  t.match(await full.copy({ src: srcOf(IMG, 'tag'), dst }), { upToDate: true }, 'then up to date');
+});
+
+t.test('the full fallback after a refused sparse index copies the digest that was admitted, even if the tag moved meanwhile', async (t) => {
+  const { execFile } = await import('node:child_process');
+  const { promisify } = await import('node:util');
+  const run = promisify(execFile);
+  const moving = `${upstream.host}/src/moving:multi`;
+  await run('skopeo', ['copy', '-q', '--all', '--src-tls-verify=false', '--dest-tls-verify=false', `docker://${upstream.host}/${IMG.repo}:multi`, `docker://${moving}`]);
+  const engine = engineFor('sparse');
+  t.teardown(() => engine.close());
+  const admitted: string[] = [];
+  const res = await engine.copy({
+    src: moving,
+    dst: `${refusingReg.host}/moving/app:multi`,
+    admit: async (digest) => {
+      admitted.push(digest);
+      // the tag moves upstream after the copy admitted its digest
+      await run('skopeo', ['copy', '-q', '--all', '--src-tls-verify=false', '--dest-tls-verify=false', `docker://${upstream.host}/${OTHER.repo}:multi`, `docker://${moving}`]);
+    },
+  });
+  t.same(admitted, [IMG.index.digest], 'admitted once');
+  t.match(res, { platformMode: 'full', sourceDigest: IMG.index.digest, digest: IMG.index.digest });
+  t.equal((await inspectRaw(`${refusingReg.host}/moving/app:multi`))?.digest, IMG.index.digest, 'the mirror holds what was admitted');
+});

@@ -92,7 +92,7 @@ export class Transport implements RetryPolicy {
       logger,
       userAgent: this.userAgent,
       timeoutMs: () => this.timeoutMs,
-      rps: (host) => this.rps(host),
+      rps: (host) => this.requestsPerSecondFor(host),
       endpoint: (host) => this.endpoint(host),
       closing: () => this.closing.signal,
     };
@@ -121,7 +121,15 @@ export class Transport implements RetryPolicy {
     return this.config.copy.timeoutMs;
   }
 
-  private rps(host: string): number {
+  /**
+   * Requests per second allowed to `host`: its `registries.<host>` setting,
+   * else none for ferry's own mirror (its capacity is the operator's, and a
+   * budget there only slows every copy: each image of a far-upstream run was
+   * throttled to ~1 s by it), else `copy.requestsPerSecond`.
+   */
+  requestsPerSecondFor(host: string): number {
+    // the mirror: only its own entry counts (`registries."*"` is about upstreams)
+    if (host === this.config.mirror.registry) return this.config.registries[host]?.requestsPerSecond ?? 0;
     return registryConfigFor(this.config, host)?.requestsPerSecond ?? this.config.copy.requestsPerSecond;
   }
 
@@ -151,7 +159,7 @@ export class Transport implements RetryPolicy {
     let ch = await this.ping(host, signal);
     let scopes = spec.scopes;
     let auth = await this.auth.header(host, ch, scopes, signal);
-    const limiter = limiterFor(host, this.rps(host));
+    const limiter = limiterFor(host, this.requestsPerSecondFor(host));
     for (let authTry = 0; ; authTry++) {
       await limiter.take(signal);
       const dl = new Deadline(this.timeoutMs, signal);

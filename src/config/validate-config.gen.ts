@@ -1,0 +1,2249 @@
+// GENERATED from CONFIG_SCHEMA (schema.ts) by validator-gen.ts: do not edit.
+// Regenerate with `npm run gen:config-validator`; test/config/validator-gen.test.ts
+// fails while this file is out of date with the schema.
+// @ts-nocheck
+/* eslint-disable */
+import { createRequire } from 'node:module';
+// ajv's runtime helpers (e.g. ajv/dist/runtime/ucs2length for minLength) are
+// required by the generated code; they are small files, not ajv itself.
+const require = createRequire(import.meta.url);
+"use strict";
+export const validate = validate10;
+export default validate10;
+const schema11 = {"$id":"https://ferry.io/config.json","type":"object","additionalProperties":false,"properties":{"mirror":{"type":"object","additionalProperties":false,"properties":{"registry":{"type":"string","minLength":1},"insecure":{"type":"boolean"},"prefix":{"type":"string","pattern":"^([a-z0-9]+(?:(?:[._]|__|[-]+)[a-z0-9]+)*(/[a-z0-9]+(?:(?:[._]|__|[-]+)[a-z0-9]+)*)*)?$"}}},"rewrite":{"type":"object","additionalProperties":false,"properties":{"mode":{"enum":["off","mirrored","always","enforce"]},"pinDigest":{"type":"boolean"},"include":{"type":"array","items":{"type":"string"}},"exclude":{"type":"array","items":{"type":"string"}},"namespaces":{"type":"object","additionalProperties":{"enum":["off","mirrored","always","enforce"]}}}},"pullPolicy":{"type":"object","additionalProperties":false,"properties":{"default":{"enum":["Always","IfNotPresent","Never"]},"force":{"type":"boolean"},"allowOverride":{"type":"boolean"},"namespaces":{"type":"object","additionalProperties":{"enum":["Always","IfNotPresent","Never"]}}}},"block":{"type":"array","items":{"type":"object","additionalProperties":false,"required":["reason"],"properties":{"pattern":{"type":"string","minLength":1},"digest":{"type":"string","pattern":"^[a-z0-9]+(?:[.+_-][a-z0-9]+)*:[a-zA-Z0-9=_-]{32,}$"},"reason":{"type":"string","minLength":1}},"oneOf":[{"required":["pattern"]},{"required":["digest"]}]}},"verify":{"type":"array","items":{"type":"object","additionalProperties":false,"required":["pattern","keys","mode"],"properties":{"pattern":{"type":"string","minLength":1},"keys":{"type":"array","minItems":1,"items":{"type":"string","minLength":1}},"mode":{"enum":["enforce","warn"]}}}},"registries":{"type":"object","additionalProperties":{"type":"object","additionalProperties":false,"properties":{"endpoint":{"type":"string","pattern":"^https?://"},"credentialsFile":{"type":"string"},"username":{"type":"string"},"password":{"type":"string"},"insecure":{"type":"boolean"},"requestsPerSecond":{"type":"number","exclusiveMinimum":0},"credentialsFromPods":{"type":"boolean"},"shareWith":{"type":"array","items":{"type":"string"}}}}},"queue":{"type":"object","additionalProperties":false,"properties":{"redisUrl":{"type":"string","pattern":"^(rediss?|redis\\+sentinel)://"},"prefix":{"type":"string","pattern":"^[A-Za-z0-9_.-]+$"},"concurrency":{"type":"integer","minimum":1},"maxAttempts":{"type":"integer","minimum":1},"backoff":{"type":"object","additionalProperties":false,"properties":{"initialMs":{"type":"integer","minimum":1},"maxMs":{"type":"integer","minimum":1,"maximum":600000}}}}},"copy":{"type":"object","additionalProperties":false,"properties":{"platforms":{"type":"array","items":{"type":"string","pattern":"^[a-z0-9_.-]+/[a-z0-9_.-]+(/[a-z0-9_.-]+)?$"}},"layerConcurrency":{"type":"integer","minimum":1},"requestsPerSecond":{"type":"number","exclusiveMinimum":0},"timeoutMs":{"type":"integer","minimum":1},"referrers":{"type":"boolean"},"referrerArtifactTypes":{"type":"array","items":{"type":"string"}},"platformMode":{"enum":["auto","full","sparse","strip"]}}},"watch":{"type":"array","items":{"type":"object","additionalProperties":false,"required":["image","strategy","schedule"],"properties":{"id":{"type":"string","pattern":"^[A-Za-z0-9_.-]+$"},"image":{"type":"string","minLength":1},"tag":{"type":"string"},"strategy":{"enum":["digest","semver","newest","alphabetical"]},"constraint":{"type":"string"},"prerelease":{"type":"boolean"},"allowTags":{"type":"string"},"ignoreTags":{"type":"array","items":{"type":"string"}},"schedule":{"type":"string","minLength":1},"keep":{"type":"integer","minimum":0},"cacheBy":{"enum":["tag","digest"]}}}},"import":{"type":"object","additionalProperties":false,"properties":{"dir":{"type":"string"},"stableMs":{"type":"integer","minimum":0}}},"webhook":{"type":"object","additionalProperties":false,"properties":{"port":{"type":"integer","minimum":0,"maximum":65535},"host":{"type":"string"},"certFile":{"type":"string"},"keyFile":{"type":"string"},"failClosed":{"type":"boolean"},"bodyLimit":{"type":"integer","minimum":1},"bufferLimit":{"type":"integer","minimum":1}}},"dashboard":{"type":"object","additionalProperties":false,"properties":{"port":{"type":"integer","minimum":0,"maximum":65535},"host":{"type":"string"},"token":{"type":"string"}}},"hooks":{"type":"object","additionalProperties":false,"properties":{"secret":{"type":"string"}}},"gc":{"type":"object","additionalProperties":false,"properties":{"enabled":{"type":"boolean"},"unusedFor":{"type":"string","pattern":"^([0-9]+(\\.[0-9]+)?(ms|s|m|h|d))+$"},"schedule":{"type":"string","minLength":1},"dryRun":{"type":"boolean"},"keepUnusedFor":{"type":"string","pattern":"^([0-9]+(\\.[0-9]+)?(ms|s|m|h|d))+$"}}},"refresh":{"type":"object","additionalProperties":false,"properties":{"schedule":{"type":"string"},"inUseOnly":{"type":"boolean"},"maxRequestsPerRegistry":{"type":"integer","minimum":1}}},"log":{"type":"object","additionalProperties":false,"properties":{"level":{"enum":["trace","debug","info","warn","error","fatal","silent"]}}},"kubernetes":{"type":"object","additionalProperties":false,"properties":{"namespaceInformer":{"enum":["auto","off"]},"podInformer":{"enum":["auto","off"]},"events":{"type":"boolean"}}}}};
+const func2 = Object.prototype.hasOwnProperty;
+const func3 = require("ajv/dist/runtime/ucs2length").default;
+const pattern0 = new RegExp("^([a-z0-9]+(?:(?:[._]|__|[-]+)[a-z0-9]+)*(/[a-z0-9]+(?:(?:[._]|__|[-]+)[a-z0-9]+)*)*)?$", "u");
+const pattern1 = new RegExp("^[a-z0-9]+(?:[.+_-][a-z0-9]+)*:[a-zA-Z0-9=_-]{32,}$", "u");
+const pattern2 = new RegExp("^https?://", "u");
+const pattern3 = new RegExp("^(rediss?|redis\\+sentinel)://", "u");
+const pattern4 = new RegExp("^[A-Za-z0-9_.-]+$", "u");
+const pattern5 = new RegExp("^[a-z0-9_.-]+/[a-z0-9_.-]+(/[a-z0-9_.-]+)?$", "u");
+const pattern7 = new RegExp("^([0-9]+(\\.[0-9]+)?(ms|s|m|h|d))+$", "u");
+
+function validate10(data, {instancePath="", parentData, parentDataProperty, rootData=data}={}){
+/*# sourceURL="https://ferry.io/config.json" */;
+let vErrors = null;
+let errors = 0;
+if(data && typeof data == "object" && !Array.isArray(data)){
+for(const key0 in data){
+if(!(func2.call(schema11.properties, key0))){
+const err0 = {instancePath,schemaPath:"#/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key0},message:"must NOT have additional properties"};
+if(vErrors === null){
+vErrors = [err0];
+}
+else {
+vErrors.push(err0);
+}
+errors++;
+}
+}
+if(data.mirror !== undefined){
+let data0 = data.mirror;
+if(data0 && typeof data0 == "object" && !Array.isArray(data0)){
+for(const key1 in data0){
+if(!(((key1 === "registry") || (key1 === "insecure")) || (key1 === "prefix"))){
+const err1 = {instancePath:instancePath+"/mirror",schemaPath:"#/properties/mirror/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key1},message:"must NOT have additional properties"};
+if(vErrors === null){
+vErrors = [err1];
+}
+else {
+vErrors.push(err1);
+}
+errors++;
+}
+}
+if(data0.registry !== undefined){
+let data1 = data0.registry;
+if(typeof data1 === "string"){
+if(func3(data1) < 1){
+const err2 = {instancePath:instancePath+"/mirror/registry",schemaPath:"#/properties/mirror/properties/registry/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters"};
+if(vErrors === null){
+vErrors = [err2];
+}
+else {
+vErrors.push(err2);
+}
+errors++;
+}
+}
+else {
+const err3 = {instancePath:instancePath+"/mirror/registry",schemaPath:"#/properties/mirror/properties/registry/type",keyword:"type",params:{type: "string"},message:"must be string"};
+if(vErrors === null){
+vErrors = [err3];
+}
+else {
+vErrors.push(err3);
+}
+errors++;
+}
+}
+if(data0.insecure !== undefined){
+if(typeof data0.insecure !== "boolean"){
+const err4 = {instancePath:instancePath+"/mirror/insecure",schemaPath:"#/properties/mirror/properties/insecure/type",keyword:"type",params:{type: "boolean"},message:"must be boolean"};
+if(vErrors === null){
+vErrors = [err4];
+}
+else {
+vErrors.push(err4);
+}
+errors++;
+}
+}
+if(data0.prefix !== undefined){
+let data3 = data0.prefix;
+if(typeof data3 === "string"){
+if(!pattern0.test(data3)){
+const err5 = {instancePath:instancePath+"/mirror/prefix",schemaPath:"#/properties/mirror/properties/prefix/pattern",keyword:"pattern",params:{pattern: "^([a-z0-9]+(?:(?:[._]|__|[-]+)[a-z0-9]+)*(/[a-z0-9]+(?:(?:[._]|__|[-]+)[a-z0-9]+)*)*)?$"},message:"must match pattern \""+"^([a-z0-9]+(?:(?:[._]|__|[-]+)[a-z0-9]+)*(/[a-z0-9]+(?:(?:[._]|__|[-]+)[a-z0-9]+)*)*)?$"+"\""};
+if(vErrors === null){
+vErrors = [err5];
+}
+else {
+vErrors.push(err5);
+}
+errors++;
+}
+}
+else {
+const err6 = {instancePath:instancePath+"/mirror/prefix",schemaPath:"#/properties/mirror/properties/prefix/type",keyword:"type",params:{type: "string"},message:"must be string"};
+if(vErrors === null){
+vErrors = [err6];
+}
+else {
+vErrors.push(err6);
+}
+errors++;
+}
+}
+}
+else {
+const err7 = {instancePath:instancePath+"/mirror",schemaPath:"#/properties/mirror/type",keyword:"type",params:{type: "object"},message:"must be object"};
+if(vErrors === null){
+vErrors = [err7];
+}
+else {
+vErrors.push(err7);
+}
+errors++;
+}
+}
+if(data.rewrite !== undefined){
+let data4 = data.rewrite;
+if(data4 && typeof data4 == "object" && !Array.isArray(data4)){
+for(const key2 in data4){
+if(!(((((key2 === "mode") || (key2 === "pinDigest")) || (key2 === "include")) || (key2 === "exclude")) || (key2 === "namespaces"))){
+const err8 = {instancePath:instancePath+"/rewrite",schemaPath:"#/properties/rewrite/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key2},message:"must NOT have additional properties"};
+if(vErrors === null){
+vErrors = [err8];
+}
+else {
+vErrors.push(err8);
+}
+errors++;
+}
+}
+if(data4.mode !== undefined){
+let data5 = data4.mode;
+if(!((((data5 === "off") || (data5 === "mirrored")) || (data5 === "always")) || (data5 === "enforce"))){
+const err9 = {instancePath:instancePath+"/rewrite/mode",schemaPath:"#/properties/rewrite/properties/mode/enum",keyword:"enum",params:{allowedValues: schema11.properties.rewrite.properties.mode.enum},message:"must be equal to one of the allowed values"};
+if(vErrors === null){
+vErrors = [err9];
+}
+else {
+vErrors.push(err9);
+}
+errors++;
+}
+}
+if(data4.pinDigest !== undefined){
+if(typeof data4.pinDigest !== "boolean"){
+const err10 = {instancePath:instancePath+"/rewrite/pinDigest",schemaPath:"#/properties/rewrite/properties/pinDigest/type",keyword:"type",params:{type: "boolean"},message:"must be boolean"};
+if(vErrors === null){
+vErrors = [err10];
+}
+else {
+vErrors.push(err10);
+}
+errors++;
+}
+}
+if(data4.include !== undefined){
+let data7 = data4.include;
+if(Array.isArray(data7)){
+const len0 = data7.length;
+for(let i0=0; i0<len0; i0++){
+if(typeof data7[i0] !== "string"){
+const err11 = {instancePath:instancePath+"/rewrite/include/" + i0,schemaPath:"#/properties/rewrite/properties/include/items/type",keyword:"type",params:{type: "string"},message:"must be string"};
+if(vErrors === null){
+vErrors = [err11];
+}
+else {
+vErrors.push(err11);
+}
+errors++;
+}
+}
+}
+else {
+const err12 = {instancePath:instancePath+"/rewrite/include",schemaPath:"#/properties/rewrite/properties/include/type",keyword:"type",params:{type: "array"},message:"must be array"};
+if(vErrors === null){
+vErrors = [err12];
+}
+else {
+vErrors.push(err12);
+}
+errors++;
+}
+}
+if(data4.exclude !== undefined){
+let data9 = data4.exclude;
+if(Array.isArray(data9)){
+const len1 = data9.length;
+for(let i1=0; i1<len1; i1++){
+if(typeof data9[i1] !== "string"){
+const err13 = {instancePath:instancePath+"/rewrite/exclude/" + i1,schemaPath:"#/properties/rewrite/properties/exclude/items/type",keyword:"type",params:{type: "string"},message:"must be string"};
+if(vErrors === null){
+vErrors = [err13];
+}
+else {
+vErrors.push(err13);
+}
+errors++;
+}
+}
+}
+else {
+const err14 = {instancePath:instancePath+"/rewrite/exclude",schemaPath:"#/properties/rewrite/properties/exclude/type",keyword:"type",params:{type: "array"},message:"must be array"};
+if(vErrors === null){
+vErrors = [err14];
+}
+else {
+vErrors.push(err14);
+}
+errors++;
+}
+}
+if(data4.namespaces !== undefined){
+let data11 = data4.namespaces;
+if(data11 && typeof data11 == "object" && !Array.isArray(data11)){
+for(const key3 in data11){
+let data12 = data11[key3];
+if(!((((data12 === "off") || (data12 === "mirrored")) || (data12 === "always")) || (data12 === "enforce"))){
+const err15 = {instancePath:instancePath+"/rewrite/namespaces/" + key3.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/properties/rewrite/properties/namespaces/additionalProperties/enum",keyword:"enum",params:{allowedValues: schema11.properties.rewrite.properties.namespaces.additionalProperties.enum},message:"must be equal to one of the allowed values"};
+if(vErrors === null){
+vErrors = [err15];
+}
+else {
+vErrors.push(err15);
+}
+errors++;
+}
+}
+}
+else {
+const err16 = {instancePath:instancePath+"/rewrite/namespaces",schemaPath:"#/properties/rewrite/properties/namespaces/type",keyword:"type",params:{type: "object"},message:"must be object"};
+if(vErrors === null){
+vErrors = [err16];
+}
+else {
+vErrors.push(err16);
+}
+errors++;
+}
+}
+}
+else {
+const err17 = {instancePath:instancePath+"/rewrite",schemaPath:"#/properties/rewrite/type",keyword:"type",params:{type: "object"},message:"must be object"};
+if(vErrors === null){
+vErrors = [err17];
+}
+else {
+vErrors.push(err17);
+}
+errors++;
+}
+}
+if(data.pullPolicy !== undefined){
+let data13 = data.pullPolicy;
+if(data13 && typeof data13 == "object" && !Array.isArray(data13)){
+for(const key4 in data13){
+if(!((((key4 === "default") || (key4 === "force")) || (key4 === "allowOverride")) || (key4 === "namespaces"))){
+const err18 = {instancePath:instancePath+"/pullPolicy",schemaPath:"#/properties/pullPolicy/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key4},message:"must NOT have additional properties"};
+if(vErrors === null){
+vErrors = [err18];
+}
+else {
+vErrors.push(err18);
+}
+errors++;
+}
+}
+if(data13.default !== undefined){
+let data14 = data13.default;
+if(!(((data14 === "Always") || (data14 === "IfNotPresent")) || (data14 === "Never"))){
+const err19 = {instancePath:instancePath+"/pullPolicy/default",schemaPath:"#/properties/pullPolicy/properties/default/enum",keyword:"enum",params:{allowedValues: schema11.properties.pullPolicy.properties.default.enum},message:"must be equal to one of the allowed values"};
+if(vErrors === null){
+vErrors = [err19];
+}
+else {
+vErrors.push(err19);
+}
+errors++;
+}
+}
+if(data13.force !== undefined){
+if(typeof data13.force !== "boolean"){
+const err20 = {instancePath:instancePath+"/pullPolicy/force",schemaPath:"#/properties/pullPolicy/properties/force/type",keyword:"type",params:{type: "boolean"},message:"must be boolean"};
+if(vErrors === null){
+vErrors = [err20];
+}
+else {
+vErrors.push(err20);
+}
+errors++;
+}
+}
+if(data13.allowOverride !== undefined){
+if(typeof data13.allowOverride !== "boolean"){
+const err21 = {instancePath:instancePath+"/pullPolicy/allowOverride",schemaPath:"#/properties/pullPolicy/properties/allowOverride/type",keyword:"type",params:{type: "boolean"},message:"must be boolean"};
+if(vErrors === null){
+vErrors = [err21];
+}
+else {
+vErrors.push(err21);
+}
+errors++;
+}
+}
+if(data13.namespaces !== undefined){
+let data17 = data13.namespaces;
+if(data17 && typeof data17 == "object" && !Array.isArray(data17)){
+for(const key5 in data17){
+let data18 = data17[key5];
+if(!(((data18 === "Always") || (data18 === "IfNotPresent")) || (data18 === "Never"))){
+const err22 = {instancePath:instancePath+"/pullPolicy/namespaces/" + key5.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/properties/pullPolicy/properties/namespaces/additionalProperties/enum",keyword:"enum",params:{allowedValues: schema11.properties.pullPolicy.properties.namespaces.additionalProperties.enum},message:"must be equal to one of the allowed values"};
+if(vErrors === null){
+vErrors = [err22];
+}
+else {
+vErrors.push(err22);
+}
+errors++;
+}
+}
+}
+else {
+const err23 = {instancePath:instancePath+"/pullPolicy/namespaces",schemaPath:"#/properties/pullPolicy/properties/namespaces/type",keyword:"type",params:{type: "object"},message:"must be object"};
+if(vErrors === null){
+vErrors = [err23];
+}
+else {
+vErrors.push(err23);
+}
+errors++;
+}
+}
+}
+else {
+const err24 = {instancePath:instancePath+"/pullPolicy",schemaPath:"#/properties/pullPolicy/type",keyword:"type",params:{type: "object"},message:"must be object"};
+if(vErrors === null){
+vErrors = [err24];
+}
+else {
+vErrors.push(err24);
+}
+errors++;
+}
+}
+if(data.block !== undefined){
+let data19 = data.block;
+if(Array.isArray(data19)){
+const len2 = data19.length;
+for(let i2=0; i2<len2; i2++){
+let data20 = data19[i2];
+const _errs45 = errors;
+let valid12 = false;
+let passing0 = null;
+const _errs46 = errors;
+if(data20 && typeof data20 == "object" && !Array.isArray(data20)){
+if(data20.pattern === undefined){
+const err25 = {instancePath:instancePath+"/block/" + i2,schemaPath:"#/properties/block/items/oneOf/0/required",keyword:"required",params:{missingProperty: "pattern"},message:"must have required property '"+"pattern"+"'"};
+if(vErrors === null){
+vErrors = [err25];
+}
+else {
+vErrors.push(err25);
+}
+errors++;
+}
+}
+var _valid0 = _errs46 === errors;
+if(_valid0){
+valid12 = true;
+passing0 = 0;
+}
+const _errs47 = errors;
+if(data20 && typeof data20 == "object" && !Array.isArray(data20)){
+if(data20.digest === undefined){
+const err26 = {instancePath:instancePath+"/block/" + i2,schemaPath:"#/properties/block/items/oneOf/1/required",keyword:"required",params:{missingProperty: "digest"},message:"must have required property '"+"digest"+"'"};
+if(vErrors === null){
+vErrors = [err26];
+}
+else {
+vErrors.push(err26);
+}
+errors++;
+}
+}
+var _valid0 = _errs47 === errors;
+if(_valid0 && valid12){
+valid12 = false;
+passing0 = [passing0, 1];
+}
+else {
+if(_valid0){
+valid12 = true;
+passing0 = 1;
+}
+}
+if(!valid12){
+const err27 = {instancePath:instancePath+"/block/" + i2,schemaPath:"#/properties/block/items/oneOf",keyword:"oneOf",params:{passingSchemas: passing0},message:"must match exactly one schema in oneOf"};
+if(vErrors === null){
+vErrors = [err27];
+}
+else {
+vErrors.push(err27);
+}
+errors++;
+}
+else {
+errors = _errs45;
+if(vErrors !== null){
+if(_errs45){
+vErrors.length = _errs45;
+}
+else {
+vErrors = null;
+}
+}
+}
+if(data20 && typeof data20 == "object" && !Array.isArray(data20)){
+if(data20.reason === undefined){
+const err28 = {instancePath:instancePath+"/block/" + i2,schemaPath:"#/properties/block/items/required",keyword:"required",params:{missingProperty: "reason"},message:"must have required property '"+"reason"+"'"};
+if(vErrors === null){
+vErrors = [err28];
+}
+else {
+vErrors.push(err28);
+}
+errors++;
+}
+for(const key6 in data20){
+if(!(((key6 === "pattern") || (key6 === "digest")) || (key6 === "reason"))){
+const err29 = {instancePath:instancePath+"/block/" + i2,schemaPath:"#/properties/block/items/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key6},message:"must NOT have additional properties"};
+if(vErrors === null){
+vErrors = [err29];
+}
+else {
+vErrors.push(err29);
+}
+errors++;
+}
+}
+if(data20.pattern !== undefined){
+let data21 = data20.pattern;
+if(typeof data21 === "string"){
+if(func3(data21) < 1){
+const err30 = {instancePath:instancePath+"/block/" + i2+"/pattern",schemaPath:"#/properties/block/items/properties/pattern/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters"};
+if(vErrors === null){
+vErrors = [err30];
+}
+else {
+vErrors.push(err30);
+}
+errors++;
+}
+}
+else {
+const err31 = {instancePath:instancePath+"/block/" + i2+"/pattern",schemaPath:"#/properties/block/items/properties/pattern/type",keyword:"type",params:{type: "string"},message:"must be string"};
+if(vErrors === null){
+vErrors = [err31];
+}
+else {
+vErrors.push(err31);
+}
+errors++;
+}
+}
+if(data20.digest !== undefined){
+let data22 = data20.digest;
+if(typeof data22 === "string"){
+if(!pattern1.test(data22)){
+const err32 = {instancePath:instancePath+"/block/" + i2+"/digest",schemaPath:"#/properties/block/items/properties/digest/pattern",keyword:"pattern",params:{pattern: "^[a-z0-9]+(?:[.+_-][a-z0-9]+)*:[a-zA-Z0-9=_-]{32,}$"},message:"must match pattern \""+"^[a-z0-9]+(?:[.+_-][a-z0-9]+)*:[a-zA-Z0-9=_-]{32,}$"+"\""};
+if(vErrors === null){
+vErrors = [err32];
+}
+else {
+vErrors.push(err32);
+}
+errors++;
+}
+}
+else {
+const err33 = {instancePath:instancePath+"/block/" + i2+"/digest",schemaPath:"#/properties/block/items/properties/digest/type",keyword:"type",params:{type: "string"},message:"must be string"};
+if(vErrors === null){
+vErrors = [err33];
+}
+else {
+vErrors.push(err33);
+}
+errors++;
+}
+}
+if(data20.reason !== undefined){
+let data23 = data20.reason;
+if(typeof data23 === "string"){
+if(func3(data23) < 1){
+const err34 = {instancePath:instancePath+"/block/" + i2+"/reason",schemaPath:"#/properties/block/items/properties/reason/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters"};
+if(vErrors === null){
+vErrors = [err34];
+}
+else {
+vErrors.push(err34);
+}
+errors++;
+}
+}
+else {
+const err35 = {instancePath:instancePath+"/block/" + i2+"/reason",schemaPath:"#/properties/block/items/properties/reason/type",keyword:"type",params:{type: "string"},message:"must be string"};
+if(vErrors === null){
+vErrors = [err35];
+}
+else {
+vErrors.push(err35);
+}
+errors++;
+}
+}
+}
+else {
+const err36 = {instancePath:instancePath+"/block/" + i2,schemaPath:"#/properties/block/items/type",keyword:"type",params:{type: "object"},message:"must be object"};
+if(vErrors === null){
+vErrors = [err36];
+}
+else {
+vErrors.push(err36);
+}
+errors++;
+}
+}
+}
+else {
+const err37 = {instancePath:instancePath+"/block",schemaPath:"#/properties/block/type",keyword:"type",params:{type: "array"},message:"must be array"};
+if(vErrors === null){
+vErrors = [err37];
+}
+else {
+vErrors.push(err37);
+}
+errors++;
+}
+}
+if(data.verify !== undefined){
+let data24 = data.verify;
+if(Array.isArray(data24)){
+const len3 = data24.length;
+for(let i3=0; i3<len3; i3++){
+let data25 = data24[i3];
+if(data25 && typeof data25 == "object" && !Array.isArray(data25)){
+if(data25.pattern === undefined){
+const err38 = {instancePath:instancePath+"/verify/" + i3,schemaPath:"#/properties/verify/items/required",keyword:"required",params:{missingProperty: "pattern"},message:"must have required property '"+"pattern"+"'"};
+if(vErrors === null){
+vErrors = [err38];
+}
+else {
+vErrors.push(err38);
+}
+errors++;
+}
+if(data25.keys === undefined){
+const err39 = {instancePath:instancePath+"/verify/" + i3,schemaPath:"#/properties/verify/items/required",keyword:"required",params:{missingProperty: "keys"},message:"must have required property '"+"keys"+"'"};
+if(vErrors === null){
+vErrors = [err39];
+}
+else {
+vErrors.push(err39);
+}
+errors++;
+}
+if(data25.mode === undefined){
+const err40 = {instancePath:instancePath+"/verify/" + i3,schemaPath:"#/properties/verify/items/required",keyword:"required",params:{missingProperty: "mode"},message:"must have required property '"+"mode"+"'"};
+if(vErrors === null){
+vErrors = [err40];
+}
+else {
+vErrors.push(err40);
+}
+errors++;
+}
+for(const key7 in data25){
+if(!(((key7 === "pattern") || (key7 === "keys")) || (key7 === "mode"))){
+const err41 = {instancePath:instancePath+"/verify/" + i3,schemaPath:"#/properties/verify/items/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key7},message:"must NOT have additional properties"};
+if(vErrors === null){
+vErrors = [err41];
+}
+else {
+vErrors.push(err41);
+}
+errors++;
+}
+}
+if(data25.pattern !== undefined){
+let data26 = data25.pattern;
+if(typeof data26 === "string"){
+if(func3(data26) < 1){
+const err42 = {instancePath:instancePath+"/verify/" + i3+"/pattern",schemaPath:"#/properties/verify/items/properties/pattern/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters"};
+if(vErrors === null){
+vErrors = [err42];
+}
+else {
+vErrors.push(err42);
+}
+errors++;
+}
+}
+else {
+const err43 = {instancePath:instancePath+"/verify/" + i3+"/pattern",schemaPath:"#/properties/verify/items/properties/pattern/type",keyword:"type",params:{type: "string"},message:"must be string"};
+if(vErrors === null){
+vErrors = [err43];
+}
+else {
+vErrors.push(err43);
+}
+errors++;
+}
+}
+if(data25.keys !== undefined){
+let data27 = data25.keys;
+if(Array.isArray(data27)){
+if(data27.length < 1){
+const err44 = {instancePath:instancePath+"/verify/" + i3+"/keys",schemaPath:"#/properties/verify/items/properties/keys/minItems",keyword:"minItems",params:{limit: 1},message:"must NOT have fewer than 1 items"};
+if(vErrors === null){
+vErrors = [err44];
+}
+else {
+vErrors.push(err44);
+}
+errors++;
+}
+const len4 = data27.length;
+for(let i4=0; i4<len4; i4++){
+let data28 = data27[i4];
+if(typeof data28 === "string"){
+if(func3(data28) < 1){
+const err45 = {instancePath:instancePath+"/verify/" + i3+"/keys/" + i4,schemaPath:"#/properties/verify/items/properties/keys/items/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters"};
+if(vErrors === null){
+vErrors = [err45];
+}
+else {
+vErrors.push(err45);
+}
+errors++;
+}
+}
+else {
+const err46 = {instancePath:instancePath+"/verify/" + i3+"/keys/" + i4,schemaPath:"#/properties/verify/items/properties/keys/items/type",keyword:"type",params:{type: "string"},message:"must be string"};
+if(vErrors === null){
+vErrors = [err46];
+}
+else {
+vErrors.push(err46);
+}
+errors++;
+}
+}
+}
+else {
+const err47 = {instancePath:instancePath+"/verify/" + i3+"/keys",schemaPath:"#/properties/verify/items/properties/keys/type",keyword:"type",params:{type: "array"},message:"must be array"};
+if(vErrors === null){
+vErrors = [err47];
+}
+else {
+vErrors.push(err47);
+}
+errors++;
+}
+}
+if(data25.mode !== undefined){
+let data29 = data25.mode;
+if(!((data29 === "enforce") || (data29 === "warn"))){
+const err48 = {instancePath:instancePath+"/verify/" + i3+"/mode",schemaPath:"#/properties/verify/items/properties/mode/enum",keyword:"enum",params:{allowedValues: schema11.properties.verify.items.properties.mode.enum},message:"must be equal to one of the allowed values"};
+if(vErrors === null){
+vErrors = [err48];
+}
+else {
+vErrors.push(err48);
+}
+errors++;
+}
+}
+}
+else {
+const err49 = {instancePath:instancePath+"/verify/" + i3,schemaPath:"#/properties/verify/items/type",keyword:"type",params:{type: "object"},message:"must be object"};
+if(vErrors === null){
+vErrors = [err49];
+}
+else {
+vErrors.push(err49);
+}
+errors++;
+}
+}
+}
+else {
+const err50 = {instancePath:instancePath+"/verify",schemaPath:"#/properties/verify/type",keyword:"type",params:{type: "array"},message:"must be array"};
+if(vErrors === null){
+vErrors = [err50];
+}
+else {
+vErrors.push(err50);
+}
+errors++;
+}
+}
+if(data.registries !== undefined){
+let data30 = data.registries;
+if(data30 && typeof data30 == "object" && !Array.isArray(data30)){
+for(const key8 in data30){
+let data31 = data30[key8];
+if(data31 && typeof data31 == "object" && !Array.isArray(data31)){
+for(const key9 in data31){
+if(!((((((((key9 === "endpoint") || (key9 === "credentialsFile")) || (key9 === "username")) || (key9 === "password")) || (key9 === "insecure")) || (key9 === "requestsPerSecond")) || (key9 === "credentialsFromPods")) || (key9 === "shareWith"))){
+const err51 = {instancePath:instancePath+"/registries/" + key8.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/properties/registries/additionalProperties/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key9},message:"must NOT have additional properties"};
+if(vErrors === null){
+vErrors = [err51];
+}
+else {
+vErrors.push(err51);
+}
+errors++;
+}
+}
+if(data31.endpoint !== undefined){
+let data32 = data31.endpoint;
+if(typeof data32 === "string"){
+if(!pattern2.test(data32)){
+const err52 = {instancePath:instancePath+"/registries/" + key8.replace(/~/g, "~0").replace(/\//g, "~1")+"/endpoint",schemaPath:"#/properties/registries/additionalProperties/properties/endpoint/pattern",keyword:"pattern",params:{pattern: "^https?://"},message:"must match pattern \""+"^https?://"+"\""};
+if(vErrors === null){
+vErrors = [err52];
+}
+else {
+vErrors.push(err52);
+}
+errors++;
+}
+}
+else {
+const err53 = {instancePath:instancePath+"/registries/" + key8.replace(/~/g, "~0").replace(/\//g, "~1")+"/endpoint",schemaPath:"#/properties/registries/additionalProperties/properties/endpoint/type",keyword:"type",params:{type: "string"},message:"must be string"};
+if(vErrors === null){
+vErrors = [err53];
+}
+else {
+vErrors.push(err53);
+}
+errors++;
+}
+}
+if(data31.credentialsFile !== undefined){
+if(typeof data31.credentialsFile !== "string"){
+const err54 = {instancePath:instancePath+"/registries/" + key8.replace(/~/g, "~0").replace(/\//g, "~1")+"/credentialsFile",schemaPath:"#/properties/registries/additionalProperties/properties/credentialsFile/type",keyword:"type",params:{type: "string"},message:"must be string"};
+if(vErrors === null){
+vErrors = [err54];
+}
+else {
+vErrors.push(err54);
+}
+errors++;
+}
+}
+if(data31.username !== undefined){
+if(typeof data31.username !== "string"){
+const err55 = {instancePath:instancePath+"/registries/" + key8.replace(/~/g, "~0").replace(/\//g, "~1")+"/username",schemaPath:"#/properties/registries/additionalProperties/properties/username/type",keyword:"type",params:{type: "string"},message:"must be string"};
+if(vErrors === null){
+vErrors = [err55];
+}
+else {
+vErrors.push(err55);
+}
+errors++;
+}
+}
+if(data31.password !== undefined){
+if(typeof data31.password !== "string"){
+const err56 = {instancePath:instancePath+"/registries/" + key8.replace(/~/g, "~0").replace(/\//g, "~1")+"/password",schemaPath:"#/properties/registries/additionalProperties/properties/password/type",keyword:"type",params:{type: "string"},message:"must be string"};
+if(vErrors === null){
+vErrors = [err56];
+}
+else {
+vErrors.push(err56);
+}
+errors++;
+}
+}
+if(data31.insecure !== undefined){
+if(typeof data31.insecure !== "boolean"){
+const err57 = {instancePath:instancePath+"/registries/" + key8.replace(/~/g, "~0").replace(/\//g, "~1")+"/insecure",schemaPath:"#/properties/registries/additionalProperties/properties/insecure/type",keyword:"type",params:{type: "boolean"},message:"must be boolean"};
+if(vErrors === null){
+vErrors = [err57];
+}
+else {
+vErrors.push(err57);
+}
+errors++;
+}
+}
+if(data31.requestsPerSecond !== undefined){
+let data37 = data31.requestsPerSecond;
+if(typeof data37 == "number"){
+if(data37 <= 0 || isNaN(data37)){
+const err58 = {instancePath:instancePath+"/registries/" + key8.replace(/~/g, "~0").replace(/\//g, "~1")+"/requestsPerSecond",schemaPath:"#/properties/registries/additionalProperties/properties/requestsPerSecond/exclusiveMinimum",keyword:"exclusiveMinimum",params:{comparison: ">", limit: 0},message:"must be > 0"};
+if(vErrors === null){
+vErrors = [err58];
+}
+else {
+vErrors.push(err58);
+}
+errors++;
+}
+}
+else {
+const err59 = {instancePath:instancePath+"/registries/" + key8.replace(/~/g, "~0").replace(/\//g, "~1")+"/requestsPerSecond",schemaPath:"#/properties/registries/additionalProperties/properties/requestsPerSecond/type",keyword:"type",params:{type: "number"},message:"must be number"};
+if(vErrors === null){
+vErrors = [err59];
+}
+else {
+vErrors.push(err59);
+}
+errors++;
+}
+}
+if(data31.credentialsFromPods !== undefined){
+if(typeof data31.credentialsFromPods !== "boolean"){
+const err60 = {instancePath:instancePath+"/registries/" + key8.replace(/~/g, "~0").replace(/\//g, "~1")+"/credentialsFromPods",schemaPath:"#/properties/registries/additionalProperties/properties/credentialsFromPods/type",keyword:"type",params:{type: "boolean"},message:"must be boolean"};
+if(vErrors === null){
+vErrors = [err60];
+}
+else {
+vErrors.push(err60);
+}
+errors++;
+}
+}
+if(data31.shareWith !== undefined){
+let data39 = data31.shareWith;
+if(Array.isArray(data39)){
+const len5 = data39.length;
+for(let i5=0; i5<len5; i5++){
+if(typeof data39[i5] !== "string"){
+const err61 = {instancePath:instancePath+"/registries/" + key8.replace(/~/g, "~0").replace(/\//g, "~1")+"/shareWith/" + i5,schemaPath:"#/properties/registries/additionalProperties/properties/shareWith/items/type",keyword:"type",params:{type: "string"},message:"must be string"};
+if(vErrors === null){
+vErrors = [err61];
+}
+else {
+vErrors.push(err61);
+}
+errors++;
+}
+}
+}
+else {
+const err62 = {instancePath:instancePath+"/registries/" + key8.replace(/~/g, "~0").replace(/\//g, "~1")+"/shareWith",schemaPath:"#/properties/registries/additionalProperties/properties/shareWith/type",keyword:"type",params:{type: "array"},message:"must be array"};
+if(vErrors === null){
+vErrors = [err62];
+}
+else {
+vErrors.push(err62);
+}
+errors++;
+}
+}
+}
+else {
+const err63 = {instancePath:instancePath+"/registries/" + key8.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/properties/registries/additionalProperties/type",keyword:"type",params:{type: "object"},message:"must be object"};
+if(vErrors === null){
+vErrors = [err63];
+}
+else {
+vErrors.push(err63);
+}
+errors++;
+}
+}
+}
+else {
+const err64 = {instancePath:instancePath+"/registries",schemaPath:"#/properties/registries/type",keyword:"type",params:{type: "object"},message:"must be object"};
+if(vErrors === null){
+vErrors = [err64];
+}
+else {
+vErrors.push(err64);
+}
+errors++;
+}
+}
+if(data.queue !== undefined){
+let data41 = data.queue;
+if(data41 && typeof data41 == "object" && !Array.isArray(data41)){
+for(const key10 in data41){
+if(!(((((key10 === "redisUrl") || (key10 === "prefix")) || (key10 === "concurrency")) || (key10 === "maxAttempts")) || (key10 === "backoff"))){
+const err65 = {instancePath:instancePath+"/queue",schemaPath:"#/properties/queue/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key10},message:"must NOT have additional properties"};
+if(vErrors === null){
+vErrors = [err65];
+}
+else {
+vErrors.push(err65);
+}
+errors++;
+}
+}
+if(data41.redisUrl !== undefined){
+let data42 = data41.redisUrl;
+if(typeof data42 === "string"){
+if(!pattern3.test(data42)){
+const err66 = {instancePath:instancePath+"/queue/redisUrl",schemaPath:"#/properties/queue/properties/redisUrl/pattern",keyword:"pattern",params:{pattern: "^(rediss?|redis\\+sentinel)://"},message:"must match pattern \""+"^(rediss?|redis\\+sentinel)://"+"\""};
+if(vErrors === null){
+vErrors = [err66];
+}
+else {
+vErrors.push(err66);
+}
+errors++;
+}
+}
+else {
+const err67 = {instancePath:instancePath+"/queue/redisUrl",schemaPath:"#/properties/queue/properties/redisUrl/type",keyword:"type",params:{type: "string"},message:"must be string"};
+if(vErrors === null){
+vErrors = [err67];
+}
+else {
+vErrors.push(err67);
+}
+errors++;
+}
+}
+if(data41.prefix !== undefined){
+let data43 = data41.prefix;
+if(typeof data43 === "string"){
+if(!pattern4.test(data43)){
+const err68 = {instancePath:instancePath+"/queue/prefix",schemaPath:"#/properties/queue/properties/prefix/pattern",keyword:"pattern",params:{pattern: "^[A-Za-z0-9_.-]+$"},message:"must match pattern \""+"^[A-Za-z0-9_.-]+$"+"\""};
+if(vErrors === null){
+vErrors = [err68];
+}
+else {
+vErrors.push(err68);
+}
+errors++;
+}
+}
+else {
+const err69 = {instancePath:instancePath+"/queue/prefix",schemaPath:"#/properties/queue/properties/prefix/type",keyword:"type",params:{type: "string"},message:"must be string"};
+if(vErrors === null){
+vErrors = [err69];
+}
+else {
+vErrors.push(err69);
+}
+errors++;
+}
+}
+if(data41.concurrency !== undefined){
+let data44 = data41.concurrency;
+if(!((typeof data44 == "number") && (!(data44 % 1) && !isNaN(data44)))){
+const err70 = {instancePath:instancePath+"/queue/concurrency",schemaPath:"#/properties/queue/properties/concurrency/type",keyword:"type",params:{type: "integer"},message:"must be integer"};
+if(vErrors === null){
+vErrors = [err70];
+}
+else {
+vErrors.push(err70);
+}
+errors++;
+}
+if(typeof data44 == "number"){
+if(data44 < 1 || isNaN(data44)){
+const err71 = {instancePath:instancePath+"/queue/concurrency",schemaPath:"#/properties/queue/properties/concurrency/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1"};
+if(vErrors === null){
+vErrors = [err71];
+}
+else {
+vErrors.push(err71);
+}
+errors++;
+}
+}
+}
+if(data41.maxAttempts !== undefined){
+let data45 = data41.maxAttempts;
+if(!((typeof data45 == "number") && (!(data45 % 1) && !isNaN(data45)))){
+const err72 = {instancePath:instancePath+"/queue/maxAttempts",schemaPath:"#/properties/queue/properties/maxAttempts/type",keyword:"type",params:{type: "integer"},message:"must be integer"};
+if(vErrors === null){
+vErrors = [err72];
+}
+else {
+vErrors.push(err72);
+}
+errors++;
+}
+if(typeof data45 == "number"){
+if(data45 < 1 || isNaN(data45)){
+const err73 = {instancePath:instancePath+"/queue/maxAttempts",schemaPath:"#/properties/queue/properties/maxAttempts/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1"};
+if(vErrors === null){
+vErrors = [err73];
+}
+else {
+vErrors.push(err73);
+}
+errors++;
+}
+}
+}
+if(data41.backoff !== undefined){
+let data46 = data41.backoff;
+if(data46 && typeof data46 == "object" && !Array.isArray(data46)){
+for(const key11 in data46){
+if(!((key11 === "initialMs") || (key11 === "maxMs"))){
+const err74 = {instancePath:instancePath+"/queue/backoff",schemaPath:"#/properties/queue/properties/backoff/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key11},message:"must NOT have additional properties"};
+if(vErrors === null){
+vErrors = [err74];
+}
+else {
+vErrors.push(err74);
+}
+errors++;
+}
+}
+if(data46.initialMs !== undefined){
+let data47 = data46.initialMs;
+if(!((typeof data47 == "number") && (!(data47 % 1) && !isNaN(data47)))){
+const err75 = {instancePath:instancePath+"/queue/backoff/initialMs",schemaPath:"#/properties/queue/properties/backoff/properties/initialMs/type",keyword:"type",params:{type: "integer"},message:"must be integer"};
+if(vErrors === null){
+vErrors = [err75];
+}
+else {
+vErrors.push(err75);
+}
+errors++;
+}
+if(typeof data47 == "number"){
+if(data47 < 1 || isNaN(data47)){
+const err76 = {instancePath:instancePath+"/queue/backoff/initialMs",schemaPath:"#/properties/queue/properties/backoff/properties/initialMs/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1"};
+if(vErrors === null){
+vErrors = [err76];
+}
+else {
+vErrors.push(err76);
+}
+errors++;
+}
+}
+}
+if(data46.maxMs !== undefined){
+let data48 = data46.maxMs;
+if(!((typeof data48 == "number") && (!(data48 % 1) && !isNaN(data48)))){
+const err77 = {instancePath:instancePath+"/queue/backoff/maxMs",schemaPath:"#/properties/queue/properties/backoff/properties/maxMs/type",keyword:"type",params:{type: "integer"},message:"must be integer"};
+if(vErrors === null){
+vErrors = [err77];
+}
+else {
+vErrors.push(err77);
+}
+errors++;
+}
+if(typeof data48 == "number"){
+if(data48 > 600000 || isNaN(data48)){
+const err78 = {instancePath:instancePath+"/queue/backoff/maxMs",schemaPath:"#/properties/queue/properties/backoff/properties/maxMs/maximum",keyword:"maximum",params:{comparison: "<=", limit: 600000},message:"must be <= 600000"};
+if(vErrors === null){
+vErrors = [err78];
+}
+else {
+vErrors.push(err78);
+}
+errors++;
+}
+if(data48 < 1 || isNaN(data48)){
+const err79 = {instancePath:instancePath+"/queue/backoff/maxMs",schemaPath:"#/properties/queue/properties/backoff/properties/maxMs/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1"};
+if(vErrors === null){
+vErrors = [err79];
+}
+else {
+vErrors.push(err79);
+}
+errors++;
+}
+}
+}
+}
+else {
+const err80 = {instancePath:instancePath+"/queue/backoff",schemaPath:"#/properties/queue/properties/backoff/type",keyword:"type",params:{type: "object"},message:"must be object"};
+if(vErrors === null){
+vErrors = [err80];
+}
+else {
+vErrors.push(err80);
+}
+errors++;
+}
+}
+}
+else {
+const err81 = {instancePath:instancePath+"/queue",schemaPath:"#/properties/queue/type",keyword:"type",params:{type: "object"},message:"must be object"};
+if(vErrors === null){
+vErrors = [err81];
+}
+else {
+vErrors.push(err81);
+}
+errors++;
+}
+}
+if(data.copy !== undefined){
+let data49 = data.copy;
+if(data49 && typeof data49 == "object" && !Array.isArray(data49)){
+for(const key12 in data49){
+if(!(((((((key12 === "platforms") || (key12 === "layerConcurrency")) || (key12 === "requestsPerSecond")) || (key12 === "timeoutMs")) || (key12 === "referrers")) || (key12 === "referrerArtifactTypes")) || (key12 === "platformMode"))){
+const err82 = {instancePath:instancePath+"/copy",schemaPath:"#/properties/copy/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key12},message:"must NOT have additional properties"};
+if(vErrors === null){
+vErrors = [err82];
+}
+else {
+vErrors.push(err82);
+}
+errors++;
+}
+}
+if(data49.platforms !== undefined){
+let data50 = data49.platforms;
+if(Array.isArray(data50)){
+const len6 = data50.length;
+for(let i6=0; i6<len6; i6++){
+let data51 = data50[i6];
+if(typeof data51 === "string"){
+if(!pattern5.test(data51)){
+const err83 = {instancePath:instancePath+"/copy/platforms/" + i6,schemaPath:"#/properties/copy/properties/platforms/items/pattern",keyword:"pattern",params:{pattern: "^[a-z0-9_.-]+/[a-z0-9_.-]+(/[a-z0-9_.-]+)?$"},message:"must match pattern \""+"^[a-z0-9_.-]+/[a-z0-9_.-]+(/[a-z0-9_.-]+)?$"+"\""};
+if(vErrors === null){
+vErrors = [err83];
+}
+else {
+vErrors.push(err83);
+}
+errors++;
+}
+}
+else {
+const err84 = {instancePath:instancePath+"/copy/platforms/" + i6,schemaPath:"#/properties/copy/properties/platforms/items/type",keyword:"type",params:{type: "string"},message:"must be string"};
+if(vErrors === null){
+vErrors = [err84];
+}
+else {
+vErrors.push(err84);
+}
+errors++;
+}
+}
+}
+else {
+const err85 = {instancePath:instancePath+"/copy/platforms",schemaPath:"#/properties/copy/properties/platforms/type",keyword:"type",params:{type: "array"},message:"must be array"};
+if(vErrors === null){
+vErrors = [err85];
+}
+else {
+vErrors.push(err85);
+}
+errors++;
+}
+}
+if(data49.layerConcurrency !== undefined){
+let data52 = data49.layerConcurrency;
+if(!((typeof data52 == "number") && (!(data52 % 1) && !isNaN(data52)))){
+const err86 = {instancePath:instancePath+"/copy/layerConcurrency",schemaPath:"#/properties/copy/properties/layerConcurrency/type",keyword:"type",params:{type: "integer"},message:"must be integer"};
+if(vErrors === null){
+vErrors = [err86];
+}
+else {
+vErrors.push(err86);
+}
+errors++;
+}
+if(typeof data52 == "number"){
+if(data52 < 1 || isNaN(data52)){
+const err87 = {instancePath:instancePath+"/copy/layerConcurrency",schemaPath:"#/properties/copy/properties/layerConcurrency/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1"};
+if(vErrors === null){
+vErrors = [err87];
+}
+else {
+vErrors.push(err87);
+}
+errors++;
+}
+}
+}
+if(data49.requestsPerSecond !== undefined){
+let data53 = data49.requestsPerSecond;
+if(typeof data53 == "number"){
+if(data53 <= 0 || isNaN(data53)){
+const err88 = {instancePath:instancePath+"/copy/requestsPerSecond",schemaPath:"#/properties/copy/properties/requestsPerSecond/exclusiveMinimum",keyword:"exclusiveMinimum",params:{comparison: ">", limit: 0},message:"must be > 0"};
+if(vErrors === null){
+vErrors = [err88];
+}
+else {
+vErrors.push(err88);
+}
+errors++;
+}
+}
+else {
+const err89 = {instancePath:instancePath+"/copy/requestsPerSecond",schemaPath:"#/properties/copy/properties/requestsPerSecond/type",keyword:"type",params:{type: "number"},message:"must be number"};
+if(vErrors === null){
+vErrors = [err89];
+}
+else {
+vErrors.push(err89);
+}
+errors++;
+}
+}
+if(data49.timeoutMs !== undefined){
+let data54 = data49.timeoutMs;
+if(!((typeof data54 == "number") && (!(data54 % 1) && !isNaN(data54)))){
+const err90 = {instancePath:instancePath+"/copy/timeoutMs",schemaPath:"#/properties/copy/properties/timeoutMs/type",keyword:"type",params:{type: "integer"},message:"must be integer"};
+if(vErrors === null){
+vErrors = [err90];
+}
+else {
+vErrors.push(err90);
+}
+errors++;
+}
+if(typeof data54 == "number"){
+if(data54 < 1 || isNaN(data54)){
+const err91 = {instancePath:instancePath+"/copy/timeoutMs",schemaPath:"#/properties/copy/properties/timeoutMs/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1"};
+if(vErrors === null){
+vErrors = [err91];
+}
+else {
+vErrors.push(err91);
+}
+errors++;
+}
+}
+}
+if(data49.referrers !== undefined){
+if(typeof data49.referrers !== "boolean"){
+const err92 = {instancePath:instancePath+"/copy/referrers",schemaPath:"#/properties/copy/properties/referrers/type",keyword:"type",params:{type: "boolean"},message:"must be boolean"};
+if(vErrors === null){
+vErrors = [err92];
+}
+else {
+vErrors.push(err92);
+}
+errors++;
+}
+}
+if(data49.referrerArtifactTypes !== undefined){
+let data56 = data49.referrerArtifactTypes;
+if(Array.isArray(data56)){
+const len7 = data56.length;
+for(let i7=0; i7<len7; i7++){
+if(typeof data56[i7] !== "string"){
+const err93 = {instancePath:instancePath+"/copy/referrerArtifactTypes/" + i7,schemaPath:"#/properties/copy/properties/referrerArtifactTypes/items/type",keyword:"type",params:{type: "string"},message:"must be string"};
+if(vErrors === null){
+vErrors = [err93];
+}
+else {
+vErrors.push(err93);
+}
+errors++;
+}
+}
+}
+else {
+const err94 = {instancePath:instancePath+"/copy/referrerArtifactTypes",schemaPath:"#/properties/copy/properties/referrerArtifactTypes/type",keyword:"type",params:{type: "array"},message:"must be array"};
+if(vErrors === null){
+vErrors = [err94];
+}
+else {
+vErrors.push(err94);
+}
+errors++;
+}
+}
+if(data49.platformMode !== undefined){
+let data58 = data49.platformMode;
+if(!((((data58 === "auto") || (data58 === "full")) || (data58 === "sparse")) || (data58 === "strip"))){
+const err95 = {instancePath:instancePath+"/copy/platformMode",schemaPath:"#/properties/copy/properties/platformMode/enum",keyword:"enum",params:{allowedValues: schema11.properties.copy.properties.platformMode.enum},message:"must be equal to one of the allowed values"};
+if(vErrors === null){
+vErrors = [err95];
+}
+else {
+vErrors.push(err95);
+}
+errors++;
+}
+}
+}
+else {
+const err96 = {instancePath:instancePath+"/copy",schemaPath:"#/properties/copy/type",keyword:"type",params:{type: "object"},message:"must be object"};
+if(vErrors === null){
+vErrors = [err96];
+}
+else {
+vErrors.push(err96);
+}
+errors++;
+}
+}
+if(data.watch !== undefined){
+let data59 = data.watch;
+if(Array.isArray(data59)){
+const len8 = data59.length;
+for(let i8=0; i8<len8; i8++){
+let data60 = data59[i8];
+if(data60 && typeof data60 == "object" && !Array.isArray(data60)){
+if(data60.image === undefined){
+const err97 = {instancePath:instancePath+"/watch/" + i8,schemaPath:"#/properties/watch/items/required",keyword:"required",params:{missingProperty: "image"},message:"must have required property '"+"image"+"'"};
+if(vErrors === null){
+vErrors = [err97];
+}
+else {
+vErrors.push(err97);
+}
+errors++;
+}
+if(data60.strategy === undefined){
+const err98 = {instancePath:instancePath+"/watch/" + i8,schemaPath:"#/properties/watch/items/required",keyword:"required",params:{missingProperty: "strategy"},message:"must have required property '"+"strategy"+"'"};
+if(vErrors === null){
+vErrors = [err98];
+}
+else {
+vErrors.push(err98);
+}
+errors++;
+}
+if(data60.schedule === undefined){
+const err99 = {instancePath:instancePath+"/watch/" + i8,schemaPath:"#/properties/watch/items/required",keyword:"required",params:{missingProperty: "schedule"},message:"must have required property '"+"schedule"+"'"};
+if(vErrors === null){
+vErrors = [err99];
+}
+else {
+vErrors.push(err99);
+}
+errors++;
+}
+for(const key13 in data60){
+if(!(func2.call(schema11.properties.watch.items.properties, key13))){
+const err100 = {instancePath:instancePath+"/watch/" + i8,schemaPath:"#/properties/watch/items/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key13},message:"must NOT have additional properties"};
+if(vErrors === null){
+vErrors = [err100];
+}
+else {
+vErrors.push(err100);
+}
+errors++;
+}
+}
+if(data60.id !== undefined){
+let data61 = data60.id;
+if(typeof data61 === "string"){
+if(!pattern4.test(data61)){
+const err101 = {instancePath:instancePath+"/watch/" + i8+"/id",schemaPath:"#/properties/watch/items/properties/id/pattern",keyword:"pattern",params:{pattern: "^[A-Za-z0-9_.-]+$"},message:"must match pattern \""+"^[A-Za-z0-9_.-]+$"+"\""};
+if(vErrors === null){
+vErrors = [err101];
+}
+else {
+vErrors.push(err101);
+}
+errors++;
+}
+}
+else {
+const err102 = {instancePath:instancePath+"/watch/" + i8+"/id",schemaPath:"#/properties/watch/items/properties/id/type",keyword:"type",params:{type: "string"},message:"must be string"};
+if(vErrors === null){
+vErrors = [err102];
+}
+else {
+vErrors.push(err102);
+}
+errors++;
+}
+}
+if(data60.image !== undefined){
+let data62 = data60.image;
+if(typeof data62 === "string"){
+if(func3(data62) < 1){
+const err103 = {instancePath:instancePath+"/watch/" + i8+"/image",schemaPath:"#/properties/watch/items/properties/image/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters"};
+if(vErrors === null){
+vErrors = [err103];
+}
+else {
+vErrors.push(err103);
+}
+errors++;
+}
+}
+else {
+const err104 = {instancePath:instancePath+"/watch/" + i8+"/image",schemaPath:"#/properties/watch/items/properties/image/type",keyword:"type",params:{type: "string"},message:"must be string"};
+if(vErrors === null){
+vErrors = [err104];
+}
+else {
+vErrors.push(err104);
+}
+errors++;
+}
+}
+if(data60.tag !== undefined){
+if(typeof data60.tag !== "string"){
+const err105 = {instancePath:instancePath+"/watch/" + i8+"/tag",schemaPath:"#/properties/watch/items/properties/tag/type",keyword:"type",params:{type: "string"},message:"must be string"};
+if(vErrors === null){
+vErrors = [err105];
+}
+else {
+vErrors.push(err105);
+}
+errors++;
+}
+}
+if(data60.strategy !== undefined){
+let data64 = data60.strategy;
+if(!((((data64 === "digest") || (data64 === "semver")) || (data64 === "newest")) || (data64 === "alphabetical"))){
+const err106 = {instancePath:instancePath+"/watch/" + i8+"/strategy",schemaPath:"#/properties/watch/items/properties/strategy/enum",keyword:"enum",params:{allowedValues: schema11.properties.watch.items.properties.strategy.enum},message:"must be equal to one of the allowed values"};
+if(vErrors === null){
+vErrors = [err106];
+}
+else {
+vErrors.push(err106);
+}
+errors++;
+}
+}
+if(data60.constraint !== undefined){
+if(typeof data60.constraint !== "string"){
+const err107 = {instancePath:instancePath+"/watch/" + i8+"/constraint",schemaPath:"#/properties/watch/items/properties/constraint/type",keyword:"type",params:{type: "string"},message:"must be string"};
+if(vErrors === null){
+vErrors = [err107];
+}
+else {
+vErrors.push(err107);
+}
+errors++;
+}
+}
+if(data60.prerelease !== undefined){
+if(typeof data60.prerelease !== "boolean"){
+const err108 = {instancePath:instancePath+"/watch/" + i8+"/prerelease",schemaPath:"#/properties/watch/items/properties/prerelease/type",keyword:"type",params:{type: "boolean"},message:"must be boolean"};
+if(vErrors === null){
+vErrors = [err108];
+}
+else {
+vErrors.push(err108);
+}
+errors++;
+}
+}
+if(data60.allowTags !== undefined){
+if(typeof data60.allowTags !== "string"){
+const err109 = {instancePath:instancePath+"/watch/" + i8+"/allowTags",schemaPath:"#/properties/watch/items/properties/allowTags/type",keyword:"type",params:{type: "string"},message:"must be string"};
+if(vErrors === null){
+vErrors = [err109];
+}
+else {
+vErrors.push(err109);
+}
+errors++;
+}
+}
+if(data60.ignoreTags !== undefined){
+let data68 = data60.ignoreTags;
+if(Array.isArray(data68)){
+const len9 = data68.length;
+for(let i9=0; i9<len9; i9++){
+if(typeof data68[i9] !== "string"){
+const err110 = {instancePath:instancePath+"/watch/" + i8+"/ignoreTags/" + i9,schemaPath:"#/properties/watch/items/properties/ignoreTags/items/type",keyword:"type",params:{type: "string"},message:"must be string"};
+if(vErrors === null){
+vErrors = [err110];
+}
+else {
+vErrors.push(err110);
+}
+errors++;
+}
+}
+}
+else {
+const err111 = {instancePath:instancePath+"/watch/" + i8+"/ignoreTags",schemaPath:"#/properties/watch/items/properties/ignoreTags/type",keyword:"type",params:{type: "array"},message:"must be array"};
+if(vErrors === null){
+vErrors = [err111];
+}
+else {
+vErrors.push(err111);
+}
+errors++;
+}
+}
+if(data60.schedule !== undefined){
+let data70 = data60.schedule;
+if(typeof data70 === "string"){
+if(func3(data70) < 1){
+const err112 = {instancePath:instancePath+"/watch/" + i8+"/schedule",schemaPath:"#/properties/watch/items/properties/schedule/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters"};
+if(vErrors === null){
+vErrors = [err112];
+}
+else {
+vErrors.push(err112);
+}
+errors++;
+}
+}
+else {
+const err113 = {instancePath:instancePath+"/watch/" + i8+"/schedule",schemaPath:"#/properties/watch/items/properties/schedule/type",keyword:"type",params:{type: "string"},message:"must be string"};
+if(vErrors === null){
+vErrors = [err113];
+}
+else {
+vErrors.push(err113);
+}
+errors++;
+}
+}
+if(data60.keep !== undefined){
+let data71 = data60.keep;
+if(!((typeof data71 == "number") && (!(data71 % 1) && !isNaN(data71)))){
+const err114 = {instancePath:instancePath+"/watch/" + i8+"/keep",schemaPath:"#/properties/watch/items/properties/keep/type",keyword:"type",params:{type: "integer"},message:"must be integer"};
+if(vErrors === null){
+vErrors = [err114];
+}
+else {
+vErrors.push(err114);
+}
+errors++;
+}
+if(typeof data71 == "number"){
+if(data71 < 0 || isNaN(data71)){
+const err115 = {instancePath:instancePath+"/watch/" + i8+"/keep",schemaPath:"#/properties/watch/items/properties/keep/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0"};
+if(vErrors === null){
+vErrors = [err115];
+}
+else {
+vErrors.push(err115);
+}
+errors++;
+}
+}
+}
+if(data60.cacheBy !== undefined){
+let data72 = data60.cacheBy;
+if(!((data72 === "tag") || (data72 === "digest"))){
+const err116 = {instancePath:instancePath+"/watch/" + i8+"/cacheBy",schemaPath:"#/properties/watch/items/properties/cacheBy/enum",keyword:"enum",params:{allowedValues: schema11.properties.watch.items.properties.cacheBy.enum},message:"must be equal to one of the allowed values"};
+if(vErrors === null){
+vErrors = [err116];
+}
+else {
+vErrors.push(err116);
+}
+errors++;
+}
+}
+}
+else {
+const err117 = {instancePath:instancePath+"/watch/" + i8,schemaPath:"#/properties/watch/items/type",keyword:"type",params:{type: "object"},message:"must be object"};
+if(vErrors === null){
+vErrors = [err117];
+}
+else {
+vErrors.push(err117);
+}
+errors++;
+}
+}
+}
+else {
+const err118 = {instancePath:instancePath+"/watch",schemaPath:"#/properties/watch/type",keyword:"type",params:{type: "array"},message:"must be array"};
+if(vErrors === null){
+vErrors = [err118];
+}
+else {
+vErrors.push(err118);
+}
+errors++;
+}
+}
+if(data.import !== undefined){
+let data73 = data.import;
+if(data73 && typeof data73 == "object" && !Array.isArray(data73)){
+for(const key14 in data73){
+if(!((key14 === "dir") || (key14 === "stableMs"))){
+const err119 = {instancePath:instancePath+"/import",schemaPath:"#/properties/import/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key14},message:"must NOT have additional properties"};
+if(vErrors === null){
+vErrors = [err119];
+}
+else {
+vErrors.push(err119);
+}
+errors++;
+}
+}
+if(data73.dir !== undefined){
+if(typeof data73.dir !== "string"){
+const err120 = {instancePath:instancePath+"/import/dir",schemaPath:"#/properties/import/properties/dir/type",keyword:"type",params:{type: "string"},message:"must be string"};
+if(vErrors === null){
+vErrors = [err120];
+}
+else {
+vErrors.push(err120);
+}
+errors++;
+}
+}
+if(data73.stableMs !== undefined){
+let data75 = data73.stableMs;
+if(!((typeof data75 == "number") && (!(data75 % 1) && !isNaN(data75)))){
+const err121 = {instancePath:instancePath+"/import/stableMs",schemaPath:"#/properties/import/properties/stableMs/type",keyword:"type",params:{type: "integer"},message:"must be integer"};
+if(vErrors === null){
+vErrors = [err121];
+}
+else {
+vErrors.push(err121);
+}
+errors++;
+}
+if(typeof data75 == "number"){
+if(data75 < 0 || isNaN(data75)){
+const err122 = {instancePath:instancePath+"/import/stableMs",schemaPath:"#/properties/import/properties/stableMs/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0"};
+if(vErrors === null){
+vErrors = [err122];
+}
+else {
+vErrors.push(err122);
+}
+errors++;
+}
+}
+}
+}
+else {
+const err123 = {instancePath:instancePath+"/import",schemaPath:"#/properties/import/type",keyword:"type",params:{type: "object"},message:"must be object"};
+if(vErrors === null){
+vErrors = [err123];
+}
+else {
+vErrors.push(err123);
+}
+errors++;
+}
+}
+if(data.webhook !== undefined){
+let data76 = data.webhook;
+if(data76 && typeof data76 == "object" && !Array.isArray(data76)){
+for(const key15 in data76){
+if(!(((((((key15 === "port") || (key15 === "host")) || (key15 === "certFile")) || (key15 === "keyFile")) || (key15 === "failClosed")) || (key15 === "bodyLimit")) || (key15 === "bufferLimit"))){
+const err124 = {instancePath:instancePath+"/webhook",schemaPath:"#/properties/webhook/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key15},message:"must NOT have additional properties"};
+if(vErrors === null){
+vErrors = [err124];
+}
+else {
+vErrors.push(err124);
+}
+errors++;
+}
+}
+if(data76.port !== undefined){
+let data77 = data76.port;
+if(!((typeof data77 == "number") && (!(data77 % 1) && !isNaN(data77)))){
+const err125 = {instancePath:instancePath+"/webhook/port",schemaPath:"#/properties/webhook/properties/port/type",keyword:"type",params:{type: "integer"},message:"must be integer"};
+if(vErrors === null){
+vErrors = [err125];
+}
+else {
+vErrors.push(err125);
+}
+errors++;
+}
+if(typeof data77 == "number"){
+if(data77 > 65535 || isNaN(data77)){
+const err126 = {instancePath:instancePath+"/webhook/port",schemaPath:"#/properties/webhook/properties/port/maximum",keyword:"maximum",params:{comparison: "<=", limit: 65535},message:"must be <= 65535"};
+if(vErrors === null){
+vErrors = [err126];
+}
+else {
+vErrors.push(err126);
+}
+errors++;
+}
+if(data77 < 0 || isNaN(data77)){
+const err127 = {instancePath:instancePath+"/webhook/port",schemaPath:"#/properties/webhook/properties/port/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0"};
+if(vErrors === null){
+vErrors = [err127];
+}
+else {
+vErrors.push(err127);
+}
+errors++;
+}
+}
+}
+if(data76.host !== undefined){
+if(typeof data76.host !== "string"){
+const err128 = {instancePath:instancePath+"/webhook/host",schemaPath:"#/properties/webhook/properties/host/type",keyword:"type",params:{type: "string"},message:"must be string"};
+if(vErrors === null){
+vErrors = [err128];
+}
+else {
+vErrors.push(err128);
+}
+errors++;
+}
+}
+if(data76.certFile !== undefined){
+if(typeof data76.certFile !== "string"){
+const err129 = {instancePath:instancePath+"/webhook/certFile",schemaPath:"#/properties/webhook/properties/certFile/type",keyword:"type",params:{type: "string"},message:"must be string"};
+if(vErrors === null){
+vErrors = [err129];
+}
+else {
+vErrors.push(err129);
+}
+errors++;
+}
+}
+if(data76.keyFile !== undefined){
+if(typeof data76.keyFile !== "string"){
+const err130 = {instancePath:instancePath+"/webhook/keyFile",schemaPath:"#/properties/webhook/properties/keyFile/type",keyword:"type",params:{type: "string"},message:"must be string"};
+if(vErrors === null){
+vErrors = [err130];
+}
+else {
+vErrors.push(err130);
+}
+errors++;
+}
+}
+if(data76.failClosed !== undefined){
+if(typeof data76.failClosed !== "boolean"){
+const err131 = {instancePath:instancePath+"/webhook/failClosed",schemaPath:"#/properties/webhook/properties/failClosed/type",keyword:"type",params:{type: "boolean"},message:"must be boolean"};
+if(vErrors === null){
+vErrors = [err131];
+}
+else {
+vErrors.push(err131);
+}
+errors++;
+}
+}
+if(data76.bodyLimit !== undefined){
+let data82 = data76.bodyLimit;
+if(!((typeof data82 == "number") && (!(data82 % 1) && !isNaN(data82)))){
+const err132 = {instancePath:instancePath+"/webhook/bodyLimit",schemaPath:"#/properties/webhook/properties/bodyLimit/type",keyword:"type",params:{type: "integer"},message:"must be integer"};
+if(vErrors === null){
+vErrors = [err132];
+}
+else {
+vErrors.push(err132);
+}
+errors++;
+}
+if(typeof data82 == "number"){
+if(data82 < 1 || isNaN(data82)){
+const err133 = {instancePath:instancePath+"/webhook/bodyLimit",schemaPath:"#/properties/webhook/properties/bodyLimit/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1"};
+if(vErrors === null){
+vErrors = [err133];
+}
+else {
+vErrors.push(err133);
+}
+errors++;
+}
+}
+}
+if(data76.bufferLimit !== undefined){
+let data83 = data76.bufferLimit;
+if(!((typeof data83 == "number") && (!(data83 % 1) && !isNaN(data83)))){
+const err134 = {instancePath:instancePath+"/webhook/bufferLimit",schemaPath:"#/properties/webhook/properties/bufferLimit/type",keyword:"type",params:{type: "integer"},message:"must be integer"};
+if(vErrors === null){
+vErrors = [err134];
+}
+else {
+vErrors.push(err134);
+}
+errors++;
+}
+if(typeof data83 == "number"){
+if(data83 < 1 || isNaN(data83)){
+const err135 = {instancePath:instancePath+"/webhook/bufferLimit",schemaPath:"#/properties/webhook/properties/bufferLimit/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1"};
+if(vErrors === null){
+vErrors = [err135];
+}
+else {
+vErrors.push(err135);
+}
+errors++;
+}
+}
+}
+}
+else {
+const err136 = {instancePath:instancePath+"/webhook",schemaPath:"#/properties/webhook/type",keyword:"type",params:{type: "object"},message:"must be object"};
+if(vErrors === null){
+vErrors = [err136];
+}
+else {
+vErrors.push(err136);
+}
+errors++;
+}
+}
+if(data.dashboard !== undefined){
+let data84 = data.dashboard;
+if(data84 && typeof data84 == "object" && !Array.isArray(data84)){
+for(const key16 in data84){
+if(!(((key16 === "port") || (key16 === "host")) || (key16 === "token"))){
+const err137 = {instancePath:instancePath+"/dashboard",schemaPath:"#/properties/dashboard/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key16},message:"must NOT have additional properties"};
+if(vErrors === null){
+vErrors = [err137];
+}
+else {
+vErrors.push(err137);
+}
+errors++;
+}
+}
+if(data84.port !== undefined){
+let data85 = data84.port;
+if(!((typeof data85 == "number") && (!(data85 % 1) && !isNaN(data85)))){
+const err138 = {instancePath:instancePath+"/dashboard/port",schemaPath:"#/properties/dashboard/properties/port/type",keyword:"type",params:{type: "integer"},message:"must be integer"};
+if(vErrors === null){
+vErrors = [err138];
+}
+else {
+vErrors.push(err138);
+}
+errors++;
+}
+if(typeof data85 == "number"){
+if(data85 > 65535 || isNaN(data85)){
+const err139 = {instancePath:instancePath+"/dashboard/port",schemaPath:"#/properties/dashboard/properties/port/maximum",keyword:"maximum",params:{comparison: "<=", limit: 65535},message:"must be <= 65535"};
+if(vErrors === null){
+vErrors = [err139];
+}
+else {
+vErrors.push(err139);
+}
+errors++;
+}
+if(data85 < 0 || isNaN(data85)){
+const err140 = {instancePath:instancePath+"/dashboard/port",schemaPath:"#/properties/dashboard/properties/port/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0"};
+if(vErrors === null){
+vErrors = [err140];
+}
+else {
+vErrors.push(err140);
+}
+errors++;
+}
+}
+}
+if(data84.host !== undefined){
+if(typeof data84.host !== "string"){
+const err141 = {instancePath:instancePath+"/dashboard/host",schemaPath:"#/properties/dashboard/properties/host/type",keyword:"type",params:{type: "string"},message:"must be string"};
+if(vErrors === null){
+vErrors = [err141];
+}
+else {
+vErrors.push(err141);
+}
+errors++;
+}
+}
+if(data84.token !== undefined){
+if(typeof data84.token !== "string"){
+const err142 = {instancePath:instancePath+"/dashboard/token",schemaPath:"#/properties/dashboard/properties/token/type",keyword:"type",params:{type: "string"},message:"must be string"};
+if(vErrors === null){
+vErrors = [err142];
+}
+else {
+vErrors.push(err142);
+}
+errors++;
+}
+}
+}
+else {
+const err143 = {instancePath:instancePath+"/dashboard",schemaPath:"#/properties/dashboard/type",keyword:"type",params:{type: "object"},message:"must be object"};
+if(vErrors === null){
+vErrors = [err143];
+}
+else {
+vErrors.push(err143);
+}
+errors++;
+}
+}
+if(data.hooks !== undefined){
+let data88 = data.hooks;
+if(data88 && typeof data88 == "object" && !Array.isArray(data88)){
+for(const key17 in data88){
+if(!(key17 === "secret")){
+const err144 = {instancePath:instancePath+"/hooks",schemaPath:"#/properties/hooks/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key17},message:"must NOT have additional properties"};
+if(vErrors === null){
+vErrors = [err144];
+}
+else {
+vErrors.push(err144);
+}
+errors++;
+}
+}
+if(data88.secret !== undefined){
+if(typeof data88.secret !== "string"){
+const err145 = {instancePath:instancePath+"/hooks/secret",schemaPath:"#/properties/hooks/properties/secret/type",keyword:"type",params:{type: "string"},message:"must be string"};
+if(vErrors === null){
+vErrors = [err145];
+}
+else {
+vErrors.push(err145);
+}
+errors++;
+}
+}
+}
+else {
+const err146 = {instancePath:instancePath+"/hooks",schemaPath:"#/properties/hooks/type",keyword:"type",params:{type: "object"},message:"must be object"};
+if(vErrors === null){
+vErrors = [err146];
+}
+else {
+vErrors.push(err146);
+}
+errors++;
+}
+}
+if(data.gc !== undefined){
+let data90 = data.gc;
+if(data90 && typeof data90 == "object" && !Array.isArray(data90)){
+for(const key18 in data90){
+if(!(((((key18 === "enabled") || (key18 === "unusedFor")) || (key18 === "schedule")) || (key18 === "dryRun")) || (key18 === "keepUnusedFor"))){
+const err147 = {instancePath:instancePath+"/gc",schemaPath:"#/properties/gc/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key18},message:"must NOT have additional properties"};
+if(vErrors === null){
+vErrors = [err147];
+}
+else {
+vErrors.push(err147);
+}
+errors++;
+}
+}
+if(data90.enabled !== undefined){
+if(typeof data90.enabled !== "boolean"){
+const err148 = {instancePath:instancePath+"/gc/enabled",schemaPath:"#/properties/gc/properties/enabled/type",keyword:"type",params:{type: "boolean"},message:"must be boolean"};
+if(vErrors === null){
+vErrors = [err148];
+}
+else {
+vErrors.push(err148);
+}
+errors++;
+}
+}
+if(data90.unusedFor !== undefined){
+let data92 = data90.unusedFor;
+if(typeof data92 === "string"){
+if(!pattern7.test(data92)){
+const err149 = {instancePath:instancePath+"/gc/unusedFor",schemaPath:"#/properties/gc/properties/unusedFor/pattern",keyword:"pattern",params:{pattern: "^([0-9]+(\\.[0-9]+)?(ms|s|m|h|d))+$"},message:"must match pattern \""+"^([0-9]+(\\.[0-9]+)?(ms|s|m|h|d))+$"+"\""};
+if(vErrors === null){
+vErrors = [err149];
+}
+else {
+vErrors.push(err149);
+}
+errors++;
+}
+}
+else {
+const err150 = {instancePath:instancePath+"/gc/unusedFor",schemaPath:"#/properties/gc/properties/unusedFor/type",keyword:"type",params:{type: "string"},message:"must be string"};
+if(vErrors === null){
+vErrors = [err150];
+}
+else {
+vErrors.push(err150);
+}
+errors++;
+}
+}
+if(data90.schedule !== undefined){
+let data93 = data90.schedule;
+if(typeof data93 === "string"){
+if(func3(data93) < 1){
+const err151 = {instancePath:instancePath+"/gc/schedule",schemaPath:"#/properties/gc/properties/schedule/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters"};
+if(vErrors === null){
+vErrors = [err151];
+}
+else {
+vErrors.push(err151);
+}
+errors++;
+}
+}
+else {
+const err152 = {instancePath:instancePath+"/gc/schedule",schemaPath:"#/properties/gc/properties/schedule/type",keyword:"type",params:{type: "string"},message:"must be string"};
+if(vErrors === null){
+vErrors = [err152];
+}
+else {
+vErrors.push(err152);
+}
+errors++;
+}
+}
+if(data90.dryRun !== undefined){
+if(typeof data90.dryRun !== "boolean"){
+const err153 = {instancePath:instancePath+"/gc/dryRun",schemaPath:"#/properties/gc/properties/dryRun/type",keyword:"type",params:{type: "boolean"},message:"must be boolean"};
+if(vErrors === null){
+vErrors = [err153];
+}
+else {
+vErrors.push(err153);
+}
+errors++;
+}
+}
+if(data90.keepUnusedFor !== undefined){
+let data95 = data90.keepUnusedFor;
+if(typeof data95 === "string"){
+if(!pattern7.test(data95)){
+const err154 = {instancePath:instancePath+"/gc/keepUnusedFor",schemaPath:"#/properties/gc/properties/keepUnusedFor/pattern",keyword:"pattern",params:{pattern: "^([0-9]+(\\.[0-9]+)?(ms|s|m|h|d))+$"},message:"must match pattern \""+"^([0-9]+(\\.[0-9]+)?(ms|s|m|h|d))+$"+"\""};
+if(vErrors === null){
+vErrors = [err154];
+}
+else {
+vErrors.push(err154);
+}
+errors++;
+}
+}
+else {
+const err155 = {instancePath:instancePath+"/gc/keepUnusedFor",schemaPath:"#/properties/gc/properties/keepUnusedFor/type",keyword:"type",params:{type: "string"},message:"must be string"};
+if(vErrors === null){
+vErrors = [err155];
+}
+else {
+vErrors.push(err155);
+}
+errors++;
+}
+}
+}
+else {
+const err156 = {instancePath:instancePath+"/gc",schemaPath:"#/properties/gc/type",keyword:"type",params:{type: "object"},message:"must be object"};
+if(vErrors === null){
+vErrors = [err156];
+}
+else {
+vErrors.push(err156);
+}
+errors++;
+}
+}
+if(data.refresh !== undefined){
+let data96 = data.refresh;
+if(data96 && typeof data96 == "object" && !Array.isArray(data96)){
+for(const key19 in data96){
+if(!(((key19 === "schedule") || (key19 === "inUseOnly")) || (key19 === "maxRequestsPerRegistry"))){
+const err157 = {instancePath:instancePath+"/refresh",schemaPath:"#/properties/refresh/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key19},message:"must NOT have additional properties"};
+if(vErrors === null){
+vErrors = [err157];
+}
+else {
+vErrors.push(err157);
+}
+errors++;
+}
+}
+if(data96.schedule !== undefined){
+if(typeof data96.schedule !== "string"){
+const err158 = {instancePath:instancePath+"/refresh/schedule",schemaPath:"#/properties/refresh/properties/schedule/type",keyword:"type",params:{type: "string"},message:"must be string"};
+if(vErrors === null){
+vErrors = [err158];
+}
+else {
+vErrors.push(err158);
+}
+errors++;
+}
+}
+if(data96.inUseOnly !== undefined){
+if(typeof data96.inUseOnly !== "boolean"){
+const err159 = {instancePath:instancePath+"/refresh/inUseOnly",schemaPath:"#/properties/refresh/properties/inUseOnly/type",keyword:"type",params:{type: "boolean"},message:"must be boolean"};
+if(vErrors === null){
+vErrors = [err159];
+}
+else {
+vErrors.push(err159);
+}
+errors++;
+}
+}
+if(data96.maxRequestsPerRegistry !== undefined){
+let data99 = data96.maxRequestsPerRegistry;
+if(!((typeof data99 == "number") && (!(data99 % 1) && !isNaN(data99)))){
+const err160 = {instancePath:instancePath+"/refresh/maxRequestsPerRegistry",schemaPath:"#/properties/refresh/properties/maxRequestsPerRegistry/type",keyword:"type",params:{type: "integer"},message:"must be integer"};
+if(vErrors === null){
+vErrors = [err160];
+}
+else {
+vErrors.push(err160);
+}
+errors++;
+}
+if(typeof data99 == "number"){
+if(data99 < 1 || isNaN(data99)){
+const err161 = {instancePath:instancePath+"/refresh/maxRequestsPerRegistry",schemaPath:"#/properties/refresh/properties/maxRequestsPerRegistry/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1"};
+if(vErrors === null){
+vErrors = [err161];
+}
+else {
+vErrors.push(err161);
+}
+errors++;
+}
+}
+}
+}
+else {
+const err162 = {instancePath:instancePath+"/refresh",schemaPath:"#/properties/refresh/type",keyword:"type",params:{type: "object"},message:"must be object"};
+if(vErrors === null){
+vErrors = [err162];
+}
+else {
+vErrors.push(err162);
+}
+errors++;
+}
+}
+if(data.log !== undefined){
+let data100 = data.log;
+if(data100 && typeof data100 == "object" && !Array.isArray(data100)){
+for(const key20 in data100){
+if(!(key20 === "level")){
+const err163 = {instancePath:instancePath+"/log",schemaPath:"#/properties/log/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key20},message:"must NOT have additional properties"};
+if(vErrors === null){
+vErrors = [err163];
+}
+else {
+vErrors.push(err163);
+}
+errors++;
+}
+}
+if(data100.level !== undefined){
+let data101 = data100.level;
+if(!(((((((data101 === "trace") || (data101 === "debug")) || (data101 === "info")) || (data101 === "warn")) || (data101 === "error")) || (data101 === "fatal")) || (data101 === "silent"))){
+const err164 = {instancePath:instancePath+"/log/level",schemaPath:"#/properties/log/properties/level/enum",keyword:"enum",params:{allowedValues: schema11.properties.log.properties.level.enum},message:"must be equal to one of the allowed values"};
+if(vErrors === null){
+vErrors = [err164];
+}
+else {
+vErrors.push(err164);
+}
+errors++;
+}
+}
+}
+else {
+const err165 = {instancePath:instancePath+"/log",schemaPath:"#/properties/log/type",keyword:"type",params:{type: "object"},message:"must be object"};
+if(vErrors === null){
+vErrors = [err165];
+}
+else {
+vErrors.push(err165);
+}
+errors++;
+}
+}
+if(data.kubernetes !== undefined){
+let data102 = data.kubernetes;
+if(data102 && typeof data102 == "object" && !Array.isArray(data102)){
+for(const key21 in data102){
+if(!(((key21 === "namespaceInformer") || (key21 === "podInformer")) || (key21 === "events"))){
+const err166 = {instancePath:instancePath+"/kubernetes",schemaPath:"#/properties/kubernetes/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key21},message:"must NOT have additional properties"};
+if(vErrors === null){
+vErrors = [err166];
+}
+else {
+vErrors.push(err166);
+}
+errors++;
+}
+}
+if(data102.namespaceInformer !== undefined){
+let data103 = data102.namespaceInformer;
+if(!((data103 === "auto") || (data103 === "off"))){
+const err167 = {instancePath:instancePath+"/kubernetes/namespaceInformer",schemaPath:"#/properties/kubernetes/properties/namespaceInformer/enum",keyword:"enum",params:{allowedValues: schema11.properties.kubernetes.properties.namespaceInformer.enum},message:"must be equal to one of the allowed values"};
+if(vErrors === null){
+vErrors = [err167];
+}
+else {
+vErrors.push(err167);
+}
+errors++;
+}
+}
+if(data102.podInformer !== undefined){
+let data104 = data102.podInformer;
+if(!((data104 === "auto") || (data104 === "off"))){
+const err168 = {instancePath:instancePath+"/kubernetes/podInformer",schemaPath:"#/properties/kubernetes/properties/podInformer/enum",keyword:"enum",params:{allowedValues: schema11.properties.kubernetes.properties.podInformer.enum},message:"must be equal to one of the allowed values"};
+if(vErrors === null){
+vErrors = [err168];
+}
+else {
+vErrors.push(err168);
+}
+errors++;
+}
+}
+if(data102.events !== undefined){
+if(typeof data102.events !== "boolean"){
+const err169 = {instancePath:instancePath+"/kubernetes/events",schemaPath:"#/properties/kubernetes/properties/events/type",keyword:"type",params:{type: "boolean"},message:"must be boolean"};
+if(vErrors === null){
+vErrors = [err169];
+}
+else {
+vErrors.push(err169);
+}
+errors++;
+}
+}
+}
+else {
+const err170 = {instancePath:instancePath+"/kubernetes",schemaPath:"#/properties/kubernetes/type",keyword:"type",params:{type: "object"},message:"must be object"};
+if(vErrors === null){
+vErrors = [err170];
+}
+else {
+vErrors.push(err170);
+}
+errors++;
+}
+}
+}
+else {
+const err171 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object"};
+if(vErrors === null){
+vErrors = [err171];
+}
+else {
+vErrors.push(err171);
+}
+errors++;
+}
+validate10.errors = vErrors;
+return errors === 0;
+}
+
