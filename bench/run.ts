@@ -5,7 +5,7 @@
  */
 import { spawnSync } from 'node:child_process';
 
-const ALL = ['webhook', 'copy', 'referrers', 'pool', 'far-upstream', 'cli-start', 'dashboard', 'import', 'in-use'];
+const ALL = ['webhook', 'copy', 'referrers', 'pool', 'far-upstream', 'resync', 'cli-start', 'dashboard', 'records', 'import', 'in-use'];
 const wanted = process.argv.slice(2).filter((a) => ALL.includes(a));
 let failed = 0;
 for (const name of wanted.length ? wanted : ALL) {

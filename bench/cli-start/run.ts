@@ -7,9 +7,13 @@
  *  (3) `ferry copy` of the copy bench's 256 MiB / 8-layer image into a fresh
  *      mirror vs `skopeo copy` of the same, side by side (alternating, a new
  *      destination registry for each run)  (target ferry/skopeo <= 0.9)
- * `node` itself (`node -e 0`) is timed too, as the floor. ferry runs with its
- * DEFAULT settings: no config file, no FERRY_* variable (loopback registries
- * are plain HTTP by default, nothing is needed to reach them). dist/ is built
+ * `node` itself (`node -e 0`) is timed too, as the floor. Each copy's CPU is
+ * accounted (cpu.ts): the client's user + sys, the destination's and the
+ * source registry's, and the load average — on 2 shared cores the copy is
+ * CPU-bound, and its wall time follows the sum of the three, not the client's
+ * alone. ferry runs with its DEFAULT settings: no config file, no FERRY_*
+ * variable (loopback registries are plain HTTP by default, nothing is needed
+ * to reach them). dist/ is built
  * first (`tsc -p tsconfig.json`) unless --no-build. Printed as a table and
  * written to bench/out/cli-start.json.
  */
@@ -19,6 +23,7 @@ import { join } from 'node:path';
 import { cpus, loadavg } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { buildBigImage, median, MiB, pushImage, startRegistry, withFreshRegistry } from '../copy/lib.js';
+import { loadNow, processCpuMs, reapedChildrenCpuMs } from './cpu.js';
 
 const argv = process.argv.slice(2);
 const runs = argv.includes('--runs') ? Number(argv[argv.indexOf('--runs') + 1]) || 7 : 7;
@@ -30,8 +35,9 @@ const log = (s: string) => process.stderr.write(`${s}\n`);
 /** The children's environment: this one without FERRY_* (defaults) and without NODE_OPTIONS (no tsx in the children). */
 const childEnv: NodeJS.ProcessEnv = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('FERRY_') && k !== 'NODE_OPTIONS'));
 
-/** Wall time of one child process, spawn to exit. Throws on a non-zero exit. */
-async function timeChild(cmd: string, args: string[]): Promise<{ ms: number; stdout: string }> {
+/** Wall time and CPU (user + sys) of one child process, spawn to exit. Throws on a non-zero exit. */
+async function timeChild(cmd: string, args: string[]): Promise<{ ms: number; cpuMs: number; stdout: string }> {
+  const cpu0 = reapedChildrenCpuMs();
   const t0 = performance.now();
   const child = spawn(cmd, args, { cwd: ROOT, env: childEnv, stdio: ['ignore', 'pipe', 'pipe'] });
   let stdout = '';
@@ -43,8 +49,9 @@ async function timeChild(cmd: string, args: string[]): Promise<{ ms: number; std
     child.once('close', resolve);
   });
   const ms = performance.now() - t0;
+  const cpuMs = reapedChildrenCpuMs() - cpu0;
   if (code !== 0) throw new Error(`${cmd} ${args.join(' ')} exited with ${code}: ${stderr.trim()}`);
-  return { ms, stdout };
+  return { ms, cpuMs, stdout };
 }
 
 async function medianOf(name: string, cmd: string, args: string[]): Promise<{ times: number[]; median: number }> {
@@ -78,31 +85,44 @@ try {
   cleanups.push(() => rmSync(big.layout, { recursive: true, force: true }));
   const SRC = `${src.host}/bench/src:v1`;
   await pushImage(big.layout, big.tag, SRC);
-  type Timed = { ms: number; inProcessMs: number | undefined };
-  const methods: Record<'ferry' | 'skopeo', (dst: string) => Promise<Timed>> = {
+  type Timed = { ms: number; inProcessMs: number | undefined; cpu: CopyCpu };
+  /** CPU (ms) one copy cost: the client process, the fresh destination registry (its start-up excluded), the source registry; load at the start. */
+  type CopyCpu = { client: number; dstRegistry: number; srcRegistry: number; load: number };
+  const methods: Record<'ferry' | 'skopeo', (dst: string) => Promise<{ ms: number; cpuMs: number; inProcessMs: number | undefined }>> = {
     ferry: async (dst: string) => {
       const r = await timeChild(process.execPath, [MAIN, 'copy', SRC, dst]);
       const res = JSON.parse(r.stdout) as { blobsCopied: number; ms: number };
       if (res.blobsCopied !== big.layers + 1) throw new Error(`ferry copy moved ${res.blobsCopied} blobs, expected ${big.layers + 1}`);
-      return { ms: r.ms, inProcessMs: res.ms };
+      return { ms: r.ms, cpuMs: r.cpuMs, inProcessMs: res.ms };
     },
     skopeo: async (dst: string) => {
       const r = await timeChild('skopeo', ['copy', '-q', '--all', '--src-tls-verify=false', '--dest-tls-verify=false', `docker://${SRC}`, `docker://${dst}`]);
-      return { ms: r.ms, inProcessMs: undefined };
+      return { ms: r.ms, cpuMs: r.cpuMs, inProcessMs: undefined };
     },
   };
   const copyTimes: Record<keyof typeof methods, number[]> = { ferry: [], skopeo: [] };
+  const copyCpu: Record<keyof typeof methods, CopyCpu[]> = { ferry: [], skopeo: [] };
   const ferryInProcess: number[] = [];
-  const once = (m: keyof typeof methods) => withFreshRegistry<Timed>((dst) => methods[m](`${dst.host}/bench/dst:v1`));
+  const once = (m: keyof typeof methods) =>
+    withFreshRegistry<Timed>(async (dst) => {
+      const load = loadNow();
+      const dst0 = processCpuMs(dst.child.pid);
+      const src0 = processCpuMs(src.child.pid);
+      const r = await methods[m](`${dst.host}/bench/dst:v1`);
+      const cpu = { client: r.cpuMs, dstRegistry: processCpuMs(dst.child.pid) - dst0, srcRegistry: processCpuMs(src.child.pid) - src0, load };
+      return { ms: r.ms, inProcessMs: r.inProcessMs, cpu };
+    });
   log('copy warm-up (untimed)...');
   await once('ferry');
   await once('skopeo');
   for (let r = 0; r < runs; r++) {
     for (const m of r % 2 ? (['skopeo', 'ferry'] as const) : (['ferry', 'skopeo'] as const)) {
-      const { ms, inProcessMs } = await once(m);
+      const { ms, inProcessMs, cpu } = await once(m);
       copyTimes[m].push(ms);
+      copyCpu[m].push(cpu);
       if (inProcessMs !== undefined) ferryInProcess.push(inProcessMs);
-      log(`  run ${r + 1} ${m}: ${fmt(ms)}${inProcessMs !== undefined ? ` (copy itself ${fmt(inProcessMs)})` : ''}`);
+      const cpuText = `cpu: client ${fmt(cpu.client)}, dst registry ${fmt(cpu.dstRegistry)}, src registry ${fmt(cpu.srcRegistry)}; load ${cpu.load.toFixed(1)}`;
+      log(`  run ${r + 1} ${m}: ${fmt(ms)}${inProcessMs !== undefined ? ` (copy itself ${fmt(inProcessMs)})` : ''}  ${cpuText}`);
     }
   }
   const ferry = median(copyTimes.ferry);
@@ -110,7 +130,13 @@ try {
   const inProc = median(ferryInProcess);
   // each run's pair ran back to back: their ratio cancels load that drifts between runs
   const pairRatio = median(copyTimes.ferry.map((f, i) => f / copyTimes.skopeo[i]!));
-  out.copy = { pairRatio, bytes: big.bytes, times: copyTimes, ferryInProcess, medianFerryMs: ferry, medianSkopeoMs: skopeo, medianFerryInProcessMs: inProc, ratio: ferry / skopeo };
+  const cpuMedians = (m: keyof typeof methods) => {
+    const c = copyCpu[m];
+    return { client: median(c.map((x) => x.client)), dstRegistry: median(c.map((x) => x.dstRegistry)), srcRegistry: median(c.map((x) => x.srcRegistry)), all: median(c.map((x) => x.client + x.dstRegistry + x.srcRegistry)) };
+  };
+  const cpuMed = { ferry: cpuMedians('ferry'), skopeo: cpuMedians('skopeo') };
+  const loads = [...copyCpu.ferry, ...copyCpu.skopeo].map((x) => x.load);
+  out.copy = { pairRatio, bytes: big.bytes, times: copyTimes, cpu: copyCpu, cpuMedians: cpuMed, ferryInProcess, medianFerryMs: ferry, medianSkopeoMs: skopeo, medianFerryInProcessMs: inProc, ratio: ferry / skopeo };
 
   // ------------------------------------------------------------ report
   const pass = (ok: boolean, target: string) => `${ok ? 'PASS' : 'MISS'} (${target})`;
@@ -123,6 +149,12 @@ try {
     ['skopeo copy, same image, fresh mirror', `${fmt(skopeo)}  (${(big.bytes / MiB / (skopeo / 1000)).toFixed(0)} MiB/s)`, `min ${fmt(Math.min(...copyTimes.skopeo))}`],
     ['ratio ferry/skopeo (process start included)', (ferry / skopeo).toFixed(3), pass(ferry / skopeo <= 0.9, '<= 0.9')],
     ['  median of the per-run ratios (pairs run back to back)', pairRatio.toFixed(3), pass(pairRatio <= 0.9, '<= 0.9')],
+    ...(['ferry', 'skopeo'] as const).map((m): [string, string, string] => [
+      `CPU per copy, ${m}: client / dst registry / src registry`,
+      `${fmt(cpuMed[m].client)} / ${fmt(cpuMed[m].dstRegistry)} / ${fmt(cpuMed[m].srcRegistry)}`,
+      `all ${fmt(cpuMed[m].all)}`,
+    ]),
+    ['  CPU ratio ferry/skopeo, all three processes', (cpuMed.ferry.all / cpuMed.skopeo.all).toFixed(3), `load avg during the copies ${Math.min(...loads).toFixed(1)}-${Math.max(...loads).toFixed(1)}`],
   ];
   const w = [Math.max(...rows.map((r) => r[0].length)), Math.max(...rows.map((r) => r[1].length))];
   const load = loadavg().map((x) => x.toFixed(1)).join(' ');

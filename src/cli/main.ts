@@ -67,7 +67,7 @@ export async function main(argv: string[], env: NodeJS.ProcessEnv = process.env)
     process.stderr.write(`ferry: unknown command "${args.command}"\n${USAGE}\n`);
     return 2;
   }
-  const { loadConfig, maskSecrets } = await import('../config/index.js');
+  const { describeRedisUrl, loadConfig, maskSecrets } = await import('../config/index.js');
   const file = args.config ?? env.FERRY_CONFIG;
   let loaded: Awaited<ReturnType<typeof loadConfig>>;
   try {
@@ -78,6 +78,13 @@ export async function main(argv: string[], env: NodeJS.ProcessEnv = process.env)
   }
   if (args.command === 'check-config') {
     process.stdout.write(JSON.stringify(maskSecrets(loaded.config), null, 2) + '\n');
+    // the connection ferry would open, in words (no ioredis loaded: parsing only)
+    try {
+      process.stderr.write(`redis: ${describeRedisUrl(loaded.config.queue.redisUrl)}\n`);
+    } catch (e) {
+      process.stderr.write(`ferry: ${isFerryError(e) ? `${e.message}\n${e.hint ? `hint: ${e.hint}\n` : ''}` : describeError(e) + '\n'}`);
+      return 2;
+    }
     return 0;
   }
   if (args.command === 'copy') {

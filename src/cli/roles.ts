@@ -10,11 +10,15 @@ import { loadConfig, type LoadedConfig } from '../config/index.js';
 import { describeError, isFerryError } from '../errors.js';
 import { enableDefaultMetrics } from '../observability/index.js';
 import { redactRedisUrl } from '../queue/index.js';
+import { loadHostGateMetrics } from '../registry/index.js';
 import { createContext, type Role, type RootContext } from '../runtime/index.js';
 import { startLocalRedis, startLocalRegistry, type LocalService } from './local.js';
 
 /** Process metrics (CPU, memory, event loop) on /metrics: every long-running role serves them. */
-export const enableProcessMetrics = (): void => enableDefaultMetrics();
+export const enableProcessMetrics = (): void => {
+  enableDefaultMetrics();
+  void loadHostGateMetrics();
+};
 
 export const ROLES = ['webhook', 'worker', 'dashboard', 'watch', 'import'] as const;
 export type RoleName = (typeof ROLES)[number];

@@ -14,11 +14,11 @@ export const DEFAULTS: FerryConfig = {
   queue: {
     redisUrl: 'redis://127.0.0.1:6379',
     prefix: 'ferry',
-    concurrency: 4,
+    concurrency: 8,
     maxAttempts: 8,
     backoff: { initialMs: 1000, maxMs: 600_000 },
   },
-  copy: { platforms: ['linux/amd64', 'linux/arm64'], layerConcurrency: 4, requestsPerSecond: 50, timeoutMs: 30_000, referrers: true, referrerArtifactTypes: [], platformMode: 'auto' },
+  copy: { platforms: ['linux/amd64', 'linux/arm64'], layerConcurrency: 4, requestsPerSecond: 0, timeoutMs: 30_000, referrers: true, referrerArtifactTypes: [], platformMode: 'auto' },
   watch: [],
   import: { dir: './images', stableMs: 1000 },
   webhook: { port: 8443, host: '0.0.0.0', certFile: '', keyFile: '', failClosed: false, bodyLimit: 3 * 1024 * 1024, bufferLimit: 10_000 },

@@ -12,7 +12,7 @@ export const CONFIG_ERROR_TABLE = defineErrors('CONFIG', {
   },
   UNREADABLE: { meaning: 'the --config file cannot be read', hint: 'check the --config path and its permissions' },
   REDIS_URL: {
-    meaning: 'queue.redisUrl cannot be used as it is (a redis+sentinel URL without a master name)',
-    hint: 'use redis+sentinel://sentinel1:26379,sentinel2:26379/mymaster',
+    meaning: 'queue.redisUrl cannot be used as it is (a redis+sentinel URL without a master name; a redis+cluster URL without seed nodes or with a db number)',
+    hint: 'use redis+sentinel://sentinel1:26379,sentinel2:26379/mymaster or redis+cluster://node1:6379,node2:6379 (with queue.prefix: "{ferry}")',
   },
 });

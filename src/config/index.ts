@@ -7,3 +7,4 @@ export { nextCronRun } from './cron.js';
 export { parseDuration, formatDuration } from './duration.js';
 export * from './types.js';
 export { maskSecrets, secretLogPaths, SECRET_CONFIG_PATHS, NOT_SECRET_CONFIG_PATHS, SECRET_MARKER, type SecretPath } from './secrets.js';
+export { describeRedisUrl, isClusterRedisUrl, parseClusterUrl, redactRedisUrl, redisOptions, type ClusterUrl } from './redis-url.js';

@@ -6,6 +6,7 @@ import { parsePublicKeys } from '../verify/index.js';
 import { nextCronRun } from './cron.js';
 import { DEFAULTS } from './defaults.js';
 import { CONFIG_ERROR_TABLE } from './errors.js';
+import { isClusterRedisUrl } from './redis-url.js';
 import { ANY_REGISTRY_REFUSED } from './schema.js';
 import type { FerryConfig } from './types.js';
 import { validate as generatedValidate } from './validate-config.gen.js';
@@ -148,6 +149,28 @@ function checkCron(schedule: string): void {
   if (!DEFAULT_SCHEDULES.has(schedule)) nextCronRun(schedule);
 }
 
+/**
+ * The hash tag Redis Cluster hashes a key by: what lies between the first
+ * `{` and the first `}` after it, when not empty (the cluster spec's rule).
+ */
+function redisHashTag(key: string): string | undefined {
+  const open = key.indexOf('{');
+  if (open < 0) return undefined;
+  const close = key.indexOf('}', open + 1);
+  return close > open + 1 ? key.slice(open + 1, close) : undefined;
+}
+
+/**
+ * On a Redis Cluster every key ferry writes starts with `queue.prefix`; only a
+ * hash tag in it puts them all in one slot, which BullMQ's scripts and
+ * ferry's own (store, locks, in-use index) need: a script or MULTI over keys
+ * in two slots is refused by the cluster. Refused here, before anything runs.
+ */
+function redisClusterProblem(c: FerryConfig): string | undefined {
+  if (!isClusterRedisUrl(c.queue.redisUrl) || redisHashTag(c.queue.prefix) !== undefined) return undefined;
+  return `queue.prefix: "${c.queue.prefix}" has no {hash tag}, and queue.redisUrl is a Redis Cluster: BullMQ and ferry need all their keys in one hash slot; set queue.prefix: "{${c.queue.prefix}}"`;
+}
+
 /** Checks JSON Schema cannot express: globs, cron, regexes, reference shapes. */
 function semanticProblems(c: FerryConfig): string[] {
   const problems: string[] = [];
@@ -201,6 +224,8 @@ function semanticProblems(c: FerryConfig): string[] {
   if (Boolean(c.webhook.certFile) !== Boolean(c.webhook.keyFile)) {
     problems.push('webhook: certFile and keyFile must be set together');
   }
+  const clusterProblem = redisClusterProblem(c);
+  if (clusterProblem) problems.push(clusterProblem);
   const any = c.registries['*'] ?? {};
   for (const [key, why] of Object.entries(ANY_REGISTRY_REFUSED)) {
     if (key in any) problems.push(`registries.*.${key}: not allowed on the "*" default entry (${why}); set it under registries.<host>`);

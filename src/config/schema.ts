@@ -103,7 +103,14 @@ export const CONFIG_SCHEMA = {
           username: { type: 'string' },
           password: { type: 'string' },
           insecure: { type: 'boolean' },
-          requestsPerSecond: { type: 'number', exclusiveMinimum: 0 },
+          requestsPerSecond: { type: 'number', exclusiveMinimum: 0, description: 'A fixed request rate for this registry (token bucket), on top of its adaptive concurrency gate' },
+          pullLimit: {
+            type: 'object',
+            additionalProperties: false,
+            description:
+              'The pull budget ferry keeps: at most count manifest GETs per windowSeconds (HEADs and blobs do not count; the registry counts only pulls). Docker Hub default: count 100 anonymous, 200 with credentials, windowSeconds 21600 (each the default when left out); count 0 turns ferry\'s own count off. Live ratelimit-* headers always win',
+            properties: { count: { type: 'integer', minimum: 0 }, windowSeconds: positiveInt },
+          },
           credentialsFromPods: { type: 'boolean' },
           shareWith: strings,
         },
@@ -113,8 +120,8 @@ export const CONFIG_SCHEMA = {
       type: 'object',
       additionalProperties: false,
       properties: {
-        redisUrl: { type: 'string', pattern: '^(rediss?|redis\\+sentinel)://' },
-        prefix: { type: 'string', pattern: '^[A-Za-z0-9_.-]+$' },
+        redisUrl: { type: 'string', pattern: '^(rediss?|redis\\+sentinel|rediss?\\+cluster)://' },
+        prefix: { type: 'string', pattern: '^([A-Za-z0-9_.-]+|[A-Za-z0-9_.-]*\\{[A-Za-z0-9_.-]+\\}[A-Za-z0-9_.-]*)$' },
         concurrency: positiveInt,
         maxAttempts: positiveInt,
         backoff: {
@@ -130,7 +137,7 @@ export const CONFIG_SCHEMA = {
       properties: {
         platforms: { type: 'array', items: { type: 'string', pattern: '^[a-z0-9_.-]+/[a-z0-9_.-]+(/[a-z0-9_.-]+)?$' } },
         layerConcurrency: positiveInt,
-        requestsPerSecond: { type: 'number', exclusiveMinimum: 0 },
+        requestsPerSecond: { type: 'number', minimum: 0, description: 'A fixed request rate for every upstream (token bucket) on top of its adaptive gate; 0 (default) = the adaptive gate alone' },
         timeoutMs: positiveInt,
         referrers: { type: 'boolean' },
         referrerArtifactTypes: strings,

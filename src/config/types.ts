@@ -46,8 +46,16 @@ export interface RegistryConfig {
   username?: string;
   password?: string;
   insecure?: boolean;
-  /** Request budget for this registry (token bucket). */
+  /** A fixed request rate for this registry (token bucket), on top of the adaptive gate. */
   requestsPerSecond?: number;
+  /**
+   * The pull budget ferry keeps for this registry: at most `count` manifest
+   * GETs per `windowSeconds` (HEADs and blobs do not count, as on Docker
+   * Hub). Docker Hub's default is its published limit (100 per 6 h
+   * anonymous, 200 with credentials); `count: 0` turns ferry's own count off.
+   * The registry's live `ratelimit-*` headers always win over it.
+   */
+  pullLimit?: PullLimit;
   /**
    * Copies may use the `imagePullSecrets` of the pod that asked (read
    * through the Kubernetes API, cached, never logged). Needs `secrets get`.
@@ -60,6 +68,13 @@ export interface RegistryConfig {
    * was verified for it.
    */
   shareWith?: string[];
+}
+
+export interface PullLimit {
+  /** Pulls per window; default: Docker Hub's published number (docker.io), else no count of ferry's own. 0: none. */
+  count?: number;
+  /** Default 21600 (6 h, Docker Hub's window). */
+  windowSeconds?: number;
 }
 
 export interface QueueConfig {
@@ -75,6 +90,7 @@ export interface CopyConfig {
   /** `os/arch[/variant]`; empty = every platform (the index is kept byte-identical). */
   platforms: string[];
   layerConcurrency: number;
+  /** A fixed request rate for every upstream (token bucket) on top of each host's adaptive gate; 0 = the gate alone. */
   requestsPerSecond: number;
   timeoutMs: number;
   /** Copy what points at each mirrored digest too: OCI referrers (API or fallback tag) and cosign's `.sig`/`.att`/`.sbom` tags. */

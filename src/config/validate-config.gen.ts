@@ -10,15 +10,16 @@ const require = createRequire(import.meta.url);
 "use strict";
 export const validate = validate10;
 export default validate10;
-const schema11 = {"$id":"https://ferry.io/config.json","type":"object","additionalProperties":false,"properties":{"mirror":{"type":"object","additionalProperties":false,"properties":{"registry":{"type":"string","minLength":1},"insecure":{"type":"boolean"},"prefix":{"type":"string","pattern":"^([a-z0-9]+(?:(?:[._]|__|[-]+)[a-z0-9]+)*(/[a-z0-9]+(?:(?:[._]|__|[-]+)[a-z0-9]+)*)*)?$"}}},"rewrite":{"type":"object","additionalProperties":false,"properties":{"mode":{"enum":["off","mirrored","always","enforce"]},"pinDigest":{"type":"boolean"},"include":{"type":"array","items":{"type":"string"}},"exclude":{"type":"array","items":{"type":"string"}},"namespaces":{"type":"object","additionalProperties":{"enum":["off","mirrored","always","enforce"]}}}},"pullPolicy":{"type":"object","additionalProperties":false,"properties":{"default":{"enum":["Always","IfNotPresent","Never"]},"force":{"type":"boolean"},"allowOverride":{"type":"boolean"},"namespaces":{"type":"object","additionalProperties":{"enum":["Always","IfNotPresent","Never"]}}}},"block":{"type":"array","items":{"type":"object","additionalProperties":false,"required":["reason"],"properties":{"pattern":{"type":"string","minLength":1},"digest":{"type":"string","pattern":"^[a-z0-9]+(?:[.+_-][a-z0-9]+)*:[a-zA-Z0-9=_-]{32,}$"},"reason":{"type":"string","minLength":1}},"oneOf":[{"required":["pattern"]},{"required":["digest"]}]}},"verify":{"type":"array","items":{"type":"object","additionalProperties":false,"required":["pattern","keys","mode"],"properties":{"pattern":{"type":"string","minLength":1},"keys":{"type":"array","minItems":1,"items":{"type":"string","minLength":1}},"mode":{"enum":["enforce","warn"]}}}},"registries":{"type":"object","additionalProperties":{"type":"object","additionalProperties":false,"properties":{"endpoint":{"type":"string","pattern":"^https?://"},"credentialsFile":{"type":"string"},"username":{"type":"string"},"password":{"type":"string"},"insecure":{"type":"boolean"},"requestsPerSecond":{"type":"number","exclusiveMinimum":0},"credentialsFromPods":{"type":"boolean"},"shareWith":{"type":"array","items":{"type":"string"}}}}},"queue":{"type":"object","additionalProperties":false,"properties":{"redisUrl":{"type":"string","pattern":"^(rediss?|redis\\+sentinel)://"},"prefix":{"type":"string","pattern":"^[A-Za-z0-9_.-]+$"},"concurrency":{"type":"integer","minimum":1},"maxAttempts":{"type":"integer","minimum":1},"backoff":{"type":"object","additionalProperties":false,"properties":{"initialMs":{"type":"integer","minimum":1},"maxMs":{"type":"integer","minimum":1,"maximum":600000}}}}},"copy":{"type":"object","additionalProperties":false,"properties":{"platforms":{"type":"array","items":{"type":"string","pattern":"^[a-z0-9_.-]+/[a-z0-9_.-]+(/[a-z0-9_.-]+)?$"}},"layerConcurrency":{"type":"integer","minimum":1},"requestsPerSecond":{"type":"number","exclusiveMinimum":0},"timeoutMs":{"type":"integer","minimum":1},"referrers":{"type":"boolean"},"referrerArtifactTypes":{"type":"array","items":{"type":"string"}},"platformMode":{"enum":["auto","full","sparse","strip"]}}},"watch":{"type":"array","items":{"type":"object","additionalProperties":false,"required":["image","strategy","schedule"],"properties":{"id":{"type":"string","pattern":"^[A-Za-z0-9_.-]+$"},"image":{"type":"string","minLength":1},"tag":{"type":"string"},"strategy":{"enum":["digest","semver","newest","alphabetical"]},"constraint":{"type":"string"},"prerelease":{"type":"boolean"},"allowTags":{"type":"string"},"ignoreTags":{"type":"array","items":{"type":"string"}},"schedule":{"type":"string","minLength":1},"keep":{"type":"integer","minimum":0},"cacheBy":{"enum":["tag","digest"]}}}},"import":{"type":"object","additionalProperties":false,"properties":{"dir":{"type":"string"},"stableMs":{"type":"integer","minimum":0}}},"webhook":{"type":"object","additionalProperties":false,"properties":{"port":{"type":"integer","minimum":0,"maximum":65535},"host":{"type":"string"},"certFile":{"type":"string"},"keyFile":{"type":"string"},"failClosed":{"type":"boolean"},"bodyLimit":{"type":"integer","minimum":1},"bufferLimit":{"type":"integer","minimum":1}}},"dashboard":{"type":"object","additionalProperties":false,"properties":{"port":{"type":"integer","minimum":0,"maximum":65535},"host":{"type":"string"},"token":{"type":"string"}}},"hooks":{"type":"object","additionalProperties":false,"properties":{"secret":{"type":"string"}}},"gc":{"type":"object","additionalProperties":false,"properties":{"enabled":{"type":"boolean"},"unusedFor":{"type":"string","pattern":"^([0-9]+(\\.[0-9]+)?(ms|s|m|h|d))+$"},"schedule":{"type":"string","minLength":1},"dryRun":{"type":"boolean"},"keepUnusedFor":{"type":"string","pattern":"^([0-9]+(\\.[0-9]+)?(ms|s|m|h|d))+$"}}},"refresh":{"type":"object","additionalProperties":false,"properties":{"schedule":{"type":"string"},"inUseOnly":{"type":"boolean"},"maxRequestsPerRegistry":{"type":"integer","minimum":1}}},"log":{"type":"object","additionalProperties":false,"properties":{"level":{"enum":["trace","debug","info","warn","error","fatal","silent"]}}},"kubernetes":{"type":"object","additionalProperties":false,"properties":{"namespaceInformer":{"enum":["auto","off"]},"podInformer":{"enum":["auto","off"]},"events":{"type":"boolean"}}}}};
+const schema11 = {"$id":"https://ferry.io/config.json","type":"object","additionalProperties":false,"properties":{"mirror":{"type":"object","additionalProperties":false,"properties":{"registry":{"type":"string","minLength":1},"insecure":{"type":"boolean"},"prefix":{"type":"string","pattern":"^([a-z0-9]+(?:(?:[._]|__|[-]+)[a-z0-9]+)*(/[a-z0-9]+(?:(?:[._]|__|[-]+)[a-z0-9]+)*)*)?$"}}},"rewrite":{"type":"object","additionalProperties":false,"properties":{"mode":{"enum":["off","mirrored","always","enforce"]},"pinDigest":{"type":"boolean"},"include":{"type":"array","items":{"type":"string"}},"exclude":{"type":"array","items":{"type":"string"}},"namespaces":{"type":"object","additionalProperties":{"enum":["off","mirrored","always","enforce"]}}}},"pullPolicy":{"type":"object","additionalProperties":false,"properties":{"default":{"enum":["Always","IfNotPresent","Never"]},"force":{"type":"boolean"},"allowOverride":{"type":"boolean"},"namespaces":{"type":"object","additionalProperties":{"enum":["Always","IfNotPresent","Never"]}}}},"block":{"type":"array","items":{"type":"object","additionalProperties":false,"required":["reason"],"properties":{"pattern":{"type":"string","minLength":1},"digest":{"type":"string","pattern":"^[a-z0-9]+(?:[.+_-][a-z0-9]+)*:[a-zA-Z0-9=_-]{32,}$"},"reason":{"type":"string","minLength":1}},"oneOf":[{"required":["pattern"]},{"required":["digest"]}]}},"verify":{"type":"array","items":{"type":"object","additionalProperties":false,"required":["pattern","keys","mode"],"properties":{"pattern":{"type":"string","minLength":1},"keys":{"type":"array","minItems":1,"items":{"type":"string","minLength":1}},"mode":{"enum":["enforce","warn"]}}}},"registries":{"type":"object","additionalProperties":{"type":"object","additionalProperties":false,"properties":{"endpoint":{"type":"string","pattern":"^https?://"},"credentialsFile":{"type":"string"},"username":{"type":"string"},"password":{"type":"string"},"insecure":{"type":"boolean"},"requestsPerSecond":{"type":"number","exclusiveMinimum":0,"description":"A fixed request rate for this registry (token bucket), on top of its adaptive concurrency gate"},"pullLimit":{"type":"object","additionalProperties":false,"description":"The pull budget ferry keeps: at most count manifest GETs per windowSeconds (HEADs and blobs do not count; the registry counts only pulls). Docker Hub default: count 100 anonymous, 200 with credentials, windowSeconds 21600 (each the default when left out); count 0 turns ferry's own count off. Live ratelimit-* headers always win","properties":{"count":{"type":"integer","minimum":0},"windowSeconds":{"type":"integer","minimum":1}}},"credentialsFromPods":{"type":"boolean"},"shareWith":{"type":"array","items":{"type":"string"}}}}},"queue":{"type":"object","additionalProperties":false,"properties":{"redisUrl":{"type":"string","pattern":"^(rediss?|redis\\+sentinel|rediss?\\+cluster)://"},"prefix":{"type":"string","pattern":"^([A-Za-z0-9_.-]+|[A-Za-z0-9_.-]*\\{[A-Za-z0-9_.-]+\\}[A-Za-z0-9_.-]*)$"},"concurrency":{"type":"integer","minimum":1},"maxAttempts":{"type":"integer","minimum":1},"backoff":{"type":"object","additionalProperties":false,"properties":{"initialMs":{"type":"integer","minimum":1},"maxMs":{"type":"integer","minimum":1,"maximum":600000}}}}},"copy":{"type":"object","additionalProperties":false,"properties":{"platforms":{"type":"array","items":{"type":"string","pattern":"^[a-z0-9_.-]+/[a-z0-9_.-]+(/[a-z0-9_.-]+)?$"}},"layerConcurrency":{"type":"integer","minimum":1},"requestsPerSecond":{"type":"number","minimum":0,"description":"A fixed request rate for every upstream (token bucket) on top of its adaptive gate; 0 (default) = the adaptive gate alone"},"timeoutMs":{"type":"integer","minimum":1},"referrers":{"type":"boolean"},"referrerArtifactTypes":{"type":"array","items":{"type":"string"}},"platformMode":{"enum":["auto","full","sparse","strip"]}}},"watch":{"type":"array","items":{"type":"object","additionalProperties":false,"required":["image","strategy","schedule"],"properties":{"id":{"type":"string","pattern":"^[A-Za-z0-9_.-]+$"},"image":{"type":"string","minLength":1},"tag":{"type":"string"},"strategy":{"enum":["digest","semver","newest","alphabetical"]},"constraint":{"type":"string"},"prerelease":{"type":"boolean"},"allowTags":{"type":"string"},"ignoreTags":{"type":"array","items":{"type":"string"}},"schedule":{"type":"string","minLength":1},"keep":{"type":"integer","minimum":0},"cacheBy":{"enum":["tag","digest"]}}}},"import":{"type":"object","additionalProperties":false,"properties":{"dir":{"type":"string"},"stableMs":{"type":"integer","minimum":0}}},"webhook":{"type":"object","additionalProperties":false,"properties":{"port":{"type":"integer","minimum":0,"maximum":65535},"host":{"type":"string"},"certFile":{"type":"string"},"keyFile":{"type":"string"},"failClosed":{"type":"boolean"},"bodyLimit":{"type":"integer","minimum":1},"bufferLimit":{"type":"integer","minimum":1}}},"dashboard":{"type":"object","additionalProperties":false,"properties":{"port":{"type":"integer","minimum":0,"maximum":65535},"host":{"type":"string"},"token":{"type":"string"}}},"hooks":{"type":"object","additionalProperties":false,"properties":{"secret":{"type":"string"}}},"gc":{"type":"object","additionalProperties":false,"properties":{"enabled":{"type":"boolean"},"unusedFor":{"type":"string","pattern":"^([0-9]+(\\.[0-9]+)?(ms|s|m|h|d))+$"},"schedule":{"type":"string","minLength":1},"dryRun":{"type":"boolean"},"keepUnusedFor":{"type":"string","pattern":"^([0-9]+(\\.[0-9]+)?(ms|s|m|h|d))+$"}}},"refresh":{"type":"object","additionalProperties":false,"properties":{"schedule":{"type":"string"},"inUseOnly":{"type":"boolean"},"maxRequestsPerRegistry":{"type":"integer","minimum":1}}},"log":{"type":"object","additionalProperties":false,"properties":{"level":{"enum":["trace","debug","info","warn","error","fatal","silent"]}}},"kubernetes":{"type":"object","additionalProperties":false,"properties":{"namespaceInformer":{"enum":["auto","off"]},"podInformer":{"enum":["auto","off"]},"events":{"type":"boolean"}}}}};
 const func2 = Object.prototype.hasOwnProperty;
 const func3 = require("ajv/dist/runtime/ucs2length").default;
 const pattern0 = new RegExp("^([a-z0-9]+(?:(?:[._]|__|[-]+)[a-z0-9]+)*(/[a-z0-9]+(?:(?:[._]|__|[-]+)[a-z0-9]+)*)*)?$", "u");
 const pattern1 = new RegExp("^[a-z0-9]+(?:[.+_-][a-z0-9]+)*:[a-zA-Z0-9=_-]{32,}$", "u");
 const pattern2 = new RegExp("^https?://", "u");
-const pattern3 = new RegExp("^(rediss?|redis\\+sentinel)://", "u");
-const pattern4 = new RegExp("^[A-Za-z0-9_.-]+$", "u");
+const pattern3 = new RegExp("^(rediss?|redis\\+sentinel|rediss?\\+cluster)://", "u");
+const pattern4 = new RegExp("^([A-Za-z0-9_.-]+|[A-Za-z0-9_.-]*\\{[A-Za-z0-9_.-]+\\}[A-Za-z0-9_.-]*)$", "u");
 const pattern5 = new RegExp("^[a-z0-9_.-]+/[a-z0-9_.-]+(/[a-z0-9_.-]+)?$", "u");
+const pattern6 = new RegExp("^[A-Za-z0-9_.-]+$", "u");
 const pattern7 = new RegExp("^([0-9]+(\\.[0-9]+)?(ms|s|m|h|d))+$", "u");
 
 function validate10(data, {instancePath="", parentData, parentDataProperty, rootData=data}={}){
@@ -718,7 +719,7 @@ for(const key8 in data30){
 let data31 = data30[key8];
 if(data31 && typeof data31 == "object" && !Array.isArray(data31)){
 for(const key9 in data31){
-if(!((((((((key9 === "endpoint") || (key9 === "credentialsFile")) || (key9 === "username")) || (key9 === "password")) || (key9 === "insecure")) || (key9 === "requestsPerSecond")) || (key9 === "credentialsFromPods")) || (key9 === "shareWith"))){
+if(!(func2.call(schema11.properties.registries.additionalProperties.properties, key9))){
 const err51 = {instancePath:instancePath+"/registries/" + key8.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/properties/registries/additionalProperties/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key9},message:"must NOT have additional properties"};
 if(vErrors === null){
 vErrors = [err51];
@@ -827,9 +828,12 @@ vErrors.push(err59);
 errors++;
 }
 }
-if(data31.credentialsFromPods !== undefined){
-if(typeof data31.credentialsFromPods !== "boolean"){
-const err60 = {instancePath:instancePath+"/registries/" + key8.replace(/~/g, "~0").replace(/\//g, "~1")+"/credentialsFromPods",schemaPath:"#/properties/registries/additionalProperties/properties/credentialsFromPods/type",keyword:"type",params:{type: "boolean"},message:"must be boolean"};
+if(data31.pullLimit !== undefined){
+let data38 = data31.pullLimit;
+if(data38 && typeof data38 == "object" && !Array.isArray(data38)){
+for(const key10 in data38){
+if(!((key10 === "count") || (key10 === "windowSeconds"))){
+const err60 = {instancePath:instancePath+"/registries/" + key8.replace(/~/g, "~0").replace(/\//g, "~1")+"/pullLimit",schemaPath:"#/properties/registries/additionalProperties/properties/pullLimit/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key10},message:"must NOT have additional properties"};
 if(vErrors === null){
 vErrors = [err60];
 }
@@ -839,13 +843,10 @@ vErrors.push(err60);
 errors++;
 }
 }
-if(data31.shareWith !== undefined){
-let data39 = data31.shareWith;
-if(Array.isArray(data39)){
-const len5 = data39.length;
-for(let i5=0; i5<len5; i5++){
-if(typeof data39[i5] !== "string"){
-const err61 = {instancePath:instancePath+"/registries/" + key8.replace(/~/g, "~0").replace(/\//g, "~1")+"/shareWith/" + i5,schemaPath:"#/properties/registries/additionalProperties/properties/shareWith/items/type",keyword:"type",params:{type: "string"},message:"must be string"};
+if(data38.count !== undefined){
+let data39 = data38.count;
+if(!((typeof data39 == "number") && (!(data39 % 1) && !isNaN(data39)))){
+const err61 = {instancePath:instancePath+"/registries/" + key8.replace(/~/g, "~0").replace(/\//g, "~1")+"/pullLimit/count",schemaPath:"#/properties/registries/additionalProperties/properties/pullLimit/properties/count/type",keyword:"type",params:{type: "integer"},message:"must be integer"};
 if(vErrors === null){
 vErrors = [err61];
 }
@@ -854,10 +855,9 @@ vErrors.push(err61);
 }
 errors++;
 }
-}
-}
-else {
-const err62 = {instancePath:instancePath+"/registries/" + key8.replace(/~/g, "~0").replace(/\//g, "~1")+"/shareWith",schemaPath:"#/properties/registries/additionalProperties/properties/shareWith/type",keyword:"type",params:{type: "array"},message:"must be array"};
+if(typeof data39 == "number"){
+if(data39 < 0 || isNaN(data39)){
+const err62 = {instancePath:instancePath+"/registries/" + key8.replace(/~/g, "~0").replace(/\//g, "~1")+"/pullLimit/count",schemaPath:"#/properties/registries/additionalProperties/properties/pullLimit/properties/count/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0"};
 if(vErrors === null){
 vErrors = [err62];
 }
@@ -868,8 +868,10 @@ errors++;
 }
 }
 }
-else {
-const err63 = {instancePath:instancePath+"/registries/" + key8.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/properties/registries/additionalProperties/type",keyword:"type",params:{type: "object"},message:"must be object"};
+if(data38.windowSeconds !== undefined){
+let data40 = data38.windowSeconds;
+if(!((typeof data40 == "number") && (!(data40 % 1) && !isNaN(data40)))){
+const err63 = {instancePath:instancePath+"/registries/" + key8.replace(/~/g, "~0").replace(/\//g, "~1")+"/pullLimit/windowSeconds",schemaPath:"#/properties/registries/additionalProperties/properties/pullLimit/properties/windowSeconds/type",keyword:"type",params:{type: "integer"},message:"must be integer"};
 if(vErrors === null){
 vErrors = [err63];
 }
@@ -878,10 +880,9 @@ vErrors.push(err63);
 }
 errors++;
 }
-}
-}
-else {
-const err64 = {instancePath:instancePath+"/registries",schemaPath:"#/properties/registries/type",keyword:"type",params:{type: "object"},message:"must be object"};
+if(typeof data40 == "number"){
+if(data40 < 1 || isNaN(data40)){
+const err64 = {instancePath:instancePath+"/registries/" + key8.replace(/~/g, "~0").replace(/\//g, "~1")+"/pullLimit/windowSeconds",schemaPath:"#/properties/registries/additionalProperties/properties/pullLimit/properties/windowSeconds/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1"};
 if(vErrors === null){
 vErrors = [err64];
 }
@@ -891,12 +892,10 @@ vErrors.push(err64);
 errors++;
 }
 }
-if(data.queue !== undefined){
-let data41 = data.queue;
-if(data41 && typeof data41 == "object" && !Array.isArray(data41)){
-for(const key10 in data41){
-if(!(((((key10 === "redisUrl") || (key10 === "prefix")) || (key10 === "concurrency")) || (key10 === "maxAttempts")) || (key10 === "backoff"))){
-const err65 = {instancePath:instancePath+"/queue",schemaPath:"#/properties/queue/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key10},message:"must NOT have additional properties"};
+}
+}
+else {
+const err65 = {instancePath:instancePath+"/registries/" + key8.replace(/~/g, "~0").replace(/\//g, "~1")+"/pullLimit",schemaPath:"#/properties/registries/additionalProperties/properties/pullLimit/type",keyword:"type",params:{type: "object"},message:"must be object"};
 if(vErrors === null){
 vErrors = [err65];
 }
@@ -906,11 +905,9 @@ vErrors.push(err65);
 errors++;
 }
 }
-if(data41.redisUrl !== undefined){
-let data42 = data41.redisUrl;
-if(typeof data42 === "string"){
-if(!pattern3.test(data42)){
-const err66 = {instancePath:instancePath+"/queue/redisUrl",schemaPath:"#/properties/queue/properties/redisUrl/pattern",keyword:"pattern",params:{pattern: "^(rediss?|redis\\+sentinel)://"},message:"must match pattern \""+"^(rediss?|redis\\+sentinel)://"+"\""};
+if(data31.credentialsFromPods !== undefined){
+if(typeof data31.credentialsFromPods !== "boolean"){
+const err66 = {instancePath:instancePath+"/registries/" + key8.replace(/~/g, "~0").replace(/\//g, "~1")+"/credentialsFromPods",schemaPath:"#/properties/registries/additionalProperties/properties/credentialsFromPods/type",keyword:"type",params:{type: "boolean"},message:"must be boolean"};
 if(vErrors === null){
 vErrors = [err66];
 }
@@ -920,8 +917,13 @@ vErrors.push(err66);
 errors++;
 }
 }
-else {
-const err67 = {instancePath:instancePath+"/queue/redisUrl",schemaPath:"#/properties/queue/properties/redisUrl/type",keyword:"type",params:{type: "string"},message:"must be string"};
+if(data31.shareWith !== undefined){
+let data42 = data31.shareWith;
+if(Array.isArray(data42)){
+const len5 = data42.length;
+for(let i5=0; i5<len5; i5++){
+if(typeof data42[i5] !== "string"){
+const err67 = {instancePath:instancePath+"/registries/" + key8.replace(/~/g, "~0").replace(/\//g, "~1")+"/shareWith/" + i5,schemaPath:"#/properties/registries/additionalProperties/properties/shareWith/items/type",keyword:"type",params:{type: "string"},message:"must be string"};
 if(vErrors === null){
 vErrors = [err67];
 }
@@ -931,11 +933,9 @@ vErrors.push(err67);
 errors++;
 }
 }
-if(data41.prefix !== undefined){
-let data43 = data41.prefix;
-if(typeof data43 === "string"){
-if(!pattern4.test(data43)){
-const err68 = {instancePath:instancePath+"/queue/prefix",schemaPath:"#/properties/queue/properties/prefix/pattern",keyword:"pattern",params:{pattern: "^[A-Za-z0-9_.-]+$"},message:"must match pattern \""+"^[A-Za-z0-9_.-]+$"+"\""};
+}
+else {
+const err68 = {instancePath:instancePath+"/registries/" + key8.replace(/~/g, "~0").replace(/\//g, "~1")+"/shareWith",schemaPath:"#/properties/registries/additionalProperties/properties/shareWith/type",keyword:"type",params:{type: "array"},message:"must be array"};
 if(vErrors === null){
 vErrors = [err68];
 }
@@ -945,8 +945,9 @@ vErrors.push(err68);
 errors++;
 }
 }
+}
 else {
-const err69 = {instancePath:instancePath+"/queue/prefix",schemaPath:"#/properties/queue/properties/prefix/type",keyword:"type",params:{type: "string"},message:"must be string"};
+const err69 = {instancePath:instancePath+"/registries/" + key8.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/properties/registries/additionalProperties/type",keyword:"type",params:{type: "object"},message:"must be object"};
 if(vErrors === null){
 vErrors = [err69];
 }
@@ -956,10 +957,9 @@ vErrors.push(err69);
 errors++;
 }
 }
-if(data41.concurrency !== undefined){
-let data44 = data41.concurrency;
-if(!((typeof data44 == "number") && (!(data44 % 1) && !isNaN(data44)))){
-const err70 = {instancePath:instancePath+"/queue/concurrency",schemaPath:"#/properties/queue/properties/concurrency/type",keyword:"type",params:{type: "integer"},message:"must be integer"};
+}
+else {
+const err70 = {instancePath:instancePath+"/registries",schemaPath:"#/properties/registries/type",keyword:"type",params:{type: "object"},message:"must be object"};
 if(vErrors === null){
 vErrors = [err70];
 }
@@ -968,9 +968,13 @@ vErrors.push(err70);
 }
 errors++;
 }
-if(typeof data44 == "number"){
-if(data44 < 1 || isNaN(data44)){
-const err71 = {instancePath:instancePath+"/queue/concurrency",schemaPath:"#/properties/queue/properties/concurrency/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1"};
+}
+if(data.queue !== undefined){
+let data44 = data.queue;
+if(data44 && typeof data44 == "object" && !Array.isArray(data44)){
+for(const key11 in data44){
+if(!(((((key11 === "redisUrl") || (key11 === "prefix")) || (key11 === "concurrency")) || (key11 === "maxAttempts")) || (key11 === "backoff"))){
+const err71 = {instancePath:instancePath+"/queue",schemaPath:"#/properties/queue/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key11},message:"must NOT have additional properties"};
 if(vErrors === null){
 vErrors = [err71];
 }
@@ -980,11 +984,11 @@ vErrors.push(err71);
 errors++;
 }
 }
-}
-if(data41.maxAttempts !== undefined){
-let data45 = data41.maxAttempts;
-if(!((typeof data45 == "number") && (!(data45 % 1) && !isNaN(data45)))){
-const err72 = {instancePath:instancePath+"/queue/maxAttempts",schemaPath:"#/properties/queue/properties/maxAttempts/type",keyword:"type",params:{type: "integer"},message:"must be integer"};
+if(data44.redisUrl !== undefined){
+let data45 = data44.redisUrl;
+if(typeof data45 === "string"){
+if(!pattern3.test(data45)){
+const err72 = {instancePath:instancePath+"/queue/redisUrl",schemaPath:"#/properties/queue/properties/redisUrl/pattern",keyword:"pattern",params:{pattern: "^(rediss?|redis\\+sentinel|rediss?\\+cluster)://"},message:"must match pattern \""+"^(rediss?|redis\\+sentinel|rediss?\\+cluster)://"+"\""};
 if(vErrors === null){
 vErrors = [err72];
 }
@@ -993,9 +997,9 @@ vErrors.push(err72);
 }
 errors++;
 }
-if(typeof data45 == "number"){
-if(data45 < 1 || isNaN(data45)){
-const err73 = {instancePath:instancePath+"/queue/maxAttempts",schemaPath:"#/properties/queue/properties/maxAttempts/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1"};
+}
+else {
+const err73 = {instancePath:instancePath+"/queue/redisUrl",schemaPath:"#/properties/queue/properties/redisUrl/type",keyword:"type",params:{type: "string"},message:"must be string"};
 if(vErrors === null){
 vErrors = [err73];
 }
@@ -1005,13 +1009,11 @@ vErrors.push(err73);
 errors++;
 }
 }
-}
-if(data41.backoff !== undefined){
-let data46 = data41.backoff;
-if(data46 && typeof data46 == "object" && !Array.isArray(data46)){
-for(const key11 in data46){
-if(!((key11 === "initialMs") || (key11 === "maxMs"))){
-const err74 = {instancePath:instancePath+"/queue/backoff",schemaPath:"#/properties/queue/properties/backoff/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key11},message:"must NOT have additional properties"};
+if(data44.prefix !== undefined){
+let data46 = data44.prefix;
+if(typeof data46 === "string"){
+if(!pattern4.test(data46)){
+const err74 = {instancePath:instancePath+"/queue/prefix",schemaPath:"#/properties/queue/properties/prefix/pattern",keyword:"pattern",params:{pattern: "^([A-Za-z0-9_.-]+|[A-Za-z0-9_.-]*\\{[A-Za-z0-9_.-]+\\}[A-Za-z0-9_.-]*)$"},message:"must match pattern \""+"^([A-Za-z0-9_.-]+|[A-Za-z0-9_.-]*\\{[A-Za-z0-9_.-]+\\}[A-Za-z0-9_.-]*)$"+"\""};
 if(vErrors === null){
 vErrors = [err74];
 }
@@ -1021,10 +1023,8 @@ vErrors.push(err74);
 errors++;
 }
 }
-if(data46.initialMs !== undefined){
-let data47 = data46.initialMs;
-if(!((typeof data47 == "number") && (!(data47 % 1) && !isNaN(data47)))){
-const err75 = {instancePath:instancePath+"/queue/backoff/initialMs",schemaPath:"#/properties/queue/properties/backoff/properties/initialMs/type",keyword:"type",params:{type: "integer"},message:"must be integer"};
+else {
+const err75 = {instancePath:instancePath+"/queue/prefix",schemaPath:"#/properties/queue/properties/prefix/type",keyword:"type",params:{type: "string"},message:"must be string"};
 if(vErrors === null){
 vErrors = [err75];
 }
@@ -1033,9 +1033,11 @@ vErrors.push(err75);
 }
 errors++;
 }
-if(typeof data47 == "number"){
-if(data47 < 1 || isNaN(data47)){
-const err76 = {instancePath:instancePath+"/queue/backoff/initialMs",schemaPath:"#/properties/queue/properties/backoff/properties/initialMs/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1"};
+}
+if(data44.concurrency !== undefined){
+let data47 = data44.concurrency;
+if(!((typeof data47 == "number") && (!(data47 % 1) && !isNaN(data47)))){
+const err76 = {instancePath:instancePath+"/queue/concurrency",schemaPath:"#/properties/queue/properties/concurrency/type",keyword:"type",params:{type: "integer"},message:"must be integer"};
 if(vErrors === null){
 vErrors = [err76];
 }
@@ -1044,12 +1046,9 @@ vErrors.push(err76);
 }
 errors++;
 }
-}
-}
-if(data46.maxMs !== undefined){
-let data48 = data46.maxMs;
-if(!((typeof data48 == "number") && (!(data48 % 1) && !isNaN(data48)))){
-const err77 = {instancePath:instancePath+"/queue/backoff/maxMs",schemaPath:"#/properties/queue/properties/backoff/properties/maxMs/type",keyword:"type",params:{type: "integer"},message:"must be integer"};
+if(typeof data47 == "number"){
+if(data47 < 1 || isNaN(data47)){
+const err77 = {instancePath:instancePath+"/queue/concurrency",schemaPath:"#/properties/queue/properties/concurrency/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1"};
 if(vErrors === null){
 vErrors = [err77];
 }
@@ -1058,9 +1057,12 @@ vErrors.push(err77);
 }
 errors++;
 }
-if(typeof data48 == "number"){
-if(data48 > 600000 || isNaN(data48)){
-const err78 = {instancePath:instancePath+"/queue/backoff/maxMs",schemaPath:"#/properties/queue/properties/backoff/properties/maxMs/maximum",keyword:"maximum",params:{comparison: "<=", limit: 600000},message:"must be <= 600000"};
+}
+}
+if(data44.maxAttempts !== undefined){
+let data48 = data44.maxAttempts;
+if(!((typeof data48 == "number") && (!(data48 % 1) && !isNaN(data48)))){
+const err78 = {instancePath:instancePath+"/queue/maxAttempts",schemaPath:"#/properties/queue/properties/maxAttempts/type",keyword:"type",params:{type: "integer"},message:"must be integer"};
 if(vErrors === null){
 vErrors = [err78];
 }
@@ -1069,8 +1071,9 @@ vErrors.push(err78);
 }
 errors++;
 }
+if(typeof data48 == "number"){
 if(data48 < 1 || isNaN(data48)){
-const err79 = {instancePath:instancePath+"/queue/backoff/maxMs",schemaPath:"#/properties/queue/properties/backoff/properties/maxMs/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1"};
+const err79 = {instancePath:instancePath+"/queue/maxAttempts",schemaPath:"#/properties/queue/properties/maxAttempts/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1"};
 if(vErrors === null){
 vErrors = [err79];
 }
@@ -1081,9 +1084,12 @@ errors++;
 }
 }
 }
-}
-else {
-const err80 = {instancePath:instancePath+"/queue/backoff",schemaPath:"#/properties/queue/properties/backoff/type",keyword:"type",params:{type: "object"},message:"must be object"};
+if(data44.backoff !== undefined){
+let data49 = data44.backoff;
+if(data49 && typeof data49 == "object" && !Array.isArray(data49)){
+for(const key12 in data49){
+if(!((key12 === "initialMs") || (key12 === "maxMs"))){
+const err80 = {instancePath:instancePath+"/queue/backoff",schemaPath:"#/properties/queue/properties/backoff/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key12},message:"must NOT have additional properties"};
 if(vErrors === null){
 vErrors = [err80];
 }
@@ -1093,9 +1099,10 @@ vErrors.push(err80);
 errors++;
 }
 }
-}
-else {
-const err81 = {instancePath:instancePath+"/queue",schemaPath:"#/properties/queue/type",keyword:"type",params:{type: "object"},message:"must be object"};
+if(data49.initialMs !== undefined){
+let data50 = data49.initialMs;
+if(!((typeof data50 == "number") && (!(data50 % 1) && !isNaN(data50)))){
+const err81 = {instancePath:instancePath+"/queue/backoff/initialMs",schemaPath:"#/properties/queue/properties/backoff/properties/initialMs/type",keyword:"type",params:{type: "integer"},message:"must be integer"};
 if(vErrors === null){
 vErrors = [err81];
 }
@@ -1104,13 +1111,9 @@ vErrors.push(err81);
 }
 errors++;
 }
-}
-if(data.copy !== undefined){
-let data49 = data.copy;
-if(data49 && typeof data49 == "object" && !Array.isArray(data49)){
-for(const key12 in data49){
-if(!(((((((key12 === "platforms") || (key12 === "layerConcurrency")) || (key12 === "requestsPerSecond")) || (key12 === "timeoutMs")) || (key12 === "referrers")) || (key12 === "referrerArtifactTypes")) || (key12 === "platformMode"))){
-const err82 = {instancePath:instancePath+"/copy",schemaPath:"#/properties/copy/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key12},message:"must NOT have additional properties"};
+if(typeof data50 == "number"){
+if(data50 < 1 || isNaN(data50)){
+const err82 = {instancePath:instancePath+"/queue/backoff/initialMs",schemaPath:"#/properties/queue/properties/backoff/properties/initialMs/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1"};
 if(vErrors === null){
 vErrors = [err82];
 }
@@ -1120,15 +1123,11 @@ vErrors.push(err82);
 errors++;
 }
 }
-if(data49.platforms !== undefined){
-let data50 = data49.platforms;
-if(Array.isArray(data50)){
-const len6 = data50.length;
-for(let i6=0; i6<len6; i6++){
-let data51 = data50[i6];
-if(typeof data51 === "string"){
-if(!pattern5.test(data51)){
-const err83 = {instancePath:instancePath+"/copy/platforms/" + i6,schemaPath:"#/properties/copy/properties/platforms/items/pattern",keyword:"pattern",params:{pattern: "^[a-z0-9_.-]+/[a-z0-9_.-]+(/[a-z0-9_.-]+)?$"},message:"must match pattern \""+"^[a-z0-9_.-]+/[a-z0-9_.-]+(/[a-z0-9_.-]+)?$"+"\""};
+}
+if(data49.maxMs !== undefined){
+let data51 = data49.maxMs;
+if(!((typeof data51 == "number") && (!(data51 % 1) && !isNaN(data51)))){
+const err83 = {instancePath:instancePath+"/queue/backoff/maxMs",schemaPath:"#/properties/queue/properties/backoff/properties/maxMs/type",keyword:"type",params:{type: "integer"},message:"must be integer"};
 if(vErrors === null){
 vErrors = [err83];
 }
@@ -1137,9 +1136,9 @@ vErrors.push(err83);
 }
 errors++;
 }
-}
-else {
-const err84 = {instancePath:instancePath+"/copy/platforms/" + i6,schemaPath:"#/properties/copy/properties/platforms/items/type",keyword:"type",params:{type: "string"},message:"must be string"};
+if(typeof data51 == "number"){
+if(data51 > 600000 || isNaN(data51)){
+const err84 = {instancePath:instancePath+"/queue/backoff/maxMs",schemaPath:"#/properties/queue/properties/backoff/properties/maxMs/maximum",keyword:"maximum",params:{comparison: "<=", limit: 600000},message:"must be <= 600000"};
 if(vErrors === null){
 vErrors = [err84];
 }
@@ -1148,10 +1147,8 @@ vErrors.push(err84);
 }
 errors++;
 }
-}
-}
-else {
-const err85 = {instancePath:instancePath+"/copy/platforms",schemaPath:"#/properties/copy/properties/platforms/type",keyword:"type",params:{type: "array"},message:"must be array"};
+if(data51 < 1 || isNaN(data51)){
+const err85 = {instancePath:instancePath+"/queue/backoff/maxMs",schemaPath:"#/properties/queue/properties/backoff/properties/maxMs/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1"};
 if(vErrors === null){
 vErrors = [err85];
 }
@@ -1161,10 +1158,10 @@ vErrors.push(err85);
 errors++;
 }
 }
-if(data49.layerConcurrency !== undefined){
-let data52 = data49.layerConcurrency;
-if(!((typeof data52 == "number") && (!(data52 % 1) && !isNaN(data52)))){
-const err86 = {instancePath:instancePath+"/copy/layerConcurrency",schemaPath:"#/properties/copy/properties/layerConcurrency/type",keyword:"type",params:{type: "integer"},message:"must be integer"};
+}
+}
+else {
+const err86 = {instancePath:instancePath+"/queue/backoff",schemaPath:"#/properties/queue/properties/backoff/type",keyword:"type",params:{type: "object"},message:"must be object"};
 if(vErrors === null){
 vErrors = [err86];
 }
@@ -1173,9 +1170,10 @@ vErrors.push(err86);
 }
 errors++;
 }
-if(typeof data52 == "number"){
-if(data52 < 1 || isNaN(data52)){
-const err87 = {instancePath:instancePath+"/copy/layerConcurrency",schemaPath:"#/properties/copy/properties/layerConcurrency/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1"};
+}
+}
+else {
+const err87 = {instancePath:instancePath+"/queue",schemaPath:"#/properties/queue/type",keyword:"type",params:{type: "object"},message:"must be object"};
 if(vErrors === null){
 vErrors = [err87];
 }
@@ -1185,12 +1183,12 @@ vErrors.push(err87);
 errors++;
 }
 }
-}
-if(data49.requestsPerSecond !== undefined){
-let data53 = data49.requestsPerSecond;
-if(typeof data53 == "number"){
-if(data53 <= 0 || isNaN(data53)){
-const err88 = {instancePath:instancePath+"/copy/requestsPerSecond",schemaPath:"#/properties/copy/properties/requestsPerSecond/exclusiveMinimum",keyword:"exclusiveMinimum",params:{comparison: ">", limit: 0},message:"must be > 0"};
+if(data.copy !== undefined){
+let data52 = data.copy;
+if(data52 && typeof data52 == "object" && !Array.isArray(data52)){
+for(const key13 in data52){
+if(!(((((((key13 === "platforms") || (key13 === "layerConcurrency")) || (key13 === "requestsPerSecond")) || (key13 === "timeoutMs")) || (key13 === "referrers")) || (key13 === "referrerArtifactTypes")) || (key13 === "platformMode"))){
+const err88 = {instancePath:instancePath+"/copy",schemaPath:"#/properties/copy/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key13},message:"must NOT have additional properties"};
 if(vErrors === null){
 vErrors = [err88];
 }
@@ -1200,8 +1198,15 @@ vErrors.push(err88);
 errors++;
 }
 }
-else {
-const err89 = {instancePath:instancePath+"/copy/requestsPerSecond",schemaPath:"#/properties/copy/properties/requestsPerSecond/type",keyword:"type",params:{type: "number"},message:"must be number"};
+if(data52.platforms !== undefined){
+let data53 = data52.platforms;
+if(Array.isArray(data53)){
+const len6 = data53.length;
+for(let i6=0; i6<len6; i6++){
+let data54 = data53[i6];
+if(typeof data54 === "string"){
+if(!pattern5.test(data54)){
+const err89 = {instancePath:instancePath+"/copy/platforms/" + i6,schemaPath:"#/properties/copy/properties/platforms/items/pattern",keyword:"pattern",params:{pattern: "^[a-z0-9_.-]+/[a-z0-9_.-]+(/[a-z0-9_.-]+)?$"},message:"must match pattern \""+"^[a-z0-9_.-]+/[a-z0-9_.-]+(/[a-z0-9_.-]+)?$"+"\""};
 if(vErrors === null){
 vErrors = [err89];
 }
@@ -1211,10 +1216,8 @@ vErrors.push(err89);
 errors++;
 }
 }
-if(data49.timeoutMs !== undefined){
-let data54 = data49.timeoutMs;
-if(!((typeof data54 == "number") && (!(data54 % 1) && !isNaN(data54)))){
-const err90 = {instancePath:instancePath+"/copy/timeoutMs",schemaPath:"#/properties/copy/properties/timeoutMs/type",keyword:"type",params:{type: "integer"},message:"must be integer"};
+else {
+const err90 = {instancePath:instancePath+"/copy/platforms/" + i6,schemaPath:"#/properties/copy/properties/platforms/items/type",keyword:"type",params:{type: "string"},message:"must be string"};
 if(vErrors === null){
 vErrors = [err90];
 }
@@ -1223,9 +1226,10 @@ vErrors.push(err90);
 }
 errors++;
 }
-if(typeof data54 == "number"){
-if(data54 < 1 || isNaN(data54)){
-const err91 = {instancePath:instancePath+"/copy/timeoutMs",schemaPath:"#/properties/copy/properties/timeoutMs/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1"};
+}
+}
+else {
+const err91 = {instancePath:instancePath+"/copy/platforms",schemaPath:"#/properties/copy/properties/platforms/type",keyword:"type",params:{type: "array"},message:"must be array"};
 if(vErrors === null){
 vErrors = [err91];
 }
@@ -1235,10 +1239,10 @@ vErrors.push(err91);
 errors++;
 }
 }
-}
-if(data49.referrers !== undefined){
-if(typeof data49.referrers !== "boolean"){
-const err92 = {instancePath:instancePath+"/copy/referrers",schemaPath:"#/properties/copy/properties/referrers/type",keyword:"type",params:{type: "boolean"},message:"must be boolean"};
+if(data52.layerConcurrency !== undefined){
+let data55 = data52.layerConcurrency;
+if(!((typeof data55 == "number") && (!(data55 % 1) && !isNaN(data55)))){
+const err92 = {instancePath:instancePath+"/copy/layerConcurrency",schemaPath:"#/properties/copy/properties/layerConcurrency/type",keyword:"type",params:{type: "integer"},message:"must be integer"};
 if(vErrors === null){
 vErrors = [err92];
 }
@@ -1247,14 +1251,9 @@ vErrors.push(err92);
 }
 errors++;
 }
-}
-if(data49.referrerArtifactTypes !== undefined){
-let data56 = data49.referrerArtifactTypes;
-if(Array.isArray(data56)){
-const len7 = data56.length;
-for(let i7=0; i7<len7; i7++){
-if(typeof data56[i7] !== "string"){
-const err93 = {instancePath:instancePath+"/copy/referrerArtifactTypes/" + i7,schemaPath:"#/properties/copy/properties/referrerArtifactTypes/items/type",keyword:"type",params:{type: "string"},message:"must be string"};
+if(typeof data55 == "number"){
+if(data55 < 1 || isNaN(data55)){
+const err93 = {instancePath:instancePath+"/copy/layerConcurrency",schemaPath:"#/properties/copy/properties/layerConcurrency/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1"};
 if(vErrors === null){
 vErrors = [err93];
 }
@@ -1265,8 +1264,11 @@ errors++;
 }
 }
 }
-else {
-const err94 = {instancePath:instancePath+"/copy/referrerArtifactTypes",schemaPath:"#/properties/copy/properties/referrerArtifactTypes/type",keyword:"type",params:{type: "array"},message:"must be array"};
+if(data52.requestsPerSecond !== undefined){
+let data56 = data52.requestsPerSecond;
+if(typeof data56 == "number"){
+if(data56 < 0 || isNaN(data56)){
+const err94 = {instancePath:instancePath+"/copy/requestsPerSecond",schemaPath:"#/properties/copy/properties/requestsPerSecond/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0"};
 if(vErrors === null){
 vErrors = [err94];
 }
@@ -1276,10 +1278,8 @@ vErrors.push(err94);
 errors++;
 }
 }
-if(data49.platformMode !== undefined){
-let data58 = data49.platformMode;
-if(!((((data58 === "auto") || (data58 === "full")) || (data58 === "sparse")) || (data58 === "strip"))){
-const err95 = {instancePath:instancePath+"/copy/platformMode",schemaPath:"#/properties/copy/properties/platformMode/enum",keyword:"enum",params:{allowedValues: schema11.properties.copy.properties.platformMode.enum},message:"must be equal to one of the allowed values"};
+else {
+const err95 = {instancePath:instancePath+"/copy/requestsPerSecond",schemaPath:"#/properties/copy/properties/requestsPerSecond/type",keyword:"type",params:{type: "number"},message:"must be number"};
 if(vErrors === null){
 vErrors = [err95];
 }
@@ -1289,9 +1289,10 @@ vErrors.push(err95);
 errors++;
 }
 }
-}
-else {
-const err96 = {instancePath:instancePath+"/copy",schemaPath:"#/properties/copy/type",keyword:"type",params:{type: "object"},message:"must be object"};
+if(data52.timeoutMs !== undefined){
+let data57 = data52.timeoutMs;
+if(!((typeof data57 == "number") && (!(data57 % 1) && !isNaN(data57)))){
+const err96 = {instancePath:instancePath+"/copy/timeoutMs",schemaPath:"#/properties/copy/properties/timeoutMs/type",keyword:"type",params:{type: "integer"},message:"must be integer"};
 if(vErrors === null){
 vErrors = [err96];
 }
@@ -1300,16 +1301,9 @@ vErrors.push(err96);
 }
 errors++;
 }
-}
-if(data.watch !== undefined){
-let data59 = data.watch;
-if(Array.isArray(data59)){
-const len8 = data59.length;
-for(let i8=0; i8<len8; i8++){
-let data60 = data59[i8];
-if(data60 && typeof data60 == "object" && !Array.isArray(data60)){
-if(data60.image === undefined){
-const err97 = {instancePath:instancePath+"/watch/" + i8,schemaPath:"#/properties/watch/items/required",keyword:"required",params:{missingProperty: "image"},message:"must have required property '"+"image"+"'"};
+if(typeof data57 == "number"){
+if(data57 < 1 || isNaN(data57)){
+const err97 = {instancePath:instancePath+"/copy/timeoutMs",schemaPath:"#/properties/copy/properties/timeoutMs/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1"};
 if(vErrors === null){
 vErrors = [err97];
 }
@@ -1318,8 +1312,11 @@ vErrors.push(err97);
 }
 errors++;
 }
-if(data60.strategy === undefined){
-const err98 = {instancePath:instancePath+"/watch/" + i8,schemaPath:"#/properties/watch/items/required",keyword:"required",params:{missingProperty: "strategy"},message:"must have required property '"+"strategy"+"'"};
+}
+}
+if(data52.referrers !== undefined){
+if(typeof data52.referrers !== "boolean"){
+const err98 = {instancePath:instancePath+"/copy/referrers",schemaPath:"#/properties/copy/properties/referrers/type",keyword:"type",params:{type: "boolean"},message:"must be boolean"};
 if(vErrors === null){
 vErrors = [err98];
 }
@@ -1328,8 +1325,14 @@ vErrors.push(err98);
 }
 errors++;
 }
-if(data60.schedule === undefined){
-const err99 = {instancePath:instancePath+"/watch/" + i8,schemaPath:"#/properties/watch/items/required",keyword:"required",params:{missingProperty: "schedule"},message:"must have required property '"+"schedule"+"'"};
+}
+if(data52.referrerArtifactTypes !== undefined){
+let data59 = data52.referrerArtifactTypes;
+if(Array.isArray(data59)){
+const len7 = data59.length;
+for(let i7=0; i7<len7; i7++){
+if(typeof data59[i7] !== "string"){
+const err99 = {instancePath:instancePath+"/copy/referrerArtifactTypes/" + i7,schemaPath:"#/properties/copy/properties/referrerArtifactTypes/items/type",keyword:"type",params:{type: "string"},message:"must be string"};
 if(vErrors === null){
 vErrors = [err99];
 }
@@ -1338,9 +1341,10 @@ vErrors.push(err99);
 }
 errors++;
 }
-for(const key13 in data60){
-if(!(func2.call(schema11.properties.watch.items.properties, key13))){
-const err100 = {instancePath:instancePath+"/watch/" + i8,schemaPath:"#/properties/watch/items/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key13},message:"must NOT have additional properties"};
+}
+}
+else {
+const err100 = {instancePath:instancePath+"/copy/referrerArtifactTypes",schemaPath:"#/properties/copy/properties/referrerArtifactTypes/type",keyword:"type",params:{type: "array"},message:"must be array"};
 if(vErrors === null){
 vErrors = [err100];
 }
@@ -1350,11 +1354,10 @@ vErrors.push(err100);
 errors++;
 }
 }
-if(data60.id !== undefined){
-let data61 = data60.id;
-if(typeof data61 === "string"){
-if(!pattern4.test(data61)){
-const err101 = {instancePath:instancePath+"/watch/" + i8+"/id",schemaPath:"#/properties/watch/items/properties/id/pattern",keyword:"pattern",params:{pattern: "^[A-Za-z0-9_.-]+$"},message:"must match pattern \""+"^[A-Za-z0-9_.-]+$"+"\""};
+if(data52.platformMode !== undefined){
+let data61 = data52.platformMode;
+if(!((((data61 === "auto") || (data61 === "full")) || (data61 === "sparse")) || (data61 === "strip"))){
+const err101 = {instancePath:instancePath+"/copy/platformMode",schemaPath:"#/properties/copy/properties/platformMode/enum",keyword:"enum",params:{allowedValues: schema11.properties.copy.properties.platformMode.enum},message:"must be equal to one of the allowed values"};
 if(vErrors === null){
 vErrors = [err101];
 }
@@ -1364,8 +1367,9 @@ vErrors.push(err101);
 errors++;
 }
 }
+}
 else {
-const err102 = {instancePath:instancePath+"/watch/" + i8+"/id",schemaPath:"#/properties/watch/items/properties/id/type",keyword:"type",params:{type: "string"},message:"must be string"};
+const err102 = {instancePath:instancePath+"/copy",schemaPath:"#/properties/copy/type",keyword:"type",params:{type: "object"},message:"must be object"};
 if(vErrors === null){
 vErrors = [err102];
 }
@@ -1375,11 +1379,15 @@ vErrors.push(err102);
 errors++;
 }
 }
-if(data60.image !== undefined){
-let data62 = data60.image;
-if(typeof data62 === "string"){
-if(func3(data62) < 1){
-const err103 = {instancePath:instancePath+"/watch/" + i8+"/image",schemaPath:"#/properties/watch/items/properties/image/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters"};
+if(data.watch !== undefined){
+let data62 = data.watch;
+if(Array.isArray(data62)){
+const len8 = data62.length;
+for(let i8=0; i8<len8; i8++){
+let data63 = data62[i8];
+if(data63 && typeof data63 == "object" && !Array.isArray(data63)){
+if(data63.image === undefined){
+const err103 = {instancePath:instancePath+"/watch/" + i8,schemaPath:"#/properties/watch/items/required",keyword:"required",params:{missingProperty: "image"},message:"must have required property '"+"image"+"'"};
 if(vErrors === null){
 vErrors = [err103];
 }
@@ -1388,9 +1396,8 @@ vErrors.push(err103);
 }
 errors++;
 }
-}
-else {
-const err104 = {instancePath:instancePath+"/watch/" + i8+"/image",schemaPath:"#/properties/watch/items/properties/image/type",keyword:"type",params:{type: "string"},message:"must be string"};
+if(data63.strategy === undefined){
+const err104 = {instancePath:instancePath+"/watch/" + i8,schemaPath:"#/properties/watch/items/required",keyword:"required",params:{missingProperty: "strategy"},message:"must have required property '"+"strategy"+"'"};
 if(vErrors === null){
 vErrors = [err104];
 }
@@ -1399,10 +1406,8 @@ vErrors.push(err104);
 }
 errors++;
 }
-}
-if(data60.tag !== undefined){
-if(typeof data60.tag !== "string"){
-const err105 = {instancePath:instancePath+"/watch/" + i8+"/tag",schemaPath:"#/properties/watch/items/properties/tag/type",keyword:"type",params:{type: "string"},message:"must be string"};
+if(data63.schedule === undefined){
+const err105 = {instancePath:instancePath+"/watch/" + i8,schemaPath:"#/properties/watch/items/required",keyword:"required",params:{missingProperty: "schedule"},message:"must have required property '"+"schedule"+"'"};
 if(vErrors === null){
 vErrors = [err105];
 }
@@ -1411,11 +1416,9 @@ vErrors.push(err105);
 }
 errors++;
 }
-}
-if(data60.strategy !== undefined){
-let data64 = data60.strategy;
-if(!((((data64 === "digest") || (data64 === "semver")) || (data64 === "newest")) || (data64 === "alphabetical"))){
-const err106 = {instancePath:instancePath+"/watch/" + i8+"/strategy",schemaPath:"#/properties/watch/items/properties/strategy/enum",keyword:"enum",params:{allowedValues: schema11.properties.watch.items.properties.strategy.enum},message:"must be equal to one of the allowed values"};
+for(const key14 in data63){
+if(!(func2.call(schema11.properties.watch.items.properties, key14))){
+const err106 = {instancePath:instancePath+"/watch/" + i8,schemaPath:"#/properties/watch/items/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key14},message:"must NOT have additional properties"};
 if(vErrors === null){
 vErrors = [err106];
 }
@@ -1425,9 +1428,11 @@ vErrors.push(err106);
 errors++;
 }
 }
-if(data60.constraint !== undefined){
-if(typeof data60.constraint !== "string"){
-const err107 = {instancePath:instancePath+"/watch/" + i8+"/constraint",schemaPath:"#/properties/watch/items/properties/constraint/type",keyword:"type",params:{type: "string"},message:"must be string"};
+if(data63.id !== undefined){
+let data64 = data63.id;
+if(typeof data64 === "string"){
+if(!pattern6.test(data64)){
+const err107 = {instancePath:instancePath+"/watch/" + i8+"/id",schemaPath:"#/properties/watch/items/properties/id/pattern",keyword:"pattern",params:{pattern: "^[A-Za-z0-9_.-]+$"},message:"must match pattern \""+"^[A-Za-z0-9_.-]+$"+"\""};
 if(vErrors === null){
 vErrors = [err107];
 }
@@ -1437,9 +1442,8 @@ vErrors.push(err107);
 errors++;
 }
 }
-if(data60.prerelease !== undefined){
-if(typeof data60.prerelease !== "boolean"){
-const err108 = {instancePath:instancePath+"/watch/" + i8+"/prerelease",schemaPath:"#/properties/watch/items/properties/prerelease/type",keyword:"type",params:{type: "boolean"},message:"must be boolean"};
+else {
+const err108 = {instancePath:instancePath+"/watch/" + i8+"/id",schemaPath:"#/properties/watch/items/properties/id/type",keyword:"type",params:{type: "string"},message:"must be string"};
 if(vErrors === null){
 vErrors = [err108];
 }
@@ -1449,9 +1453,11 @@ vErrors.push(err108);
 errors++;
 }
 }
-if(data60.allowTags !== undefined){
-if(typeof data60.allowTags !== "string"){
-const err109 = {instancePath:instancePath+"/watch/" + i8+"/allowTags",schemaPath:"#/properties/watch/items/properties/allowTags/type",keyword:"type",params:{type: "string"},message:"must be string"};
+if(data63.image !== undefined){
+let data65 = data63.image;
+if(typeof data65 === "string"){
+if(func3(data65) < 1){
+const err109 = {instancePath:instancePath+"/watch/" + i8+"/image",schemaPath:"#/properties/watch/items/properties/image/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters"};
 if(vErrors === null){
 vErrors = [err109];
 }
@@ -1461,13 +1467,8 @@ vErrors.push(err109);
 errors++;
 }
 }
-if(data60.ignoreTags !== undefined){
-let data68 = data60.ignoreTags;
-if(Array.isArray(data68)){
-const len9 = data68.length;
-for(let i9=0; i9<len9; i9++){
-if(typeof data68[i9] !== "string"){
-const err110 = {instancePath:instancePath+"/watch/" + i8+"/ignoreTags/" + i9,schemaPath:"#/properties/watch/items/properties/ignoreTags/items/type",keyword:"type",params:{type: "string"},message:"must be string"};
+else {
+const err110 = {instancePath:instancePath+"/watch/" + i8+"/image",schemaPath:"#/properties/watch/items/properties/image/type",keyword:"type",params:{type: "string"},message:"must be string"};
 if(vErrors === null){
 vErrors = [err110];
 }
@@ -1477,9 +1478,9 @@ vErrors.push(err110);
 errors++;
 }
 }
-}
-else {
-const err111 = {instancePath:instancePath+"/watch/" + i8+"/ignoreTags",schemaPath:"#/properties/watch/items/properties/ignoreTags/type",keyword:"type",params:{type: "array"},message:"must be array"};
+if(data63.tag !== undefined){
+if(typeof data63.tag !== "string"){
+const err111 = {instancePath:instancePath+"/watch/" + i8+"/tag",schemaPath:"#/properties/watch/items/properties/tag/type",keyword:"type",params:{type: "string"},message:"must be string"};
 if(vErrors === null){
 vErrors = [err111];
 }
@@ -1489,11 +1490,10 @@ vErrors.push(err111);
 errors++;
 }
 }
-if(data60.schedule !== undefined){
-let data70 = data60.schedule;
-if(typeof data70 === "string"){
-if(func3(data70) < 1){
-const err112 = {instancePath:instancePath+"/watch/" + i8+"/schedule",schemaPath:"#/properties/watch/items/properties/schedule/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters"};
+if(data63.strategy !== undefined){
+let data67 = data63.strategy;
+if(!((((data67 === "digest") || (data67 === "semver")) || (data67 === "newest")) || (data67 === "alphabetical"))){
+const err112 = {instancePath:instancePath+"/watch/" + i8+"/strategy",schemaPath:"#/properties/watch/items/properties/strategy/enum",keyword:"enum",params:{allowedValues: schema11.properties.watch.items.properties.strategy.enum},message:"must be equal to one of the allowed values"};
 if(vErrors === null){
 vErrors = [err112];
 }
@@ -1503,8 +1503,9 @@ vErrors.push(err112);
 errors++;
 }
 }
-else {
-const err113 = {instancePath:instancePath+"/watch/" + i8+"/schedule",schemaPath:"#/properties/watch/items/properties/schedule/type",keyword:"type",params:{type: "string"},message:"must be string"};
+if(data63.constraint !== undefined){
+if(typeof data63.constraint !== "string"){
+const err113 = {instancePath:instancePath+"/watch/" + i8+"/constraint",schemaPath:"#/properties/watch/items/properties/constraint/type",keyword:"type",params:{type: "string"},message:"must be string"};
 if(vErrors === null){
 vErrors = [err113];
 }
@@ -1514,10 +1515,9 @@ vErrors.push(err113);
 errors++;
 }
 }
-if(data60.keep !== undefined){
-let data71 = data60.keep;
-if(!((typeof data71 == "number") && (!(data71 % 1) && !isNaN(data71)))){
-const err114 = {instancePath:instancePath+"/watch/" + i8+"/keep",schemaPath:"#/properties/watch/items/properties/keep/type",keyword:"type",params:{type: "integer"},message:"must be integer"};
+if(data63.prerelease !== undefined){
+if(typeof data63.prerelease !== "boolean"){
+const err114 = {instancePath:instancePath+"/watch/" + i8+"/prerelease",schemaPath:"#/properties/watch/items/properties/prerelease/type",keyword:"type",params:{type: "boolean"},message:"must be boolean"};
 if(vErrors === null){
 vErrors = [err114];
 }
@@ -1526,9 +1526,10 @@ vErrors.push(err114);
 }
 errors++;
 }
-if(typeof data71 == "number"){
-if(data71 < 0 || isNaN(data71)){
-const err115 = {instancePath:instancePath+"/watch/" + i8+"/keep",schemaPath:"#/properties/watch/items/properties/keep/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0"};
+}
+if(data63.allowTags !== undefined){
+if(typeof data63.allowTags !== "string"){
+const err115 = {instancePath:instancePath+"/watch/" + i8+"/allowTags",schemaPath:"#/properties/watch/items/properties/allowTags/type",keyword:"type",params:{type: "string"},message:"must be string"};
 if(vErrors === null){
 vErrors = [err115];
 }
@@ -1538,11 +1539,13 @@ vErrors.push(err115);
 errors++;
 }
 }
-}
-if(data60.cacheBy !== undefined){
-let data72 = data60.cacheBy;
-if(!((data72 === "tag") || (data72 === "digest"))){
-const err116 = {instancePath:instancePath+"/watch/" + i8+"/cacheBy",schemaPath:"#/properties/watch/items/properties/cacheBy/enum",keyword:"enum",params:{allowedValues: schema11.properties.watch.items.properties.cacheBy.enum},message:"must be equal to one of the allowed values"};
+if(data63.ignoreTags !== undefined){
+let data71 = data63.ignoreTags;
+if(Array.isArray(data71)){
+const len9 = data71.length;
+for(let i9=0; i9<len9; i9++){
+if(typeof data71[i9] !== "string"){
+const err116 = {instancePath:instancePath+"/watch/" + i8+"/ignoreTags/" + i9,schemaPath:"#/properties/watch/items/properties/ignoreTags/items/type",keyword:"type",params:{type: "string"},message:"must be string"};
 if(vErrors === null){
 vErrors = [err116];
 }
@@ -1554,7 +1557,7 @@ errors++;
 }
 }
 else {
-const err117 = {instancePath:instancePath+"/watch/" + i8,schemaPath:"#/properties/watch/items/type",keyword:"type",params:{type: "object"},message:"must be object"};
+const err117 = {instancePath:instancePath+"/watch/" + i8+"/ignoreTags",schemaPath:"#/properties/watch/items/properties/ignoreTags/type",keyword:"type",params:{type: "array"},message:"must be array"};
 if(vErrors === null){
 vErrors = [err117];
 }
@@ -1564,9 +1567,11 @@ vErrors.push(err117);
 errors++;
 }
 }
-}
-else {
-const err118 = {instancePath:instancePath+"/watch",schemaPath:"#/properties/watch/type",keyword:"type",params:{type: "array"},message:"must be array"};
+if(data63.schedule !== undefined){
+let data73 = data63.schedule;
+if(typeof data73 === "string"){
+if(func3(data73) < 1){
+const err118 = {instancePath:instancePath+"/watch/" + i8+"/schedule",schemaPath:"#/properties/watch/items/properties/schedule/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters"};
 if(vErrors === null){
 vErrors = [err118];
 }
@@ -1576,12 +1581,8 @@ vErrors.push(err118);
 errors++;
 }
 }
-if(data.import !== undefined){
-let data73 = data.import;
-if(data73 && typeof data73 == "object" && !Array.isArray(data73)){
-for(const key14 in data73){
-if(!((key14 === "dir") || (key14 === "stableMs"))){
-const err119 = {instancePath:instancePath+"/import",schemaPath:"#/properties/import/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key14},message:"must NOT have additional properties"};
+else {
+const err119 = {instancePath:instancePath+"/watch/" + i8+"/schedule",schemaPath:"#/properties/watch/items/properties/schedule/type",keyword:"type",params:{type: "string"},message:"must be string"};
 if(vErrors === null){
 vErrors = [err119];
 }
@@ -1591,9 +1592,10 @@ vErrors.push(err119);
 errors++;
 }
 }
-if(data73.dir !== undefined){
-if(typeof data73.dir !== "string"){
-const err120 = {instancePath:instancePath+"/import/dir",schemaPath:"#/properties/import/properties/dir/type",keyword:"type",params:{type: "string"},message:"must be string"};
+if(data63.keep !== undefined){
+let data74 = data63.keep;
+if(!((typeof data74 == "number") && (!(data74 % 1) && !isNaN(data74)))){
+const err120 = {instancePath:instancePath+"/watch/" + i8+"/keep",schemaPath:"#/properties/watch/items/properties/keep/type",keyword:"type",params:{type: "integer"},message:"must be integer"};
 if(vErrors === null){
 vErrors = [err120];
 }
@@ -1602,11 +1604,9 @@ vErrors.push(err120);
 }
 errors++;
 }
-}
-if(data73.stableMs !== undefined){
-let data75 = data73.stableMs;
-if(!((typeof data75 == "number") && (!(data75 % 1) && !isNaN(data75)))){
-const err121 = {instancePath:instancePath+"/import/stableMs",schemaPath:"#/properties/import/properties/stableMs/type",keyword:"type",params:{type: "integer"},message:"must be integer"};
+if(typeof data74 == "number"){
+if(data74 < 0 || isNaN(data74)){
+const err121 = {instancePath:instancePath+"/watch/" + i8+"/keep",schemaPath:"#/properties/watch/items/properties/keep/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0"};
 if(vErrors === null){
 vErrors = [err121];
 }
@@ -1615,9 +1615,12 @@ vErrors.push(err121);
 }
 errors++;
 }
-if(typeof data75 == "number"){
-if(data75 < 0 || isNaN(data75)){
-const err122 = {instancePath:instancePath+"/import/stableMs",schemaPath:"#/properties/import/properties/stableMs/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0"};
+}
+}
+if(data63.cacheBy !== undefined){
+let data75 = data63.cacheBy;
+if(!((data75 === "tag") || (data75 === "digest"))){
+const err122 = {instancePath:instancePath+"/watch/" + i8+"/cacheBy",schemaPath:"#/properties/watch/items/properties/cacheBy/enum",keyword:"enum",params:{allowedValues: schema11.properties.watch.items.properties.cacheBy.enum},message:"must be equal to one of the allowed values"};
 if(vErrors === null){
 vErrors = [err122];
 }
@@ -1628,9 +1631,8 @@ errors++;
 }
 }
 }
-}
 else {
-const err123 = {instancePath:instancePath+"/import",schemaPath:"#/properties/import/type",keyword:"type",params:{type: "object"},message:"must be object"};
+const err123 = {instancePath:instancePath+"/watch/" + i8,schemaPath:"#/properties/watch/items/type",keyword:"type",params:{type: "object"},message:"must be object"};
 if(vErrors === null){
 vErrors = [err123];
 }
@@ -1640,12 +1642,9 @@ vErrors.push(err123);
 errors++;
 }
 }
-if(data.webhook !== undefined){
-let data76 = data.webhook;
-if(data76 && typeof data76 == "object" && !Array.isArray(data76)){
-for(const key15 in data76){
-if(!(((((((key15 === "port") || (key15 === "host")) || (key15 === "certFile")) || (key15 === "keyFile")) || (key15 === "failClosed")) || (key15 === "bodyLimit")) || (key15 === "bufferLimit"))){
-const err124 = {instancePath:instancePath+"/webhook",schemaPath:"#/properties/webhook/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key15},message:"must NOT have additional properties"};
+}
+else {
+const err124 = {instancePath:instancePath+"/watch",schemaPath:"#/properties/watch/type",keyword:"type",params:{type: "array"},message:"must be array"};
 if(vErrors === null){
 vErrors = [err124];
 }
@@ -1655,10 +1654,12 @@ vErrors.push(err124);
 errors++;
 }
 }
-if(data76.port !== undefined){
-let data77 = data76.port;
-if(!((typeof data77 == "number") && (!(data77 % 1) && !isNaN(data77)))){
-const err125 = {instancePath:instancePath+"/webhook/port",schemaPath:"#/properties/webhook/properties/port/type",keyword:"type",params:{type: "integer"},message:"must be integer"};
+if(data.import !== undefined){
+let data76 = data.import;
+if(data76 && typeof data76 == "object" && !Array.isArray(data76)){
+for(const key15 in data76){
+if(!((key15 === "dir") || (key15 === "stableMs"))){
+const err125 = {instancePath:instancePath+"/import",schemaPath:"#/properties/import/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key15},message:"must NOT have additional properties"};
 if(vErrors === null){
 vErrors = [err125];
 }
@@ -1667,9 +1668,10 @@ vErrors.push(err125);
 }
 errors++;
 }
-if(typeof data77 == "number"){
-if(data77 > 65535 || isNaN(data77)){
-const err126 = {instancePath:instancePath+"/webhook/port",schemaPath:"#/properties/webhook/properties/port/maximum",keyword:"maximum",params:{comparison: "<=", limit: 65535},message:"must be <= 65535"};
+}
+if(data76.dir !== undefined){
+if(typeof data76.dir !== "string"){
+const err126 = {instancePath:instancePath+"/import/dir",schemaPath:"#/properties/import/properties/dir/type",keyword:"type",params:{type: "string"},message:"must be string"};
 if(vErrors === null){
 vErrors = [err126];
 }
@@ -1678,8 +1680,11 @@ vErrors.push(err126);
 }
 errors++;
 }
-if(data77 < 0 || isNaN(data77)){
-const err127 = {instancePath:instancePath+"/webhook/port",schemaPath:"#/properties/webhook/properties/port/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0"};
+}
+if(data76.stableMs !== undefined){
+let data78 = data76.stableMs;
+if(!((typeof data78 == "number") && (!(data78 % 1) && !isNaN(data78)))){
+const err127 = {instancePath:instancePath+"/import/stableMs",schemaPath:"#/properties/import/properties/stableMs/type",keyword:"type",params:{type: "integer"},message:"must be integer"};
 if(vErrors === null){
 vErrors = [err127];
 }
@@ -1688,11 +1693,9 @@ vErrors.push(err127);
 }
 errors++;
 }
-}
-}
-if(data76.host !== undefined){
-if(typeof data76.host !== "string"){
-const err128 = {instancePath:instancePath+"/webhook/host",schemaPath:"#/properties/webhook/properties/host/type",keyword:"type",params:{type: "string"},message:"must be string"};
+if(typeof data78 == "number"){
+if(data78 < 0 || isNaN(data78)){
+const err128 = {instancePath:instancePath+"/import/stableMs",schemaPath:"#/properties/import/properties/stableMs/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0"};
 if(vErrors === null){
 vErrors = [err128];
 }
@@ -1702,9 +1705,10 @@ vErrors.push(err128);
 errors++;
 }
 }
-if(data76.certFile !== undefined){
-if(typeof data76.certFile !== "string"){
-const err129 = {instancePath:instancePath+"/webhook/certFile",schemaPath:"#/properties/webhook/properties/certFile/type",keyword:"type",params:{type: "string"},message:"must be string"};
+}
+}
+else {
+const err129 = {instancePath:instancePath+"/import",schemaPath:"#/properties/import/type",keyword:"type",params:{type: "object"},message:"must be object"};
 if(vErrors === null){
 vErrors = [err129];
 }
@@ -1714,9 +1718,12 @@ vErrors.push(err129);
 errors++;
 }
 }
-if(data76.keyFile !== undefined){
-if(typeof data76.keyFile !== "string"){
-const err130 = {instancePath:instancePath+"/webhook/keyFile",schemaPath:"#/properties/webhook/properties/keyFile/type",keyword:"type",params:{type: "string"},message:"must be string"};
+if(data.webhook !== undefined){
+let data79 = data.webhook;
+if(data79 && typeof data79 == "object" && !Array.isArray(data79)){
+for(const key16 in data79){
+if(!(((((((key16 === "port") || (key16 === "host")) || (key16 === "certFile")) || (key16 === "keyFile")) || (key16 === "failClosed")) || (key16 === "bodyLimit")) || (key16 === "bufferLimit"))){
+const err130 = {instancePath:instancePath+"/webhook",schemaPath:"#/properties/webhook/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key16},message:"must NOT have additional properties"};
 if(vErrors === null){
 vErrors = [err130];
 }
@@ -1726,9 +1733,10 @@ vErrors.push(err130);
 errors++;
 }
 }
-if(data76.failClosed !== undefined){
-if(typeof data76.failClosed !== "boolean"){
-const err131 = {instancePath:instancePath+"/webhook/failClosed",schemaPath:"#/properties/webhook/properties/failClosed/type",keyword:"type",params:{type: "boolean"},message:"must be boolean"};
+if(data79.port !== undefined){
+let data80 = data79.port;
+if(!((typeof data80 == "number") && (!(data80 % 1) && !isNaN(data80)))){
+const err131 = {instancePath:instancePath+"/webhook/port",schemaPath:"#/properties/webhook/properties/port/type",keyword:"type",params:{type: "integer"},message:"must be integer"};
 if(vErrors === null){
 vErrors = [err131];
 }
@@ -1737,11 +1745,9 @@ vErrors.push(err131);
 }
 errors++;
 }
-}
-if(data76.bodyLimit !== undefined){
-let data82 = data76.bodyLimit;
-if(!((typeof data82 == "number") && (!(data82 % 1) && !isNaN(data82)))){
-const err132 = {instancePath:instancePath+"/webhook/bodyLimit",schemaPath:"#/properties/webhook/properties/bodyLimit/type",keyword:"type",params:{type: "integer"},message:"must be integer"};
+if(typeof data80 == "number"){
+if(data80 > 65535 || isNaN(data80)){
+const err132 = {instancePath:instancePath+"/webhook/port",schemaPath:"#/properties/webhook/properties/port/maximum",keyword:"maximum",params:{comparison: "<=", limit: 65535},message:"must be <= 65535"};
 if(vErrors === null){
 vErrors = [err132];
 }
@@ -1750,9 +1756,8 @@ vErrors.push(err132);
 }
 errors++;
 }
-if(typeof data82 == "number"){
-if(data82 < 1 || isNaN(data82)){
-const err133 = {instancePath:instancePath+"/webhook/bodyLimit",schemaPath:"#/properties/webhook/properties/bodyLimit/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1"};
+if(data80 < 0 || isNaN(data80)){
+const err133 = {instancePath:instancePath+"/webhook/port",schemaPath:"#/properties/webhook/properties/port/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0"};
 if(vErrors === null){
 vErrors = [err133];
 }
@@ -1763,10 +1768,9 @@ errors++;
 }
 }
 }
-if(data76.bufferLimit !== undefined){
-let data83 = data76.bufferLimit;
-if(!((typeof data83 == "number") && (!(data83 % 1) && !isNaN(data83)))){
-const err134 = {instancePath:instancePath+"/webhook/bufferLimit",schemaPath:"#/properties/webhook/properties/bufferLimit/type",keyword:"type",params:{type: "integer"},message:"must be integer"};
+if(data79.host !== undefined){
+if(typeof data79.host !== "string"){
+const err134 = {instancePath:instancePath+"/webhook/host",schemaPath:"#/properties/webhook/properties/host/type",keyword:"type",params:{type: "string"},message:"must be string"};
 if(vErrors === null){
 vErrors = [err134];
 }
@@ -1775,9 +1779,10 @@ vErrors.push(err134);
 }
 errors++;
 }
-if(typeof data83 == "number"){
-if(data83 < 1 || isNaN(data83)){
-const err135 = {instancePath:instancePath+"/webhook/bufferLimit",schemaPath:"#/properties/webhook/properties/bufferLimit/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1"};
+}
+if(data79.certFile !== undefined){
+if(typeof data79.certFile !== "string"){
+const err135 = {instancePath:instancePath+"/webhook/certFile",schemaPath:"#/properties/webhook/properties/certFile/type",keyword:"type",params:{type: "string"},message:"must be string"};
 if(vErrors === null){
 vErrors = [err135];
 }
@@ -1787,10 +1792,9 @@ vErrors.push(err135);
 errors++;
 }
 }
-}
-}
-else {
-const err136 = {instancePath:instancePath+"/webhook",schemaPath:"#/properties/webhook/type",keyword:"type",params:{type: "object"},message:"must be object"};
+if(data79.keyFile !== undefined){
+if(typeof data79.keyFile !== "string"){
+const err136 = {instancePath:instancePath+"/webhook/keyFile",schemaPath:"#/properties/webhook/properties/keyFile/type",keyword:"type",params:{type: "string"},message:"must be string"};
 if(vErrors === null){
 vErrors = [err136];
 }
@@ -1800,12 +1804,9 @@ vErrors.push(err136);
 errors++;
 }
 }
-if(data.dashboard !== undefined){
-let data84 = data.dashboard;
-if(data84 && typeof data84 == "object" && !Array.isArray(data84)){
-for(const key16 in data84){
-if(!(((key16 === "port") || (key16 === "host")) || (key16 === "token"))){
-const err137 = {instancePath:instancePath+"/dashboard",schemaPath:"#/properties/dashboard/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key16},message:"must NOT have additional properties"};
+if(data79.failClosed !== undefined){
+if(typeof data79.failClosed !== "boolean"){
+const err137 = {instancePath:instancePath+"/webhook/failClosed",schemaPath:"#/properties/webhook/properties/failClosed/type",keyword:"type",params:{type: "boolean"},message:"must be boolean"};
 if(vErrors === null){
 vErrors = [err137];
 }
@@ -1815,10 +1816,10 @@ vErrors.push(err137);
 errors++;
 }
 }
-if(data84.port !== undefined){
-let data85 = data84.port;
+if(data79.bodyLimit !== undefined){
+let data85 = data79.bodyLimit;
 if(!((typeof data85 == "number") && (!(data85 % 1) && !isNaN(data85)))){
-const err138 = {instancePath:instancePath+"/dashboard/port",schemaPath:"#/properties/dashboard/properties/port/type",keyword:"type",params:{type: "integer"},message:"must be integer"};
+const err138 = {instancePath:instancePath+"/webhook/bodyLimit",schemaPath:"#/properties/webhook/properties/bodyLimit/type",keyword:"type",params:{type: "integer"},message:"must be integer"};
 if(vErrors === null){
 vErrors = [err138];
 }
@@ -1828,8 +1829,8 @@ vErrors.push(err138);
 errors++;
 }
 if(typeof data85 == "number"){
-if(data85 > 65535 || isNaN(data85)){
-const err139 = {instancePath:instancePath+"/dashboard/port",schemaPath:"#/properties/dashboard/properties/port/maximum",keyword:"maximum",params:{comparison: "<=", limit: 65535},message:"must be <= 65535"};
+if(data85 < 1 || isNaN(data85)){
+const err139 = {instancePath:instancePath+"/webhook/bodyLimit",schemaPath:"#/properties/webhook/properties/bodyLimit/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1"};
 if(vErrors === null){
 vErrors = [err139];
 }
@@ -1838,8 +1839,12 @@ vErrors.push(err139);
 }
 errors++;
 }
-if(data85 < 0 || isNaN(data85)){
-const err140 = {instancePath:instancePath+"/dashboard/port",schemaPath:"#/properties/dashboard/properties/port/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0"};
+}
+}
+if(data79.bufferLimit !== undefined){
+let data86 = data79.bufferLimit;
+if(!((typeof data86 == "number") && (!(data86 % 1) && !isNaN(data86)))){
+const err140 = {instancePath:instancePath+"/webhook/bufferLimit",schemaPath:"#/properties/webhook/properties/bufferLimit/type",keyword:"type",params:{type: "integer"},message:"must be integer"};
 if(vErrors === null){
 vErrors = [err140];
 }
@@ -1848,11 +1853,9 @@ vErrors.push(err140);
 }
 errors++;
 }
-}
-}
-if(data84.host !== undefined){
-if(typeof data84.host !== "string"){
-const err141 = {instancePath:instancePath+"/dashboard/host",schemaPath:"#/properties/dashboard/properties/host/type",keyword:"type",params:{type: "string"},message:"must be string"};
+if(typeof data86 == "number"){
+if(data86 < 1 || isNaN(data86)){
+const err141 = {instancePath:instancePath+"/webhook/bufferLimit",schemaPath:"#/properties/webhook/properties/bufferLimit/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1"};
 if(vErrors === null){
 vErrors = [err141];
 }
@@ -1862,9 +1865,10 @@ vErrors.push(err141);
 errors++;
 }
 }
-if(data84.token !== undefined){
-if(typeof data84.token !== "string"){
-const err142 = {instancePath:instancePath+"/dashboard/token",schemaPath:"#/properties/dashboard/properties/token/type",keyword:"type",params:{type: "string"},message:"must be string"};
+}
+}
+else {
+const err142 = {instancePath:instancePath+"/webhook",schemaPath:"#/properties/webhook/type",keyword:"type",params:{type: "object"},message:"must be object"};
 if(vErrors === null){
 vErrors = [err142];
 }
@@ -1874,9 +1878,12 @@ vErrors.push(err142);
 errors++;
 }
 }
-}
-else {
-const err143 = {instancePath:instancePath+"/dashboard",schemaPath:"#/properties/dashboard/type",keyword:"type",params:{type: "object"},message:"must be object"};
+if(data.dashboard !== undefined){
+let data87 = data.dashboard;
+if(data87 && typeof data87 == "object" && !Array.isArray(data87)){
+for(const key17 in data87){
+if(!(((key17 === "port") || (key17 === "host")) || (key17 === "token"))){
+const err143 = {instancePath:instancePath+"/dashboard",schemaPath:"#/properties/dashboard/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key17},message:"must NOT have additional properties"};
 if(vErrors === null){
 vErrors = [err143];
 }
@@ -1886,12 +1893,10 @@ vErrors.push(err143);
 errors++;
 }
 }
-if(data.hooks !== undefined){
-let data88 = data.hooks;
-if(data88 && typeof data88 == "object" && !Array.isArray(data88)){
-for(const key17 in data88){
-if(!(key17 === "secret")){
-const err144 = {instancePath:instancePath+"/hooks",schemaPath:"#/properties/hooks/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key17},message:"must NOT have additional properties"};
+if(data87.port !== undefined){
+let data88 = data87.port;
+if(!((typeof data88 == "number") && (!(data88 % 1) && !isNaN(data88)))){
+const err144 = {instancePath:instancePath+"/dashboard/port",schemaPath:"#/properties/dashboard/properties/port/type",keyword:"type",params:{type: "integer"},message:"must be integer"};
 if(vErrors === null){
 vErrors = [err144];
 }
@@ -1900,10 +1905,9 @@ vErrors.push(err144);
 }
 errors++;
 }
-}
-if(data88.secret !== undefined){
-if(typeof data88.secret !== "string"){
-const err145 = {instancePath:instancePath+"/hooks/secret",schemaPath:"#/properties/hooks/properties/secret/type",keyword:"type",params:{type: "string"},message:"must be string"};
+if(typeof data88 == "number"){
+if(data88 > 65535 || isNaN(data88)){
+const err145 = {instancePath:instancePath+"/dashboard/port",schemaPath:"#/properties/dashboard/properties/port/maximum",keyword:"maximum",params:{comparison: "<=", limit: 65535},message:"must be <= 65535"};
 if(vErrors === null){
 vErrors = [err145];
 }
@@ -1912,10 +1916,8 @@ vErrors.push(err145);
 }
 errors++;
 }
-}
-}
-else {
-const err146 = {instancePath:instancePath+"/hooks",schemaPath:"#/properties/hooks/type",keyword:"type",params:{type: "object"},message:"must be object"};
+if(data88 < 0 || isNaN(data88)){
+const err146 = {instancePath:instancePath+"/dashboard/port",schemaPath:"#/properties/dashboard/properties/port/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0"};
 if(vErrors === null){
 vErrors = [err146];
 }
@@ -1925,12 +1927,10 @@ vErrors.push(err146);
 errors++;
 }
 }
-if(data.gc !== undefined){
-let data90 = data.gc;
-if(data90 && typeof data90 == "object" && !Array.isArray(data90)){
-for(const key18 in data90){
-if(!(((((key18 === "enabled") || (key18 === "unusedFor")) || (key18 === "schedule")) || (key18 === "dryRun")) || (key18 === "keepUnusedFor"))){
-const err147 = {instancePath:instancePath+"/gc",schemaPath:"#/properties/gc/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key18},message:"must NOT have additional properties"};
+}
+if(data87.host !== undefined){
+if(typeof data87.host !== "string"){
+const err147 = {instancePath:instancePath+"/dashboard/host",schemaPath:"#/properties/dashboard/properties/host/type",keyword:"type",params:{type: "string"},message:"must be string"};
 if(vErrors === null){
 vErrors = [err147];
 }
@@ -1940,9 +1940,9 @@ vErrors.push(err147);
 errors++;
 }
 }
-if(data90.enabled !== undefined){
-if(typeof data90.enabled !== "boolean"){
-const err148 = {instancePath:instancePath+"/gc/enabled",schemaPath:"#/properties/gc/properties/enabled/type",keyword:"type",params:{type: "boolean"},message:"must be boolean"};
+if(data87.token !== undefined){
+if(typeof data87.token !== "string"){
+const err148 = {instancePath:instancePath+"/dashboard/token",schemaPath:"#/properties/dashboard/properties/token/type",keyword:"type",params:{type: "string"},message:"must be string"};
 if(vErrors === null){
 vErrors = [err148];
 }
@@ -1952,11 +1952,9 @@ vErrors.push(err148);
 errors++;
 }
 }
-if(data90.unusedFor !== undefined){
-let data92 = data90.unusedFor;
-if(typeof data92 === "string"){
-if(!pattern7.test(data92)){
-const err149 = {instancePath:instancePath+"/gc/unusedFor",schemaPath:"#/properties/gc/properties/unusedFor/pattern",keyword:"pattern",params:{pattern: "^([0-9]+(\\.[0-9]+)?(ms|s|m|h|d))+$"},message:"must match pattern \""+"^([0-9]+(\\.[0-9]+)?(ms|s|m|h|d))+$"+"\""};
+}
+else {
+const err149 = {instancePath:instancePath+"/dashboard",schemaPath:"#/properties/dashboard/type",keyword:"type",params:{type: "object"},message:"must be object"};
 if(vErrors === null){
 vErrors = [err149];
 }
@@ -1966,8 +1964,12 @@ vErrors.push(err149);
 errors++;
 }
 }
-else {
-const err150 = {instancePath:instancePath+"/gc/unusedFor",schemaPath:"#/properties/gc/properties/unusedFor/type",keyword:"type",params:{type: "string"},message:"must be string"};
+if(data.hooks !== undefined){
+let data91 = data.hooks;
+if(data91 && typeof data91 == "object" && !Array.isArray(data91)){
+for(const key18 in data91){
+if(!(key18 === "secret")){
+const err150 = {instancePath:instancePath+"/hooks",schemaPath:"#/properties/hooks/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key18},message:"must NOT have additional properties"};
 if(vErrors === null){
 vErrors = [err150];
 }
@@ -1977,11 +1979,9 @@ vErrors.push(err150);
 errors++;
 }
 }
-if(data90.schedule !== undefined){
-let data93 = data90.schedule;
-if(typeof data93 === "string"){
-if(func3(data93) < 1){
-const err151 = {instancePath:instancePath+"/gc/schedule",schemaPath:"#/properties/gc/properties/schedule/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters"};
+if(data91.secret !== undefined){
+if(typeof data91.secret !== "string"){
+const err151 = {instancePath:instancePath+"/hooks/secret",schemaPath:"#/properties/hooks/properties/secret/type",keyword:"type",params:{type: "string"},message:"must be string"};
 if(vErrors === null){
 vErrors = [err151];
 }
@@ -1991,8 +1991,9 @@ vErrors.push(err151);
 errors++;
 }
 }
+}
 else {
-const err152 = {instancePath:instancePath+"/gc/schedule",schemaPath:"#/properties/gc/properties/schedule/type",keyword:"type",params:{type: "string"},message:"must be string"};
+const err152 = {instancePath:instancePath+"/hooks",schemaPath:"#/properties/hooks/type",keyword:"type",params:{type: "object"},message:"must be object"};
 if(vErrors === null){
 vErrors = [err152];
 }
@@ -2002,9 +2003,12 @@ vErrors.push(err152);
 errors++;
 }
 }
-if(data90.dryRun !== undefined){
-if(typeof data90.dryRun !== "boolean"){
-const err153 = {instancePath:instancePath+"/gc/dryRun",schemaPath:"#/properties/gc/properties/dryRun/type",keyword:"type",params:{type: "boolean"},message:"must be boolean"};
+if(data.gc !== undefined){
+let data93 = data.gc;
+if(data93 && typeof data93 == "object" && !Array.isArray(data93)){
+for(const key19 in data93){
+if(!(((((key19 === "enabled") || (key19 === "unusedFor")) || (key19 === "schedule")) || (key19 === "dryRun")) || (key19 === "keepUnusedFor"))){
+const err153 = {instancePath:instancePath+"/gc",schemaPath:"#/properties/gc/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key19},message:"must NOT have additional properties"};
 if(vErrors === null){
 vErrors = [err153];
 }
@@ -2014,11 +2018,9 @@ vErrors.push(err153);
 errors++;
 }
 }
-if(data90.keepUnusedFor !== undefined){
-let data95 = data90.keepUnusedFor;
-if(typeof data95 === "string"){
-if(!pattern7.test(data95)){
-const err154 = {instancePath:instancePath+"/gc/keepUnusedFor",schemaPath:"#/properties/gc/properties/keepUnusedFor/pattern",keyword:"pattern",params:{pattern: "^([0-9]+(\\.[0-9]+)?(ms|s|m|h|d))+$"},message:"must match pattern \""+"^([0-9]+(\\.[0-9]+)?(ms|s|m|h|d))+$"+"\""};
+if(data93.enabled !== undefined){
+if(typeof data93.enabled !== "boolean"){
+const err154 = {instancePath:instancePath+"/gc/enabled",schemaPath:"#/properties/gc/properties/enabled/type",keyword:"type",params:{type: "boolean"},message:"must be boolean"};
 if(vErrors === null){
 vErrors = [err154];
 }
@@ -2028,8 +2030,11 @@ vErrors.push(err154);
 errors++;
 }
 }
-else {
-const err155 = {instancePath:instancePath+"/gc/keepUnusedFor",schemaPath:"#/properties/gc/properties/keepUnusedFor/type",keyword:"type",params:{type: "string"},message:"must be string"};
+if(data93.unusedFor !== undefined){
+let data95 = data93.unusedFor;
+if(typeof data95 === "string"){
+if(!pattern7.test(data95)){
+const err155 = {instancePath:instancePath+"/gc/unusedFor",schemaPath:"#/properties/gc/properties/unusedFor/pattern",keyword:"pattern",params:{pattern: "^([0-9]+(\\.[0-9]+)?(ms|s|m|h|d))+$"},message:"must match pattern \""+"^([0-9]+(\\.[0-9]+)?(ms|s|m|h|d))+$"+"\""};
 if(vErrors === null){
 vErrors = [err155];
 }
@@ -2039,9 +2044,8 @@ vErrors.push(err155);
 errors++;
 }
 }
-}
 else {
-const err156 = {instancePath:instancePath+"/gc",schemaPath:"#/properties/gc/type",keyword:"type",params:{type: "object"},message:"must be object"};
+const err156 = {instancePath:instancePath+"/gc/unusedFor",schemaPath:"#/properties/gc/properties/unusedFor/type",keyword:"type",params:{type: "string"},message:"must be string"};
 if(vErrors === null){
 vErrors = [err156];
 }
@@ -2051,12 +2055,11 @@ vErrors.push(err156);
 errors++;
 }
 }
-if(data.refresh !== undefined){
-let data96 = data.refresh;
-if(data96 && typeof data96 == "object" && !Array.isArray(data96)){
-for(const key19 in data96){
-if(!(((key19 === "schedule") || (key19 === "inUseOnly")) || (key19 === "maxRequestsPerRegistry"))){
-const err157 = {instancePath:instancePath+"/refresh",schemaPath:"#/properties/refresh/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key19},message:"must NOT have additional properties"};
+if(data93.schedule !== undefined){
+let data96 = data93.schedule;
+if(typeof data96 === "string"){
+if(func3(data96) < 1){
+const err157 = {instancePath:instancePath+"/gc/schedule",schemaPath:"#/properties/gc/properties/schedule/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters"};
 if(vErrors === null){
 vErrors = [err157];
 }
@@ -2066,9 +2069,8 @@ vErrors.push(err157);
 errors++;
 }
 }
-if(data96.schedule !== undefined){
-if(typeof data96.schedule !== "string"){
-const err158 = {instancePath:instancePath+"/refresh/schedule",schemaPath:"#/properties/refresh/properties/schedule/type",keyword:"type",params:{type: "string"},message:"must be string"};
+else {
+const err158 = {instancePath:instancePath+"/gc/schedule",schemaPath:"#/properties/gc/properties/schedule/type",keyword:"type",params:{type: "string"},message:"must be string"};
 if(vErrors === null){
 vErrors = [err158];
 }
@@ -2078,9 +2080,9 @@ vErrors.push(err158);
 errors++;
 }
 }
-if(data96.inUseOnly !== undefined){
-if(typeof data96.inUseOnly !== "boolean"){
-const err159 = {instancePath:instancePath+"/refresh/inUseOnly",schemaPath:"#/properties/refresh/properties/inUseOnly/type",keyword:"type",params:{type: "boolean"},message:"must be boolean"};
+if(data93.dryRun !== undefined){
+if(typeof data93.dryRun !== "boolean"){
+const err159 = {instancePath:instancePath+"/gc/dryRun",schemaPath:"#/properties/gc/properties/dryRun/type",keyword:"type",params:{type: "boolean"},message:"must be boolean"};
 if(vErrors === null){
 vErrors = [err159];
 }
@@ -2090,10 +2092,11 @@ vErrors.push(err159);
 errors++;
 }
 }
-if(data96.maxRequestsPerRegistry !== undefined){
-let data99 = data96.maxRequestsPerRegistry;
-if(!((typeof data99 == "number") && (!(data99 % 1) && !isNaN(data99)))){
-const err160 = {instancePath:instancePath+"/refresh/maxRequestsPerRegistry",schemaPath:"#/properties/refresh/properties/maxRequestsPerRegistry/type",keyword:"type",params:{type: "integer"},message:"must be integer"};
+if(data93.keepUnusedFor !== undefined){
+let data98 = data93.keepUnusedFor;
+if(typeof data98 === "string"){
+if(!pattern7.test(data98)){
+const err160 = {instancePath:instancePath+"/gc/keepUnusedFor",schemaPath:"#/properties/gc/properties/keepUnusedFor/pattern",keyword:"pattern",params:{pattern: "^([0-9]+(\\.[0-9]+)?(ms|s|m|h|d))+$"},message:"must match pattern \""+"^([0-9]+(\\.[0-9]+)?(ms|s|m|h|d))+$"+"\""};
 if(vErrors === null){
 vErrors = [err160];
 }
@@ -2102,9 +2105,9 @@ vErrors.push(err160);
 }
 errors++;
 }
-if(typeof data99 == "number"){
-if(data99 < 1 || isNaN(data99)){
-const err161 = {instancePath:instancePath+"/refresh/maxRequestsPerRegistry",schemaPath:"#/properties/refresh/properties/maxRequestsPerRegistry/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1"};
+}
+else {
+const err161 = {instancePath:instancePath+"/gc/keepUnusedFor",schemaPath:"#/properties/gc/properties/keepUnusedFor/type",keyword:"type",params:{type: "string"},message:"must be string"};
 if(vErrors === null){
 vErrors = [err161];
 }
@@ -2115,9 +2118,8 @@ errors++;
 }
 }
 }
-}
 else {
-const err162 = {instancePath:instancePath+"/refresh",schemaPath:"#/properties/refresh/type",keyword:"type",params:{type: "object"},message:"must be object"};
+const err162 = {instancePath:instancePath+"/gc",schemaPath:"#/properties/gc/type",keyword:"type",params:{type: "object"},message:"must be object"};
 if(vErrors === null){
 vErrors = [err162];
 }
@@ -2127,12 +2129,12 @@ vErrors.push(err162);
 errors++;
 }
 }
-if(data.log !== undefined){
-let data100 = data.log;
-if(data100 && typeof data100 == "object" && !Array.isArray(data100)){
-for(const key20 in data100){
-if(!(key20 === "level")){
-const err163 = {instancePath:instancePath+"/log",schemaPath:"#/properties/log/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key20},message:"must NOT have additional properties"};
+if(data.refresh !== undefined){
+let data99 = data.refresh;
+if(data99 && typeof data99 == "object" && !Array.isArray(data99)){
+for(const key20 in data99){
+if(!(((key20 === "schedule") || (key20 === "inUseOnly")) || (key20 === "maxRequestsPerRegistry"))){
+const err163 = {instancePath:instancePath+"/refresh",schemaPath:"#/properties/refresh/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key20},message:"must NOT have additional properties"};
 if(vErrors === null){
 vErrors = [err163];
 }
@@ -2142,10 +2144,9 @@ vErrors.push(err163);
 errors++;
 }
 }
-if(data100.level !== undefined){
-let data101 = data100.level;
-if(!(((((((data101 === "trace") || (data101 === "debug")) || (data101 === "info")) || (data101 === "warn")) || (data101 === "error")) || (data101 === "fatal")) || (data101 === "silent"))){
-const err164 = {instancePath:instancePath+"/log/level",schemaPath:"#/properties/log/properties/level/enum",keyword:"enum",params:{allowedValues: schema11.properties.log.properties.level.enum},message:"must be equal to one of the allowed values"};
+if(data99.schedule !== undefined){
+if(typeof data99.schedule !== "string"){
+const err164 = {instancePath:instancePath+"/refresh/schedule",schemaPath:"#/properties/refresh/properties/schedule/type",keyword:"type",params:{type: "string"},message:"must be string"};
 if(vErrors === null){
 vErrors = [err164];
 }
@@ -2155,9 +2156,9 @@ vErrors.push(err164);
 errors++;
 }
 }
-}
-else {
-const err165 = {instancePath:instancePath+"/log",schemaPath:"#/properties/log/type",keyword:"type",params:{type: "object"},message:"must be object"};
+if(data99.inUseOnly !== undefined){
+if(typeof data99.inUseOnly !== "boolean"){
+const err165 = {instancePath:instancePath+"/refresh/inUseOnly",schemaPath:"#/properties/refresh/properties/inUseOnly/type",keyword:"type",params:{type: "boolean"},message:"must be boolean"};
 if(vErrors === null){
 vErrors = [err165];
 }
@@ -2167,12 +2168,10 @@ vErrors.push(err165);
 errors++;
 }
 }
-if(data.kubernetes !== undefined){
-let data102 = data.kubernetes;
-if(data102 && typeof data102 == "object" && !Array.isArray(data102)){
-for(const key21 in data102){
-if(!(((key21 === "namespaceInformer") || (key21 === "podInformer")) || (key21 === "events"))){
-const err166 = {instancePath:instancePath+"/kubernetes",schemaPath:"#/properties/kubernetes/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key21},message:"must NOT have additional properties"};
+if(data99.maxRequestsPerRegistry !== undefined){
+let data102 = data99.maxRequestsPerRegistry;
+if(!((typeof data102 == "number") && (!(data102 % 1) && !isNaN(data102)))){
+const err166 = {instancePath:instancePath+"/refresh/maxRequestsPerRegistry",schemaPath:"#/properties/refresh/properties/maxRequestsPerRegistry/type",keyword:"type",params:{type: "integer"},message:"must be integer"};
 if(vErrors === null){
 vErrors = [err166];
 }
@@ -2181,11 +2180,9 @@ vErrors.push(err166);
 }
 errors++;
 }
-}
-if(data102.namespaceInformer !== undefined){
-let data103 = data102.namespaceInformer;
-if(!((data103 === "auto") || (data103 === "off"))){
-const err167 = {instancePath:instancePath+"/kubernetes/namespaceInformer",schemaPath:"#/properties/kubernetes/properties/namespaceInformer/enum",keyword:"enum",params:{allowedValues: schema11.properties.kubernetes.properties.namespaceInformer.enum},message:"must be equal to one of the allowed values"};
+if(typeof data102 == "number"){
+if(data102 < 1 || isNaN(data102)){
+const err167 = {instancePath:instancePath+"/refresh/maxRequestsPerRegistry",schemaPath:"#/properties/refresh/properties/maxRequestsPerRegistry/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1"};
 if(vErrors === null){
 vErrors = [err167];
 }
@@ -2195,10 +2192,10 @@ vErrors.push(err167);
 errors++;
 }
 }
-if(data102.podInformer !== undefined){
-let data104 = data102.podInformer;
-if(!((data104 === "auto") || (data104 === "off"))){
-const err168 = {instancePath:instancePath+"/kubernetes/podInformer",schemaPath:"#/properties/kubernetes/properties/podInformer/enum",keyword:"enum",params:{allowedValues: schema11.properties.kubernetes.properties.podInformer.enum},message:"must be equal to one of the allowed values"};
+}
+}
+else {
+const err168 = {instancePath:instancePath+"/refresh",schemaPath:"#/properties/refresh/type",keyword:"type",params:{type: "object"},message:"must be object"};
 if(vErrors === null){
 vErrors = [err168];
 }
@@ -2208,9 +2205,12 @@ vErrors.push(err168);
 errors++;
 }
 }
-if(data102.events !== undefined){
-if(typeof data102.events !== "boolean"){
-const err169 = {instancePath:instancePath+"/kubernetes/events",schemaPath:"#/properties/kubernetes/properties/events/type",keyword:"type",params:{type: "boolean"},message:"must be boolean"};
+if(data.log !== undefined){
+let data103 = data.log;
+if(data103 && typeof data103 == "object" && !Array.isArray(data103)){
+for(const key21 in data103){
+if(!(key21 === "level")){
+const err169 = {instancePath:instancePath+"/log",schemaPath:"#/properties/log/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key21},message:"must NOT have additional properties"};
 if(vErrors === null){
 vErrors = [err169];
 }
@@ -2220,9 +2220,10 @@ vErrors.push(err169);
 errors++;
 }
 }
-}
-else {
-const err170 = {instancePath:instancePath+"/kubernetes",schemaPath:"#/properties/kubernetes/type",keyword:"type",params:{type: "object"},message:"must be object"};
+if(data103.level !== undefined){
+let data104 = data103.level;
+if(!(((((((data104 === "trace") || (data104 === "debug")) || (data104 === "info")) || (data104 === "warn")) || (data104 === "error")) || (data104 === "fatal")) || (data104 === "silent"))){
+const err170 = {instancePath:instancePath+"/log/level",schemaPath:"#/properties/log/properties/level/enum",keyword:"enum",params:{allowedValues: schema11.properties.log.properties.level.enum},message:"must be equal to one of the allowed values"};
 if(vErrors === null){
 vErrors = [err170];
 }
@@ -2234,12 +2235,89 @@ errors++;
 }
 }
 else {
-const err171 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object"};
+const err171 = {instancePath:instancePath+"/log",schemaPath:"#/properties/log/type",keyword:"type",params:{type: "object"},message:"must be object"};
 if(vErrors === null){
 vErrors = [err171];
 }
 else {
 vErrors.push(err171);
+}
+errors++;
+}
+}
+if(data.kubernetes !== undefined){
+let data105 = data.kubernetes;
+if(data105 && typeof data105 == "object" && !Array.isArray(data105)){
+for(const key22 in data105){
+if(!(((key22 === "namespaceInformer") || (key22 === "podInformer")) || (key22 === "events"))){
+const err172 = {instancePath:instancePath+"/kubernetes",schemaPath:"#/properties/kubernetes/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key22},message:"must NOT have additional properties"};
+if(vErrors === null){
+vErrors = [err172];
+}
+else {
+vErrors.push(err172);
+}
+errors++;
+}
+}
+if(data105.namespaceInformer !== undefined){
+let data106 = data105.namespaceInformer;
+if(!((data106 === "auto") || (data106 === "off"))){
+const err173 = {instancePath:instancePath+"/kubernetes/namespaceInformer",schemaPath:"#/properties/kubernetes/properties/namespaceInformer/enum",keyword:"enum",params:{allowedValues: schema11.properties.kubernetes.properties.namespaceInformer.enum},message:"must be equal to one of the allowed values"};
+if(vErrors === null){
+vErrors = [err173];
+}
+else {
+vErrors.push(err173);
+}
+errors++;
+}
+}
+if(data105.podInformer !== undefined){
+let data107 = data105.podInformer;
+if(!((data107 === "auto") || (data107 === "off"))){
+const err174 = {instancePath:instancePath+"/kubernetes/podInformer",schemaPath:"#/properties/kubernetes/properties/podInformer/enum",keyword:"enum",params:{allowedValues: schema11.properties.kubernetes.properties.podInformer.enum},message:"must be equal to one of the allowed values"};
+if(vErrors === null){
+vErrors = [err174];
+}
+else {
+vErrors.push(err174);
+}
+errors++;
+}
+}
+if(data105.events !== undefined){
+if(typeof data105.events !== "boolean"){
+const err175 = {instancePath:instancePath+"/kubernetes/events",schemaPath:"#/properties/kubernetes/properties/events/type",keyword:"type",params:{type: "boolean"},message:"must be boolean"};
+if(vErrors === null){
+vErrors = [err175];
+}
+else {
+vErrors.push(err175);
+}
+errors++;
+}
+}
+}
+else {
+const err176 = {instancePath:instancePath+"/kubernetes",schemaPath:"#/properties/kubernetes/type",keyword:"type",params:{type: "object"},message:"must be object"};
+if(vErrors === null){
+vErrors = [err176];
+}
+else {
+vErrors.push(err176);
+}
+errors++;
+}
+}
+}
+else {
+const err177 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object"};
+if(vErrors === null){
+vErrors = [err177];
+}
+else {
+vErrors.push(err177);
 }
 errors++;
 }

@@ -122,7 +122,11 @@ export async function createDashboard(ctx: RoleContext, opts: DashboardOptions =
   let startTimer: NodeJS.Timeout | undefined;
   await Promise.race([started, new Promise((r) => (startTimer = setTimeout(r, opts.startWaitMs ?? 3000)))]);
   clearTimeout(startTimer);
-  if (!live.index.loaded) logger.warn('Redis is not answering yet: the dashboard starts without its image list and fills it once Redis is back');
+  if (!live.index.loaded) {
+    // a large index (100k records: ~12 s) is still loading from a Redis that answers: not a Redis problem
+    if (ctx.connection.status === 'ready') logger.info('image index still loading: the first pages are read from Redis until it is in memory');
+    else logger.warn('Redis is not answering yet: the dashboard starts without its image list and fills it once Redis is back');
+  }
   ctx.addReadiness('dashboard', async () =>
     live.ready ? { ok: true, detail: `${live.index.size} images indexed` } : { ok: false, detail: 'image index not loaded / events not subscribed' },
   );

@@ -62,14 +62,17 @@ export class InUseStore {
     this.keys = inUseKeys(prefix);
     const r = redis as ScriptRedis;
     if (typeof r.ferryInUseSetPod !== 'function') {
-      r.defineCommand('ferryInUseSetPod', { numberOfKeys: 0, lua: SET_POD });
-      r.defineCommand('ferryInUseHeartbeat', { numberOfKeys: 0, lua: HEARTBEAT });
+      // One declared key (the live set, inside the prefix's hash slot) so a
+      // Redis Cluster client routes the script to the node owning that slot;
+      // the Lua builds the rest of its keys from ARGV[1], the same slot.
+      r.defineCommand('ferryInUseSetPod', { numberOfKeys: 1, lua: SET_POD });
+      r.defineCommand('ferryInUseHeartbeat', { numberOfKeys: 1, lua: HEARTBEAT });
     }
     this.scripts = r;
   }
 
   private setPodArgs(namespace: string, pod: string, images: readonly PodImage[]): string[] {
-    const args = [this.keys.base, String(this.now()), namespace, pod];
+    const args = [this.keys.live, this.keys.base, String(this.now()), namespace, pod];
     // one entry per container (a pod cannot name two containers alike; keep the last if it did)
     const byContainer = new Map<string, string>();
     for (const i of images) byContainer.set(i.container, entryBody(i));
@@ -225,7 +228,7 @@ export class InUseStore {
    * data): what it wrote may be gone too.
    */
   async heartbeat(ttlMs: number, opts: HeartbeatOptions = {}): Promise<boolean> {
-    return 1 === await this.scripts.ferryInUseHeartbeat(this.keys.base, String(this.now()), opts.tracker ?? this.id, String(ttlMs), opts.synced ? '1' : '');
+    return 1 === await this.scripts.ferryInUseHeartbeat(this.keys.live, this.keys.base, String(this.now()), opts.tracker ?? this.id, String(ttlMs), opts.synced ? '1' : '');
   }
 
   /** A tracker whose watch broke or that closes stops counting as live at once, not when its TTL runs out. */

@@ -54,6 +54,7 @@ export class RecordFeed extends EventEmitter<{
       if (this.loadedOnce && !this.closed) void this.reload().catch(() => {});
     });
     this.starting = (async () => {
+      await this.subscriberReady();
       await this.subscriber.subscribe(this.store.k.events);
       while (!this.closed) {
         try {
@@ -65,6 +66,19 @@ export class RecordFeed extends EventEmitter<{
       }
     })();
     return this.starting;
+  }
+
+  /**
+   * Resolves once the subscriber connection finished its handshake. ioredis
+   * writes SUBSCRIBE at once while a connection is still in it (status
+   * `connect`: the command carries the `loading` flag), ahead of the ready
+   * check's INFO, which Redis then refuses in subscriber mode; the check
+   * fails, the connection starts over and does the same again, so the feed
+   * never loads (seen when start() ran in that window: bench/records).
+   */
+  private async subscriberReady(): Promise<void> {
+    if (this.subscriber.status === 'ready') return;
+    await new Promise<void>((resolve) => this.subscriber.once('ready', () => resolve()));
   }
 
   /** (Re)reads every record while buffering live events; concurrent calls share one load. The old contents are served meanwhile. */

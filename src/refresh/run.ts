@@ -6,8 +6,10 @@
  * - Targets: `refresh.inUseOnly` ? the tags some pod names now (in-use
  *   index) : every mirrored tag record; select.ts says which records count.
  * - Budget: per upstream host at most `refresh.maxRequestsPerRegistry`
- *   HEADs per run, least recently checked first (check times in Redis); the
- *   engine's per-host rate limiter paces them. A 429 whose Retry-After the
+ *   HEADs per run, least recently checked first (check times in Redis), up
+ *   to 8 at once per host after the first; the engine's per-host rate
+ *   limiter paces them. An unchanged tag costs that HEAD and nothing else
+ *   (test/refresh/unchanged-cost.test.ts). A 429 whose Retry-After the
  *   engine would not wait out (or an unreachable host) stops that host for
  *   the run: its remaining tags are deferred, never hammered. A Retry-After
  *   is kept in Redis, and later runs do not ask that host until it passed.
@@ -87,8 +89,17 @@ export function refreshKeys(prefix: string) {
   };
 }
 
-/** Hosts checked at once; one host's tags go one after another (its limiter paces them anyway). */
+/** Hosts checked at once. */
 const HOSTS_AT_ONCE = 4;
+
+/**
+ * HEADs in flight per host once its first one was answered. One after
+ * another, a far registry costs a round trip per tag (~75 ms a tag at 50 ms
+ * RTT in bench/resync); 8 hide it, and stay few: the engine's per-host
+ * limiter still paces them under any budget, and the first HEAD goes alone
+ * so that a host answering 429 (or not at all) is asked once, not 8 times.
+ */
+const HEADS_PER_HOST = 8;
 
 const iso = (ms: number): string => new Date(ms).toISOString();
 
@@ -133,18 +144,7 @@ export async function runRefresh(d: RefreshDeps): Promise<RefreshReport> {
   const asking = targets.filter((t) => !waiting.has(t.host));
   const { batches, deferred } = selectForRun(asking, await lastChecked(d.redis, k.checked, asking.map((t) => t.ref)), cfg.refresh.maxRequestsPerRegistry);
   report.deferred = deferred.length + targets.length - asking.length;
-  const checking = pool(batches, HOSTS_AT_ONCE, d.signal, async (b, signal) => {
-    for (const [n, t] of b.targets.entries()) {
-      if (signal.aborted) {
-        report.deferred += b.targets.length - n;
-        return;
-      }
-      if (!(await checkOne(d, t, report, k, now, signal))) {
-        report.deferred += b.targets.length - n; // this one included: it was not answered
-        return;
-      }
-    }
-  });
+  const checking = pool(batches, HOSTS_AT_ONCE, d.signal, (b, signal) => checkHost(d, b.targets, report, k, now, signal));
   try {
     await checking;
   } catch (e) {
@@ -153,6 +153,32 @@ export async function runRefresh(d: RefreshDeps): Promise<RefreshReport> {
   }
   await pruneChecked(d, k.checked);
   return finish(d, k.report, report, now);
+}
+
+/**
+ * One host's tags, in order: the first alone, then up to HEADS_PER_HOST at
+ * once. Once the host stopped answering (or ferry shuts down) nothing more
+ * is sent; the tags not answered are deferred.
+ */
+async function checkHost(d: RefreshDeps, targets: readonly RefreshTarget[], report: RefreshReport, k: ReturnType<typeof refreshKeys>, now: () => number, signal: AbortSignal): Promise<void> {
+  let next = 0;
+  let stopped = false;
+  const worker = async (): Promise<void> => {
+    while (!stopped && !signal.aborted && next < targets.length) {
+      if (!(await checkOne(d, targets[next++]!, report, k, now, signal))) {
+        stopped = true;
+        report.deferred++; // it was not answered
+      }
+    }
+  };
+  const first = targets.slice(0, 1);
+  if (first.length && !(await checkOne(d, first[0]!, report, k, now, signal))) {
+    report.deferred += targets.length;
+    return;
+  }
+  next = first.length;
+  await Promise.all(Array.from({ length: Math.min(HEADS_PER_HOST, targets.length - next) }, worker));
+  report.deferred += targets.length - next; // never sent
 }
 
 /** One HEAD and what follows; false: the host stopped answering for this run (stop asking it). */
@@ -164,6 +190,8 @@ async function checkOne(d: RefreshDeps, t: RefreshTarget, report: RefreshReport,
   } catch (e) {
     const stop = hostStop(e);
     if (stop) {
+      // HEADs in flight together may all be refused: the host is reported once
+      if (report.stoppedHosts.some((h) => h.host === t.host)) return false;
       report.stoppedHosts.push({ host: t.host, reason: describeError(e), retryAfterMs: stop.retryAfterMs });
       if (stop.retryAfterMs !== null) await d.redis.hset(k.retryAfter, t.host, String(now() + stop.retryAfterMs));
       d.logger.warn({ host: t.host, ref: t.ref, retryAfterMs: stop.retryAfterMs, err: describeError(e) }, 'refresh: registry stopped answering; its remaining tags wait for the next run');

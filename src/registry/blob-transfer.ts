@@ -3,21 +3,28 @@
  * registry allows.
  *
  *  - HEAD on the mirror: already there -> skip.
- *  - Cross-repo mount from a mirror repository known to hold it (`blobHomes`,
- *    filled by every HEAD/PUT/mount this engine sees, plus caller hints).
- *  - Else stream GET -> PUT (monolithic, chunked) through the verifying
- *    pass-through of blobs.ts, which aborts the PUT on a size/digest mismatch.
+ *  - Cross-repo mount from a mirror repository known to hold it (`homes`,
+ *    mount-cache.ts: filled by every HEAD/PUT/mount this engine sees, from
+ *    the same upstream registry; plus caller hints), or from the repository
+ *    another running copy is downloading it into (`downloads`,
+ *    blob-dedup.ts: the upstream sends each shared layer once).
+ *  - Else stream GET -> PUT (monolithic) through the verifying pass-through
+ *    of blobs.ts, which aborts the PUT on a size/digest mismatch. With no
+ *    mount to try, the upload session and the upstream GET start together.
  *
  * Transfers are de-duplicated per (mirror repo, digest) across all copies of
  * the owning engine (`blobFlights`) and retried in-process when transient.
  */
 import { FerryError } from '../errors.js';
 import { pullScope, pushScope } from './auth.js';
+import { SharedDownloads, type DownloadClaim } from './blob-dedup.js';
+import { MirrorUploads, withQuery } from './blob-upload.js';
 import { drain, verifying, type Progress, type VerifyState } from './blobs.js';
 import { classifyThrown, registryError, repoCtx } from './errors.js';
 import type { Logger } from './logger.js';
 import type { Descriptor } from './manifest.js';
-import { blobPath, checkDigest, uploadsPath } from './paths.js';
+import { BlobHomes, NO_ORIGIN } from './mount-cache.js';
+import { blobPath } from './paths.js';
 import type { RegistryRef } from './ref.js';
 import { abandonable, withRetries, type RegistryResponse, type Transport } from './transport/index.js';
 
@@ -25,12 +32,9 @@ export type BlobOutcome = 'copied' | 'skipped' | 'mounted';
 
 type Repo = { host: string; repository: string };
 
-type UploadStart = { mounted: true } | { mounted: false; location: string };
-
-const MAX_BLOB_HOMES = 200_000;
-
-function withQuery(url: string, q: string): string {
-  return url + (url.includes('?') ? '&' : '?') + q;
+/** One ensureBlob call's share in a cross-repository download (blob-dedup.ts): set once it announced its own. */
+interface ShareState {
+  claim?: DownloadClaim | undefined;
 }
 
 async function* chunksOf(body: AsyncIterable<Uint8Array> | NodeJS.ReadableStream): AsyncGenerator<Uint8Array> {
@@ -38,21 +42,25 @@ async function* chunksOf(body: AsyncIterable<Uint8Array> | NodeJS.ReadableStream
 }
 
 export class BlobTransfer {
-  /** digest -> `host/repo` of mirror (and source) repositories seen holding it. */
-  private readonly blobHomes = new Map<string, Set<string>>();
+  private readonly uploads: MirrorUploads;
+  private readonly homes = new BlobHomes();
+  private readonly downloads = new SharedDownloads();
   private readonly blobFlights = new Map<string, Promise<BlobOutcome>>();
 
   constructor(
     private readonly transport: Transport,
     private readonly logger: Logger,
-  ) {}
+  ) {
+    this.uploads = new MirrorUploads(transport, logger);
+  }
 
   /** Forget every known blob home (engine close). In-flight transfers are left to their signals. */
   clearHomes(): void {
-    this.blobHomes.clear();
+    this.homes.clear();
   }
 
-  async headBlob(r: Repo, digest: string, signal: AbortSignal): Promise<boolean> {
+  /** Whether `r` holds `digest`; a hit is remembered as a mount source for copies from `origin` (NO_ORIGIN: none). */
+  async headBlob(r: Repo, digest: string, signal: AbortSignal, origin = NO_ORIGIN): Promise<boolean> {
     const res = await this.transport.request({
       host: r.host,
       repository: r.repository,
@@ -65,126 +73,26 @@ export class BlobTransfer {
       op: `HEAD blob ${digest}`,
     });
     res.dispose();
-    if (res.status === 200) this.remember(digest, r);
+    if (res.status === 200) this.homes.remember(r.host, r.repository, digest, origin);
     return res.status === 200;
   }
 
-  private remember(digest: string, r: Repo): void {
-    let set = this.blobHomes.get(digest);
-    if (!set) {
-      if (this.blobHomes.size >= MAX_BLOB_HOMES) {
-        const oldest = this.blobHomes.keys().next().value;
-        if (oldest !== undefined) this.blobHomes.delete(oldest);
-      }
-      set = new Set();
-      this.blobHomes.set(digest, set);
-    }
-    set.add(`${r.host}/${r.repository}`);
-    if (set.size > 16) set.delete(set.values().next().value!);
-  }
-
-  /** Mirror repositories (same host, other repo) that may hold `digest`. */
-  private mountCandidates(dst: Repo, digest: string, hints: string[] = []): string[] {
+  /**
+   * Repositories of `dst`'s mirror host (not dst's own) to mount `digest`
+   * from: the caller's hints first, then the homes filled from `origin`
+   * (undefined: any, for a local stream).
+   */
+  private mountCandidates(dst: Repo, digest: string, origin: string | undefined, hints: string[] = []): string[] {
     const out: string[] = [];
-    const me = `${dst.host}/${dst.repository}`;
-    for (const h of [...hints, ...(this.blobHomes.get(digest) ?? [])]) {
-      if (h === me || !h.startsWith(`${dst.host}/`) || out.includes(h)) continue;
-      out.push(h);
+    for (const h of hints) {
+      const repo = h.startsWith(`${dst.host}/`) ? h.slice(dst.host.length + 1) : undefined;
+      if (repo && repo !== dst.repository && !out.includes(repo)) out.push(repo);
     }
-    return out.map((h) => h.slice(dst.host.length + 1));
+    for (const repo of this.homes.candidates(dst.host, digest, dst.repository, origin)) if (!out.includes(repo)) out.push(repo);
+    return out;
   }
 
-  /** POST an upload session, trying a cross-repo mount first. Returns 'mounted' or the upload Location. */
-  private async startUpload(dst: Repo, digest: string | undefined, from: string | undefined, signal: AbortSignal): Promise<UploadStart> {
-    const mount = digest && from !== undefined;
-    const res = await this.transport.request({
-      host: dst.host,
-      repository: dst.repository,
-      method: 'POST',
-      path: uploadsPath(dst, mount ? { digest: digest!, from: from! } : undefined),
-      scopes: mount ? [pushScope(dst.repository), pullScope(from!)] : [pushScope(dst.repository)],
-      what: 'upload',
-      expect: [201, 202],
-      retry: true,
-      signal,
-      op: mount ? `mount blob ${digest} from ${from}` : 'start upload',
-    });
-    res.dispose();
-    if (res.status === 201 && mount) return { mounted: true };
-    const loc = res.headers.get('location');
-    if (!loc) throw registryError('PROTOCOL', 'upload started without a Location header', repoCtx(dst, 'start upload'));
-    return { mounted: false, location: new URL(loc, this.transport.endpoint(dst.host) + '/').toString() };
-  }
-
-  /** Mount when a candidate exists; a refused mount (e.g. no pull right on `from`) falls back to a plain upload. */
-  private async startUploadOrMount(dst: Repo, digest: string, from: string | undefined, signal: AbortSignal): Promise<UploadStart> {
-    if (from === undefined) return this.startUpload(dst, undefined, undefined, signal);
-    try {
-      return await this.startUpload(dst, digest, from, signal);
-    } catch (e) {
-      if (signal.aborted || (e instanceof FerryError && e.transient)) throw e;
-      this.logger.debug({ host: dst.host, repository: dst.repository, from, digest, code: (e as FerryError).code }, 'mount refused, uploading');
-      return this.startUpload(dst, undefined, undefined, signal);
-    }
-  }
-
-  private async cancelUpload(dst: Repo, location: string): Promise<void> {
-    try {
-      const res = await this.transport.request({
-        host: dst.host,
-        repository: dst.repository,
-        method: 'DELETE',
-        path: location,
-        scopes: [pushScope(dst.repository)],
-        what: 'upload',
-        expect: [200, 202, 204, 404],
-        retry: false,
-        signal: AbortSignal.timeout(5000),
-        op: 'cancel upload',
-      });
-      res.dispose();
-    } catch (e) {
-      this.logger.debug({ host: dst.host, repository: dst.repository, err: (e as Error).message }, 'cancel upload failed');
-    }
-  }
-
-  /** PUT (monolithic, chunked) the verified stream to `location`. */
-  private async putStream(
-    dst: Repo,
-    location: string,
-    src: AsyncIterable<Uint8Array | string>,
-    expect: { digest: string; size?: number | undefined },
-    onBytes: (n: number) => void,
-    signal: AbortSignal,
-  ): Promise<void> {
-    const ctx = repoCtx(dst, `PUT blob ${expect.digest}`);
-    const state: VerifyState = {};
-    try {
-      const res = await this.transport.request({
-        host: dst.host,
-        repository: dst.repository,
-        method: 'PUT',
-        path: withQuery(location, `digest=${encodeURIComponent(checkDigest(expect.digest, dst, 'caller'))}`),
-        // A known size goes as Content-Length: one write per chunk instead of chunked framing
-        // (three), which on loopback halves the sender's CPU; `verifying` keeps it safe.
-        headers: { 'Content-Type': 'application/octet-stream', ...(expect.size !== undefined ? { 'Content-Length': String(expect.size) } : {}) },
-        body: verifying(src, expect, onBytes, state, ctx),
-        scopes: [pushScope(dst.repository)],
-        what: 'upload',
-        expect: [201, 204],
-        retry: false,
-        signal,
-        op: ctx.op!,
-      });
-      res.dispose();
-    } catch (e) {
-      void this.cancelUpload(dst, location);
-      throw state.error ?? e;
-    }
-    this.remember(expect.digest, dst);
-  }
-
-  /** One blob source -> mirror with in-process retries; de-duplicated per (mirror repo, digest). */
+  /** One blob source -> mirror with in-process retries; de-duplicated per (mirror repo, digest), and per (mirror host, upstream, digest) across repositories. */
   ensureBlob(src: RegistryRef, dst: RegistryRef, desc: Descriptor, progress: Progress, counters: { bytesCopied: number }, hints: string[], signal: AbortSignal): Promise<BlobOutcome> {
     const key = `${dst.host}/${dst.repository}@${desc.digest}`;
     const existing = this.blobFlights.get(key);
@@ -202,7 +110,18 @@ export class BlobTransfer {
         },
       );
     }
-    const flight = this.transferWithRetry(src, dst, desc, progress, counters, hints, signal);
+    const share: ShareState = {};
+    // the announced download (if this call made one) ends with the whole call, retries included
+    const flight = this.transferWithRetry(src, dst, desc, progress, counters, hints, share, signal).then(
+      (outcome) => {
+        share.claim?.settle(true);
+        return outcome;
+      },
+      (e) => {
+        share.claim?.settle(false);
+        throw e;
+      },
+    );
     this.blobFlights.set(key, flight);
     flight.then(
       () => this.blobFlights.delete(key),
@@ -211,14 +130,23 @@ export class BlobTransfer {
     return flight;
   }
 
-  private transferWithRetry(src: RegistryRef, dst: RegistryRef, desc: Descriptor, progress: Progress, counters: { bytesCopied: number }, hints: string[], signal: AbortSignal): Promise<BlobOutcome> {
+  private transferWithRetry(
+    src: RegistryRef,
+    dst: RegistryRef,
+    desc: Descriptor,
+    progress: Progress,
+    counters: { bytesCopied: number },
+    hints: string[],
+    share: ShareState,
+    signal: AbortSignal,
+  ): Promise<BlobOutcome> {
     const attempt = async () => {
       let streamed = 0;
       try {
         return await this.transferBlob(src, dst, desc, progress, (n) => {
           streamed += n;
           counters.bytesCopied += n;
-        }, hints, signal);
+        }, hints, share, signal);
       } catch (e) {
         const fe = e instanceof FerryError ? e : classifyThrown(e, repoCtx(dst), signal.aborted);
         // a failed attempt's bytes are not copied: the next attempt streams them again
@@ -230,45 +158,97 @@ export class BlobTransfer {
     return withRetries(this.transport, signal, attempt, (fe, n) => this.logger.debug({ digest: desc.digest, code: fe.code, attempt: n }, 'blob transfer retry'));
   }
 
-  /** One attempt: skip (HEAD) -> mount -> stream GET -> PUT. */
-  private async transferBlob(src: RegistryRef, dst: RegistryRef, desc: Descriptor, progress: Progress, onStreamed: (n: number) => void, hints: string[], signal: AbortSignal): Promise<BlobOutcome> {
+  /**
+   * No home known for the blob: when another copy is downloading it from the
+   * same upstream into another repository of this mirror, wait for that
+   * (with our own signal) and name that repository to mount from; otherwise
+   * (or when that download failed) announce our own and return undefined.
+   */
+  private async afterSharedDownload(src: Repo, dst: Repo, digest: string, share: ShareState, signal: AbortSignal): Promise<string | undefined> {
+    const other = share.claim ? undefined : this.downloads.find(dst.host, src.host, digest);
+    if (other && other.repository !== dst.repository) {
+      this.logger.debug({ host: dst.host, repository: dst.repository, from: other.repository, digest }, 'blob: waiting for the download another copy is making');
+      if (await abandonable(other.done, signal, repoCtx(dst))) return other.repository;
+    }
+    share.claim ??= this.downloads.claim(dst.host, src.host, digest, dst.repository);
+    return undefined;
+  }
+
+  private getBlob(src: Repo, digest: string, signal: AbortSignal): Promise<RegistryResponse> {
+    return this.transport.request({
+      host: src.host,
+      repository: src.repository,
+      method: 'GET',
+      path: blobPath(src, digest),
+      scopes: [pullScope(src.repository)],
+      what: 'blob',
+      signal,
+      op: `GET blob ${digest}`,
+    });
+  }
+
+  /** A plain upload session and the upstream GET at once: on a far mirror or upstream, one round trip less than one after the other. */
+  private async uploadAndGet(src: Repo, dst: Repo, digest: string, signal: AbortSignal): Promise<{ location: string; res: RegistryResponse }> {
+    const [up, got] = await Promise.allSettled([this.uploads.startUpload(dst, undefined, undefined, signal), this.getBlob(src, digest, signal)]);
+    if (up.status === 'rejected' || up.value.mounted) {
+      if (got.status === 'fulfilled') got.value.dispose();
+      if (up.status === 'rejected') throw up.reason;
+      throw registryError('PROTOCOL', 'registry mounted a blob that was not asked for', repoCtx(dst));
+    }
+    const location = up.value.location;
+    if (got.status === 'rejected') {
+      void this.uploads.cancelUpload(dst, location);
+      throw got.reason;
+    }
+    return { location, res: got.value };
+  }
+
+  /** One attempt: skip (HEAD) -> mount (a known home, or another copy's download) -> stream GET -> PUT. */
+  private async transferBlob(
+    src: RegistryRef,
+    dst: RegistryRef,
+    desc: Descriptor,
+    progress: Progress,
+    onStreamed: (n: number) => void,
+    hints: string[],
+    share: ShareState,
+    signal: AbortSignal,
+  ): Promise<BlobOutcome> {
     const digest = desc.digest;
-    if (await this.headBlob(dst, digest, signal)) {
+    if (await this.headBlob(dst, digest, signal, src.host)) {
       progress.add(desc.size);
       return 'skipped';
     }
-    const up = await this.startUploadOrMount(dst, digest, this.mountCandidates(dst, digest, hints)[0], signal);
-    if (up.mounted) {
-      this.remember(digest, dst);
-      progress.add(desc.size);
-      return 'mounted';
-    }
-    const location = up.location;
+    const from = this.mountCandidates(dst, digest, src.host, hints)[0] ?? (await this.afterSharedDownload(src, dst, digest, share, signal));
+    let location: string;
     let res: RegistryResponse;
-    try {
-      res = await this.transport.request({
-        host: src.host,
-        repository: src.repository,
-        method: 'GET',
-        path: blobPath(src, digest),
-        scopes: [pullScope(src.repository)],
-        what: 'blob',
-        signal,
-        op: `GET blob ${digest}`,
-      });
-    } catch (e) {
-      void this.cancelUpload(dst, location);
-      throw e;
+    if (from === undefined) ({ location, res } = await this.uploadAndGet(src, dst, digest, signal));
+    else {
+      const up = await this.uploads.startUploadOrMount(dst, digest, from, signal);
+      if (up.mounted) {
+        this.homes.remember(dst.host, dst.repository, digest, src.host);
+        progress.add(desc.size);
+        return 'mounted';
+      }
+      // refused (202: a plain upload session instead): our own download, announced for the copies after us
+      share.claim ??= this.downloads.claim(dst.host, src.host, digest, dst.repository);
+      location = up.location;
+      try {
+        res = await this.getBlob(src, digest, signal);
+      } catch (e) {
+        void this.uploads.cancelUpload(dst, location);
+        throw e;
+      }
     }
     try {
-      await this.putStream(dst, location, res.body(), { digest, size: desc.size }, (n) => {
+      await this.uploads.putStream(dst, location, res.body(), { digest, size: desc.size }, (n) => {
         onStreamed(n);
         progress.add(n);
       }, signal);
     } finally {
       res.dispose();
     }
-    this.remember(digest, src);
+    this.homes.remember(dst.host, dst.repository, digest, src.host);
     return 'copied';
   }
 
@@ -290,18 +270,19 @@ export class BlobTransfer {
         await drain(src);
         return { digest, size: expect.size ?? -1, skipped: true };
       }
-      const up = await this.startUploadOrMount(dst, digest, this.mountCandidates(dst, digest)[0], signal);
+      const up = await this.uploads.startUploadOrMount(dst, digest, this.mountCandidates(dst, digest, undefined)[0], signal);
       if (up.mounted) {
-        this.remember(digest, dst);
+        this.homes.remember(dst.host, dst.repository, digest, NO_ORIGIN);
         await drain(src);
         return { digest, size: expect.size ?? -1, skipped: true };
       }
       let n = 0;
-      await this.putStream(dst, up.location, src, { digest, size: expect.size }, (k) => (n += k), signal);
+      await this.uploads.putStream(dst, up.location, src, { digest, size: expect.size }, (k) => (n += k), signal);
+      this.homes.remember(dst.host, dst.repository, digest, NO_ORIGIN);
       return { digest, size: n, skipped: false };
     }
     // digest unknown: stream with PATCH while hashing, then commit with PUT ?digest=
-    const up = await this.startUpload(dst, undefined, undefined, signal);
+    const up = await this.uploads.startUpload(dst, undefined, undefined, signal);
     if (up.mounted) throw registryError('PROTOCOL', 'registry mounted a blob that was not asked for', repoCtx(dst));
     const ctx = repoCtx(dst, 'PATCH blob');
     const state: VerifyState = {};
@@ -340,10 +321,10 @@ export class BlobTransfer {
         op: `PUT blob ${digest}`,
       });
       put.dispose();
-      this.remember(digest, dst);
+      this.homes.remember(dst.host, dst.repository, digest, NO_ORIGIN);
       return { digest, size: state.size!, skipped: false };
     } catch (e) {
-      void this.cancelUpload(dst, location);
+      void this.uploads.cancelUpload(dst, location);
       throw state.error ?? e;
     }
   }

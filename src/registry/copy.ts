@@ -2,15 +2,18 @@
  * The copy pipeline: registry -> mirror, blob by blob, manifests last.
  *
  * copyImage(src, dst) runs four named steps:
- *  1. resolve: HEAD source and destination manifests in parallel (2
- *     requests). Same digest -> `upToDate`, nothing else is sent.
- *  2. plan: GET the source manifest by digest (verified). For an index, apply
+ *  1. resolve (resolve.ts): the destination's manifest HEAD, and the source's
+ *     HEAD (a re-sync: same digest -> `upToDate`, nothing else is sent) or,
+ *     for a first copy, the source manifest GET by tag at once.
+ *  2. plan: GET the source manifest by digest (verified), unless step 1
+ *     already holds its bytes. For an index, apply
  *     the platform filter (manifest.ts) in the `copy.platformMode` chosen
  *     (sparse-index.ts: full, sparse or strip) and GET each kept child by
  *     digest; collect every unique blob.
  *  3. ensure blobs: `copy.layerConcurrency` at a time, through BlobTransfer
  *     (de-duplicated per (mirror repo, digest) across all copies of the
- *     engine: HEAD skip, cross-repo mount, else verified stream GET -> PUT).
+ *     engine, and per upstream blob across mirror repositories: HEAD skip,
+ *     cross-repo mount, else verified stream GET -> PUT).
  *  4. push manifests: child manifests by digest, then the top manifest,
  *     exactly as fetched (or the filtered index), LAST — so a mirror tag never
  *     points at an image whose blobs are not all there. A sparse index the
@@ -32,12 +35,12 @@ import {
   isImageType,
   isIndexType,
   isSupportedType,
-  MAX_MANIFEST_PUSH_BYTES,
   type Descriptor,
 } from './manifest.js';
-import { fetchManifest, headManifest, manifestTooLarge, pushManifest, type ManifestInfo } from './manifest-io.js';
+import { fetchManifest, headManifest, pushManifest, type FetchedManifest, type ManifestInfo } from './manifest-io.js';
 import { PlanBudget } from './plan-budget.js';
-import { manifestRefOf, type RegistryRef } from './ref.js';
+import type { RegistryRef } from './ref.js';
+import { resolveSource } from './resolve.js';
 import { choosePlatformMode, indexComplete, refusesSparseIndex, type AppliedPlatformMode, type PlatformModeChoice, type SparseIndexSupport } from './sparse-index.js';
 import type { Transport } from './transport/index.js';
 
@@ -58,10 +61,20 @@ export interface CopyOptions {
   /** Extra mirror repositories (`host/path`) that may already hold the blobs: tried for cross-repo mount. */
   mountFrom?: string[];
   /**
-   * Called with the source manifest digest once it is known, before anything
-   * is read or written: throwing stops the copy (the worker's digest block rules).
+   * Called with the source manifest digest once it is known, before any blob
+   * or child manifest is read and before anything is written (a first copy
+   * has read the top manifest itself by then): throwing stops the copy (the
+   * worker's digest block rules).
    */
   admit?: (sourceDigest: string) => void | Promise<void>;
+  /**
+   * The source digest the caller last saw for this tag (a record's
+   * `sourceDigest`): the upstream manifest is HEADed first, so an unchanged
+   * tag costs one HEAD. null: the caller knows none (a first copy), the
+   * manifest is GET at once, one upstream round trip less. Undefined: the
+   * mirror's HEAD of the tag decides (resolve.ts).
+   */
+  knownSourceDigest?: string | null;
 }
 
 export interface CopyResult {
@@ -144,7 +157,7 @@ export async function copyImage(deps: CopyDeps, src: RegistryRef, dst: RegistryR
   const mode = opts.platformMode ?? deps.config().copy.platformMode;
 
   // 1. resolve
-  const { sourceDigest, dstHead } = await resolve(deps.transport, src, dst, signal);
+  const { sourceDigest, dstHead, top } = await resolveSource(deps.transport, src, dst, opts.knownSourceDigest, signal);
   await opts.admit?.(sourceDigest);
   const base = { bytesTotal: 0, bytesCopied: 0, blobsCopied: 0, blobsSkipped: 0, blobsMounted: 0, sourceDigest };
   if (dstHead && dstHead.digest === sourceDigest && (await indexComplete(deps, dst, dstHead, platforms, mode, signal))) {
@@ -154,7 +167,7 @@ export async function copyImage(deps: CopyDeps, src: RegistryRef, dst: RegistryR
 
   // 2. plan
   const choice = choosePlatformMode(mode, pinned, deps.sparseIndexes.get(dst.host));
-  const plan = await planCopy(deps.transport, src, dst, sourceDigest, platforms, choice, deps.sparseIndexes, dstHead, signal);
+  const plan = await planCopy(deps.transport, src, dst, { digest: sourceDigest, top }, platforms, choice, deps.sparseIndexes, dstHead, signal);
   if (plan.upToDate) {
     progress.final();
     const filtered = plan.digest !== sourceDigest;
@@ -235,22 +248,8 @@ function descendants(n: Node): string[] {
   return [...out];
 }
 
-/** Step 1: HEAD source + destination in parallel; a digest-pinned source needs no HEAD. */
-async function resolve(transport: Transport, src: RegistryRef, dst: RegistryRef, signal: AbortSignal): Promise<{ sourceDigest: string; dstHead: ManifestInfo | undefined }> {
-  const dstHeadRef: RegistryRef = dst.tag ? { host: dst.host, repository: dst.repository, tag: dst.tag } : dst;
-  const [srcHead, dstHead] = await Promise.all([
-    src.digest ? Promise.resolve(undefined) : headManifest(transport, src, signal),
-    headManifest(transport, dstHeadRef, signal),
-  ]);
-  if (!src.digest && !srcHead) {
-    throw registryError('MANIFEST_UNKNOWN', `manifest ${manifestRefOf(src)} not found`, repoCtx(src, 'HEAD manifest'));
-  }
-  if (srcHead && srcHead.size > MAX_MANIFEST_PUSH_BYTES) throw manifestTooLarge(srcHead.size, MAX_MANIFEST_PUSH_BYTES, 'pushed', repoCtx(src, 'HEAD manifest'));
-  return { sourceDigest: src.digest ?? srcHead!.digest, dstHead };
-}
-
 /**
- * Step 2: the source manifest by digest; for an index, filter it in the mode
+ * Step 2: the source manifest by digest (or as step 1 read it); for an index, filter it in the mode
  * chosen and load the kept children. A filtered index already at the
  * destination is up to date (checked before any child is fetched).
  */
@@ -258,15 +257,14 @@ async function planCopy(
   transport: Transport,
   src: RegistryRef,
   dst: RegistryRef,
-  sourceDigest: string,
+  source: { digest: string; top: FetchedManifest | undefined },
   platforms: string[],
   choice: PlatformModeChoice,
   sparseSupport: SparseIndexSupport,
   dstHead: ManifestInfo | undefined,
   signal: AbortSignal,
 ): Promise<Plan> {
-  const srcByDigest: RegistryRef = { host: src.host, repository: src.repository, digest: sourceDigest };
-  const top = await fetchManifest(transport, srcByDigest, signal);
+  const top = source.top ?? (await fetchManifest(transport, { host: src.host, repository: src.repository, digest: source.digest }, signal));
   if (!isSupportedType(top.mediaType)) {
     throw registryError('UNSUPPORTED_MEDIA_TYPE', `manifest media type ${top.mediaType}`, repoCtx(src, 'GET manifest'));
   }

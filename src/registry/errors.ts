@@ -35,7 +35,13 @@ const REGISTRY = defineErrors('REGISTRY', {
     transient: true,
     status: 429,
     meaning: 'the registry answered 429 Too Many Requests (or TOOMANYREQUESTS)',
-    hint: 'the registry rate-limited ferry (429); lower registries.<host>.requestsPerSecond or copy.requestsPerSecond, or authenticate for a higher quota; ferry retries after Retry-After',
+    hint: 'the registry rate-limited ferry (429); ferry backs off and retries after Retry-After; to stay under the limit set registries.<host>.requestsPerSecond, or authenticate for a higher quota',
+  },
+  PULL_LIMIT: {
+    transient: true,
+    status: 429,
+    meaning: "the registry's pull allowance is used up (Docker Hub counts manifest GETs: 100 per 6 h anonymous, 200 authenticated), by its ratelimit headers or by ferry's own count; nothing was sent",
+    hint: '<host> pull limit reached; authenticate (registries.<host> credentials) or wait until <time>; ferry retries then (registries.<host>.pullLimit sets the budget ferry keeps)',
   },
   DIGEST_MISMATCH: {
     transient: true,
@@ -155,6 +161,8 @@ export interface ErrorContext {
   op?: string;
   details?: Record<string, unknown>;
   cause?: unknown;
+  /** Fills `<name>` placeholders of the hint beyond `<host>` (e.g. `time`). */
+  hintVars?: Record<string, string>;
 }
 
 /** Error context naming a repository (and optionally the operation in progress). */
@@ -165,7 +173,7 @@ export function repoCtx(r: { host: string; repository: string }, op?: string): E
 export function registryError(kind: RegistryErrorKind, message: string, ctx: ErrorContext): FerryError {
   const where = ctx.repository ? `${ctx.host}/${ctx.repository}` : ctx.host;
   return REGISTRY.create(kind, `${where}: ${ctx.op ? `${ctx.op}: ` : ''}${message}`, {
-    hint: REGISTRY.specs[kind].hint.replace('<host>', ctx.host),
+    hint: Object.entries(ctx.hintVars ?? {}).reduce((h, [k, v]) => h.replaceAll(`<${k}>`, v), REGISTRY.specs[kind].hint.replaceAll('<host>', ctx.host)),
     cause: ctx.cause,
     details: { host: ctx.host, ...(ctx.repository ? { repository: ctx.repository } : {}), ...ctx.details },
   });
@@ -179,6 +187,21 @@ export function parseRetryAfter(v: string | null | undefined, now = Date.now()):
   const t = Date.parse(s);
   if (Number.isNaN(t)) return undefined;
   return Math.max(0, t - now);
+}
+
+/**
+ * The error for a request the host's gate (host-gates.ts) will not send for
+ * `waitMs` more: its pull budget or quota is used up, or it asked for a
+ * pause (Retry-After). Transient, with `retryAfterMs` for the queue's backoff.
+ */
+export function gateHoldError(hold: { why: 'retry-after' | 'quota' | 'pulls'; limit?: number }, waitMs: number, ctx: ErrorContext, now = Date.now()): FerryError {
+  const time = new Date(now + waitMs).toISOString();
+  const details = { ...ctx.details, retryAfterMs: Math.ceil(waitMs), ...(hold.limit !== undefined ? { limit: hold.limit } : {}) };
+  if (hold.why === 'pulls') {
+    return registryError('PULL_LIMIT', `pull limit${hold.limit !== undefined ? ` (${hold.limit})` : ''} reached until ${time}; not sent`, { ...ctx, details, hintVars: { time } });
+  }
+  const why = hold.why === 'quota' ? 'RateLimit-Remaining is 0' : 'the registry asked for a pause (Retry-After)';
+  return registryError('RATE_LIMITED', `${why} until ${time}; not sent`, { ...ctx, details });
 }
 
 export interface HttpFailure {

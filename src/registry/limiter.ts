@@ -1,7 +1,9 @@
 /**
- * Per-registry request budget: a token bucket per host, shared by every engine
- * and every copy in the process (module-level map), so a burst of jobs cannot
- * trip a registry's rate limit. Capacity = one second of budget (min 1).
+ * The fixed request rate a host may be given (`registries.<host>.requestsPerSecond`,
+ * `copy.requestsPerSecond`): a token bucket per host, shared by every engine
+ * and every copy in the process (module-level map). It is a hard cap on top of
+ * the adaptive gate (host-gate.ts), which is what paces upstreams by default;
+ * rate 0 (the default) = no bucket. Capacity = one second of budget (min 1).
  */
 export class TokenBucket {
   private tokens: number;

@@ -95,7 +95,26 @@ export async function fetchManifest(transport: Transport, r: RegistryRef, signal
   if (r.digest && digest !== r.digest) {
     throw registryError('DIGEST_MISMATCH', `manifest bytes hash to ${digest}, expected ${r.digest}`, { ...ctx, details: { digest: r.digest, actualDigest: digest } });
   }
+  if (!r.digest) checkReportedDigest(bytes, res.headers.get('docker-content-digest'), ctx);
   return { bytes, digest, mediaType, json };
+}
+
+/**
+ * By tag, the digest a copy goes on with is the hash of the exact bytes read;
+ * a `Docker-Content-Digest` the registry sent with them must name the same
+ * bytes (hashed with the header's own algorithm): when it does not, the
+ * registry and ferry would disagree about which image the tag is, and the
+ * copy stops instead of guessing. A header that is no digest is ignored.
+ */
+function checkReportedDigest(bytes: Buffer, reported: string | null, ctx: ErrorContext): void {
+  if (!reported || digestProblem(reported)) return;
+  const actual = digestOf(bytes, algorithmOf(reported));
+  if (actual !== reported) {
+    throw registryError('DIGEST_MISMATCH', `manifest bytes hash to ${actual}, the registry's Docker-Content-Digest says ${reported}`, {
+      ...ctx,
+      details: { ...ctx.details, digest: reported, actualDigest: actual },
+    });
+  }
 }
 
 /**

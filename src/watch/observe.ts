@@ -4,6 +4,12 @@
  * fetched only for `newest`, and their answers cached (by tag, or by digest
  * with `cacheBy: digest`). Requests per registry are rate-limited inside the
  * engine.
+ *
+ * An unchanged poll costs (test/watch/unchanged-cost.test.ts): `digest` one
+ * manifest HEAD; `semver`, `alphabetical` and `newest` one `tags/list` page
+ * per 1,000 tags plus that HEAD (`created` from the cache); `newest` with
+ * `cacheBy: digest` the list plus one HEAD per allowed tag, the selected
+ * tag's included (not asked twice).
  */
 import { pool } from '../async/index.js';
 import { MT } from '../registry/index.js';
@@ -26,6 +32,8 @@ export interface AnswerCache {
   /** Drop every field not in `keep`. */
   prune(keep: Set<string>): Promise<void>;
 }
+
+type HeadAnswer = { digest: string; mediaType: string; size: number };
 
 interface CreatedAnswer {
   digest: string;
@@ -88,7 +96,7 @@ async function describeTags(
   signal: AbortSignal | undefined,
   counter: { fetches: number },
   skipCache = false,
-): Promise<{ items: (TagCreated & { digest?: string })[]; fields: string[] }> {
+): Promise<{ items: (TagCreated & { digest?: string })[]; fields: string[]; heads: Map<string, HeadAnswer> }> {
   const byDigest = w.config.cacheBy === 'digest';
   const fetchOne = async (ref: string): Promise<CreatedAnswer> => {
     counter.fetches++;
@@ -105,9 +113,11 @@ async function describeTags(
       return { tag, created: a.created ?? undefined, digest: a.digest };
     });
     await cache.set(fresh);
-    return { items, fields };
+    return { items, fields, heads: new Map() };
   }
   const heads = await mapLimit(tags, 4, (tag) => engine.resolveDigest(`${w.repository}:${tag}`, signal));
+  const answered = new Map<string, HeadAnswer>();
+  tags.forEach((tag, i) => heads[i] && answered.set(tag, heads[i]!));
   const digests = heads.map((h) => h?.digest);
   const fields = digests.map((d) => `digest:${d ?? ''}`);
   const cached = skipCache ? [] : await cache.get<{ created: string | null }>(fields);
@@ -123,7 +133,7 @@ async function describeTags(
     return { tag, created: hit.created ?? undefined, digest: d };
   });
   await cache.set(fresh);
-  return { items, fields: fields.filter((_f, i) => digests[i]) };
+  return { items, fields: fields.filter((_f, i) => digests[i]), heads: answered };
 }
 
 export async function observe(engine: WatchEngine, w: ResolvedWatch, cache: AnswerCache, signal?: AbortSignal): Promise<Observation> {
@@ -132,17 +142,20 @@ export async function observe(engine: WatchEngine, w: ResolvedWatch, cache: Answ
   const base = { strategy: c.strategy, tag: w.tag, constraint: c.constraint, prerelease: c.prerelease, allowTags: c.allowTags, ignoreTags: c.ignoreTags };
   let tags: string[] = [];
   let created: (TagCreated & { digest?: string })[] = [];
+  // cacheBy digest: every allowed tag was just HEADed; the selected one's answer is reused, not asked twice.
+  let headed = new Map<string, HeadAnswer>();
   if (c.strategy !== 'digest') tags = await engine.listTags(w.repository, signal);
   if (c.strategy === 'newest') {
     const allowed = compileTagFilter(c);
     const described = await describeTags(engine, w, tags.filter(allowed), cache, signal, counter);
     created = described.items;
+    headed = described.heads;
     await cache.prune(new Set(described.fields));
   }
   for (let round = 0; ; round++) {
     const selection = selectTag({ ...base, tags, created });
     if (!selection.tag) return { selection, configFetches: counter.fetches };
-    const head = await engine.resolveDigest(`${w.repository}:${selection.tag}`, signal);
+    const head = headed.get(selection.tag) ?? (await engine.resolveDigest(`${w.repository}:${selection.tag}`, signal));
     if (!head) {
       return {
         selection: { ...selection, tag: undefined, reason: `${selection.tag} was selected but ${w.repository}:${selection.tag} does not exist (deleted meanwhile?)` },

@@ -6,13 +6,14 @@
  * returned verbatim by the `ferry` backoff strategy, and every `error`
  * decision is thrown as UnrecoverableError so BullMQ never retries it.
  */
-import { UnrecoverableError, WaitingError, type Job } from 'bullmq';
+import { DelayedError, UnrecoverableError, WaitingError, type Job } from 'bullmq';
 import type { Logger } from 'pino';
 import type { FerryConfig } from '../config/index.js';
 import { describeError, FerryError } from '../errors.js';
 import { blockRuleFor } from '../policy/index.js';
 import { VERIFY_JOB, type CopyJobData, type ImageStore } from '../queue/index.js';
-import { nextDelay } from './backoff.js';
+import { REGISTRY_ERROR_CODES } from '../registry/index.js';
+import { BACKOFF_HARD_CAP_MS, nextDelay, retryAfterOf } from './backoff.js';
 import { decideFailure } from './failure.js';
 import type { CopyEngine, CopyResult } from './engine.js';
 import { activeCopies, copyBytesTotal, copyDuration, jobsTotal } from './metrics.js';
@@ -142,7 +143,9 @@ export function createProcessor(d: ProcessorDeps) {
         await gateAdmit(digest);
         referrerStep?.start(digest);
       };
-      const opts = { src: ref, dst: mirrorRef, platforms: cfg.copy.platforms, ...(signal ? { signal } : {}), onProgress: progress.onProgress, admit };
+      // the digest this tag had when last copied: none = a first copy, which GETs the manifest at once (one round trip less)
+      const knownSourceDigest = record.sourceDigest ?? null;
+      const opts = { src: ref, dst: mirrorRef, platforms: cfg.copy.platforms, knownSourceDigest, ...(signal ? { signal } : {}), onProgress: progress.onProgress, admit };
       if (d.tenancy && plan) ({ result, used } = await d.tenancy.copy(plan, opts, d.engine));
       else result = await d.engine.copy(opts);
     } catch (e) {
@@ -160,6 +163,18 @@ export function createProcessor(d: ProcessorDeps) {
         await job.moveToWait(token);
         log.warn('shutdown: copy interrupted and handed back to the queue');
         throw new WaitingError();
+      }
+      if (token && isHeldByPullLimit(e)) {
+        // Nothing was sent: the registry's pull allowance (Docker Hub's) is used up until a known time. Waiting for
+        // it is not a failed attempt, or a few hours' hold would burn queue.maxAttempts and land the image in error.
+        const delayMs = Math.min(retryAfterOf(e) ?? cfg.queue.backoff.initialMs, BACKOFF_HARD_CAP_MS);
+        const lastError = describeError(e);
+        copyDuration.observe({ outcome: 'failed' }, seconds);
+        jobsTotal.inc({ outcome: 'retrying' });
+        await d.store.update(ref, { state: 'retrying', attempts: attempt - 1, maxAttempts, lastError, nextAttemptAt: new Date(now() + delayMs).toISOString() });
+        await job.moveToDelayed(Date.now() + delayMs, token);
+        log.warn({ delayMs, err: lastError }, 'pull limit reached; copy held until it resets (no attempt counted)');
+        throw new DelayedError();
       }
       const decision = decideFailure({ attempt, maxAttempts, err: e, backoff: cfg.queue.backoff, now: now(), rand });
       copyDuration.observe({ outcome: 'failed' }, seconds);
@@ -257,4 +272,9 @@ async function copyReferrersAfter(step: ReferrerStep | undefined, result: CopyRe
     log.warn({ err: describeError(e), digests: referrerDigests(result) }, 'copying the referrers failed; the image stays mirrored');
     return undefined;
   }
+}
+
+/** A copy refused before sending anything because the registry's pull allowance is used up (FERRY_ERR_REGISTRY_PULL_LIMIT). */
+function isHeldByPullLimit(e: unknown): boolean {
+  return e instanceof FerryError && e.code === REGISTRY_ERROR_CODES.PULL_LIMIT;
 }

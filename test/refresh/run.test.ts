@@ -9,7 +9,7 @@ import { runGc, readSuperseded } from '../../src/gc/index.js';
 import { connectRedis, createQueue, Producer, type ImageRecord } from '../../src/queue/index.js';
 import { parseReference, repositoryOf } from '../../src/reference/index.js';
 import { refreshKeys, runRefresh, type RefreshDeps } from '../../src/refresh/index.js';
-import { RegistryEngine } from '../../src/registry/index.js';
+import { forgetHostGate, RegistryEngine } from '../../src/registry/index.js';
 import { createWorkerPool } from '../../src/worker/index.js';
 import { gcConfig, cleanupLayouts, H, logger, pushNew, scene } from '../gc/support/env.js';
 import { startFaultProxy } from '../registry/support/faultproxy.js';
@@ -150,9 +150,10 @@ t.test('a 429 with a long Retry-After stops that host for the run; other hosts g
   t.match(next.stoppedHosts, [{ host: proxy.host, reason: /Retry-After lasts until/, retryAfterMs: 60_000 }]);
   t.equal(proxy.log.filter((l) => /\/manifests\//.test(l)).length, 1, 'no request to the limited host while its Retry-After lasts');
 
-  // Once it has passed, the host is asked again.
+  // Once it has passed, the host is asked again (the engine's own pause runs on the wall clock: forgotten here).
   proxy.rules.splice(0);
   s.clock.ms += 61_000;
+  t.ok(forgetHostGate(proxy.host));
   const after = await runRefresh(deps());
   t.same(after.stoppedHosts, []);
   t.match(after, { checked: 4, deferred: 0 });

@@ -66,15 +66,20 @@ t.test('429 with Retry-After: 1 once: waits, then succeeds', async (t) => {
 
 t.test('429 with a long Retry-After: RATE_LIMITED, transient, retryAfterMs exposed, no waiting', async (t) => {
   const e = engine();
-  t.teardown(() => e.close());
-  proxy.rules.push({ path: /\/manifests\//, fault: { kind: 'status', status: 429, headers: { 'Retry-After': '120' } } });
-  const err = await copyV1(e).catch((x) => x);
+  // its own proxy: the 2-minute pause holds every later request to that host (process-wide gate)
+  const own = await startFaultProxy(upstream.host);
+  t.teardown(async () => {
+    await e.close();
+    await own.stop();
+  });
+  own.rules.push({ path: /\/manifests\//, fault: { kind: 'status', status: 429, headers: { 'Retry-After': '120' } } });
+  const err = await e.copy({ src: `${own.host}/demo/app:v1`, dst: `${mirror.host}/faults/app${++n}:v1` }).catch((x) => x);
   t.equal(err.code, 'FERRY_ERR_REGISTRY_RATE_LIMITED');
   t.equal(err.transient, true);
   t.equal(err.details.retryAfterMs, 120_000);
-  t.match(err.message, proxy.host);
+  t.match(err.message, own.host);
   // handed to the queue's backoff instead: one manifest request, no second one after a wait
-  t.equal(proxy.log.filter((l) => /\/manifests\//.test(l)).length, 1, 'did not wait and retry in place');
+  t.equal(own.log.filter((l) => /\/manifests\//.test(l)).length, 1, 'did not wait and retry in place');
 });
 
 t.test('persistent 500 on a blob: SERVER, transient, nothing pushed', async (t) => {

@@ -119,15 +119,72 @@ export function guardedLookup(allowLoopback: boolean): Lookup {
   };
 }
 
+/**
+ * Connections per registry host, at most, when the owner does not size the
+ * pool from its config (`socketsPerHostFor`): enough for the default
+ * concurrency (queue.concurrency 8 x copy.layerConcurrency 4, doubled) with
+ * room for manifests, pings and referrers.
+ */
+export const DEFAULT_SOCKETS_PER_HOST = 80;
+/**
+ * How long an idle keep-alive connection is kept for the next request. Long
+ * enough to carry one image's connections over to the next (a far upstream
+ * charges a round trip for every new connection, two with TLS), short enough
+ * not to hold sockets a registry is about to drop anyway.
+ */
+export const IDLE_SOCKET_MS = 30_000;
+
+/**
+ * Connections per host for `queue.concurrency` copies of
+ * `copy.layerConcurrency` blobs each: every blob transfer holds one upstream
+ * connection (GET) and one mirror connection (PUT), two on the same host for
+ * a copy within one registry, and the referrer step moves blobs alongside the
+ * image's: twice the product, plus 16 for manifests, pings and tokens. A
+ * full pool queues a request for the next free connection instead of
+ * opening one more.
+ */
+export function socketsPerHostFor(config: { queue: { concurrency: number }; copy: { layerConcurrency: number } }): number {
+  const perCopy = Math.max(1, config.copy.layerConcurrency);
+  return 2 * Math.max(1, config.queue.concurrency) * perCopy + 16;
+}
+
+export interface HttpClientOptions {
+  /** Connections per host (default DEFAULT_SOCKETS_PER_HOST). */
+  maxSocketsPerHost?: number;
+}
+
 export class HttpClient {
   /** Keep-alive pools, one per lookup policy: a socket connected under the lenient policy is never reused under the strict one. */
   private readonly agents = new Map<string, HttpAgent>();
+  private maxSocketsPerHost: number;
+
+  constructor(opts: HttpClientOptions = {}) {
+    this.maxSocketsPerHost = opts.maxSocketsPerHost ?? DEFAULT_SOCKETS_PER_HOST;
+  }
+
+  /** Resizes every pool (config reload); requests already waiting for a connection get one as the new size allows. */
+  setMaxSocketsPerHost(n: number): void {
+    this.maxSocketsPerHost = Math.max(1, n);
+    for (const a of this.agents.values()) {
+      a.maxSockets = this.maxSocketsPerHost;
+      a.maxFreeSockets = this.maxSocketsPerHost;
+    }
+  }
 
   private agentFor(https: boolean, allowLoopback: boolean): HttpAgent {
     const key = `${https}|${allowLoopback}`;
     let a = this.agents.get(key);
     if (!a) {
-      const o = { keepAlive: true, scheduling: 'lifo' as const, keepAliveMsecs: 1000 };
+      // lifo: the most recently used connection goes next, the others age out after IDLE_SOCKET_MS (the agent's
+      // `timeout` only ever closes idle pooled sockets; a request in flight is timed by deadline.ts)
+      const o = {
+        keepAlive: true,
+        scheduling: 'lifo' as const,
+        keepAliveMsecs: 1000,
+        maxSockets: this.maxSocketsPerHost,
+        maxFreeSockets: this.maxSocketsPerHost,
+        timeout: IDLE_SOCKET_MS,
+      };
       a = https ? new HttpsAgent(o) : new HttpAgent(o);
       this.agents.set(key, a);
     }

@@ -5,6 +5,12 @@
  * `maxRetryAfterMs`: thrown, for the caller's own backoff), else after the
  * `spread` backoff from `backoffMs` (doubling, no cap: `retries` bounds it).
  * Never after a cancellation.
+ *
+ * The host's gate (host-gates.ts) pauses every new request to that host
+ * until the same Retry-After, so a retry that waited it out finds the gate
+ * open: the two waits end together and never add up. A gate hold longer than
+ * `maxRetryAfterMs` fails the request unsent, with `retryAfterMs`, and is not
+ * retried here either (same rule).
  */
 import { setTimeout as sleep } from 'node:timers/promises';
 import { backoffDelay } from '../../async/index.js';

@@ -5,26 +5,35 @@
  *   endpoint (endpoint.ts: scheme and base URL) -> ping `/v2/` (ping.ts:
  *   shared, cached challenge) -> authorization (authorizer.ts: Basic, or a
  *   Bearer token with scopes, cached, refreshed on 401/insufficient_scope)
- *   -> per-host token bucket (limiter.ts) -> idle timeout + caller signal
+ *   -> the upstream host's adaptive gate (host-gate.ts, host-gates.ts:
+ *   concurrency, Retry-After pauses, RateLimit quota, pull budget; not for
+ *   ferry's own mirror) -> the per-host token bucket when a fixed rate is
+ *   configured (limiter.ts) -> idle timeout + caller signal
  *   (deadline.ts) -> the wire (http.ts, keep-alive) -> error body and table
  *   (error-body.ts, errors.ts).
  *
  * Idempotent requests without a streamed body are retried on transient
- * failures (retry.ts: backoff, honouring Retry-After up to `maxRetryAfterMs`).
+ * failures (retry.ts: backoff, honouring Retry-After up to `maxRetryAfterMs`;
+ * the gate's pause ends at the same instant, so the two waits overlap, never
+ * add up). A gate hold longer than `maxRetryAfterMs` is not waited either:
+ * the request fails at once, unsent, with `retryAfterMs` for the queue.
  * Credentials and tokens are never logged or put in errors.
  */
 import type { FerryConfig } from '../../config/types.js';
 import { mergeScopes, type Challenge } from '../auth.js';
 import { registryConfigFor, type CredentialStoreOptions } from '../credentials.js';
-import { classifyHttp, classifyThrown, registryError, type HttpFailure } from '../errors.js';
+import { classifyHttp, classifyThrown, gateHoldError, parseRetryAfter, registryError, REGISTRY_ERROR_CODES, type HttpFailure } from '../errors.js';
+import { gateSettingsFor, type Outcome } from '../host-gate.js';
+import { acquireHost, type GatePass } from '../host-gates.js';
 import { limiterFor } from '../limiter.js';
+import { readQuota } from '../rate-limit-headers.js';
 import { noteRequest } from '../request-count.js';
 import { noopLogger, type Logger } from '../logger.js';
 import { Authorizer } from './authorizer.js';
 import { Deadline, touching } from './deadline.js';
 import { endpointFor, safePath, urlUnder } from './endpoint.js';
 import { errorBodyOf } from './error-body.js';
-import { HttpClient, type Body, type HttpResponse } from './http.js';
+import { HttpClient, socketsPerHostFor, type Body, type HttpResponse } from './http.js';
 import { Pings, preferredChallenge, type PingContext } from './ping.js';
 import { RegistryResponse } from './response.js';
 import { withRetries, type RetryPolicy } from './retry.js';
@@ -47,7 +56,18 @@ export interface RequestSpec {
   retry?: boolean;
   /** For error messages, e.g. "GET manifest v1". */
   op?: string;
+  /**
+   * Does this request count as a pull against the registry's pull limit
+   * (Docker Hub counts manifest GETs, not HEADs, not blobs, not the
+   * referrers API)? Default: a GET of `/v2/<name>/manifests/<reference>`.
+   */
+  pull?: boolean;
 }
+
+const isManifestGet = (spec: RequestSpec): boolean => spec.method === 'GET' && /\/manifests\/[^/?#]+(?:[?#].*)?$/.test(spec.path);
+
+/** Failures that say the host is overloaded (the gate halves its limit). */
+const CONGESTION_CODES: ReadonlySet<string> = new Set([REGISTRY_ERROR_CODES.TIMEOUT, REGISTRY_ERROR_CODES.CONNECTION]);
 
 export interface TransportOptions {
   /** Extra attempts for retryable requests (default 2). */
@@ -96,6 +116,7 @@ export class Transport implements RetryPolicy {
       endpoint: (host) => this.endpoint(host),
       closing: () => this.closing.signal,
     };
+    this.http.setMaxSocketsPerHost(socketsPerHostFor(config));
     this.pings = new Pings(shared);
     this.auth = new Authorizer(config, { logger, ...opts.credentials }, shared);
   }
@@ -104,6 +125,7 @@ export class Transport implements RetryPolicy {
     this.config = config;
     this.pings.clear();
     this.auth.updateConfig(config);
+    this.http.setMaxSocketsPerHost(socketsPerHostFor(config));
   }
 
   endpoint(host: string): string {
@@ -122,10 +144,11 @@ export class Transport implements RetryPolicy {
   }
 
   /**
-   * Requests per second allowed to `host`: its `registries.<host>` setting,
-   * else none for ferry's own mirror (its capacity is the operator's, and a
-   * budget there only slows every copy: each image of a far-upstream run was
-   * throttled to ~1 s by it), else `copy.requestsPerSecond`.
+   * The fixed rate (requests per second, 0 = none) capping `host` on top of
+   * its adaptive gate: its `registries.<host>` setting, else none for
+   * ferry's own mirror (its capacity is the operator's, and a budget there
+   * only slows every copy: each image of a far-upstream run was throttled to
+   * ~1 s by it), else `copy.requestsPerSecond` (default 0: the gate alone).
    */
   requestsPerSecondFor(host: string): number {
     // the mirror: only its own entry counts (`registries."*"` is about upstreams)
@@ -150,6 +173,15 @@ export class Transport implements RetryPolicy {
     );
   }
 
+  /** What the gate learns from an answer: latency only for requests without a streamed body (an upload's answer waits for its bytes). */
+  private outcomeOf(res: HttpResponse, ms: number, timed: boolean): Outcome {
+    const get = (name: string) => res.headers.get(name);
+    const now = Date.now();
+    const retryAfterMs = res.status === 429 || res.status === 503 ? parseRetryAfter(get('retry-after'), now) : undefined;
+    const quota = readQuota(get, now);
+    return { status: res.status, ...(timed ? { latencyMs: ms } : {}), ...(retryAfterMs !== undefined ? { retryAfterMs } : {}), ...(quota ? { quota } : {}) };
+  }
+
   /** One attempt: authorized, and sent once more with fresh authorization after a 401 (replayable bodies only). */
   private async once(spec: RequestSpec): Promise<RegistryResponse> {
     const { host, signal } = spec;
@@ -160,8 +192,23 @@ export class Transport implements RetryPolicy {
     let scopes = spec.scopes;
     let auth = await this.auth.header(host, ch, scopes, signal);
     const limiter = limiterFor(host, this.requestsPerSecondFor(host));
+    const gated = host !== this.config.mirror.registry;
+    const pull = spec.pull ?? isManifestGet(spec);
     for (let authTry = 0; ; authTry++) {
-      await limiter.take(signal);
+      const pass: GatePass | undefined = gated
+        ? await acquireHost(host, gateSettingsFor(this.config, host), {
+            pull,
+            signal,
+            maxHoldMs: this.maxRetryAfterMs,
+            refuse: (hold, waitMs) => gateHoldError(hold, waitMs, ctx),
+          })
+        : undefined;
+      try {
+        await limiter.take(signal);
+      } catch (e) {
+        pass?.finish({ failure: 'neutral' });
+        throw e;
+      }
       const dl = new Deadline(this.timeoutMs, signal);
       const headers: Record<string, string> = { 'User-Agent': this.userAgent, ...spec.headers };
       if (auth) headers.Authorization = auth;
@@ -173,9 +220,12 @@ export class Transport implements RetryPolicy {
         res = await this.http.send({ url, method: spec.method, headers, body, signal: dl.signal, origin: this.endpoint(host) });
       } catch (e) {
         dl.clear();
-        throw classifyThrown(e, ctx, dl.parentAborted);
+        const fe = classifyThrown(e, ctx, dl.parentAborted);
+        pass?.finish({ failure: CONGESTION_CODES.has(fe.code) ? 'congestion' : 'neutral' });
+        throw fe;
       }
       dl.touch();
+      if (pass) pass.finish(this.outcomeOf(res, performance.now() - t0, isReplayable(spec.body)));
       this.logger.debug(
         { host, method: spec.method, path: safePath(url), status: res.status, ms: Math.round(performance.now() - t0) },
         'registry request',
