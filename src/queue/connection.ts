@@ -71,3 +71,16 @@ export async function redisAnswers(port: number, password?: string): Promise<boo
     r.disconnect();
   }
 }
+
+/**
+ * Resolves once `conn` finished its handshake: call before SUBSCRIBE on a new
+ * connection. ioredis writes SUBSCRIBE at once while a connection is still in
+ * it (status `connect`: the command carries the `loading` flag), ahead of
+ * the ready check's INFO, which Redis then refuses in subscriber mode; the
+ * check fails, the connection starts over and does the same again, so the
+ * subscriber never gets going (seen in bench/records).
+ */
+export async function whenReady(conn: Redis): Promise<void> {
+  if (conn.status === 'ready') return;
+  await new Promise<void>((resolve) => conn.once('ready', () => resolve()));
+}

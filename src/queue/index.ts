@@ -17,4 +17,4 @@ export {
   type ProducerOptions,
 } from './producer.js';
 export { Verifications, VERIFY_FAILED_TTL_MS, type Requester } from './verifications.js';
-export { clusterOptions, connectRedis, describeRedisUrl, isClusterRedisUrl, parseClusterUrl, redisAnswers, redisOptions, redactRedisUrl, type ClusterUrl } from './connection.js';
+export { clusterOptions, connectRedis, describeRedisUrl, isClusterRedisUrl, parseClusterUrl, redisAnswers, redisOptions, redactRedisUrl, whenReady, type ClusterUrl } from './connection.js';

@@ -2,6 +2,7 @@ import { EventEmitter } from 'node:events';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Redis } from 'ioredis';
 import type { ImageEvent, ImageRecord } from './record.js';
+import { whenReady } from './connection.js';
 import { decodeEvent, type ImageStore } from './store.js';
 
 /**
@@ -54,7 +55,7 @@ export class RecordFeed extends EventEmitter<{
       if (this.loadedOnce && !this.closed) void this.reload().catch(() => {});
     });
     this.starting = (async () => {
-      await this.subscriberReady();
+      await whenReady(this.subscriber); // SUBSCRIBE during the handshake would loop (connection.ts)
       await this.subscriber.subscribe(this.store.k.events);
       while (!this.closed) {
         try {
@@ -66,19 +67,6 @@ export class RecordFeed extends EventEmitter<{
       }
     })();
     return this.starting;
-  }
-
-  /**
-   * Resolves once the subscriber connection finished its handshake. ioredis
-   * writes SUBSCRIBE at once while a connection is still in it (status
-   * `connect`: the command carries the `loading` flag), ahead of the ready
-   * check's INFO, which Redis then refuses in subscriber mode; the check
-   * fails, the connection starts over and does the same again, so the feed
-   * never loads (seen when start() ran in that window: bench/records).
-   */
-  private async subscriberReady(): Promise<void> {
-    if (this.subscriber.status === 'ready') return;
-    await new Promise<void>((resolve) => this.subscriber.once('ready', () => resolve()));
   }
 
   /** (Re)reads every record while buffering live events; concurrent calls share one load. The old contents are served meanwhile. */

@@ -15,7 +15,7 @@ import { backoffDelay, type Backoff } from '../async/index.js';
 import type { FerryConfig } from '../config/index.js';
 import { describeError, isFerryError } from '../errors.js';
 import type { InUseStore } from '../in-use/index.js';
-import { decodeEvent, type ImageStore, type Producer } from '../queue/index.js';
+import { decodeEvent, whenReady, type ImageStore, type Producer } from '../queue/index.js';
 import { WatchApi, type WatchView } from './api.js';
 import { mergeWatches, tagRef, type ResolvedWatch } from './definition.js';
 import { WATCH_ERROR_CODES } from './errors.js';
@@ -136,6 +136,7 @@ export class Watcher extends EventEmitter {
     if (this.o.subscriber) {
       const sub = this.o.subscriber;
       sub.on('message', (_channel: string, message: string) => this.onRecordEvent(message));
+      await whenReady(sub); // SUBSCRIBE during the handshake would loop (src/queue/connection.ts)
       await sub.subscribe(this.o.store.k.events);
     }
   }

@@ -83,3 +83,25 @@ t.test('events that arrive during a reload are replayed on top of the snapshot, 
   t.equal(feed.get('r/gone:1'), undefined);
   t.same({ mirrored: index.counts().mirrored, queued: index.counts().queued, size: index.size }, { mirrored: 1, queued: 1, size: 2 });
 });
+
+t.test('started while its subscriber is still in the handshake, the feed still loads and follows events', async (t) => {
+  const conn = connectRedis(redis.url);
+  const sub = connectRedis(redis.url, { lazyConnect: true });
+  const store = new ImageStore(conn, 'handshake');
+  await store.update('docker.io/library/h:1', { mirrorRef: 'm/h', state: 'mirrored', mirroredAt: new Date().toISOString() }, { upsert: true });
+  const feed = new RecordFeed(store, sub);
+  t.teardown(async () => {
+    await feed.close();
+    sub.disconnect();
+    conn.disconnect();
+  });
+  // 'connect' fires with the socket open and the ready check not yet answered: the window where SUBSCRIBE looped
+  const started = new Promise<void>((resolve, reject) => sub.once('connect', () => feed.start().then(resolve, reject)));
+  await sub.connect();
+  await started;
+  t.equal(sub.status, 'ready', 'the subscriber connection settled (no reconnect loop)');
+  t.ok(new StateView(feed).isAvailable('docker.io/library/h:1'), 'loaded');
+  const ev = next(feed, (e) => e.ref === 'docker.io/library/h:2');
+  await store.update('docker.io/library/h:2', { mirrorRef: 'm/h2', state: 'queued' }, { upsert: true });
+  t.match((await ev)[0], { ref: 'docker.io/library/h:2' }, 'a live event arrives');
+});
