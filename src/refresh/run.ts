@@ -35,6 +35,8 @@ import { refreshTarget, selectForRun, type RefreshTarget } from './select.js';
 /** What refresh needs from the registry engine (RegistryEngine implements it), against upstream registries. */
 export interface RefreshEngine {
   resolveDigest(ref: string, signal?: AbortSignal): Promise<{ digest: string } | undefined>;
+  /** One token for all these references' repositories (best effort; RegistryEngine.prepareReads). */
+  prepareReads?(refs: string[], signal?: AbortSignal): Promise<void>;
 }
 
 export interface RefreshDeps {
@@ -171,6 +173,9 @@ async function checkHost(d: RefreshDeps, targets: readonly RefreshTarget[], repo
       }
     }
   };
+  // Tokens expire between runs (Docker Hub's after 300 s): one token request for every repository of the
+  // batch instead of one per repository, so a run of unchanged tags stays at one HEAD each.
+  if (targets.length > 1) await d.engine.prepareReads?.(targets.map((t) => t.ref), signal);
   const first = targets.slice(0, 1);
   if (first.length && !(await checkOne(d, first[0]!, report, k, now, signal))) {
     report.deferred += targets.length;

@@ -90,6 +90,24 @@ export class RegistryEngine {
 
   // ---------------------------------------------------------------- manifests
 
+  /**
+   * Before many reads from the same registries (a refresh run): one Bearer
+   * token per host for all the references' repositories, which their
+   * requests then find cached, instead of one token request per repository.
+   * Best effort: nothing is thrown; a request whose token lacks its scope
+   * gets a 401 and asks for its own.
+   */
+  async prepareReads(refs: string[], signal?: AbortSignal): Promise<void> {
+    const byHost = new Map<string, Set<string>>();
+    for (const ref of refs) {
+      const r = splitRef(ref);
+      let scopes = byHost.get(r.host);
+      if (!scopes) byHost.set(r.host, (scopes = new Set()));
+      scopes.add(`repository:${r.repository}:pull`);
+    }
+    await Promise.all([...byHost].filter(([, s]) => s.size > 1).map(([host, scopes]) => this.transport.prepareTokens(host, [...scopes], signal)));
+  }
+
   async resolveDigest(ref: string, signal?: AbortSignal): Promise<ManifestInfo | undefined> {
     const r = splitRef(ref);
     return this.run(signal, repoCtx(r), (s) => headManifest(this.transport, r, s));

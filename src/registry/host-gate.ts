@@ -159,7 +159,12 @@ export class HostGate {
     this.inFlightCount++;
     const counted = this.counts(pull);
     if (counted && this.live) this.live.countedSince++;
-    if (pull && this.settings.pullsOnly) this.pulls.push(now);
+    const budget = this.settings.pullBudget;
+    if (pull && this.settings.pullsOnly && budget) {
+      // kept for the budget's window only (trimmed here too: a live quota reading skips quotaHold's trim)
+      this.pulls.push(now);
+      while (this.pulls.length > budget.count || (this.pulls.length && this.pulls[0]! <= now - budget.windowMs)) this.pulls.shift();
+    }
     return { startedAt: now, counted, contended: waited || this.inFlightCount >= this.limit };
   }
 

@@ -41,7 +41,7 @@ for (const name of TAGS) {
   pushed.set(`${upstreamLog.host}/${name}`, img.digest);
 }
 
-t.test('a refresh of unchanged tags: one manifest HEAD per tag, the token fetched once per repository and then reused, nothing else', async (t) => {
+t.test('a refresh of unchanged tags: one manifest HEAD per tag, one token for all repositories and then reused, nothing else', async (t) => {
   const prefix = 'rfcost';
   const config = gcConfig({ mirror: mirrorLog.host, prefix, refresh: { inUseOnly: false } });
   config.registries = { [upstreamLog.host]: { ...creds } };
@@ -65,13 +65,14 @@ t.test('a refresh of unchanged tags: one manifest HEAD per tag, the token fetche
   const tokensBefore = ts.requests.length;
   const first = await runRefresh(deps);
   t.match(first, { targets: TAGS.length, checked: TAGS.length, moved: 0, errors: 0, deferred: 0 });
-  // A fresh engine (a process's first run): the /v2/ ping and one token per repository come on top, once.
+  // A fresh engine (a process's first run): the /v2/ ping and ONE token for every repository come on top, once.
   t.same(upstreamLog.kinds(), { 'GET /v2/': 1, 'HEAD manifests/<tag>': TAGS.length }, 'first run: the ping, then one HEAD per tag');
   t.same(
-    ts.requests.slice(tokensBefore).map((r) => r.scopes.join(' ')).sort(),
-    ['repository:demo/app:pull', 'repository:demo/other:pull'],
-    'one token per repository, reused for its other tags',
+    ts.requests.slice(tokensBefore).map((r) => [...r.scopes].sort().join(' ')),
+    ['repository:demo/app:pull repository:demo/other:pull'],
+    'one token request for both repositories, reused for all their tags',
   );
+  t.same(upstreamLog.requests.filter((r) => r.status !== 200).map((r) => `${r.method} ${r.path} ${r.status}`), ['GET /v2/ 401'], 'only the ping is refused (its challenge): the registry took the shared token');
 
   upstreamLog.reset();
   const tokensAfterFirst = ts.requests.length;
@@ -83,4 +84,29 @@ t.test('a refresh of unchanged tags: one manifest HEAD per tag, the token fetche
   t.equal(ts.requests.length, tokensAfterFirst, 'no token request: the cached tokens are reused');
   t.same(mirrorLog.requests, [], 'the mirror is not asked at all');
   t.equal(await queue.count(), 0, 'nothing is enqueued');
+});
+
+t.test('a token server granting less than the shared token asked for: each repository falls back to its own token', async (t) => {
+  const prefix = 'rfstingy';
+  const config = gcConfig({ mirror: mirrorLog.host, prefix, refresh: { inUseOnly: false } });
+  config.registries = { [upstreamLog.host]: { ...creds } };
+  const s = scene(redis.url, prefix, mirrorLog.host);
+  const queue = createQueue(s.conn, prefix);
+  const producer = new Producer({ store: s.store, queue, maxAttempts: () => 2, bufferLimit: 100 });
+  const engine = new RegistryEngine({ config, retries: 0 });
+  t.teardown(async () => {
+    await producer.close();
+    await queue.close();
+    await engine.close();
+    s.close();
+  });
+  for (const [ref, digest] of pushed) await s.record(ref, digest);
+  upstreamLog.reset();
+  const tokensBefore = ts.requests.length;
+  ts.stingy = 1; // the shared (first) token carries no access at all
+  const report = await runRefresh({ config: () => config, redis: s.conn, store: s.store, producer, engine, mirrorRefOf: s.mirrorRefOf, logger, now: s.now });
+  t.match(report, { targets: TAGS.length, checked: TAGS.length, moved: 0, errors: 0, deferred: 0 }, 'every tag still checked');
+  const asked = ts.requests.slice(tokensBefore).map((r) => [...r.scopes].sort().join(' '));
+  t.equal(asked[0], 'repository:demo/app:pull repository:demo/other:pull', 'the shared token was asked first');
+  t.same(asked.slice(1).sort(), ['repository:demo/app:pull', 'repository:demo/other:pull'], 'then one of its own per repository, after its 401');
 });

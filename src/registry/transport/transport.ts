@@ -38,6 +38,9 @@ import { Pings, preferredChallenge, type PingContext } from './ping.js';
 import { RegistryResponse } from './response.js';
 import { withRetries, type RetryPolicy } from './retry.js';
 
+/** Scopes asked in one token request by prepareTokens (~40 bytes each in the URL). */
+const TOKEN_SCOPES_PER_REQUEST = 50;
+
 export interface RequestSpec {
   host: string;
   repository?: string;
@@ -162,6 +165,22 @@ export class Transport implements RetryPolicy {
    */
   ping(host: string, signal?: AbortSignal): Promise<Challenge | null> {
     return this.pings.get(host, signal);
+  }
+
+  /**
+   * One Bearer token for many `scopes` of `host` (bearer.ts finds it for any
+   * request whose scopes it covers), in batches of TOKEN_SCOPES_PER_REQUEST
+   * to keep the token URL short. Best effort: on any failure each request
+   * asks for its own token, as without this.
+   */
+  async prepareTokens(host: string, scopes: string[], signal?: AbortSignal): Promise<void> {
+    try {
+      const ch = await this.ping(host, signal);
+      if (ch?.scheme !== 'bearer') return;
+      for (let i = 0; i < scopes.length; i += TOKEN_SCOPES_PER_REQUEST) await this.auth.header(host, ch, scopes.slice(i, i + TOKEN_SCOPES_PER_REQUEST), signal);
+    } catch (e) {
+      this.logger.debug({ host, err: e instanceof Error ? e.message : String(e) }, 'token prefetch failed; requests ask for their own');
+    }
   }
 
   /** Sends one request with retries for transient failures of replayable requests. */
