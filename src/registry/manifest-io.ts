@@ -8,6 +8,7 @@
  * public wrappers in engine.ts add the close/abort linking and error
  * classification.
  */
+import { setTimeout as sleep } from 'node:timers/promises';
 import type { FerryError } from '../errors.js';
 import { deleteScope, pullScope, pushScope } from './auth.js';
 import { registryError, repoCtx, type ErrorContext } from './errors.js';
@@ -123,8 +124,37 @@ function checkReportedDigest(bytes: Buffer, reported: string | null, ctx: ErrorC
  * limit are refused before the PUT.
  */
 export async function pushManifest(transport: Transport, r: RegistryRef, ref: string, bytes: Buffer, mediaType: string, signal: AbortSignal): Promise<string> {
-  const path = manifestPath(r, ref);
   if (bytes.length > MAX_MANIFEST_PUSH_BYTES) throw manifestTooLarge(bytes.length, MAX_MANIFEST_PUSH_BYTES, 'pushed', repoCtx(r, `PUT manifest ${ref}`));
+  for (let attempt = 0; ; attempt++) {
+    try {
+      return await pushManifestOnce(transport, r, ref, bytes, mediaType, signal);
+    } catch (e) {
+      if (attempt >= LINK_RACE_RETRIES || !isLinkReadRace(e) || signal.aborted) throw e;
+      await sleep(100 * 3 ** attempt, undefined, { signal });
+    }
+  }
+}
+
+/** Extra PUTs after a link-read race (100 ms, then 300 ms later). */
+const LINK_RACE_RETRIES = 2;
+
+/**
+ * docker-registry 2.8 answers a manifest PUT with DIGEST_INVALID next to
+ * MANIFEST_BLOB_UNKNOWN when reading a referenced manifest's or blob's link
+ * file failed: its filesystem driver rewrites link files in place, so a
+ * concurrent PUT of the same child (two copies of one image, by tag and by
+ * digest, in the same repository) can be read half-written. What it names is
+ * there; the same PUT a moment later goes through. A missing reference alone
+ * (MANIFEST_BLOB_UNKNOWN without DIGEST_INVALID) is a real answer: not retried.
+ */
+function isLinkReadRace(e: unknown): boolean {
+  const d = (e as FerryError | undefined)?.details;
+  const codes = Array.isArray(d?.registryCodes) ? (d!.registryCodes as unknown[]) : [];
+  return d?.status === 400 && codes.includes('DIGEST_INVALID') && codes.includes('MANIFEST_BLOB_UNKNOWN');
+}
+
+async function pushManifestOnce(transport: Transport, r: RegistryRef, ref: string, bytes: Buffer, mediaType: string, signal: AbortSignal): Promise<string> {
+  const path = manifestPath(r, ref);
   const res = await transport.request({
     host: r.host,
     repository: r.repository,

@@ -155,3 +155,33 @@ t.test('caller abort: ABORTED promptly', async (t) => {
   t.equal(err.code, 'FERRY_ERR_REGISTRY_ABORTED');
   t.equal(await inspectRaw(`${mirror.host}/faults/app${n}:v1`), undefined);
 });
+
+t.test("the mirror misreads a child's link while it is rewritten (DIGEST_INVALID + MANIFEST_BLOB_UNKNOWN): the manifest PUT is sent again", async (t) => {
+  const e = engine();
+  const front = await startFaultProxy(mirror.host);
+  t.teardown(async () => {
+    await e.close();
+    await front.stop();
+  });
+  // docker-registry 2.8's answer when a link file it reads is half-written by a concurrent PUT of the same child
+  const body = JSON.stringify({ errors: [{ code: 'DIGEST_INVALID', message: 'provided digest did not match uploaded content' }, { code: 'MANIFEST_BLOB_UNKNOWN', message: 'blob unknown to registry' }] });
+  front.rules.push({ method: 'PUT', path: /\/manifests\/v1$/, fault: { kind: 'status', status: 400, body }, times: 1 });
+  const res = await e.copy({ src: `${upstream.host}/demo/app:v1`, dst: `${front.host}/faults/race${++n}:v1` });
+  t.equal(res.digest, imgs.amd64.digest);
+  t.same(front.log.filter((l) => /^PUT .*\/manifests\/v1/.test(l)).map((l) => l.endsWith('!status')), [true, false], 'refused once, then taken');
+  t.equal((await inspectRaw(`${mirror.host}/faults/race${n}:v1`))?.digest, imgs.amd64.digest);
+});
+
+t.test('a manifest naming a blob the mirror lacks (MANIFEST_BLOB_UNKNOWN alone) is not sent again', async (t) => {
+  const e = engine();
+  const front = await startFaultProxy(mirror.host);
+  t.teardown(async () => {
+    await e.close();
+    await front.stop();
+  });
+  const body = JSON.stringify({ errors: [{ code: 'MANIFEST_BLOB_UNKNOWN', message: 'blob unknown to registry' }] });
+  front.rules.push({ method: 'PUT', path: /\/manifests\/v1$/, fault: { kind: 'status', status: 400, body } });
+  const err = await e.copy({ src: `${upstream.host}/demo/app:v1`, dst: `${front.host}/faults/missing${++n}:v1` }).catch((x) => x);
+  t.match(err, { code: 'FERRY_ERR_REGISTRY_MANIFEST_INVALID', transient: false });
+  t.equal(front.log.filter((l) => /^PUT .*\/manifests\/v1/.test(l)).length, 1, 'one PUT');
+});
