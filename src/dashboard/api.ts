@@ -56,16 +56,13 @@ export interface Stats {
  * Redis's updatedAt index while the record feed is still loading: at
  * 100,000 records that load takes seconds (bench/records), and the
  * dashboard's first page should not wait for it, nor answer 503. Same order
- * as the index (ZREVRANGE: score = updatedAt in ms, ties by ref
- * descending), same cursor; undefined for any other query, or when Redis
- * does not answer (the caller then waits for the feed).
+ * as the index (ImageStore.newestPage), same cursor; undefined for any other
+ * query, or when Redis does not answer (the caller then waits for the feed).
  */
 async function pageFromRedis(ctx: RoleContext, q: ListQuery): Promise<ListPage | undefined> {
   if (q.sort !== 'updatedAt' || q.order !== 'desc' || q.cursor || q.q || q.states?.length || ctx.connection.status !== 'ready') return undefined;
-  const index = ctx.store.k.index;
   try {
-    const [total, refs] = await Promise.all([ctx.connection.zcard(index), ctx.connection.zrevrange(index, q.offset, q.offset + q.limit - 1)]);
-    const items = (await ctx.store.getMany(refs)).filter((r): r is ImageRecord => r !== undefined);
+    const { total, records: items } = await ctx.store.newestPage(q.offset, q.limit);
     const end = q.offset + items.length;
     const last = items.at(-1);
     return { items, total, offset: q.offset, limit: q.limit, nextOffset: end < total ? end : null, nextCursor: end < total && last ? encodeCursor([last.updatedAt, last.ref]) : null };

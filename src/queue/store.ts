@@ -146,6 +146,15 @@ export class ImageStore {
     return res.map(([err, h]) => (err ? undefined : decodeRecord(h as Record<string, string>)));
   }
 
+  /**
+   * One page of the records, most recently updated first (the index's order:
+   * score = updatedAt in ms, ties by ref descending), and how many there are.
+   */
+  async newestPage(offset: number, limit: number): Promise<{ total: number; records: ImageRecord[] }> {
+    const [total, refs] = await Promise.all([this.redis.zcard(this.k.index), this.redis.zrevrange(this.k.index, offset, offset + limit - 1)]);
+    return { total, records: (await this.getMany(refs)).filter((r): r is ImageRecord => r !== undefined) };
+  }
+
   /** Every ref, most recently updated first. */
   async refs(): Promise<string[]> {
     return this.redis.zrevrange(this.k.index, 0, -1);

@@ -180,6 +180,12 @@ export function registryError(kind: RegistryErrorKind, message: string, ctx: Err
 }
 
 /** `Retry-After`: delta-seconds or an HTTP-date -> milliseconds from now (>= 0), or undefined. */
+/** The registry's own error codes a FerryError carries (`details.registryCodes`), [] when it gave none. */
+export function registryCodesOf(e: unknown): string[] {
+  const codes = (e as FerryError | undefined)?.details?.registryCodes;
+  return Array.isArray(codes) ? codes.filter((c): c is string => typeof c === 'string') : [];
+}
+
 export function parseRetryAfter(v: string | null | undefined, now = Date.now()): number | undefined {
   if (!v) return undefined;
   const s = v.trim();

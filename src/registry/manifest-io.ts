@@ -11,7 +11,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { FerryError } from '../errors.js';
 import { deleteScope, pullScope, pushScope } from './auth.js';
-import { registryError, repoCtx, type ErrorContext } from './errors.js';
+import { registryCodesOf, registryError, repoCtx, type ErrorContext } from './errors.js';
 import { algorithmOf, digestOf, isSupportedType, MANIFEST_ACCEPT, MAX_MANIFEST_PUSH_BYTES, MAX_MANIFEST_READ_BYTES, manifestMediaType, sha256Digest } from './manifest.js';
 import { blobPath, checkDigest, digestProblem, manifestPath, tagProblem, tagsPath } from './paths.js';
 import { manifestRefOf, type RegistryRef } from './ref.js';
@@ -148,9 +148,8 @@ const LINK_RACE_RETRIES = 2;
  * (MANIFEST_BLOB_UNKNOWN without DIGEST_INVALID) is a real answer: not retried.
  */
 function isLinkReadRace(e: unknown): boolean {
-  const d = (e as FerryError | undefined)?.details;
-  const codes = Array.isArray(d?.registryCodes) ? (d!.registryCodes as unknown[]) : [];
-  return d?.status === 400 && codes.includes('DIGEST_INVALID') && codes.includes('MANIFEST_BLOB_UNKNOWN');
+  const codes = registryCodesOf(e);
+  return (e as FerryError | undefined)?.details?.status === 400 && codes.includes('DIGEST_INVALID') && codes.includes('MANIFEST_BLOB_UNKNOWN');
 }
 
 async function pushManifestOnce(transport: Transport, r: RegistryRef, ref: string, bytes: Buffer, mediaType: string, signal: AbortSignal): Promise<string> {

@@ -18,6 +18,7 @@
 import { pool } from '../async/index.js';
 import type { PlatformMode } from '../config/types.js';
 import { FerryError } from '../errors.js';
+import { registryCodesOf } from './errors.js';
 import { filterIndex, isIndexType } from './manifest.js';
 import { fetchManifest, headManifest, type ManifestInfo } from './manifest-io.js';
 import type { RegistryRef } from './ref.js';
@@ -71,8 +72,8 @@ export function refusesSparseIndex(e: unknown): boolean {
   if (!(e instanceof FerryError) || e.transient) return false;
   const status = e.details?.status;
   if (status !== 400 && status !== 404 && status !== 422) return false;
-  const codes = e.details?.registryCodes;
-  return !Array.isArray(codes) || codes.length === 0 || codes.some((c) => typeof c === 'string' && SPARSE_REFUSALS.has(c));
+  const codes = registryCodesOf(e);
+  return codes.length === 0 || codes.some((c) => SPARSE_REFUSALS.has(c));
 }
 
 /**
