@@ -24,8 +24,9 @@ export const DEFAULTS: FerryConfig = {
   webhook: { port: 8443, host: '0.0.0.0', certFile: '', keyFile: '', failClosed: false, bodyLimit: 3 * 1024 * 1024, bufferLimit: 10_000 },
   dashboard: { port: 8080, host: '127.0.0.1', token: '' },
   hooks: { secret: '' },
+  notify: [],
   gc: { enabled: false, unusedFor: '720h', schedule: '0 3 * * *', dryRun: true, keepUnusedFor: '168h' },
   refresh: { schedule: '*/30 * * * *', inUseOnly: true, maxRequestsPerRegistry: 100 },
   log: { level: 'info' },
-  kubernetes: { namespaceInformer: 'auto', podInformer: 'auto', events: true },
+  kubernetes: { namespaceInformer: 'auto', podInformer: 'auto', events: true, imageWatches: 'auto' },
 };

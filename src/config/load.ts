@@ -194,14 +194,13 @@ function semanticProblems(c: FerryConfig): string[] {
     } catch (e) {
       problems.push(`watch.${i}.schedule: invalid cron "${w.schedule}": ${(e as Error).message}`);
     }
-    if (w.allowTags !== undefined) {
+    if (w.allowTags !== undefined && w.allowTags !== 'any') {
       try {
-        new RegExp(w.allowTags);
+        new RegExp(w.allowTags.startsWith('regexp:') ? w.allowTags.slice('regexp:'.length) : w.allowTags);
       } catch (e) {
         problems.push(`watch.${i}.allowTags: invalid regular expression: ${(e as Error).message}`);
       }
     }
-    if (w.strategy === 'semver' && !w.constraint) problems.push(`watch.${i}.constraint: required for strategy semver`);
   });
   const schedules: [string, string][] = [['gc.schedule', c.gc.schedule], ...(c.refresh.schedule.trim() ? [['refresh.schedule', c.refresh.schedule] as [string, string]] : [])];
   for (const [where, schedule] of schedules) {

@@ -162,6 +162,7 @@ export const CONFIG_SCHEMA = {
           schedule: { type: 'string', minLength: 1 },
           keep: { type: 'integer', minimum: 0 },
           cacheBy: { enum: ['tag', 'digest'] },
+          alias: { type: 'string', pattern: '^[A-Za-z0-9_][A-Za-z0-9._-]{0,127}$' },
         },
       },
     },
@@ -193,6 +194,19 @@ export const CONFIG_SCHEMA = {
       additionalProperties: false,
       properties: { secret: { type: 'string' } },
     },
+    notify: {
+      type: 'array',
+      items: {
+        type: 'object',
+        additionalProperties: false,
+        required: ['url'],
+        properties: {
+          url: { type: 'string', pattern: '^https?://' },
+          events: { type: 'array', minItems: 1, uniqueItems: true, items: { enum: ['tagMoved', 'drifted', 'mirrored', 'error'] } },
+          secret: { type: 'string' },
+        },
+      },
+    },
     gc: {
       type: 'object',
       additionalProperties: false,
@@ -221,7 +235,7 @@ export const CONFIG_SCHEMA = {
     kubernetes: {
       type: 'object',
       additionalProperties: false,
-      properties: { namespaceInformer: { enum: ['auto', 'off'] }, podInformer: { enum: ['auto', 'off'] }, events: { type: 'boolean' } },
+      properties: { namespaceInformer: { enum: ['auto', 'off'] }, podInformer: { enum: ['auto', 'off'] }, events: { type: 'boolean' }, imageWatches: { enum: ['auto', 'off'] } },
     },
   },
 } as const;

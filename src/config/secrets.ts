@@ -28,6 +28,9 @@ export const SECRET_CONFIG_PATHS: readonly SecretPath[] = [
   { path: 'queue.redisUrl', kind: 'url' },
   { path: 'dashboard.token', kind: 'value' },
   { path: 'hooks.secret', kind: 'value' },
+  { path: 'notify.*.secret', kind: 'value' },
+  // a receiver URL may carry `https://user:pass@host` or a token in its query
+  { path: 'notify.*.url', kind: 'url' },
 ];
 
 /**

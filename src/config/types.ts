@@ -137,6 +137,8 @@ export interface WatchConfig {
   schedule: string;
   keep?: number;
   cacheBy?: 'tag' | 'digest';
+  /** A mirror tag (in the watched image's mirror repository) moved to the selected digest once that digest is mirrored. */
+  alias?: string;
 }
 
 export interface ImportConfig {
@@ -160,6 +162,18 @@ export interface DashboardConfig {
   port: number;
   host: string;
   token: string;
+}
+
+export type NotifyEvent = 'tagMoved' | 'drifted' | 'mirrored' | 'error';
+
+/** One receiver of CloudEvents (docs/notify.md). */
+export interface NotifyTarget {
+  /** http(s) URL the events are POSTed to. */
+  url: string;
+  /** Which events this receiver gets; omitted = all four. */
+  events?: NotifyEvent[];
+  /** When set, every delivery carries `X-Ferry-Signature-256: sha256=<HMAC-SHA256 of the body>`. */
+  secret?: string;
 }
 
 export interface HooksConfig {
@@ -197,6 +211,8 @@ export interface KubernetesConfig {
   podInformer: 'auto' | 'off';
   /** Write FerryRewrote / FerryDenied / FerryBlockedImageInUse Events. */
   events: boolean;
+  /** auto: the watch role reconciles ImageWatch resources (imagewatches.ferry.io) when a kubeconfig / in-cluster account exists. */
+  imageWatches: 'auto' | 'off';
 }
 
 export interface FerryConfig {
@@ -213,6 +229,7 @@ export interface FerryConfig {
   webhook: WebhookConfig;
   dashboard: DashboardConfig;
   hooks: HooksConfig;
+  notify: NotifyTarget[];
   gc: GcConfig;
   refresh: RefreshConfig;
   log: { level: 'trace' | 'debug' | 'info' | 'warn' | 'error' | 'fatal' | 'silent' };

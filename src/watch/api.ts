@@ -4,14 +4,16 @@
  * Redis. Config-file watches are read-only here: the file is their source.
  */
 import { nextCronRun, type WatchConfig } from '../config/index.js';
-import { validateApiWatch, type ResolvedWatch } from './definition.js';
+import { validateApiWatch, type ResolvedWatch, type WatchResource, type WatchSource } from './definition.js';
 import { watchError } from './errors.js';
 import { EMPTY_STATUS, type ChangeEvent, type HeldEntry, type WatchState, type WatchStatus } from './state.js';
 
 export interface WatchView extends WatchStatus {
   id: string;
-  source: 'config' | 'api';
+  source: WatchSource;
   config: WatchConfig;
+  /** `resource` watches: the ImageWatch object. */
+  resource?: WatchResource;
   nextPollAt: string | null;
 }
 
@@ -49,7 +51,7 @@ export class WatchApi {
     } catch {
       /* validated at load; never here */
     }
-    return { id: w.id, source: w.source, config: w.config, nextPollAt, ...(s ?? EMPTY_STATUS) };
+    return { id: w.id, source: w.source, config: w.config, ...(w.resource ? { resource: w.resource } : {}), nextPollAt, ...(s ?? EMPTY_STATUS) };
   }
 
   /** Kept after the watch is deleted, for audit. */
@@ -64,6 +66,7 @@ export class WatchApi {
   async put(id: string, body: unknown): Promise<{ created: boolean; watch: WatchView }> {
     const existing = await this.d.find(id);
     if (existing?.source === 'config') throw watchError('READ_ONLY', `watch "${id}" is defined in the config file`);
+    if (existing?.source === 'resource') throw watchError('READ_ONLY', `watch "${id}" is defined by ImageWatch ${existing.resource?.namespace}/${existing.resource?.name}: edit that object`);
     const config = validateApiWatch(id, body);
     const created = await this.d.state.putApiWatch({ ...config, id });
     await this.d.sync(); // polls a new watch at once
@@ -76,6 +79,7 @@ export class WatchApi {
     const existing = await this.d.find(id);
     if (!existing) throw watchError('NOT_FOUND', `no watch "${id}"`);
     if (existing.source === 'config') throw watchError('READ_ONLY', `watch "${id}" is defined in the config file`);
+    if (existing.source === 'resource') throw watchError('READ_ONLY', `watch "${id}" is defined by ImageWatch ${existing.resource?.namespace}/${existing.resource?.name}: delete that object`);
     await this.d.state.deleteApiWatch(id);
     await this.d.state.forget(id);
     await this.d.cancelRetry(id);

@@ -12,7 +12,22 @@ import { parseReference, repositoryOf } from '../reference/index.js';
 import { watchError } from './errors.js';
 import { compileRange, compileTagFilter } from './strategy/index.js';
 
-export type WatchSource = 'config' | 'api';
+export type WatchSource = 'config' | 'api' | 'resource';
+
+/** The ImageWatch object (imagewatches.ferry.io) a `resource` watch comes from. */
+export interface WatchResource {
+  namespace: string;
+  name: string;
+  uid?: string | undefined;
+  /** metadata.generation: written back as status.observedGeneration. */
+  generation?: number | undefined;
+}
+
+/** A watch defined by an ImageWatch: its spec as a `watch:` entry (id `<namespace>.<name>`) and the object it came from. */
+export interface ResourceWatch {
+  config: WatchConfig;
+  resource: WatchResource;
+}
 
 export interface ResolvedWatch {
   id: string;
@@ -25,6 +40,8 @@ export interface ResolvedWatch {
   path: string;
   /** `digest` strategy: the followed tag (config `tag`, else the image's tag, else `latest`). */
   tag: string | undefined;
+  /** Set for `resource` watches: the ImageWatch it reconciles. */
+  resource?: WatchResource | undefined;
 }
 
 const ID_RE = /^[A-Za-z0-9_.-]+$/;
@@ -50,7 +67,7 @@ export function deriveWatchId(w: WatchConfig): string {
   return `${slug(`${repositoryOf(r)}-${what}`)}-${h}`;
 }
 
-export function resolveWatch(w: WatchConfig, source: WatchSource): ResolvedWatch {
+export function resolveWatch(w: WatchConfig, source: WatchSource, resource?: WatchResource): ResolvedWatch {
   const r = parseReference(w.image);
   const id = w.id ?? deriveWatchId(w);
   return {
@@ -61,6 +78,7 @@ export function resolveWatch(w: WatchConfig, source: WatchSource): ResolvedWatch
     domain: r.domain,
     path: r.path,
     tag: w.strategy === 'digest' ? (w.tag ?? r.tag ?? 'latest') : w.tag,
+    ...(resource ? { resource } : {}),
   };
 }
 
@@ -75,26 +93,29 @@ export interface MergeResult {
   problems: string[];
 }
 
-/** Config-file watches first (they win on an id clash), then API-defined ones. */
-export function mergeWatches(fromConfig: readonly WatchConfig[], fromApi: readonly WatchConfig[]): MergeResult {
+/** Config-file watches first (they win on an id clash), then API-defined ones, then ImageWatch resources. */
+export function mergeWatches(fromConfig: readonly WatchConfig[], fromApi: readonly WatchConfig[], fromResources: readonly ResourceWatch[] = []): MergeResult {
   const out = new Map<string, ResolvedWatch>();
   const problems: string[] = [];
-  const add = (w: WatchConfig, source: WatchSource, i: number) => {
+  const where = (w: WatchConfig, source: WatchSource, i: number, res?: WatchResource): string =>
+    source === 'config' ? `watch.${i}` : source === 'api' ? `API watch ${w.id ?? i}` : `ImageWatch ${res?.namespace}/${res?.name}`;
+  const add = (w: WatchConfig, source: WatchSource, i: number, res?: WatchResource) => {
     let rw: ResolvedWatch;
     try {
-      rw = resolveWatch(w, source);
+      rw = resolveWatch(w, source, res);
     } catch (e) {
-      problems.push(`${source === 'config' ? `watch.${i}` : `API watch ${w.id ?? i}`}: ${describeError(e)}`);
+      problems.push(`${where(w, source, i, res)}: ${describeError(e)}`);
       return;
     }
     if (out.has(rw.id)) {
-      problems.push(`${source === 'config' ? `watch.${i}` : 'API watch'} id "${rw.id}" is used by another ${out.get(rw.id)!.source} watch; ignored`);
+      problems.push(`${where(w, source, i, res)} id "${rw.id}" is used by another ${out.get(rw.id)!.source} watch; ignored`);
       return;
     }
     out.set(rw.id, rw);
   };
   fromConfig.forEach((w, i) => add(w, 'config', i));
   fromApi.forEach((w, i) => add(w, 'api', i));
+  fromResources.forEach((r, i) => add(r.config, 'resource', i, r.resource));
   return { watches: [...out.values()], problems };
 }
 

@@ -3,7 +3,7 @@ export { Watcher, type PollReport, type Trigger, type WatcherDeps } from './watc
 export { type WatchView } from './api.js';
 export { type RetentionReport } from './retention-pass.js';
 export { type WatchEngine } from './observe.js';
-export { deriveWatchId, mergeWatches, resolveWatch, validateApiWatch, type ResolvedWatch } from './definition.js';
+export { deriveWatchId, mergeWatches, resolveWatch, validateApiWatch, type ResolvedWatch, type ResourceWatch, type WatchResource } from './definition.js';
 export { parseEnvelope, watchesForEvent, EVENTS_MEDIA_TYPE, type RegistryEvent } from './hooks.js';
 export { watchRoutes } from './routes.js';
 export { watchKeys, WATCH_QUEUE_NAME } from './keys.js';

@@ -17,7 +17,7 @@ import { describeError, isFerryError } from '../errors.js';
 import type { InUseStore } from '../in-use/index.js';
 import { decodeEvent, whenReady, type ImageStore, type Producer } from '../queue/index.js';
 import { WatchApi, type WatchView } from './api.js';
-import { mergeWatches, tagRef, type ResolvedWatch } from './definition.js';
+import { mergeWatches, tagRef, type ResolvedWatch, type ResourceWatch } from './definition.js';
 import { WATCH_ERROR_CODES } from './errors.js';
 import { reconcileHoldings } from './holdings.js';
 import { pollWatchesForEnvelope, type HookPollDeps } from './hook-polls.js';
@@ -65,6 +65,8 @@ export interface WatcherDeps {
   mirrorRefOf(ref: string): string;
   /** The in-use index when this process watches pods: retention then keeps what pods run, and deletes nothing while the pod watch is not live. */
   inUse?: InUseStore | undefined;
+  /** Watches defined by ImageWatch resources (the informer's current view); call `sync()` when it changes. */
+  resourceWatches?: () => readonly ResourceWatch[];
   /** Scheduled polls run at once per process. @defaultValue 4 */
   concurrency?: number;
   /** @defaultValue 60 s */
@@ -141,14 +143,15 @@ export class Watcher extends EventEmitter {
     }
   }
 
-  /** Config-file watches merged with API-defined ones. */
+  /** Config-file watches merged with API-defined ones and ImageWatch resources. */
   async watches(): Promise<ResolvedWatch[]> {
-    const { watches, problems } = mergeWatches(this.o.config().watch, await this.state.apiWatches());
+    const { watches, problems } = mergeWatches(this.o.config().watch, await this.state.apiWatches(), this.o.resourceWatches?.() ?? []);
     const said = problems.join('\n');
     if (said !== this.lastProblems) for (const p of problems) this.logger.error({ problem: p }, 'watch ignored');
     this.lastProblems = said;
     metrics.watchesGauge.set({ source: 'config' }, watches.filter((w) => w.source === 'config').length);
     metrics.watchesGauge.set({ source: 'api' }, watches.filter((w) => w.source === 'api').length);
+    metrics.watchesGauge.set({ source: 'resource' }, watches.filter((w) => w.source === 'resource').length);
     return watches;
   }
 

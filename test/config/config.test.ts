@@ -111,7 +111,6 @@ t.test('an invalid config is refused listing every problem', async (t) => {
   );
   t.match(semantic.join('\n'), /watch\.0\.schedule: invalid cron/);
   t.match(semantic.join('\n'), /watch\.0\.allowTags: invalid regular expression/);
-  t.match(semantic.join('\n'), /watch\.0\.constraint: required/);
   t.match(semantic.join('\n'), /initialMs: 5000 is larger than maxMs/);
   t.match(semantic.join('\n'), /certFile and keyFile/);
 });
