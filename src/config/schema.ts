@@ -202,7 +202,7 @@ export const CONFIG_SCHEMA = {
         required: ['url'],
         properties: {
           url: { type: 'string', pattern: '^https?://' },
-          events: { type: 'array', minItems: 1, uniqueItems: true, items: { enum: ['tagMoved', 'drifted', 'mirrored', 'error'] } },
+          events: { type: 'array', minItems: 1, items: { enum: ['tagMoved', 'drifted', 'mirrored', 'error'] } },
           secret: { type: 'string' },
         },
       },
