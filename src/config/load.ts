@@ -194,9 +194,14 @@ function semanticProblems(c: FerryConfig): string[] {
     } catch (e) {
       problems.push(`watch.${i}.schedule: invalid cron "${w.schedule}": ${(e as Error).message}`);
     }
-    if (w.allowTags !== undefined && w.allowTags !== 'any') {
+    if (w.allowTags !== undefined && w.allowTags.toLowerCase() !== 'any') {
       try {
-        new RegExp(w.allowTags.startsWith('regexp:') ? w.allowTags.slice('regexp:'.length) : w.allowTags);
+        // `regexp:<expr>` (argocd-image-updater's syntax, a leading (?i)/(?s)/(?m) becoming flags) or a bare JS regex: src/watch/strategy/filter.ts
+        const prefixed = /^regexp:/i.test(w.allowTags);
+        let src = prefixed ? w.allowTags.slice('regexp:'.length) : w.allowTags;
+        const f = prefixed ? /^\(\?([ims]+)\)/.exec(src) : null;
+        if (f) src = src.slice(f[0].length);
+        new RegExp(src, f ? [...new Set(f[1])].join('') : '');
       } catch (e) {
         problems.push(`watch.${i}.allowTags: invalid regular expression: ${(e as Error).message}`);
       }

@@ -53,7 +53,6 @@ t.test('list, edit through the API, config-file watches read-only', async (t) =>
   t.equal(bad.status, 400);
   t.equal(bad.body.code, 'FERRY_ERR_WATCH_INVALID');
   t.match(bad.body.details.problems.join('\n'), /schedule[\s\S]*allowTags|allowTags[\s\S]*schedule/);
-  t.match(bad.body.details.problems.join('\n'), /constraint/);
   t.match(bad.body.details.problems.join('\n'), /image: .*lowercase/);
   t.equal((await call(`${h.url}/api/watches/bad`, 'PUT', { ...body, constraint: 'nope' }, 'tok')).body.code, 'FERRY_ERR_WATCH_INVALID');
   t.equal((await call(`${h.url}/api/watches/bad`, 'PUT', { ...body, image: 'Not A Ref' }, 'tok')).status, 400);

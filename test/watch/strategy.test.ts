@@ -20,7 +20,8 @@ t.test('semver selection (table)', async (t) => {
     { name: 'no constraint = any version', tags: ['0.1.0', '3.0.0', 'latest'], want: '3.0.0' },
     { name: 'nothing satisfies', tags: ['1.0.0', '1.1.0'], constraint: '^2', want: undefined },
     { name: 'prereleases excluded by default', tags: ['1.0.0', '1.1.0-rc.1', '2.0.0-beta.1'], constraint: '*', want: '1.0.0' },
-    { name: 'prereleases excluded even when the range names one', tags: ['1.1.0-rc.1', '1.0.0'], constraint: '>=1.1.0-rc.0', want: undefined },
+    // Masterminds (argocd-image-updater): a constraint naming a prerelease lets prereleases in (npm semver did not here).
+    { name: 'a range naming a prerelease includes prereleases', tags: ['1.1.0-rc.1', '1.0.0'], constraint: '>=1.1.0-rc.0', want: '1.1.0-rc.1' },
     { name: 'prerelease: true includes them', tags: ['1.0.0', '1.1.0-rc.1'], constraint: '^1', prerelease: true, want: '1.1.0-rc.1' },
     { name: 'prerelease: true still prefers the release', tags: ['1.1.0', '1.1.0-rc.1'], constraint: '^1', prerelease: true, want: '1.1.0' },
     { name: 'prerelease ordering', tags: ['2.0.0-rc.2', '2.0.0-rc.10', '2.0.0-beta.9'], constraint: '^2.0.0-0', prerelease: true, want: '2.0.0-rc.10' },
@@ -29,11 +30,11 @@ t.test('semver selection (table)', async (t) => {
     { name: '1.2 style is 1.2.0', tags: ['1.2', '1.3', '1.10', '2'], constraint: '^1', want: '1.10' },
     { name: 'single number is N.0.0', tags: ['1', '2', '3'], constraint: '<3', want: '2' },
     { name: '1.2 loses to 1.2.1', tags: ['1.2', '1.2.1'], constraint: '~1.2', want: '1.2.1' },
-    { name: 'tie 1.2 / 1.2.0: the longer tag wins', tags: ['1.2', '1.2.0'], constraint: '^1', want: '1.2.0' },
-    { name: 'tie 1.2.0 / v1.2.0: the plain tag wins', tags: ['v1.2.0', '1.2.0'], constraint: '^1', want: '1.2.0' },
-    { name: 'variants are not versions', tags: ['1.2-alpine', '1.1', 'latest', 'stable'], constraint: '^1', want: '1.1' },
+    { name: 'tie 1.2 / 1.2.0: the later string wins (AIU)', tags: ['1.2', '1.2.0'], constraint: '^1', want: '1.2.0' },
+    { name: 'tie 1.2.0 / v1.2.0: the later string wins (AIU)', tags: ['1.2.0', 'v1.2.0'], constraint: '^1', want: 'v1.2.0' },
+    { name: 'x.y-variant is a prerelease, latest/stable are not versions', tags: ['1.2-alpine', '1.1', 'latest', 'stable'], constraint: '^1', want: '1.1' },
     { name: 'four parts are not versions', tags: ['1.2.3.4', '1.2.3'], constraint: '^1', want: '1.2.3' },
-    { name: 'leading zeros are not versions', tags: ['01.2.3', '1.02', '1.0.0'], constraint: '*', want: '1.0.0' },
+    { name: 'leading zeros are versions (Masterminds NewVersion)', tags: ['01.2.3', '1.02', '1.0.0'], constraint: '*', want: '01.2.3' },
     { name: 'x.y.z-variant is a prerelease', tags: ['1.2.3-alpine', '1.2.2'], constraint: '^1', want: '1.2.2' },
     { name: 'x.y.z-variant with prerelease: true', tags: ['1.2.3-alpine', '1.2.2'], constraint: '^1', prerelease: true, want: '1.2.3-alpine' },
     { name: 'empty list', tags: [], constraint: '^1', want: undefined },
@@ -47,9 +48,10 @@ t.test('semver selection (table)', async (t) => {
 
 t.test('parseTagVersion', async (t) => {
   t.match(parseTagVersion('v1.2'), { parts: 2, vPrefix: true, version: { version: '1.2.0' } });
-  t.match(parseTagVersion('V3'), { parts: 1, vPrefix: true, version: { version: '3.0.0' } });
+  t.match(parseTagVersion('v3'), { parts: 1, vPrefix: true, version: { version: '3.0.0' } });
+  t.match(parseTagVersion('1.2-alpine'), { parts: 2, version: { version: '1.2.0-alpine' } });
   t.match(parseTagVersion('1.2.3-rc.1'), { parts: 3, version: { version: '1.2.3-rc.1' } });
-  for (const s of ['latest', 'v', 'vv1.2.3', '1.2.', '.1', '1.2-alpine', '1..2', 'x1.2.3', '1.2.3.4']) t.equal(parseTagVersion(s), undefined, s);
+  for (const s of ['latest', 'v', 'vv1.2.3', '1.2.', '.1', 'V3', '1..2', 'x1.2.3', '1.2.3.4']) t.equal(parseTagVersion(s), undefined, s);
 });
 
 t.test('allowTags regex and ignoreTags globs (every strategy)', async (t) => {

@@ -10,8 +10,9 @@ import { selectNewest } from './newest.js';
 import { selectSemver } from './semver.js';
 import type { Selection, TagCreated } from './types.js';
 
-export { compileTagFilter, filterTags, type TagFilterOptions, type TagPredicate } from './filter.js';
-export { selectSemver, parseTagVersion, compileRange, compareTagVersions, type TagVersion, type SemverOptions } from './semver.js';
+export { compileTagFilter, compileAllowTags, filterTags, type TagFilterOptions, type TagPredicate } from './filter.js';
+export { selectSemver, parseTagVersion, compileRange, compareTagVersions, type TagVersion, type SemverOptions, type Constraint } from './semver.js';
+export { parseVersionText } from './version.js';
 export { selectAlphabetical } from './alphabetical.js';
 export { selectNewest } from './newest.js';
 export { selectDigestTag } from './digest.js';

@@ -1,25 +1,25 @@
 /**
- * `semver` strategy (pure): the highest tag satisfying `constraint`.
- *
- * Which tags are versions (documented in docs/watch.md):
- *  1. Full SemVer 2.0 (`1.2.3`, `1.2.3-rc.1`), optionally with a leading `v`
- *     or `V` (`v1.2.3`). Parsed strictly: no leading zeros, nothing after it.
- *  2. One or two numeric parts (`1`, `1.2`, `v1.2`) are completed with `.0`
- *     (what `semver.coerce` does), so `1.2` is 1.2.0. Only these exact
- *     shapes: `1.2-alpine`, `1.2.3.4`, `2024.01` with a leading zero,
- *     `latest`, `stable` are NOT versions and never selected. (`semver.coerce`
- *     would read `1.2-alpine` as 1.2.0 and mix image variants, so it is not
- *     applied to arbitrary tags.)
- *  3. A SemVer prerelease (`1.2.3-rc.1`, and also `1.2.3-alpine`, which SemVer
- *     reads as a prerelease) is a candidate only with `prerelease: true`; then
- *     ranges match prereleases of any version (`includePrerelease`).
- *  4. Ties (`1.2`, `1.2.0`, `v1.2.0` are all 1.2.0): the tag with more written
- *     parts wins, then the one without `v`, then the higher string.
- * No constraint means any version (`*`).
+ * `semver` strategy (pure): the highest version tag satisfying `constraint`,
+ * as argocd-image-updater (AIU) selects it (docs/tag-selection.md):
+ *  1. Tags are versions as Masterminds `NewVersion` reads them (version.ts):
+ *     `1.2.3`, `v1.2.3`, `1.2` (1.2.0), `1` (1.0.0), `1.2.3-rc.1`,
+ *     `1.2-alpine` (a prerelease); not `1.2.3.4`, `latest`, `V1`.
+ *  2. The constraint has Masterminds/semver v3 semantics (constraint.ts);
+ *     none means `*`, any release.
+ *  3. A prerelease satisfies the constraint only when the constraint's AND
+ *     group names a prerelease (`>=1.2.3-0`), or with ferry's
+ *     `prerelease: true` (prereleases everywhere, Masterminds'
+ *     `IncludePrerelease`).
+ *  4. Highest by SemVer precedence (build metadata ignored); ties (`1.2`,
+ *     `1.2.0`, `v1.2.0`, `1.2.0+b`) go to the tag that sorts last as a plain
+ *     string, AIU's order: `v1.2.0` beats `1.2.0` beats `1.2`.
  */
-import semver from 'semver';
-import { watchError } from '../errors.js';
+import type semver from 'semver';
+import { parseConstraint, type Constraint } from './constraint.js';
 import type { Selection } from './types.js';
+import { parseVersionParts } from './version.js';
+
+export type { Constraint } from './constraint.js';
 
 export interface TagVersion {
   tag: string;
@@ -29,18 +29,9 @@ export interface TagVersion {
   vPrefix: boolean;
 }
 
-const SHORT = /^(0|[1-9]\d*)(?:\.(0|[1-9]\d*))?$/;
-
 export function parseTagVersion(tag: string): TagVersion | undefined {
-  const vPrefix = tag.startsWith('v') || tag.startsWith('V');
-  const body = vPrefix ? tag.slice(1) : tag;
-  if (!/^\d/.test(body)) return undefined;
-  const full = semver.valid(body) ? semver.parse(body) : null;
-  if (full) return { tag, version: full, parts: 3, vPrefix };
-  const m = SHORT.exec(body);
-  if (!m) return undefined;
-  const v = semver.parse(`${m[1]}.${m[2] ?? '0'}.0`);
-  return v ? { tag, version: v, parts: m[2] === undefined ? 1 : 2, vPrefix } : undefined;
+  const p = parseVersionParts(tag);
+  return p ? { tag, ...p } : undefined;
 }
 
 export interface SemverOptions {
@@ -48,23 +39,14 @@ export interface SemverOptions {
   prerelease?: boolean | undefined;
 }
 
-export function compileRange(constraint: string | undefined, prerelease: boolean | undefined): semver.Range {
-  const raw = constraint?.trim() || '*';
-  try {
-    return new semver.Range(raw, { includePrerelease: prerelease === true });
-  } catch (e) {
-    throw watchError('CONSTRAINT', `constraint ${JSON.stringify(constraint)} is not a semver range: ${(e as Error).message}`);
-  }
+/** Compiles a constraint (none = `*`); throws FERRY_ERR_WATCH_CONSTRAINT. */
+export function compileRange(constraint: string | undefined, prerelease: boolean | undefined): Constraint {
+  return parseConstraint(constraint, prerelease === true);
 }
 
-/** Orders two versions; > 0 when `a` is preferred. */
+/** Orders two version tags; > 0 when `a` is preferred (AIU: precedence, then the tag string). */
 export function compareTagVersions(a: TagVersion, b: TagVersion): number {
-  return (
-    semver.compare(a.version, b.version) ||
-    a.parts - b.parts ||
-    Number(b.vPrefix) - Number(a.vPrefix) ||
-    (a.tag < b.tag ? -1 : a.tag > b.tag ? 1 : 0)
-  );
+  return a.version.compare(b.version) || (a.tag < b.tag ? -1 : a.tag > b.tag ? 1 : 0);
 }
 
 export function selectSemver(tags: readonly string[], o: SemverOptions): Selection {
@@ -75,10 +57,10 @@ export function selectSemver(tags: readonly string[], o: SemverOptions): Selecti
     const v = parseTagVersion(tag);
     if (!v) continue;
     versions++;
-    if (v.version.prerelease.length > 0 && o.prerelease !== true) continue;
     if (!range.test(v.version)) continue;
     if (!best || compareTagVersions(v, best) > 0) best = v;
   }
-  if (best) return { tag: best.tag, considered: tags.length, reason: `${best.tag} is the highest of ${versions} version tags satisfying "${range.raw || '*'}"` };
-  return { tag: undefined, considered: tags.length, reason: `no tag satisfies "${o.constraint?.trim() || '*'}" (${tags.length} tags after filters, ${versions} of them versions${o.prerelease ? '' : ', prereleases excluded'})` };
+  if (best) return { tag: best.tag, considered: tags.length, reason: `${best.tag} is the highest of ${versions} version tags satisfying "${range.raw}"` };
+  const pre = o.prerelease ? '' : ', prereleases only where the constraint names one';
+  return { tag: undefined, considered: tags.length, reason: `no tag satisfies "${range.raw}" (${tags.length} tags after filters, ${versions} of them versions${pre})` };
 }
