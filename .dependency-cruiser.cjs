@@ -2,7 +2,7 @@
  * ferry's layers, checked on every `npm test` (README "Development"):
  *
  *   cli  ->  roles (webhook, worker, dashboard, watch, import)  ->  runtime
- *        ->  access, queue, registry, observability, logging, kube, in-use, gc, refresh
+ *        ->  access, queue, registry, observability, logging, kube, in-use, gc, refresh, notify
  *        ->  policy, config, reference, verify,
  *            image-state, async, errors
  *
@@ -48,8 +48,8 @@ module.exports = {
     {
       name: 'lower-layers-know-no-roles',
       severity: 'error',
-      comment: 'queue, registry, access, observability, logging, kube, in-use, gc, refresh, config and the pure folders never import a role or the runtime',
-      from: { path: '^src/(queue|registry|access|observability|logging|kube|in-use|gc|refresh|config|reference|policy|image-state|async|verify)/' },
+      comment: 'queue, registry, access, observability, logging, kube, in-use, gc, refresh, notify, config and the pure folders never import a role or the runtime',
+      from: { path: '^src/(queue|registry|access|observability|logging|kube|in-use|gc|refresh|notify|config|reference|policy|image-state|async|verify)/' },
       to: { path: [`^src/${ROLES}/`, '^src/runtime/', '^src/cli/'] },
     },
     {
@@ -64,7 +64,7 @@ module.exports = {
       severity: 'error',
       comment: 'reference/, policy/, image-state/, async/ and verify/ are pure: nothing they import, directly or not, does I/O (node:crypto is not I/O)',
       from: { path: `^src/${PURE}/` },
-      to: { reachable: true, path: [IO_BUILTINS, '^src/(queue|registry|webhook|worker|dashboard|watch|import|runtime|cli|observability|logging|access|kube|in-use|gc|refresh)/'] },
+      to: { reachable: true, path: [IO_BUILTINS, '^src/(queue|registry|webhook|worker|dashboard|watch|import|runtime|cli|observability|logging|access|kube|in-use|gc|refresh|notify)/'] },
     },
     {
       name: 'pure-folders-use-no-io-packages',

@@ -12,6 +12,7 @@ import { CONFIG_ERROR_TABLE } from './config/errors.js';
 import { DASHBOARD_ERROR_TABLE } from './dashboard/errors.js';
 import type { DefinedError } from './errors.js';
 import { IMPORT_ERROR_TABLE } from './import/errors.js';
+import { NOTIFY_ERROR_TABLE } from './notify/errors.js';
 import { REFERENCE_ERROR_TABLE } from './reference/errors.js';
 import { REGISTRY_ERROR_TABLE } from './registry/errors.js';
 import { VERIFY_ERROR_TABLE } from './verify/errors.js';
@@ -32,6 +33,7 @@ export const ERROR_TABLES = [
   HOOKS_ERROR_TABLE,
   WATCH_ERROR_TABLE,
   IMPORT_ERROR_TABLE,
+  NOTIFY_ERROR_TABLE,
   VERIFY_ERROR_TABLE,
   CLI_ERROR_TABLE,
   LOCAL_ERROR_TABLE,

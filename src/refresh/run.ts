@@ -27,6 +27,7 @@ import type { FerryConfig } from '../config/index.js';
 import { describeError, isFerryError } from '../errors.js';
 import { mirrorRepositoryOf, noteSuperseded } from '../gc/index.js';
 import type { InUseStore } from '../in-use/index.js';
+import type { NotifySink } from '../notify/index.js';
 import type { ImageRecord, ImageStore, Producer } from '../queue/index.js';
 import { codeOf } from '../registry/index.js';
 import * as metrics from './metrics.js';
@@ -53,6 +54,8 @@ export interface RefreshDeps {
   now?: () => number;
   /** Aborted on shutdown: the tags not yet checked count as deferred. */
   signal?: AbortSignal;
+  /** Queues a `drifted` event per moved tag (`notify:`); absent: none. */
+  notifier?: NotifySink;
 }
 
 export interface RefreshReport {
@@ -247,7 +250,12 @@ async function remirror(d: RefreshDeps, t: RefreshTarget, newDigest: string, rep
   report.moved++;
   report.moves.push({ ref: t.ref, oldDigest: t.record.sourceDigest ?? t.record.digest, newDigest });
   metrics.moved.inc();
-  d.logger.info({ ref: t.ref, oldDigest: t.record.sourceDigest ?? t.record.digest, newDigest }, 'refresh: the tag moved upstream; re-mirroring');
+  const oldDigest = t.record.sourceDigest ?? t.record.digest;
+  d.logger.info({ ref: t.ref, oldDigest, newDigest }, 'refresh: the tag moved upstream; re-mirroring');
+  // The same drift seen again by a later run (before the copy landed) has the same event id: delivered once.
+  await d.notifier
+    ?.emit({ event: 'drifted', ref: t.ref, mirrorRef: t.record.mirrorRef, oldDigest, newDigest, at })
+    .catch((e) => d.logger.warn({ ref: t.ref, err: describeError(e) }, 'notify: could not queue the drifted event'));
 }
 
 /** Hosts whose Retry-After has not passed yet -> until when (ms); the passed ones are forgotten. */

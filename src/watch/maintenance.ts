@@ -16,6 +16,7 @@ import type { FerryConfig } from '../config/index.js';
 import { describeError } from '../errors.js';
 import { runGc, type GcEngine, type GcReport } from '../gc/index.js';
 import type { InUseStore } from '../in-use/index.js';
+import type { NotifySink } from '../notify/index.js';
 import { closeSharedQueue, type ImageStore, type Producer } from '../queue/index.js';
 import { runRefresh, type RefreshEngine, type RefreshReport } from '../refresh/index.js';
 import { WatchLocks } from './lock.js';
@@ -41,6 +42,8 @@ export interface MaintenanceDeps {
   inUse?: InUseStore | undefined;
   logger: Logger;
   mirrorRefOf(ref: string): string;
+  /** Where refresh reports a drifted tag (`notify:` receivers); omit to notify nothing. */
+  notifier?: NotifySink | undefined;
   /** @defaultValue Date.now (tests move a clock) */
   now?: () => number;
   /** @defaultValue 5 min, renewed while a run holds it */
@@ -146,7 +149,7 @@ export class Maintenance extends EventEmitter {
       this.emit('gc', report);
       return report;
     }
-    const report = await runRefresh({ ...common, engine: o.engine, producer: o.producer, mirrorRefOf: o.mirrorRefOf });
+    const report = await runRefresh({ ...common, engine: o.engine, producer: o.producer, mirrorRefOf: o.mirrorRefOf, ...(o.notifier ? { notifier: o.notifier } : {}) });
     this.emit('refresh', report);
     return report;
   }

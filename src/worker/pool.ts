@@ -10,6 +10,7 @@ import { Job, Worker, type WorkerOptions } from 'bullmq';
 import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import type { FerryConfig } from '../config/index.js';
+import type { NotifySink } from '../notify/index.js';
 import { describeError } from '../errors.js';
 import { COPY_JOB, QUEUE_NAME, type CopyJobData, type ImageStore, type Producer } from '../queue/index.js';
 import type { RegistryEngineOptions } from '../registry/index.js';
@@ -36,6 +37,8 @@ export interface WorkerPoolOptions {
    * credentials and no namespace's secret is verified.
    */
   pullSecrets?: PullSecretsReader;
+  /** Queues `notify:` events (`mirrored`, `error`); absent: none are emitted. */
+  notifier?: NotifySink;
   /** Options of the engines that copy or probe with other credentials than ferry's (tests: `retries: 0`). */
   engineOptions?: Omit<RegistryEngineOptions, 'config' | 'logger'>;
   /** BullMQ overrides (tests shorten lockDuration / stalledInterval). */
@@ -76,6 +79,7 @@ export function createWorkerPool(o: WorkerPoolOptions): WorkerPool {
     logger,
     handingBack: () => handingBack,
     tenancy,
+    ...(o.notifier ? { notifier: o.notifier } : {}),
     ...(o.now ? { now: o.now } : {}),
     ...(o.rand ? { rand: o.rand } : {}),
     ...(o.progressIntervalMs !== undefined ? { progressIntervalMs: o.progressIntervalMs } : {}),
@@ -120,6 +124,15 @@ export function createWorkerPool(o: WorkerPoolOptions): WorkerPool {
       nextAttemptAt: null,
     });
     logger.error({ ref: job.data.ref, jobId: job.id }, 'copy job failed after repeated worker crashes');
+    await o.notifier?.emit({
+      event: 'error',
+      ref: job.data.ref,
+      mirrorRef: job.data.mirrorRef,
+      oldDigest: rec.digest ?? null,
+      newDigest: null,
+      error: { code: null, message: `the worker copying this image stopped more than ${worker.opts.maxStalledCount ?? 1} time(s): ${err.message}` },
+      occurrence: `job ${job.id ?? ''}`,
+    });
   }
 
   let countsTimer: NodeJS.Timeout | undefined;

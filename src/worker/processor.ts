@@ -9,7 +9,8 @@
 import { DelayedError, UnrecoverableError, WaitingError, type Job } from 'bullmq';
 import type { Logger } from 'pino';
 import type { FerryConfig } from '../config/index.js';
-import { describeError, FerryError } from '../errors.js';
+import { describeError, FerryError, isFerryError } from '../errors.js';
+import type { NotifyInput, NotifySink } from '../notify/index.js';
 import { blockRuleFor } from '../policy/index.js';
 import { VERIFY_JOB, type CopyJobData, type ImageStore } from '../queue/index.js';
 import { REGISTRY_ERROR_CODES } from '../registry/index.js';
@@ -48,6 +49,8 @@ export interface ProcessorDeps {
   tenancy?: WorkerTenancy;
   /** Reads upstream cosign signatures for `verify:` rules; default: `engine` when it can (RegistryEngine). */
   signatures?: SignatureEngine;
+  /** `notify:` events (`mirrored`, `error`); absent: none. */
+  notifier?: NotifySink;
   now?: () => number;
   rand?: () => number;
   progressIntervalMs?: number;
@@ -86,6 +89,9 @@ export function createProcessor(d: ProcessorDeps) {
     const { ref, mirrorRef } = job.data;
     const cfg = d.config();
     const log = d.logger.child({ ref, jobId: job.id });
+    // best effort: the record's transition stands whether or not the event could be queued
+    const notify = (input: NotifyInput): Promise<void> =>
+      d.notifier ? d.notifier.emit(input).then(() => {}, (e) => log.warn({ err: describeError(e), event: input.event }, 'notify: could not queue the event')) : Promise.resolve();
     if (job.name === VERIFY_JOB) return { verified: d.tenancy ? await d.tenancy.verifyPending(ref, signal) : { granted: [], notGranted: [] } };
     const record = await d.store.get(ref);
     if (!record || record.state === 'blocked') {
@@ -196,6 +202,15 @@ export function createProcessor(d: ProcessorDeps) {
         signature: e instanceof SignatureRequired ? e.gate.signature : null,
       });
       log.error({ attempt, maxAttempts, permanent: decision.permanent, err: decision.lastError }, 'copy failed; giving up');
+      await notify({
+        event: 'error',
+        ref,
+        mirrorRef,
+        oldDigest: record.digest ?? null,
+        newDigest: null,
+        error: { code: isFerryError(e) ? e.code : null, message: decision.lastError },
+        occurrence: `job ${job.id ?? ''}`,
+      });
       throw new UnrecoverableError(decision.lastError);
     }
     activeCopies.dec();
@@ -230,6 +245,8 @@ export function createProcessor(d: ProcessorDeps) {
         ...(d.tenancy && plan ? { access: access ?? null } : {}),
         ...(quiet ? {} : { attempts: attempt, maxAttempts }),
       });
+      // A new digest in the mirror (a first copy, or the tag moved); an up-to-date re-check is not an event.
+      if (result.digest !== current.digest) await notify({ event: 'mirrored', ref, mirrorRef, oldDigest: current.digest ?? null, newDigest: result.digest });
       // Namespaces that asked while the copy ran are checked now that there is a digest to check against.
       await d.tenancy?.verifyPending(ref, signal).catch((e) => log.warn({ err: describeError(e) }, 'checking the namespaces waiting for this image failed'));
     }

@@ -6,6 +6,7 @@ import type { FerryConfig } from '../config/index.js';
 import type { StartRole } from '../runtime/index.js';
 import { describeError } from '../errors.js';
 import { PullSecrets } from '../kube/index.js';
+import { Notifier, startNotifyConsumer, type NotifyConsumer } from '../notify/index.js';
 import { createWorkerPool } from './pool.js';
 
 /** Does any registry entry let copies use the requesting pods' pull secrets? */
@@ -27,7 +28,30 @@ export const startWorker: StartRole = async (ctx) => {
     );
   };
   checkCluster(ctx.config());
+  // `notify:` (docs/notify.md): copies emit `mirrored`/`error`; this role also delivers every queued event (the
+  // consumer runs while at least one receiver is configured, and follows reloads of the list).
+  const notifier = new Notifier({ connection: ctx.connection, config: () => ctx.config(), logger });
+  let notifyConnection: ReturnType<typeof ctx.redis> | undefined;
+  let consumer: NotifyConsumer | undefined;
+  let consumerChange: Promise<void> = Promise.resolve();
+  let closed = false;
+  const followNotify = (c: FerryConfig): void => {
+    consumerChange = consumerChange.then(async () => {
+      if (c.notify.length && !consumer && !closed) {
+        notifyConnection ??= ctx.redis('notify');
+        consumer = startNotifyConsumer({ connection: notifyConnection, config: () => ctx.config(), engine, logger });
+        logger.info({ receivers: c.notify.length }, 'notify: delivering events');
+      } else if (!c.notify.length && consumer) {
+        const stopping = consumer;
+        consumer = undefined;
+        await stopping.close();
+        logger.info('notify: no receivers left; delivery stopped (queued events wait in Redis)');
+      }
+    }).catch((e) => logger.error({ err: describeError(e) }, 'notify: starting or stopping delivery failed'));
+  };
+  followNotify(ctx.config());
   const pool = createWorkerPool({
+    notifier,
     connection,
     store: ctx.store,
     config: ctx.config(),
@@ -39,6 +63,7 @@ export const startWorker: StartRole = async (ctx) => {
   });
   ctx.onConfigChange((next, prev) => {
     if (!readsPullSecrets(prev)) checkCluster(next);
+    followNotify(next);
     pool
       .updateConfig(next)
       .then(({ requeued }) => {
@@ -56,8 +81,14 @@ export const startWorker: StartRole = async (ctx) => {
     name: 'worker',
     /** The pool behind the role (for tests and diagnostics). */
     pool,
+    /** The notify consumer while `notify:` has receivers (for tests and diagnostics). */
+    notifyConsumer: () => consumer,
     async close() {
+      closed = true;
       await pool.close();
+      await consumerChange;
+      await consumer?.close();
+      await notifier.close();
     },
   };
   return role;
