@@ -43,7 +43,7 @@ export function httpBindPlan(config: FerryConfig, roles: readonly string[]): Htt
     : 'mutating API routes from loopback callers only, with a loopback Host and no foreign Origin (no dashboard.token)';
   if (watch) {
     reach.hook = secret
-      ? `POST /hooks/registry from ${from} with hooks.secret as bearer token`
+      ? `POST /hooks/registry from ${from} with hooks.secret (bearer token, sender signature, X-Gitlab-Token or ?token=; docs/hooks.md)`
       : token
         ? `POST /hooks/registry from ${from} with dashboard.token as bearer token`
         : 'POST /hooks/registry from loopback callers only (no hooks.secret, no dashboard.token)';

@@ -13,6 +13,12 @@ declare module 'fastify' {
   interface FastifyContextConfig {
     /** What the route takes, for error hints: e.g. `JSON {"reason": "..."}` or `no body (or an empty JSON body)`. */
     takes?: string;
+    /** Keep the body's bytes as `req.rawBody` (the registry hook: GitHub signs the raw body). */
+    rawBody?: boolean;
+  }
+  interface FastifyRequest {
+    /** The body as received, on routes with `config.rawBody`. */
+    rawBody?: Buffer;
   }
 }
 
@@ -41,8 +47,11 @@ export function acceptJsonBodies(scope: FastifyInstance, o: JsonBodyOptions): vo
   // fastify's own JSON parser: it refuses __proto__ / constructor poisoning like the default does.
   const strict = scope.getDefaultJsonParser('error', 'ignore');
   scope.removeAllContentTypeParsers();
-  scope.addContentTypeParser(accepted, { parseAs: 'string' }, (req, body, done) => {
-    const text = String(body);
+  scope.addContentTypeParser(accepted, { parseAs: 'buffer' }, (req, body, done) => {
+    const raw = body as Buffer;
+    // Only where a route asks: a signature is over these exact bytes, not over a re-encoding of the parsed JSON.
+    if (req.routeOptions.config?.rawBody) req.rawBody = raw;
+    const text = raw.toString('utf8');
     if (text.trim() === '') return done(null, undefined);
     (strict as (r: FastifyRequest, b: string, d: (err: Error | null, v?: unknown) => void) => void)(req, text, (err, value) =>
       err ? done(o.invalid(req, err.message)) : done(null, value),

@@ -54,8 +54,19 @@ export function noTokenRemote(why: string): FerryError {
   return GUARD_ERROR_TABLE.create('NO_TOKEN_REMOTE', `no dashboard.token is configured, so changes are accepted from this machine's own pages and tools only: ${why}`);
 }
 
-export function hookUnauthorized(): FerryError {
-  return HOOKS_ERROR_TABLE.create('UNAUTHORIZED', 'POST /hooks/registry needs hooks.secret as bearer token (an Authorization header "Bearer <hooks.secret>")');
+/** How each other sender carries hooks.secret (docs/hooks.md), after the table's docker-registry hint. */
+const OTHER_SENDERS =
+  '; GitLab\'s registry: the same headers in its notifications config (or an X-Gitlab-Token header with the secret); ' +
+  'Harbor: set the webhook\'s Auth Header to "Bearer <hooks.secret>" (or the bare secret); GitHub: set the webhook Secret to hooks.secret (checked as X-Hub-Signature-256); ' +
+  'Docker Hub and Quay: append ?token=<hooks.secret> to the webhook URL. See docs/hooks.md';
+
+/** `why`: what was wrong, when more is known than "no valid secret" (a signature that does not match). */
+export function hookUnauthorized(why?: string): FerryError {
+  return HOOKS_ERROR_TABLE.create(
+    'UNAUTHORIZED',
+    `POST /hooks/registry needs hooks.secret (as bearer token, the sender's signature, X-Gitlab-Token or ?token=)${why ? `: ${why}` : ''}`,
+    { hint: HOOKS_ERROR_TABLE.specs.UNAUTHORIZED.hint + OTHER_SENDERS },
+  );
 }
 
 export function unsupportedMediaType(contentType: string, accepted: readonly string[], takes: string): FerryError {

@@ -1,42 +1,17 @@
 /**
- * Push instead of poll: docker-registry notification envelopes
- * (`application/vnd.docker.distribution.events.v1+json`). Parsing and
- * matching are pure; hook-polls.ts starts the polls.
+ * Push instead of poll: which watches (and which in-use tags) a registry
+ * push concerns. Pure; hook-formats/ parses each sender's payload into
+ * RegistryEvents, hook-polls.ts starts the polls and re-checks.
  */
 import type { RegistryConfig } from '../config/index.js';
+import { tryParseReference } from '../reference/index.js';
 import type { ResolvedWatch } from './definition.js';
-import { watchError } from './errors.js';
+import { parseDistribution, type RegistryEvent } from './hook-formats/index.js';
 
-export const EVENTS_MEDIA_TYPE = 'application/vnd.docker.distribution.events.v1+json';
+export { EVENTS_MEDIA_TYPE, type RegistryEvent } from './hook-formats/index.js';
 
-export interface RegistryEvent {
-  action: string;
-  /** Repository path inside the registry (`demo/app`). */
-  repository: string;
-  tag?: string | undefined;
-  digest?: string | undefined;
-  mediaType?: string | undefined;
-  /** Host the client pushed to (`request.host`), e.g. `registry.example.com:5000`. */
-  host?: string | undefined;
-}
-
-const str = (v: unknown): string | undefined => (typeof v === 'string' && v !== '' ? v : undefined);
-const isObj = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
-
-/** Throws FERRY_ERR_WATCH_HOOK_INVALID for anything but `{events: [{action, target: {repository}}...]}`. */
-export function parseEnvelope(body: unknown): RegistryEvent[] {
-  if (!isObj(body) || !Array.isArray(body.events)) {
-    throw watchError('HOOK_INVALID', 'not a registry notification envelope: expected an object with an "events" array');
-  }
-  return body.events.map((ev, i) => {
-    if (!isObj(ev) || !str(ev.action) || !isObj(ev.target) || !str(ev.target.repository)) {
-      throw watchError('HOOK_INVALID', `events[${i}] is malformed: expected {action, target: {repository, ...}}`);
-    }
-    const t = ev.target;
-    const req = isObj(ev.request) ? ev.request : {};
-    return { action: str(ev.action)!, repository: str(t.repository)!, tag: str(t.tag), digest: str(t.digest), mediaType: str(t.mediaType), host: str(req.host) };
-  });
-}
+/** The distribution envelope parser (kept under its old name; hook-formats/ holds every sender's). */
+export const parseEnvelope = parseDistribution;
 
 /** Hosts under which a watch's registry may announce itself: its domain, its configured endpoint, Docker Hub's aliases. */
 export function hostsOf(domain: string, registries: Record<string, RegistryConfig>): Set<string> {
@@ -84,4 +59,19 @@ export function watchesForEnvelope(
     }
   }
   return matched;
+}
+
+/**
+ * In-use tag references (`host/path:tag`, as the in-use index lists them) a
+ * push may have moved: same repository path and tag, on one of the
+ * reference's hosts (when the event names one). Digest references cannot move.
+ */
+export function inUseRefsForEvents(events: readonly RegistryEvent[], refs: readonly string[], registries: Record<string, RegistryConfig>): string[] {
+  const pushes = events.filter((ev) => ev.action === 'push' && ev.tag);
+  if (!pushes.length) return [];
+  return refs.filter((ref) => {
+    const p = tryParseReference(ref);
+    if (p instanceof Error || !p.tag || p.digest) return false;
+    return pushes.some((ev) => ev.repository === p.path && ev.tag === p.tag && (!ev.host || hostsOf(p.domain, registries).has(ev.host.toLowerCase())));
+  });
 }

@@ -6,7 +6,7 @@
  *   POST   /api/watches/:id/poll      poll now (guarded)
  *   PUT    /api/watches/:id           create/replace an API-defined watch (guarded)
  *   DELETE /api/watches/:id           delete an API-defined watch (guarded)
- *   POST   /hooks/registry            docker-registry notifications (hooks.secret, else guarded)
+ *   POST   /hooks/registry            registry push webhooks, every format in hook-formats/ (hooks.secret, else guarded; docs/hooks.md)
  *   POST   /api/gc/run                garbage collection now, as configured (dryRun too) (guarded)
  *   POST   /api/refresh/run           drift refresh now (guarded)
  * "Guarded" = src/access: dashboard.token when set, else loopback callers
@@ -14,11 +14,13 @@
  */
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { Logger } from 'pino';
-import { acceptJsonBodies, hookGuard, mutationGuard, routeTakes, type RefusalListener } from '../access/index.js';
+import { acceptJsonBodies, hookGuard, hookSignatureGuard, mutationGuard, routeTakes, type RefusalListener } from '../access/index.js';
 import type { FerryConfig } from '../config/index.js';
 import { describeError, isFerryError, type FerryError } from '../errors.js';
 import { WATCH_ERROR_CODES, watchError } from './errors.js';
-import { EVENTS_MEDIA_TYPE } from './hooks.js';
+import { ACCEPTED_FORMATS, CLOUDEVENTS_MEDIA_TYPE, EVENTS_MEDIA_TYPE, parseHookRequest } from './hook-formats/index.js';
+import { hookDeliveries } from './hook-formats/metrics.js';
+import type { HookOutcome } from './hook-polls.js';
 import * as metrics from './metrics.js';
 import type { Maintenance, MaintenanceTask } from './maintenance.js';
 import type { Watcher } from './watcher.js';
@@ -32,13 +34,16 @@ const TAKES = {
   put: 'JSON: one `watch:` entry, e.g. {"image": "docker.io/library/nginx", "strategy": "semver", "constraint": "^1.27", "schedule": "*/15 * * * *"}',
   remove: 'no body',
   run: 'no body (or an empty JSON body)',
-  hook: `a docker-registry notification envelope {"events": [...]} as ${EVENTS_MEDIA_TYPE} or application/json`,
+  hook: `a registry push webhook as application/json, ${EVENTS_MEDIA_TYPE} or ${CLOUDEVENTS_MEDIA_TYPE}: ${ACCEPTED_FORMATS.join('; ')} (a docker-registry notification envelope {"events": [...]} among them)`,
 } as const;
 
 export function watchRoutes(watcher: Watcher, config: () => FerryConfig, logger: Logger, maintenance?: Pick<Maintenance, 'runNow'>) {
   const isHook = (req: FastifyRequest) => req.routeOptions.url === HOOK_URL;
   const hookRejected = (req: FastifyRequest, e: FerryError) => {
-    metrics.hooks.inc({ outcome: e.status === 401 || e.status === 403 ? 'unauthorized' : 'invalid' });
+    const outcome = e.status === 401 || e.status === 403 ? 'unauthorized' : 'invalid';
+    metrics.hooks.inc({ outcome });
+    const format = typeof e.details?.format === 'string' ? e.details.format : 'unknown';
+    hookDeliveries.inc({ format, outcome });
     logger.warn({ code: e.code, err: e.message, contentType: req.headers['content-type'], from: req.ip }, 'registry notification rejected');
   };
   const onHookRefused: RefusalListener = (req, e) => hookRejected(req, e);
@@ -46,9 +51,10 @@ export function watchRoutes(watcher: Watcher, config: () => FerryConfig, logger:
 
   return async function plugin(app: FastifyInstance): Promise<void> {
     // JSON only (415 for text/plain and forms: what a web page can send cross-site without a preflight);
-    // docker-registry posts its envelope as application/vnd.docker.distribution.events.v1+json.
+    // docker-registry posts its envelope as application/vnd.docker.distribution.events.v1+json,
+    // CloudEvents senders (Harbor) may use application/cloudevents+json: neither is sendable cross-site without a preflight.
     acceptJsonBodies(app, {
-      alsoAccept: [EVENTS_MEDIA_TYPE],
+      alsoAccept: [EVENTS_MEDIA_TYPE, CLOUDEVENTS_MEDIA_TYPE],
       invalid: (req, reason) =>
         isHook(req)
           ? watchError('HOOK_INVALID', `the body is not JSON: ${reason}`)
@@ -106,10 +112,20 @@ export function watchRoutes(watcher: Watcher, config: () => FerryConfig, logger:
       }
     }
 
-    app.post(HOOK_URL, { onRequest: hookGuard(config, onHookRefused), config: { takes: TAKES.hook } }, async (req, reply) => {
-      const res = await watcher.notify(req.body);
-      metrics.hooks.inc({ outcome: res.polls.length ? 'matched' : 'ignored' });
-      return reply.code(202).send(res);
+    // onRequest: refuses a wrong or missing secret before the body is read; preHandler: GitHub's signature over the raw body.
+    const hookOptions = {
+      onRequest: hookGuard(config, onHookRefused),
+      preHandler: hookSignatureGuard(config, onHookRefused),
+      config: { takes: TAKES.hook, rawBody: true },
+    };
+    app.post(HOOK_URL, hookOptions, async (req, reply) => {
+      const delivery = parseHookRequest({ headers: req.headers, body: req.body });
+      // notify() hands the delivery to hook-polls.ts, which returns a HookOutcome (format, rechecks too).
+      const res = (await watcher.notify(delivery)) as HookOutcome;
+      const outcome = res.polls.length || res.rechecks?.length ? 'matched' : 'ignored';
+      metrics.hooks.inc({ outcome });
+      hookDeliveries.inc({ format: delivery.format, outcome });
+      return reply.code(202).send({ ...res, format: delivery.format, rechecks: res.rechecks ?? [] });
     });
   };
 }
