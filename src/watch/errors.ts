@@ -16,12 +16,20 @@ export const WATCH_ERROR_TABLE = defineErrors('WATCH', {
     meaning: 'a watch definition (API body or config) that is incomplete or wrong; every problem is listed',
     hint: 'a watch needs image, strategy (digest|semver|newest|alphabetical) and schedule (cron); see docs/watch.md',
   },
-  CONSTRAINT: { status: 400, meaning: 'a semver constraint node-semver cannot parse', hint: 'use a node-semver range, e.g. "^1.27", ">=1.2 <2", "~1.4.0"' },
-  ALLOW_TAGS: { status: 400, meaning: 'allowTags is not a valid regular expression', hint: 'allowTags is a JavaScript regular expression tested against each tag (anchor it with ^...$)' },
+  CONSTRAINT: { status: 400, meaning: 'a semver constraint (Masterminds/semver syntax, as argocd-image-updater) that cannot be parsed', hint: 'e.g. "1.2" (=~1.2), "^1.27", ">=1.2, <2", "1.2 - 1.4.5", ">=1.0.0-0"; see docs/tag-selection.md' },
+  ALLOW_TAGS: { status: 400, meaning: 'allowTags is not a valid regular expression', hint: 'allowTags is "any", "regexp:<expression>" or a JavaScript regular expression; unanchored unless you write ^...$' },
   HOOK_INVALID: {
     status: 400,
-    meaning: 'POST /hooks/registry got something that is not a docker-registry notification envelope',
-    hint: 'POST a docker-registry notification envelope: {"events":[{"action":"push","target":{"repository":"...","tag":"..."},"request":{"host":"..."}}]}',
+    meaning: 'POST /hooks/registry got something that is not a registry webhook ferry recognizes (distribution/GitLab registry notifications, Docker Hub, Harbor, GitHub packages, Quay), or one missing what ferry needs',
+    hint: "POST one of the formats in docs/hooks.md; the answer's hint and details.accepted list them",
+  },
+  ALIAS_CONFLICT: {
+    meaning: 'a watch\'s alias names a tag the watched repository has upstream (or the mirror holds for pods), so the alias would fight with that mirrored tag; the alias is not moved',
+    hint: 'pick an alias that is not an upstream tag of the image, e.g. `ferry-stable` instead of `stable`',
+  },
+  ALIAS_FAILED: {
+    meaning: 'moving a watch\'s alias tag in the mirror failed (reading the mirrored manifest or putting it under the alias); the alias stays where it was and the next poll or copy tries again',
+    hint: 'read alias.error in GET /api/watches/<id>; check that ferry can push to the mirror repository',
   },
   // The two below are never thrown as FerryErrors: they name failures that were not
   // FerryErrors (a bug, a library's error) in a watch API answer and in a poll report.

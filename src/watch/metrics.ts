@@ -36,6 +36,16 @@ export const deletions = once(
     }),
 );
 
+export const aliasMoves = once(
+  'ferry_watch_alias_moves_total',
+  () =>
+    new Counter({
+      name: 'ferry_watch_alias_moves_total',
+      help: 'Alias tag updates in the mirror by outcome: moved (to a newly selected digest), repaired (the tag was missing or elsewhere), refused (the alias is an upstream tag name), failed',
+      labelNames: ['outcome'] as const,
+    }),
+);
+
 export const hooks = once(
   'ferry_watch_hook_requests_total',
   () =>

@@ -20,7 +20,9 @@ import { compileTagFilter, selectTag, type Selection, type TagCreated } from './
 export interface WatchEngine {
   listTags(repository: string, signal?: AbortSignal): Promise<string[]>;
   resolveDigest(ref: string, signal?: AbortSignal): Promise<{ digest: string; mediaType: string; size: number } | undefined>;
-  getManifest(ref: string, signal?: AbortSignal): Promise<{ digest: string; mediaType: string; json: any }>;
+  getManifest(ref: string, signal?: AbortSignal): Promise<{ bytes: Buffer; digest: string; mediaType: string; json: any }>;
+  /** Puts manifest bytes under a tag (the alias, alias.ts). */
+  putManifest(ref: string, bytes: Buffer, mediaType: string, signal?: AbortSignal): Promise<{ digest: string }>;
   getBlobJson(repository: string, digest: string, signal?: AbortSignal): Promise<any>;
   deleteManifest(repository: string, digest: string, signal?: AbortSignal): Promise<boolean>;
 }

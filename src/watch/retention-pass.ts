@@ -4,6 +4,8 @@
  * `keep` from the mirror by digest, drops the watch's own records that
  * pointed at them (admission must never rewrite to a missing image), and
  * keeps the outcome in the watch status. The caller holds the watch's lock.
+ * The selected digest and the one the watch's alias points at (alias.ts)
+ * always stay.
  *
  * With the in-use index (`inUse`: this process watches pods), a digest a pod
  * runs or ran within gc.keepUnusedFor stays, and while the pod watch is not
@@ -61,8 +63,11 @@ export async function runRetentionPass(d: RetentionPassDeps, w: ResolvedWatch): 
   const status = await d.state.status(w.id);
   const selectedRef = status.selected ? tagRef(w, status.selected.tag) : undefined;
   const pinnedDigest = selectedRef ? records.get(selectedRef)?.digest : undefined;
+  // The alias's digest too: until the new selection's copy lands the alias stays on the previous one, and a
+  // delete by digest would take the alias tag with it (pods naming mirror/...:<alias> would break).
+  const aliasDigest = w.config.alias && status.alias?.tag === w.config.alias ? status.alias.digest : null;
   const owned = new Set([...refs].filter(([, e]) => e.owned).map(([ref]) => ref));
-  const base = { keep, held, pinned: new Set(pinnedDigest ? [pinnedDigest] : []), owned };
+  const base = { keep, held, pinned: new Set([pinnedDigest, aliasDigest].filter((x): x is string => !!x)), owned };
   // Only look at other records when something is past `keep`, and only at this repository's:
   // a record of another repository lives in another mirror repository, which no delete here touches.
   let plan = planRetention({ ...base, records: [] });

@@ -20,7 +20,6 @@ import { describeError, isFerryError, type FerryError } from '../errors.js';
 import { WATCH_ERROR_CODES, watchError } from './errors.js';
 import { ACCEPTED_FORMATS, CLOUDEVENTS_MEDIA_TYPE, EVENTS_MEDIA_TYPE, parseHookRequest } from './hook-formats/index.js';
 import { hookDeliveries } from './hook-formats/metrics.js';
-import type { HookOutcome } from './hook-polls.js';
 import * as metrics from './metrics.js';
 import type { Maintenance, MaintenanceTask } from './maintenance.js';
 import type { Watcher } from './watcher.js';
@@ -120,8 +119,7 @@ export function watchRoutes(watcher: Watcher, config: () => FerryConfig, logger:
     };
     app.post(HOOK_URL, hookOptions, async (req, reply) => {
       const delivery = parseHookRequest({ headers: req.headers, body: req.body });
-      // notify() hands the delivery to hook-polls.ts, which returns a HookOutcome (format, rechecks too).
-      const res = (await watcher.notify(delivery)) as HookOutcome;
+      const res = await watcher.notify(delivery);
       const outcome = res.polls.length || res.rechecks?.length ? 'matched' : 'ignored';
       metrics.hooks.inc({ outcome });
       hookDeliveries.inc({ format: delivery.format, outcome });

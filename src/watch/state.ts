@@ -25,6 +25,21 @@ export interface RetentionStatus {
   skipped?: string | null;
 }
 
+/** Where the watch's `alias` tag points in the mirror (alias.ts). */
+export interface AliasStatus {
+  /** The alias tag name in the watched image's mirror repository. */
+  tag: string;
+  /** The mirror manifest digest the alias tag points at; null until it was first set. */
+  digest: string | null;
+  movedAt: string | null;
+  /** Last time a HEAD of the mirror confirmed the tag (or a PUT set it). */
+  verifiedAt: string | null;
+  /** The selected upstream digest the alias waits for (its copy has not completed yet); null when none. */
+  waitingFor: string | null;
+  /** Why the alias was not moved (conflict with an upstream tag, a failed PUT); null when fine. */
+  error: { code: string; message: string } | null;
+}
+
 export interface WatchStatus {
   lastPollAt: string | null;
   lastResult: PollResult | null;
@@ -36,6 +51,8 @@ export interface WatchStatus {
   lastChangeAt: string | null;
   polls: number;
   retention: RetentionStatus | null;
+  /** Only for watches with `alias`. */
+  alias?: AliasStatus | null;
 }
 
 export const EMPTY_STATUS: WatchStatus = {

@@ -3,9 +3,10 @@
  * re-mirroring, and what starts them (schedules, record events, start-up).
  * It composes the rest: holdings.ts and retention-pass.ts after a poll or a
  * landed copy, api.ts behind the routes, hook-polls.ts for notifications.
- * Emits `polled` (PollReport) after every poll and `retained`
- * (RetentionReport) after every retention pass, so tests and callers await
- * events instead of sleeping.
+ * Emits `polled` (PollReport) after every poll, `retained`
+ * (RetentionReport) after every retention pass and `aliased` (AliasedEvent)
+ * when a watch's alias tag was put in the mirror (alias.ts), so tests and
+ * callers await events instead of sleeping.
  */
 import { EventEmitter } from 'node:events';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -16,11 +17,12 @@ import type { FerryConfig } from '../config/index.js';
 import { describeError, isFerryError } from '../errors.js';
 import type { InUseStore } from '../in-use/index.js';
 import { decodeEvent, whenReady, type ImageStore, type Producer } from '../queue/index.js';
+import { notingTags, reconcileAlias, type AliasDeps, type AliasedEvent, type AliasOutcome } from './alias.js';
 import { WatchApi, type WatchView } from './api.js';
 import { mergeWatches, tagRef, type ResolvedWatch, type ResourceWatch } from './definition.js';
 import { WATCH_ERROR_CODES } from './errors.js';
 import { reconcileHoldings } from './holdings.js';
-import { pollWatchesForEnvelope, type HookPollDeps } from './hook-polls.js';
+import { pollWatchesForEnvelope, type HookOutcome, type HookPollDeps } from './hook-polls.js';
 import { WatchLocks, type LockMode, type WatchOp } from './lock.js';
 import * as metrics from './metrics.js';
 import { observe, type AnswerCache, type WatchEngine } from './observe.js';
@@ -71,6 +73,8 @@ export interface WatcherDeps {
   concurrency?: number;
   /** @defaultValue 60 s */
   lockTtlMs?: number;
+  /** Re-verify a remembered alias tag with one mirror HEAD at least this often. @defaultValue 15 min (ALIAS_VERIFY_EVERY_MS) */
+  aliasVerifyEveryMs?: number;
 }
 
 export class Watcher extends EventEmitter {
@@ -80,6 +84,9 @@ export class Watcher extends EventEmitter {
   private readonly api: WatchApi;
   private readonly retention: RetentionPassDeps;
   private readonly hookPolls: HookPollDeps;
+  private readonly aliasDeps: AliasDeps;
+  /** Watches whose alias this process verified against the mirror since it started. */
+  private readonly aliasVerified = new Set<string>();
   private readonly logger: Logger;
   private readonly closing = new AbortController();
   private readonly pending = new Set<Promise<unknown>>();
@@ -121,6 +128,7 @@ export class Watcher extends EventEmitter {
       inUse: o.inUse,
       keepUnusedFor: () => o.config().gc.keepUnusedFor,
     };
+    this.aliasDeps = { state: this.state, store: o.store, engine: o.engine, logger: this.logger, mirrorRefOf: o.mirrorRefOf, signal: this.closing.signal };
     this.hookPolls = {
       watches: () => this.watches(),
       registries: () => o.config().registries,
@@ -129,6 +137,10 @@ export class Watcher extends EventEmitter {
       closed: () => this.closed,
       poll: (id) => this.poll(id, 'hook', 'defer'),
       background: (task) => this.background(task),
+      // With a pod view, a push of a tag pods run re-checks it (what drift refresh does for one moved tag).
+      ...(o.inUse
+        ? { recheck: { inUse: o.inUse, store: o.store, producer: o.producer, redis: o.redis, prefix: () => o.config().queue.prefix, mirrorRefOf: o.mirrorRefOf, logger: this.logger } }
+        : {}),
     };
   }
 
@@ -196,7 +208,33 @@ export class Watcher extends EventEmitter {
   private async runLocked(id: string, op: WatchOp, trigger: Trigger, jobId: string | undefined): Promise<PollReport | RetentionReport | undefined> {
     const w = await this.find(id);
     if (!w) return undefined;
-    return op === 'retain' ? this.retentionPass(w) : this.doPoll(w, trigger, jobId);
+    if (op === 'poll') return this.doPoll(w, trigger, jobId);
+    await this.aliasPass(w, {});
+    return this.retentionPass(w);
+  }
+
+  /**
+   * Moves (or repairs) the watch's alias tag when its selection's copy is
+   * complete; before retention, which then keeps the alias's digest. The
+   * mirror is HEADed on the first pass of this process, on API polls and once
+   * per aliasVerifyEveryMs; otherwise the remembered status answers.
+   */
+  private async aliasPass(w: ResolvedWatch, o: { tags?: readonly string[] | undefined; trigger?: Trigger }): Promise<AliasOutcome | undefined> {
+    try {
+      const verify = o.trigger === 'api' || !this.aliasVerified.has(w.id);
+      const out = await reconcileAlias(this.aliasDeps, w, { tags: o.tags, verify, verifyEveryMs: this.o.aliasVerifyEveryMs });
+      if (out?.action === 'unchanged' || out?.action === 'moved' || out?.action === 'repaired') this.aliasVerified.add(w.id);
+      else this.aliasVerified.delete(w.id);
+      if (out?.digest && (out.action === 'moved' || out.action === 'repaired')) {
+        const ev: AliasedEvent = { id: w.id, alias: out.alias, digest: out.digest, previous: out.previous, action: out.action };
+        await this.state.publish({ type: 'aliased', ...ev }).catch(() => {});
+        this.emit('aliased', ev);
+      }
+      return out;
+    } catch (e) {
+      this.logger.warn({ watch: w.id, err: describeError(e) }, 'alias pass failed');
+      return undefined;
+    }
   }
 
   private async retentionPass(w: ResolvedWatch): Promise<RetentionReport> {
@@ -219,8 +257,9 @@ export class Watcher extends EventEmitter {
     const prev = await this.state.status(w.id);
     const status: WatchStatus = { ...prev, polls: prev.polls + 1, lastPollAt: now() };
     const report: PollReport = { id: w.id, trigger, jobId, result: 'error', reason: null, selected: null, configFetches: 0, durationMs: 0 };
+    const listed: { tags?: string[] } = {}; // the upstream tag list of this poll, for the alias's conflict check
     try {
-      const obs = await observe(this.o.engine, w, this.cacheOf(w.id), this.closing.signal);
+      const obs = await observe(notingTags(this.o.engine, listed), w, this.cacheOf(w.id), this.closing.signal);
       report.reason = obs.selection.reason;
       report.configFetches = obs.configFetches;
       if (!obs.selected) {
@@ -264,7 +303,10 @@ export class Watcher extends EventEmitter {
       { watch: w.id, trigger, result: report.result, tag: report.selected?.tag, digest: report.selected?.digest, ms: report.durationMs },
       report.change ? `watch ${w.id}: ${report.change.kind} ${report.change.tag} -> re-mirroring` : `watch ${w.id} polled: ${report.result}`,
     );
-    if (report.result !== 'error') await this.retentionPass(w).catch((e) => this.logger.warn({ watch: w.id, err: describeError(e) }, 'retention failed'));
+    if (report.result !== 'error') {
+      await this.aliasPass(w, { tags: listed.tags, trigger });
+      await this.retentionPass(w).catch((e) => this.logger.warn({ watch: w.id, err: describeError(e) }, 'retention failed'));
+    }
     this.emit('polled', report);
     return report;
   }
@@ -331,8 +373,8 @@ export class Watcher extends EventEmitter {
     return this.api.remove(id);
   }
 
-  /** Handles a notification envelope: starts a poll of each matching watch (in the background). Throws HOOK_INVALID. */
-  notify(body: unknown): Promise<{ events: number; polls: string[] }> {
+  /** Handles a registry webhook (any format in hook-formats/): starts a poll of each matching watch and re-checks in-use tags (in the background). Throws HOOK_INVALID. */
+  notify(body: unknown): Promise<HookOutcome> {
     return pollWatchesForEnvelope(this.hookPolls, body);
   }
 
