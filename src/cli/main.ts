@@ -23,6 +23,8 @@ commands:
   import [FILE...]    push image tarballs into the mirror (watch import.dir, or import FILEs once)
   copy SRC DST        one-shot copy with the workers' engine
   check-config        validate the config (file + FERRY_* env) and print it
+  check-config --resources FILE...
+                      validate ImageWatch objects in YAML files (multi-document)
 
 Config: --config FILE (YAML, hot-reloaded) or FERRY_CONFIG; every key can be set
 with FERRY_<PATH> env vars, e.g. FERRY_QUEUE_REDIS_URL, FERRY_MIRROR_REGISTRY.
@@ -67,6 +69,7 @@ export async function main(argv: string[], env: NodeJS.ProcessEnv = process.env)
     process.stderr.write(`ferry: unknown command "${args.command}"\n${USAGE}\n`);
     return 2;
   }
+  if (args.command === 'check-config' && (args.rest.includes('--resources') || args.rest.includes('-f'))) return checkResources(args.rest);
   const { describeRedisUrl, loadConfig, maskSecrets } = await import('../config/index.js');
   const file = args.config ?? env.FERRY_CONFIG;
   let loaded: Awaited<ReturnType<typeof loadConfig>>;
@@ -97,6 +100,20 @@ export async function main(argv: string[], env: NodeJS.ProcessEnv = process.env)
   if (args.command === 'all') return roles.runAll(loaded, env, logger);
   if (args.command === 'import' && args.rest.length > 0) return roles.runImportFiles(args.rest, loaded, env, logger);
   return roles.runRoles([args.command as (typeof roles.ROLES)[number]], loaded, env, logger, []);
+}
+
+/** `check-config --resources FILE...` (or `-f FILE`, repeatable): 0 when every ImageWatch is valid, 1 on problems, 2 without files. */
+async function checkResources(rest: string[]): Promise<number> {
+  const files = rest.filter((a) => a !== '--resources' && a !== '-f');
+  const unknown = files.filter((a) => a.startsWith('-'));
+  if (unknown.length || files.length === 0) {
+    process.stderr.write(`ferry: check-config --resources takes YAML files${unknown.length ? `, not ${unknown.join(' ')}` : ''}\n`);
+    return 2;
+  }
+  const { checkImageWatchFiles, describeResourceCheck } = await import('../watch/index.js');
+  const check = await checkImageWatchFiles(files); // named as given, in every line said about them
+  process.stderr.write(describeResourceCheck(check).join('\n') + '\n');
+  return check.reports.length ? 1 : 0;
 }
 
 const invokedDirectly = process.argv[1] && /(^|[\\/])(main\.(ts|js)|ferry)$/.test(process.argv[1]);

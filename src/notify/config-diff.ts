@@ -6,7 +6,7 @@
  * OCI/Docker image config blobs (`{ config: { ExposedPorts, Env, ... } }`).
  */
 
-/** A multi-platform index is compared on one child: linux/amd64, else the first real platform, else the first (as src/watch does for `newest`). */
+/** The child whose config stands for a multi-platform index: linux/amd64, else the first real platform, else the first. One source for notify diffs and the `newest` watch strategy (src/watch/observe.ts). */
 export function representativeChild(manifests: unknown): { digest: string } | undefined {
   if (!Array.isArray(manifests)) return undefined;
   const ds = manifests.filter((m): m is { digest: string; platform?: { os?: string; architecture?: string } } => typeof m?.digest === 'string');

@@ -9,3 +9,4 @@ export { watchRoutes } from './routes.js';
 export { watchKeys, WATCH_QUEUE_NAME } from './keys.js';
 export * from './strategy/index.js';
 export { startWatch, type WatchRole } from './role.js';
+export { checkImageWatchFiles, describeResourceCheck } from './image-watch-files.js';

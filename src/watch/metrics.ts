@@ -68,5 +68,5 @@ export const pollSeconds = once(
 
 export const watchesGauge = once(
   'ferry_watch_watches',
-  () => new Gauge({ name: 'ferry_watch_watches', help: 'Watches in force, by source (config, api)', labelNames: ['source'] as const }),
+  () => new Gauge({ name: 'ferry_watch_watches', help: 'Watches in force, by source (config, api, resource)', labelNames: ['source'] as const }),
 );

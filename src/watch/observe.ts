@@ -12,6 +12,7 @@
  * tag's included (not asked twice).
  */
 import { pool } from '../async/index.js';
+import { representativeChild } from '../notify/index.js';
 import { MT } from '../registry/index.js';
 import type { ResolvedWatch } from './definition.js';
 import { compileTagFilter, selectTag, type Selection, type TagCreated } from './strategy/index.js';
@@ -50,16 +51,6 @@ export interface Observation {
   configFetches: number;
 }
 
-/** The child whose config stands for an index: linux/amd64, else the first real platform, else the first. */
-export function representativeChild(manifests: unknown): { digest: string } | undefined {
-  if (!Array.isArray(manifests)) return undefined;
-  const ds = manifests.filter((m): m is { digest: string; platform?: { os?: string; architecture?: string } } => typeof m?.digest === 'string');
-  return (
-    ds.find((m) => m.platform?.os === 'linux' && m.platform.architecture === 'amd64') ??
-    ds.find((m) => m.platform?.os && m.platform.os !== 'unknown') ??
-    ds[0]
-  );
-}
 
 async function fetchCreated(engine: WatchEngine, repository: string, ref: string, signal: AbortSignal | undefined): Promise<CreatedAnswer> {
   const top = await engine.getManifest(ref, signal);

@@ -391,6 +391,15 @@ async function checkOverlay(t: Tap, name: string, dir: string, objs: Obj[]): Pro
     }
   });
 
+  t.test('the ImageWatch CRD is installed, exactly as generated', async (t) => {
+    const crd = find('CustomResourceDefinition', 'imagewatches.ferry.io');
+    t.ok(crd, 'CustomResourceDefinition imagewatches.ferry.io');
+    const generated = parseYaml(readFileSync(join(ROOT, 'deploy/crds/imagewatches.ferry.io.yaml'), 'utf8')) as Obj;
+    t.same(crd?.spec, generated.spec, 'spec as generated (kustomize adds only labels)');
+    t.notOk(crd?.metadata.namespace, 'cluster-scoped: no namespace');
+    t.same(crd?.spec.versions.map((v: Any) => v.subresources), [{ status: {} }], 'status subresource');
+  });
+
   // RBAC (one ServiceAccount per role, exact grants, tokens, secrets) is test/deploy/rbac.test.ts.
 
   t.test('Services are named for the role that serves them', async (t) => {

@@ -39,7 +39,17 @@ const EVENTS = ['/events:create', '/events:patch', 'events.k8s.io/events:create'
 /** Exactly what each account may do (`group/resource:verb`), cluster-wide. */
 const GRANTS: Record<string, string[]> = {
   'ferry-webhook': ['/namespaces:get', '/namespaces:list', '/namespaces:watch', ...EVENTS],
-  'ferry-watch': ['/pods:list', '/pods:watch', ...EVENTS],
+  'ferry-watch': [
+    '/pods:list',
+    '/pods:watch',
+    'ferry.io/imagewatches:get',
+    'ferry.io/imagewatches:list',
+    'ferry.io/imagewatches:watch',
+    'ferry.io/imagewatches/status:get',
+    'ferry.io/imagewatches/status:patch',
+    'ferry.io/imagewatches/status:update',
+    ...EVENTS,
+  ],
   'ferry-worker': [],
   'ferry-dashboard': [],
   'ferry-import': [],
@@ -189,6 +199,9 @@ function rbacProblems(objs: Obj[], opts: { credentialsFromPods: boolean }): Prob
     }
     if (config.kubernetes.podInformer !== 'off' && !has('/pods:list', '/pods:watch')) {
       p['config needs'].push(`${id(o)} (${role}) starts the pod informer, but ${sa} may not list/watch pods`);
+    }
+    if ((role === 'watch' || role === 'all') && config.kubernetes.imageWatches !== 'off' && !has('ferry.io/imagewatches:list', 'ferry.io/imagewatches:watch', 'ferry.io/imagewatches/status:patch')) {
+      p['config needs'].push(`${id(o)} (${role}) follows ImageWatch objects and writes their status, but ${sa} may not list/watch imagewatches or patch imagewatches/status`);
     }
     if (config.kubernetes.events && !(has('/events:create') || has('events.k8s.io/events:create'))) {
       p['config needs'].push(`${id(o)} (${role}) writes Events, but ${sa} may not create them`);
@@ -373,6 +386,16 @@ t.test('RBAC per role', { skip: kubectl ? false : missing('kubectl') }, async (t
         'rule shape',
         /wildcard in resources/,
         'a * resource',
+      );
+      flagged(
+        t,
+        mutate((o) => {
+          const role = get(o, 'ClusterRole', 'ferry-watch');
+          role.rules = role.rules.filter((r: Any) => !r.apiGroups.includes('ferry.io'));
+        }),
+        'config needs',
+        /follows ImageWatch objects and writes their status, but ferry-watch may not/,
+        'the watch role without imagewatches access',
       );
       flagged(
         t,

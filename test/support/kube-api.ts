@@ -2,21 +2,30 @@
  * A stand-in Kubernetes API server for tests: plain HTTP on 127.0.0.1, in-memory objects, the real
  * list/watch protocol (resourceVersion, limit/continue, bookmarks, 410 Expired, timeoutSeconds) so the
  * real `@kubernetes/client-node` informers and the real `kubectl` talk to it unmodified.
- * Not served: auth/RBAC, Table output, server-side apply, json-patch, subresources beyond `/status`
- * (which writes the whole object), admission, garbage collection, graceful deletion, openapi (kubectl
- * create/apply need --validate=false), set-based selectors, namespace existence. Strategic-merge
- * patches are treated as merge patches. client-node's ListWatch never asks for bookmarks itself:
- * put `allowWatchBookmarks=true` in the informer's path. kubectl must run asynchronously (execFile),
- * since the server lives in the test's own process.
+ * Served besides: CustomResourceDefinitions (kube-api/crd.ts: applying one serves its resources at once,
+ * `crds` installs some at start), the `/status` subresource of types that declare it (status and the rest
+ * written apart, metadata.generation, 409 on a stale resourceVersion), merge, strategic-merge (as merge)
+ * and json-patch PATCHes, `meta.k8s.io/v1` Tables for custom resources (kubectl prints their printer
+ * columns), and a minimal openapi v3 that declares `fieldValidation`, so kubectl create/apply need no
+ * `--validate=false` (nothing is validated, though).
+ * Not served: auth/RBAC, server-side apply (apply patches are merged), subresources other than `/status`,
+ * admission, garbage collection, graceful deletion, openapi v2 and schemas, CRD schema validation,
+ * defaulting and version conversion, set-based selectors, namespace existence, aggregated discovery
+ * (kubectl falls back). Core types answer plain lists, not Tables. client-node's ListWatch never asks for
+ * bookmarks itself: put `allowWatchBookmarks=true` in the informer's path. kubectl must run asynchronously
+ * (execFile), since the server lives in the test's own process; give it its own `--cache-dir` when types
+ * change under it.
  */
 import { EventEmitter } from 'node:events';
-import { writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { parseAllDocuments } from 'yaml';
+import { serveCrds } from './kube-api/crd.js';
 import { startHttp, type LoggedRequest } from './kube-api/server.js';
-import { CORE_TYPES, Store, type KubeObject, type ResourceType } from './kube-api/store.js';
+import { CORE_TYPES, Store, type KubeObject, type PrinterColumn, type ResourceType } from './kube-api/store.js';
 import { Watches, type WatchStats } from './kube-api/watch.js';
 
-export type { KubeObject, ResourceType, LoggedRequest };
+export type { KubeObject, ResourceType, PrinterColumn, LoggedRequest };
 
 export interface KubeApiOptions {
   /** Interval between BOOKMARK events on watches that asked for them (`allowWatchBookmarks=true`); 0 = never. Default 200 ms. */
@@ -25,8 +34,22 @@ export interface KubeApiOptions {
   historyLimit?: number;
   /** Resource types served in addition to pods, namespaces and events (core v1, events.k8s.io/v1). */
   extraTypes?: ResourceType[];
+  /**
+   * CustomResourceDefinitions installed at start, before `objects`: each an object or the path of a YAML
+   * file (every document in it is applied, CRD or not), as `kubectl apply -f` would.
+   */
+  crds?: Array<KubeObject | string>;
   /** Objects present at start (each `apply`d in order). */
   objects?: KubeObject[];
+}
+
+/** Every document of a YAML (or JSON) file of Kubernetes objects, empty documents skipped. */
+export function readKubeYaml(file: string): KubeObject[] {
+  const docs = parseAllDocuments(readFileSync(file, 'utf8'));
+  return docs.map((d) => {
+    if (d.errors.length > 0) throw new Error(`kube-api stand-in: ${file}: ${d.errors[0]!.message}`);
+    return d.toJS() as KubeObject | null;
+  }).filter((o): o is KubeObject => o !== null && typeof o === 'object');
 }
 
 export interface KubeApi {
@@ -39,7 +62,11 @@ export interface KubeApi {
   sent: WatchStats['sent'];
   /** Writes `<dir>/kubeconfig` (context `standin`, fake bearer token) and returns its path. */
   kubeconfig(dir: string, namespace?: string): string;
-  /** Creates the object, or replaces it (keeping uid) when it exists. Returns the stored object. */
+  /**
+   * Creates the object, or replaces it (keeping uid) when it exists, status included (the helper writes as
+   * a controller with every right would; over HTTP, a type with a status subresource keeps status apart).
+   * A CustomResourceDefinition starts serving its resources at once. Returns the stored object.
+   */
   apply(obj: KubeObject): KubeObject;
   /** Deletes by kind (`Pod`) or resource (`pods`); `apiVersion` picks between same-named kinds. */
   remove(kind: string, namespace: string | undefined, name: string, apiVersion?: string): KubeObject;
@@ -62,6 +89,7 @@ export interface KubeApi {
 
 export async function startKubeApi(opts: KubeApiOptions = {}): Promise<KubeApi> {
   const store = new Store([...CORE_TYPES, ...(opts.extraTypes ?? [])], opts.historyLimit ?? 1000);
+  serveCrds(store);
   const sent: WatchStats['sent'] = [];
   const bus = new EventEmitter();
   bus.setMaxListeners(0);
@@ -153,6 +181,7 @@ export async function startKubeApi(opts: KubeApiOptions = {}): Promise<KubeApi> 
       await new Promise<void>((resolve) => server.close(() => resolve()));
     },
   };
+  for (const c of opts.crds ?? []) for (const o of typeof c === 'string' ? readKubeYaml(c) : [c]) api.apply(o);
   for (const o of opts.objects ?? []) api.apply(o);
   return api;
 }

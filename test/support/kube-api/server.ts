@@ -1,5 +1,8 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import { apiVersionOf, StatusError, type KubeObject, type ResourceType, type Store } from './store.js';
+import { discovery, openapiV3, servesStatus } from './discovery.js';
+import { patchKindOf } from './patch.js';
+import { apiVersionOf, StatusError, type KubeObject, type ResourceType, type Store, type WriteScope } from './store.js';
+import { printsTables, toTable, wantsTable } from './table.js';
 import { statusObject, type Watches } from './watch.js';
 
 export interface LoggedRequest {
@@ -11,6 +14,8 @@ export interface LoggedRequest {
   /** Set when the response has finished (a watch stream: when it ends). */
   status?: number;
   contentType?: string;
+  /** The Accept header (kubectl asks for Tables: `application/json;as=Table;v=v1;g=meta.k8s.io,...`). */
+  accept?: string;
 }
 
 export interface Routed {
@@ -40,6 +45,8 @@ export function route(store: Store, path: string): Routed | 'discovery' | undefi
   const type = resource ? find(resource) : undefined;
   if (!type || extra.length > 0) return undefined;
   if (namespace !== undefined && !type.namespaced) return undefined;
+  // Only /status is served, and on a custom resource only when its CRD declares it.
+  if (subresource !== undefined && (subresource !== 'status' || !servesStatus(type))) return undefined;
   return { type, namespace, name, subresource };
 }
 
@@ -91,21 +98,25 @@ async function handle(deps: HandlerDeps, req: IncomingMessage, res: ServerRespon
   const query = Object.fromEntries(url.searchParams);
   const method = req.method ?? 'GET';
   const watch = query.watch === 'true' || query.watch === '1';
-  const entry: LoggedRequest = { method, path: url.pathname, query, watch, contentType: req.headers['content-type'] };
+  const entry: LoggedRequest = { method, path: url.pathname, query, watch, contentType: req.headers['content-type'], accept: req.headers.accept };
   deps.requests.push(entry);
   res.on('finish', () => (entry.status = res.statusCode));
   deps.onRequest(entry);
 
   const send = (code: number, body: unknown): void => sendJson(res, code, body);
-  const fixed = discovery(store, url.pathname, req.headers.host ?? '127.0.0.1');
+  const fixed = discovery(store, url.pathname, req.headers.host ?? '127.0.0.1') ?? openapiV3(store, url.pathname);
   if (fixed !== undefined && method === 'GET') return send(200, fixed);
 
   const r = route(store, url.pathname);
   if (r === undefined || r === 'discovery') {
     throw new StatusError(404, 'NotFound', `the server could not find the requested resource (${method} ${url.pathname})`);
   }
-  const { type, namespace, name } = r;
+  const { type, namespace, name, subresource } = r;
   const int = (s: string | undefined): number | undefined => (s === undefined || s === '' ? undefined : Number(s));
+  // kubectl get asks for a Table; the stand-in prints custom resources (and types with printer columns) as one.
+  const table = method === 'GET' && printsTables(type) && wantsTable(req.headers.accept);
+  const asTable = (items: KubeObject[], resourceVersion: string, more: { continue?: string; remainingItemCount?: number } = {}): KubeObject =>
+    toTable(type, items, { resourceVersion, ...more, includeObject: query.includeObject });
 
   if (method === 'GET' && watch) {
     return watches.serve(
@@ -117,6 +128,7 @@ async function handle(deps: HandlerDeps, req: IncomingMessage, res: ServerRespon
         timeoutSeconds: int(query.timeoutSeconds),
         labelSelector: query.labelSelector,
         fieldSelector: name ? [`metadata.name=${name}`, query.fieldSelector].filter(Boolean).join(',') : query.fieldSelector,
+        ...(table ? { render: (o: KubeObject) => asTable([o], o.metadata?.resourceVersion ?? '') } : {}),
       },
       url.pathname,
       res,
@@ -130,65 +142,27 @@ async function handle(deps: HandlerDeps, req: IncomingMessage, res: ServerRespon
       labelSelector: query.labelSelector,
       fieldSelector: query.fieldSelector,
     }, false);
+    if (table) return send(200, asTable(l.items, l.resourceVersion, l));
     const metadata: Record<string, unknown> = { resourceVersion: l.resourceVersion };
     if (l.continue) Object.assign(metadata, { continue: l.continue, remainingItemCount: l.remainingItemCount });
     return send(200, { kind: `${type.kind}List`, apiVersion: apiVersionOf(type), metadata, items: l.items });
   }
-  if (method === 'GET') return send(200, store.get(type, namespace, name!));
+  if (method === 'GET') {
+    const o = store.get(type, namespace, name!);
+    return send(200, table ? asTable([o], o.metadata?.resourceVersion ?? '') : o);
+  }
+  const scope: WriteScope = subresource === 'status' ? 'status' : 'object';
   if (method === 'POST' && name === undefined) {
     const body = (await readBody(req)) as KubeObject | undefined;
-    if (!body || typeof body !== 'object') throw new StatusError(400, 'BadRequest', 'a JSON object body is required');
-    return send(201, store.create(type, namespace, body));
+    if (!body || typeof body !== 'object' || Array.isArray(body)) throw new StatusError(400, 'BadRequest', 'a JSON object body is required');
+    return send(201, store.create(type, namespace, body, scope));
   }
   if (name === undefined) throw new StatusError(405, 'MethodNotAllowed', `${method} is not supported on a collection`);
-  if (method === 'PUT') return send(200, store.update(type, namespace, name, (await readBody(req)) as KubeObject));
+  if (method === 'PUT') return send(200, store.update(type, namespace, name, (await readBody(req)) as KubeObject, scope));
   if (method === 'PATCH') {
-    const ct = String(req.headers['content-type'] ?? '');
-    if (!/merge-patch\+json|strategic-merge-patch\+json|apply-patch/.test(ct)) {
-      throw new StatusError(415, 'UnsupportedMediaType', `the stand-in API server does not handle ${ct || 'this'} patches (json-patch is not implemented)`);
-    }
-    return send(200, store.patch(type, namespace, name, await readBody(req)));
+    const kind = patchKindOf(String(req.headers['content-type'] ?? ''));
+    return send(200, store.patch(type, namespace, name, await readBody(req), kind, scope));
   }
-  if (method === 'DELETE') return send(200, store.delete(type, namespace, name));
+  if (method === 'DELETE' && subresource === undefined) return send(200, store.delete(type, namespace, name));
   throw new StatusError(405, 'MethodNotAllowed', `${method} is not supported`);
-}
-
-/** The discovery documents kubectl reads before anything else; undefined when the path is not one. */
-function discovery(store: Store, path: string, host: string): unknown {
-  const p = path.replace(/\/+$/, '') || '/';
-  const types = [...store.types.values()];
-  const groups = [...new Set(types.filter((t) => t.group).map((t) => t.group))];
-  const versionsOf = (g: string): string[] => [...new Set(types.filter((t) => t.group === g).map((t) => t.version))];
-  if (p === '/version') {
-    return { major: '1', minor: '32', gitVersion: 'v1.32.0-ferry-standin', gitCommit: '', gitTreeState: 'clean', buildDate: '', goVersion: '', compiler: 'gc', platform: 'linux/amd64' };
-  }
-  if (p === '/api') {
-    return { kind: 'APIVersions', versions: ['v1'], serverAddressByClientCIDRs: [{ clientCIDR: '0.0.0.0/0', serverAddress: host }] };
-  }
-  if (p === '/apis') {
-    return {
-      kind: 'APIGroupList',
-      apiVersion: 'v1',
-      groups: groups.map((g) => {
-        const versions = versionsOf(g).map((v) => ({ groupVersion: `${g}/${v}`, version: v }));
-        return { name: g, versions, preferredVersion: versions[0] };
-      }),
-    };
-  }
-  const m = /^\/(?:api\/([^/]+)|apis\/([^/]+)\/([^/]+))$/.exec(p);
-  if (!m) return undefined;
-  const group = m[2] ?? '';
-  const version = m[1] ?? m[3]!;
-  const here = types.filter((t) => t.group === group && t.version === version);
-  if (here.length === 0) return undefined;
-  const verbs = ['create', 'delete', 'get', 'list', 'patch', 'update', 'watch'];
-  return {
-    kind: 'APIResourceList',
-    apiVersion: 'v1',
-    groupVersion: group ? `${group}/${version}` : version,
-    resources: here.flatMap((t) => [
-      { name: t.resource, singularName: t.kind.toLowerCase(), namespaced: t.namespaced, kind: t.kind, verbs: t.verbs ?? verbs, ...(t.shortNames ? { shortNames: t.shortNames } : {}) },
-      { name: `${t.resource}/status`, singularName: '', namespaced: t.namespaced, kind: t.kind, verbs: ['get', 'patch', 'update'] },
-    ]),
-  };
 }

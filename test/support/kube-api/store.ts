@@ -1,4 +1,11 @@
 import { randomUUID } from 'node:crypto';
+import { StatusError } from './errors.js';
+import { applyPatch, type PatchKind } from './patch.js';
+import { decodeContinue, encodeContinue, firstAfter, matcher } from './listing.js';
+
+export { StatusError };
+export { mergePatch } from './patch.js';
+export { matcher } from './listing.js';
 
 /** A Kubernetes object as JSON; only `metadata` is looked at by the store. */
 export interface KubeObject {
@@ -28,6 +35,45 @@ export interface ResourceType {
   namespaced: boolean;
   shortNames?: string[];
   verbs?: string[];
+  /** `names.singular` of a CRD (discovery's singularName); default: the kind in lower case. */
+  singular?: string;
+  categories?: string[];
+  /**
+   * The subresources the type declares (a CRD version's `subresources`). With `status`, `.../<name>/status`
+   * writes only `.status`, writes of the object itself keep the stored `.status`, and status writes never
+   * bump `metadata.generation`. Without it (plain `extraTypes`), `/status` writes the whole object.
+   */
+  subresources?: { status?: Record<string, unknown>; scale?: Record<string, unknown> };
+  /** A CRD version's additionalPrinterColumns: the Table kubectl prints (table.ts). */
+  printerColumns?: PrinterColumn[];
+  /** Set on a type a CustomResourceDefinition registered: that CRD's name (`widgets.example.com`). */
+  crd?: string;
+}
+
+export interface PrinterColumn {
+  name: string;
+  type: string;
+  jsonPath: string;
+  format?: string;
+  description?: string;
+  priority?: number;
+}
+
+/**
+ * Who writes: `object` (POST/PUT/PATCH on the object: `.status` is kept as stored when the type has a status
+ * subresource), `status` (the `/status` subresource: only `.status` changes), `any` (the test helper, a
+ * controller with every right: the body is taken whole).
+ */
+export type WriteScope = 'object' | 'status' | 'any';
+
+/** Called by the store around writes; the CRD registry (crd.ts) is one. */
+export interface StoreHook {
+  /** Before an object is written (create or update): may change `next`, or throw a StatusError to refuse it. */
+  prepare?(t: ResourceType, next: KubeObject, cur: KubeObject | undefined): void;
+  /** Before an object is deleted. */
+  deleting?(t: ResourceType, cur: KubeObject): void;
+  /** After a change is recorded, before any watch hears of it. */
+  committed?(t: ResourceType, e: StoredEvent): void;
 }
 
 export type WatchEventType = 'ADDED' | 'MODIFIED' | 'DELETED';
@@ -40,23 +86,25 @@ export interface StoredEvent {
   object: KubeObject;
 }
 
-export class StatusError extends Error {
-  constructor(
-    readonly code: number,
-    readonly reason: string,
-    message: string,
-    readonly details?: Record<string, unknown>,
-  ) {
-    super(message);
-  }
-}
-
 export const CORE_TYPES: ResourceType[] = [
   { group: '', version: 'v1', resource: 'pods', kind: 'Pod', namespaced: true, shortNames: ['po'] },
   { group: '', version: 'v1', resource: 'namespaces', kind: 'Namespace', namespaced: false, shortNames: ['ns'] },
   { group: '', version: 'v1', resource: 'events', kind: 'Event', namespaced: true, shortNames: ['ev'] },
   { group: 'events.k8s.io', version: 'v1', resource: 'events', kind: 'Event', namespaced: true, shortNames: ['ev'] },
+  {
+    group: 'apiextensions.k8s.io',
+    version: 'v1',
+    resource: 'customresourcedefinitions',
+    kind: 'CustomResourceDefinition',
+    namespaced: false,
+    shortNames: ['crd', 'crds'],
+    subresources: { status: {} },
+  },
 ];
+
+/** Custom resources and types with a status subresource carry metadata.generation (core pods here do not). */
+const tracksGeneration = (t: ResourceType): boolean => Boolean(t.crd || t.subresources);
+const hasStatus = (t: ResourceType): boolean => Boolean(t.subresources?.status);
 
 export const typeKey = (t: Pick<ResourceType, 'group' | 'version' | 'resource'>): string => `${t.group}/${t.version}/${t.resource}`;
 export const apiVersionOf = (t: ResourceType): string => (t.group ? `${t.group}/${t.version}` : t.version);
@@ -91,6 +139,8 @@ export class Store {
   /** Oldest resourceVersion a watch may start from (history holds everything after it). */
   private compactedRv = 1;
   private readonly listeners = new Set<(e: StoredEvent) => void>();
+  readonly hooks: StoreHook[] = [];
+  private readonly unregisterListeners = new Set<(key: string) => void>();
   /**
    * Each bucket's keys in list order, rebuilt by the first list after a create
    * or delete: a paged list of 50,000 pods would otherwise sort them all per page.
@@ -104,9 +154,20 @@ export class Store {
     for (const t of types) this.register(t);
   }
 
+  /** Serves a type (replacing the definition of one already served, objects kept). */
   register(t: ResourceType): void {
     this.types.set(typeKey(t), t);
     if (!this.objects.has(typeKey(t))) this.objects.set(typeKey(t), new Map());
+  }
+
+  /** Stops serving a type; `dropObjects` forgets its objects too (silently: delete them first for events). */
+  unregister(t: ResourceType, dropObjects: boolean): void {
+    this.types.delete(typeKey(t));
+    for (const fn of this.unregisterListeners) fn(typeKey(t));
+    if (dropObjects) {
+      this.objects.delete(typeKey(t));
+      this.sortedKeys.delete(typeKey(t));
+    }
   }
 
   get resourceVersion(): number {
@@ -126,6 +187,12 @@ export class Store {
   subscribe(fn: (e: StoredEvent) => void): () => void {
     this.listeners.add(fn);
     return () => this.listeners.delete(fn);
+  }
+
+  /** Calls `fn` with the key (`group/version/resource`) of each type that stops being served. */
+  onUnregister(fn: (key: string) => void): () => void {
+    this.unregisterListeners.add(fn);
+    return () => this.unregisterListeners.delete(fn);
   }
 
   compact(): void {
@@ -192,8 +259,9 @@ export class Store {
     return keys;
   }
 
-  create(t: ResourceType, ns: string | undefined, body: KubeObject): KubeObject {
+  create(t: ResourceType, ns: string | undefined, body: KubeObject, scope: WriteScope = 'any'): KubeObject {
     const obj = clone(body);
+    if (scope !== 'any' && hasStatus(t)) delete obj.status;
     const md = (obj.metadata ??= {});
     if (!md.name && md.generateName) md.name = md.generateName + randomUUID().slice(0, 5);
     if (!md.name) throw new StatusError(422, 'Invalid', `${t.kind} "" is invalid: metadata.name: Required value`);
@@ -210,40 +278,74 @@ export class Store {
     md.uid = randomUUID();
     md.creationTimestamp = new Date().toISOString().replace(/\.\d+Z$/, 'Z');
     if (t.kind === 'Namespace') obj.status = { phase: 'Active', ...(obj.status as object | undefined) };
+    if (tracksGeneration(t)) md.generation = 1;
+    else delete md.generation;
+    for (const h of this.hooks) h.prepare?.(t, obj, undefined);
     return this.commit(t, k, 'ADDED', obj);
   }
 
-  /** Replaces an object; a stale `metadata.resourceVersion` answers 409 Conflict, as the real server does. */
-  update(t: ResourceType, ns: string | undefined, name: string, body: KubeObject): KubeObject {
+  /**
+   * Replaces an object (`scope`: which part a caller may write, see WriteScope). A stale
+   * `metadata.resourceVersion` in the body answers 409 Conflict, as the real server does.
+   */
+  update(t: ResourceType, ns: string | undefined, name: string, body: KubeObject, scope: WriteScope = 'any'): KubeObject {
     const k = objKey(t.namespaced ? ns : undefined, name);
     const cur = this.bucket(t).get(k);
     if (!cur) throw notFound(t, name);
-    const obj = clone(body);
-    const md = (obj.metadata ??= {});
-    if (md.resourceVersion && md.resourceVersion !== cur.metadata?.resourceVersion) {
-      throw new StatusError(409, 'Conflict', `Operation cannot be fulfilled on ${t.resource} "${name}": the object has been modified; please apply your changes to the latest version and try again`);
+    if (body === null || typeof body !== 'object' || Array.isArray(body)) throw new StatusError(400, 'BadRequest', 'a JSON object body is required');
+    const sentRv = body.metadata?.resourceVersion;
+    if (sentRv && sentRv !== cur.metadata?.resourceVersion) {
+      throw new StatusError(409, 'Conflict', `Operation cannot be fulfilled on ${resourceName(t)} "${name}": the object has been modified; please apply your changes to the latest version and try again`, { name, group: t.group, kind: t.resource });
     }
+    let obj: KubeObject;
+    if (scope === 'status' && hasStatus(t)) {
+      // Only .status comes from the body; a body without one clears it (as the real status strategy does).
+      obj = clone(cur);
+      if ('status' in body) obj.status = clone(body.status);
+      else delete obj.status;
+    } else {
+      obj = clone(body);
+      if (scope === 'object' && hasStatus(t)) {
+        if (cur.status === undefined) delete obj.status;
+        else obj.status = clone(cur.status);
+      }
+    }
+    const md = (obj.metadata ??= {});
     obj.apiVersion = apiVersionOf(t);
     obj.kind = t.kind;
     md.name = name;
     if (t.namespaced) md.namespace = cur.metadata?.namespace;
     md.uid = cur.metadata?.uid;
     md.creationTimestamp = cur.metadata?.creationTimestamp;
+    for (const h of this.hooks) h.prepare?.(t, obj, cur);
+    if (tracksGeneration(t)) {
+      const gen = Number(cur.metadata?.generation ?? 1);
+      md.generation = sameDesiredState(t, cur, obj) ? gen : gen + 1;
+    } else delete md.generation;
+    // A write that changes nothing is a no-op over HTTP, as on the real server: no new resourceVersion, no
+    // event. The test helper (`any`) always records a change, so a test can provoke a MODIFIED at will.
+    if (scope !== 'any' && canonical(withoutRv(obj)) === canonical(withoutRv(cur))) return clone(cur);
     return this.commit(t, k, 'MODIFIED', obj);
   }
 
-  /** RFC 7386 merge patch (used for strategic-merge patches too: lists are replaced, not merged by key). */
-  patch(t: ResourceType, ns: string | undefined, name: string, patch: unknown): KubeObject {
+  /**
+   * A merge patch (RFC 7386; strategic-merge and apply patches are applied as one: lists are replaced, not
+   * merged by key) or a json-patch (RFC 6902), applied to the stored object and then written as `update` does.
+   */
+  patch(t: ResourceType, ns: string | undefined, name: string, patch: unknown, kind: PatchKind = 'merge', scope: WriteScope = 'any'): KubeObject {
     const cur = this.get(t, ns, name);
-    const merged = mergePatch(cur, patch) as KubeObject;
-    if (merged.metadata) merged.metadata.resourceVersion = cur.metadata?.resourceVersion;
-    return this.update(t, ns, name, merged);
+    const patched = applyPatch(kind, cur, patch) as KubeObject;
+    if (patched === null || typeof patched !== 'object' || Array.isArray(patched)) throw new StatusError(422, 'Invalid', 'the patched object is not a JSON object');
+    // A resourceVersion the patch itself sets is a precondition (as on the real server); otherwise none.
+    if (patched.metadata && patched.metadata.resourceVersion === cur.metadata?.resourceVersion) delete patched.metadata.resourceVersion;
+    return this.update(t, ns, name, patched, scope);
   }
 
   delete(t: ResourceType, ns: string | undefined, name: string): KubeObject {
     const k = objKey(t.namespaced ? ns : undefined, name);
     const cur = this.bucket(t).get(k);
     if (!cur) throw notFound(t, name);
+    for (const h of this.hooks) h.deleting?.(t, clone(cur));
     this.bucket(t).delete(k);
     this.sortedKeys.delete(typeKey(t));
     return this.record(t, 'DELETED', clone(cur), ++this.rv);
@@ -264,6 +366,7 @@ export class Store {
       const dropped = this.history.shift()!;
       this.compactedRv = dropped.rv;
     }
+    for (const h of this.hooks) h.committed?.(t, e);
     for (const fn of this.listeners) fn(e);
     return clone(obj);
   }
@@ -279,70 +382,29 @@ export function gone(message: string): StatusError {
   return new StatusError(410, 'Expired', message);
 }
 
+const resourceName = (t: ResourceType): string => (t.group ? `${t.resource}.${t.group}` : t.resource);
+
 function notFound(t: ResourceType, name: string): StatusError {
-  const resource = t.group ? `${t.resource}.${t.group}` : t.resource;
-  return new StatusError(404, 'NotFound', `${resource} "${name}" not found`, { name, group: t.group, kind: t.resource });
+  return new StatusError(404, 'NotFound', `${resourceName(t)} "${name}" not found`, { name, group: t.group, kind: t.resource });
 }
 
-/** Index of the first key greater than `after` in sorted `keys`. */
-function firstAfter(keys: readonly string[], after: string): number {
-  let lo = 0;
-  let hi = keys.length;
-  while (lo < hi) {
-    const mid = (lo + hi) >>> 1;
-    if (keys[mid]! <= after) lo = mid + 1;
-    else hi = mid;
-  }
-  return lo;
+/** Everything but metadata (and status, when it is a subresource) unchanged: the generation stays. */
+function sameDesiredState(t: ResourceType, a: KubeObject, b: KubeObject): boolean {
+  const desired = (o: KubeObject): Record<string, unknown> => {
+    const { metadata: _m, status, ...rest } = o;
+    return hasStatus(t) ? rest : { ...rest, status };
+  };
+  return canonical(desired(a)) === canonical(desired(b));
 }
 
-function encodeContinue(tok: { rv: number; start: string }): string {
-  return Buffer.from(JSON.stringify(tok)).toString('base64url');
-}
+const withoutRv = (o: KubeObject): KubeObject => ({ ...o, metadata: { ...o.metadata, resourceVersion: undefined } });
 
-function decodeContinue(s: string): { rv: number; start: string } {
-  try {
-    const tok = JSON.parse(Buffer.from(s, 'base64url').toString()) as { rv?: unknown; start?: unknown };
-    if (typeof tok.rv === 'number' && typeof tok.start === 'string') return { rv: tok.rv, start: tok.start };
-  } catch {
-    /* fall through */
+/** JSON with object keys sorted, so that key order never counts as a change. */
+function canonical(v: unknown): string {
+  if (Array.isArray(v)) return `[${v.map(canonical).join(',')}]`;
+  if (v !== null && typeof v === 'object') {
+    const entries = Object.entries(v as Record<string, unknown>).filter(([, x]) => x !== undefined).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+    return `{${entries.map(([k, x]) => `${JSON.stringify(k)}:${canonical(x)}`).join(',')}}`;
   }
-  throw new StatusError(400, 'BadRequest', 'continue key is not valid');
-}
-
-export function mergePatch(target: unknown, patch: unknown): unknown {
-  if (patch === null || typeof patch !== 'object' || Array.isArray(patch)) return clone(patch);
-  const out: Record<string, unknown> =
-    target !== null && typeof target === 'object' && !Array.isArray(target) ? { ...(target as Record<string, unknown>) } : {};
-  for (const [k, v] of Object.entries(patch as Record<string, unknown>)) {
-    if (k === '$patch' || k.startsWith('$setElementOrder/') || k.startsWith('$retainKeys')) continue;
-    if (v === null) delete out[k];
-    else out[k] = mergePatch(out[k], v);
-  }
-  return out;
-}
-
-const pathValue = (o: unknown, path: string): unknown =>
-  path.split('.').reduce<unknown>((v, p) => (v !== null && typeof v === 'object' ? (v as Record<string, unknown>)[p] : undefined), o);
-
-/** Equality-based label selectors (`a=b`, `a==b`, `a!=b`, `a`, `!a`) and field selectors on any dotted path. */
-export function matcher(labelSelector?: string, fieldSelector?: string): (o: KubeObject) => boolean {
-  const terms: Array<(o: KubeObject) => boolean> = [];
-  for (const raw of (labelSelector ?? '').split(',').map((s) => s.trim()).filter(Boolean)) {
-    const m = /^(!)?([^!=\s]+)\s*(?:(!=|==|=)\s*(.*))?$/.exec(raw);
-    if (!m) throw new StatusError(400, 'BadRequest', `unable to parse requirement: ${raw}`);
-    const [, not, key, op, val] = m;
-    const labels = (o: KubeObject): Record<string, string> => o.metadata?.labels ?? {};
-    if (!op) terms.push((o) => (key! in labels(o)) !== Boolean(not));
-    else if (op === '!=') terms.push((o) => labels(o)[key!] !== val);
-    else terms.push((o) => labels(o)[key!] === val);
-  }
-  for (const raw of (fieldSelector ?? '').split(',').map((s) => s.trim()).filter(Boolean)) {
-    const m = /^([^!=]+)(!=|==|=)(.*)$/.exec(raw);
-    if (!m) throw new StatusError(400, 'BadRequest', `invalid field selector: ${raw}`);
-    const [, path, op, val] = m;
-    const str = (o: KubeObject): string => String(pathValue(o, path!) ?? '');
-    terms.push(op === '!=' ? (o) => str(o) !== val : (o) => str(o) === val);
-  }
-  return (o) => terms.every((t) => t(o));
+  return JSON.stringify(v) ?? 'null';
 }

@@ -9,6 +9,8 @@ export interface WatchParams {
   timeoutSeconds?: number;
   labelSelector?: string;
   fieldSelector?: string;
+  /** What an ADDED/MODIFIED/DELETED event carries instead of the object (a one-row Table for kubectl get -w). */
+  render?: (o: KubeObject) => unknown;
 }
 
 export interface WatchStats {
@@ -42,7 +44,8 @@ export class Watches {
     res.flushHeaders();
     const write = (type: string, object: KubeObject): void => {
       this.stats.sent.push({ type, resourceVersion: object.metadata?.resourceVersion ?? '', path });
-      res.write(JSON.stringify({ type, object }) + '\n');
+      const carried = p.render && type !== 'ERROR' && type !== 'BOOKMARK' ? p.render(object) : object;
+      res.write(JSON.stringify({ type, object: carried }) + '\n');
       this.stats.onSent?.();
     };
 
@@ -72,6 +75,7 @@ export class Watches {
       if (ended) return;
       ended = true;
       unsubscribe();
+      unwatchType();
       for (const tm of timers) clearTimeout(tm);
       this.open.delete(end);
       res.end();
@@ -79,6 +83,8 @@ export class Watches {
     const unsubscribe = this.store.subscribe((e) => {
       if (e.key === key && inScope(e.object)) write(e.type, e.object);
     });
+    // A type that stops being served (its CRD deleted) ends its watches, as on the real server.
+    const unwatchType = this.store.onUnregister((k) => k === key && end());
     for (const e of backlog) if (inScope(e.object)) write(e.type, e.object);
     this.open.add(end);
     res.on('close', end);
