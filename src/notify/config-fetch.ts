@@ -4,6 +4,7 @@
  * is read through its representative child. Never throws: undefined + why.
  */
 import { describeError } from '../errors.js';
+import { repositoryOfRef } from '../reference/index.js';
 import { representativeChild, diffImageConfigs } from './config-diff.js';
 import type { NotifyData } from './event.js';
 import { hasDigestPair } from './event.js';
@@ -13,15 +14,6 @@ import { NOTIFY_ERROR_CODES } from './errors.js';
 export interface ConfigEngine {
   getManifest(ref: string, signal?: AbortSignal): Promise<{ digest: string; mediaType: string; json: any }>;
   getBlobJson(repository: string, digest: string, signal?: AbortSignal): Promise<any>;
-}
-
-/** `host/path` of `host/path:tag` or `host/path@digest`. */
-export function repositoryOfRef(ref: string): string {
-  const at = ref.indexOf('@');
-  const noDigest = at >= 0 ? ref.slice(0, at) : ref;
-  const slash = noDigest.lastIndexOf('/');
-  const colon = noDigest.lastIndexOf(':');
-  return colon > slash ? noDigest.slice(0, colon) : noDigest;
 }
 
 async function readConfig(engine: ConfigEngine, repository: string, digest: string, signal?: AbortSignal): Promise<unknown> {

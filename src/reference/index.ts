@@ -15,6 +15,7 @@ export {
   formatReference,
   familiarName,
   repositoryOf,
+  repositoryOfRef,
   normalizeReference,
   clearReferenceCache,
 } from './parse.js';

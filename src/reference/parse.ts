@@ -299,6 +299,18 @@ export function repositoryOf(r: ImageReference): string {
 }
 
 /**
+ * `host/path` of an already normalized `host/path:tag` or `host/path@digest`
+ * string, without parsing it again (a port's `:` is before the last `/`).
+ */
+export function repositoryOfRef(ref: string): string {
+  const at = ref.indexOf('@');
+  const noDigest = at >= 0 ? ref.slice(0, at) : ref;
+  const slash = noDigest.lastIndexOf('/');
+  const colon = noDigest.lastIndexOf(':');
+  return colon > slash ? noDigest.slice(0, colon) : noDigest;
+}
+
+/**
  * The fully normalized string: `docker.io/library/nginx:latest`. Docker's
  * `TagNameOnly(ref).String()`: `:latest` is added only when there is neither a
  * tag nor a digest, so a digest-only reference stays digest-only

@@ -9,6 +9,7 @@ import picomatch from 'picomatch';
 import type { KeyObject } from 'node:crypto';
 import type { FerryConfig, VerifyRule } from '../config/index.js';
 import { FerryError } from '../errors.js';
+import { repositoryOfRef } from '../reference/index.js';
 import { parsePublicKeys, signatureTag, verifyCosignSignature } from '../verify/index.js';
 import type { RegistryEngine } from '../registry/index.js';
 import { WORKER_ERROR_TABLE } from './errors.js';
@@ -50,15 +51,6 @@ function compile(config: FerryConfig): CompiledRule[] {
 export function verifyRuleFor(config: FerryConfig, ref: string): CompiledRule | undefined {
   if (!config.verify || config.verify.length === 0) return undefined;
   return compile(config).find((r) => r.matches(ref));
-}
-
-/** `host/path[:tag|@digest]` -> `host/path`. */
-export function repositoryOfRef(ref: string): string {
-  const at = ref.indexOf('@');
-  const noDigest = at >= 0 ? ref.slice(0, at) : ref;
-  const slash = noDigest.lastIndexOf('/');
-  const colon = noDigest.lastIndexOf(':');
-  return colon > slash ? noDigest.slice(0, colon) : noDigest;
 }
 
 /** Fetches and checks the signature of `digest` (the source manifest digest of `ref`). */

@@ -11,6 +11,7 @@ import {
   parseAnyReference,
   parseReference,
   repositoryOf,
+  repositoryOfRef,
   tryParseReference,
   type ImageReference,
 } from '../../src/reference/index.js';
@@ -443,4 +444,16 @@ t.test('conformance with docker distribution/reference (oracle fixture)', async 
   }
   t.equal(failures, 0, `all ${rows.length} rows agree with docker (${valid} valid, ${rows.length - valid} invalid)`);
   t.ok(valid > 500 && rows.length - valid > 500, 'both sides well covered');
+});
+
+t.test('repositoryOfRef: the repository of a normalized ref string, a registry port kept', async (t) => {
+  for (const [ref, repo] of [
+    ['docker.io/library/nginx:1.27', 'docker.io/library/nginx'],
+    ['127.0.0.1:5000/demo/app@sha256:' + 'a'.repeat(64), '127.0.0.1:5000/demo/app'],
+    ['127.0.0.1:5000/demo/app:v1@sha256:' + 'b'.repeat(64), '127.0.0.1:5000/demo/app'],
+    ['127.0.0.1:5000/demo/app', '127.0.0.1:5000/demo/app'],
+  ] as const) {
+    t.equal(repositoryOfRef(ref), repo, ref);
+    t.equal(repositoryOfRef(ref), repositoryOf(parseReference(ref)), `${ref}: as the parser reads it`);
+  }
 });
