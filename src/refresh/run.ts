@@ -238,15 +238,31 @@ function hostStop(e: unknown): { retryAfterMs: number | null } | undefined {
   return undefined;
 }
 
-async function remirror(d: RefreshDeps, t: RefreshTarget, newDigest: string, report: RefreshReport, now: () => number): Promise<void> {
-  const at = iso(now());
-  const prefix = d.config().queue.prefix;
+/** What re-mirroring a drifted tag writes to. */
+export interface DriftDeps {
+  store: Pick<ImageStore, 'update'>;
+  redis: Redis;
+  prefix: string;
+  producer: Pick<Producer, 'enqueueNow'>;
+  mirrorRefOf(ref: string): string;
+}
+
+/**
+ * A mirrored tag moved upstream (found by a refresh run or a registry hook):
+ * note the drift on the record, keep the old manifest for the pods that run
+ * it by digest until GC finds it unused, and force a copy of the tag.
+ */
+export async function remirrorDrifted(d: DriftDeps, t: Pick<RefreshTarget, 'ref' | 'record'>, at: string): Promise<void> {
   await d.store.update(t.ref, { driftedAt: at });
   const repository = mirrorRepositoryOf(t.record.mirrorRef);
-  // The tag moves; the old manifest stays for the pods that run it by digest, until GC finds it unused.
-  if (repository && t.record.digest) await noteSuperseded(d.redis, prefix, { repository, digest: t.record.digest, ref: t.ref, supersededAt: at });
+  if (repository && t.record.digest) await noteSuperseded(d.redis, d.prefix, { repository, digest: t.record.digest, ref: t.ref, supersededAt: at });
   // The record's own source: a re-copy does not make an admission record the watch's (or anyone else's).
   await d.producer.enqueueNow({ ref: t.ref, mirrorRef: d.mirrorRefOf(t.ref), source: t.record.source, force: true });
+}
+
+async function remirror(d: RefreshDeps, t: RefreshTarget, newDigest: string, report: RefreshReport, now: () => number): Promise<void> {
+  const at = iso(now());
+  await remirrorDrifted({ store: d.store, redis: d.redis, prefix: d.config().queue.prefix, producer: d.producer, mirrorRefOf: d.mirrorRefOf }, t, at);
   report.moved++;
   report.moves.push({ ref: t.ref, oldDigest: t.record.sourceDigest ?? t.record.digest, newDigest });
   metrics.moved.inc();

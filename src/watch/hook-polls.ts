@@ -13,10 +13,9 @@ import type { Logger } from 'pino';
 import { backoffDelay, type Backoff } from '../async/index.js';
 import type { RegistryConfig } from '../config/index.js';
 import { describeError } from '../errors.js';
-import { mirrorRepositoryOf, noteSuperseded } from '../gc/index.js';
 import type { InUseStore } from '../in-use/index.js';
 import type { ImageStore, Producer } from '../queue/index.js';
-import { refreshTarget, type RefreshTarget } from '../refresh/index.js';
+import { refreshTarget, remirrorDrifted, type RefreshTarget } from '../refresh/index.js';
 import type { ResolvedWatch } from './definition.js';
 import { HookDelivery, type HookFormat, type RegistryEvent } from './hook-formats/index.js';
 import { inUseRefsForEvents, parseEnvelope, watchesForEnvelope } from './hooks.js';
@@ -107,13 +106,7 @@ async function recheckOne(d: HookPollDeps, r: HookRecheckDeps, ref: string, reco
   const head = await d.engine.resolveDigest(ref, d.signal);
   const held = record.sourceDigest ?? record.digest;
   if (!head || head.digest === held) return;
-  // As drift refresh does for a moved tag (src/refresh/run.ts remirror): note the drift, keep the old
-  // manifest for pods that run it by digest until GC finds it unused, force a copy of the tag.
-  const at = new Date().toISOString();
-  await r.store.update(ref, { driftedAt: at });
-  const repository = mirrorRepositoryOf(record.mirrorRef);
-  if (repository && record.digest) await noteSuperseded(r.redis, r.prefix(), { repository, digest: record.digest, ref, supersededAt: at });
-  await r.producer.enqueueNow({ ref, mirrorRef: r.mirrorRefOf(ref), source: record.source, force: true });
+  await remirrorDrifted({ store: r.store, redis: r.redis, prefix: r.prefix(), producer: r.producer, mirrorRefOf: r.mirrorRefOf }, { ref, record }, new Date().toISOString());
   r.logger?.info({ ref, oldDigest: held, newDigest: head.digest }, 'hook: an in-use tag moved upstream; re-mirroring');
 }
 
