@@ -61,18 +61,6 @@ export interface AliasedEvent {
   action: 'moved' | 'repaired';
 }
 
-/** `engine`, noting into `into.tags` what `listTags` answered (the alias's conflict check; observe does not return the list). */
-export function notingTags(e: WatchEngine, into: { tags?: string[] }): WatchEngine {
-  return {
-    listTags: async (repository, signal) => (into.tags = await e.listTags(repository, signal)),
-    resolveDigest: (ref, signal) => e.resolveDigest(ref, signal),
-    getManifest: (ref, signal) => e.getManifest(ref, signal),
-    putManifest: (ref, bytes, mediaType, signal) => e.putManifest(ref, bytes, mediaType, signal),
-    getBlobJson: (repository, digest, signal) => e.getBlobJson(repository, digest, signal),
-    deleteManifest: (repository, digest, signal) => e.deleteManifest(repository, digest, signal),
-  };
-}
-
 /** What one pass did: `moved` / `repaired` when it PUT the alias (the watcher then emits `aliased`). */
 export interface AliasOutcome {
   id: string;

@@ -49,6 +49,8 @@ export interface Observation {
   selected?: { tag: string; digest: string; mediaType: string };
   /** Registry requests this poll made for `created` (0 when all came from the cache). */
   configFetches: number;
+  /** The upstream tag list this poll read (undefined for `digest`, which lists nothing): the alias's conflict check. */
+  tags?: string[] | undefined;
 }
 
 
@@ -138,6 +140,7 @@ export async function observe(engine: WatchEngine, w: ResolvedWatch, cache: Answ
   // cacheBy digest: every allowed tag was just HEADed; the selected one's answer is reused, not asked twice.
   let headed = new Map<string, HeadAnswer>();
   if (c.strategy !== 'digest') tags = await engine.listTags(w.repository, signal);
+  const listed = c.strategy !== 'digest' ? { tags } : {};
   if (c.strategy === 'newest') {
     const allowed = compileTagFilter(c);
     const described = await describeTags(engine, w, tags.filter(allowed), cache, signal, counter);
@@ -147,12 +150,13 @@ export async function observe(engine: WatchEngine, w: ResolvedWatch, cache: Answ
   }
   for (let round = 0; ; round++) {
     const selection = selectTag({ ...base, tags, created });
-    if (!selection.tag) return { selection, configFetches: counter.fetches };
+    if (!selection.tag) return { selection, configFetches: counter.fetches, ...listed };
     const head = headed.get(selection.tag) ?? (await engine.resolveDigest(`${w.repository}:${selection.tag}`, signal));
     if (!head) {
       return {
         selection: { ...selection, tag: undefined, reason: `${selection.tag} was selected but ${w.repository}:${selection.tag} does not exist (deleted meanwhile?)` },
         configFetches: counter.fetches,
+        ...listed,
       };
     }
     // newest + cacheBy tag: the selected tag moved since its `created` was cached -> refresh it and choose again.
@@ -162,6 +166,6 @@ export async function observe(engine: WatchEngine, w: ResolvedWatch, cache: Answ
       created = created.map((x) => (x.tag === again?.tag ? again : x));
       continue;
     }
-    return { selection, selected: { tag: selection.tag, digest: head.digest, mediaType: head.mediaType }, configFetches: counter.fetches };
+    return { selection, selected: { tag: selection.tag, digest: head.digest, mediaType: head.mediaType }, configFetches: counter.fetches, ...listed };
   }
 }

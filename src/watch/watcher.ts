@@ -17,7 +17,7 @@ import type { FerryConfig } from '../config/index.js';
 import { describeError, isFerryError } from '../errors.js';
 import type { InUseStore } from '../in-use/index.js';
 import { decodeEvent, whenReady, type ImageStore, type Producer } from '../queue/index.js';
-import { notingTags, reconcileAlias, type AliasDeps, type AliasedEvent, type AliasOutcome } from './alias.js';
+import { reconcileAlias, type AliasDeps, type AliasedEvent, type AliasOutcome } from './alias.js';
 import { WatchApi, type WatchView } from './api.js';
 import { mergeWatches, tagRef, type ResolvedWatch, type ResourceWatch } from './definition.js';
 import { WATCH_ERROR_CODES } from './errors.js';
@@ -257,9 +257,10 @@ export class Watcher extends EventEmitter {
     const prev = await this.state.status(w.id);
     const status: WatchStatus = { ...prev, polls: prev.polls + 1, lastPollAt: now() };
     const report: PollReport = { id: w.id, trigger, jobId, result: 'error', reason: null, selected: null, configFetches: 0, durationMs: 0 };
-    const listed: { tags?: string[] } = {}; // the upstream tag list of this poll, for the alias's conflict check
+    let listedTags: string[] | undefined; // the upstream tag list of this poll, for the alias's conflict check
     try {
-      const obs = await observe(notingTags(this.o.engine, listed), w, this.cacheOf(w.id), this.closing.signal);
+      const obs = await observe(this.o.engine, w, this.cacheOf(w.id), this.closing.signal);
+      listedTags = obs.tags;
       report.reason = obs.selection.reason;
       report.configFetches = obs.configFetches;
       if (!obs.selected) {
@@ -304,7 +305,7 @@ export class Watcher extends EventEmitter {
       report.change ? `watch ${w.id}: ${report.change.kind} ${report.change.tag} -> re-mirroring` : `watch ${w.id} polled: ${report.result}`,
     );
     if (report.result !== 'error') {
-      await this.aliasPass(w, { tags: listed.tags, trigger });
+      await this.aliasPass(w, { tags: listedTags, trigger });
       await this.retentionPass(w).catch((e) => this.logger.warn({ watch: w.id, err: describeError(e) }, 'retention failed'));
     }
     this.emit('polled', report);
