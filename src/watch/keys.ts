@@ -22,6 +22,8 @@ export function watchKeys(prefix: string) {
     seq: (id: string) => `${w(id)}:seq`,
     lock: (id: string) => `${w(id)}:lock`,
     again: (id: string) => `${w(id)}:again`,
+    /** SET NX claim (with a TTL): one replica polls an ImageWatch edit, `version` = uid, generation and spec hash. */
+    specPolled: (id: string, version: string) => `${w(id)}:spec-polled:${version}`,
     /** pub/sub: JSON PolledMessage after every poll (dashboards may follow it). */
     channel: `${prefix}:watches:events`,
   };

@@ -55,7 +55,6 @@ export async function startImageWatches(ctx: RoleContext, clusterRecorder: Event
   const specChanged = new Map<string, ResourceWatch>();
   const removed = new Set<string>();
   const redis: Redis = ctx.connection;
-  const prefix = ctx.config().queue.prefix;
 
   const sync = (w: Watcher) => void w.sync().catch((e) => logger.error({ err: describeError(e) }, 'applying ImageWatch changes failed'));
   const pollEdited = (w: Watcher, id: string, rw: ResourceWatch) =>
@@ -63,7 +62,7 @@ export async function startImageWatches(ctx: RoleContext, clusterRecorder: Event
       await w.sync(); // the new spec is in the schedules before it is polled
       // the spec's hash too: an API server that sets no generation (or a re-created object) still gets its edit polled
       const spec = createHash('sha256').update(JSON.stringify(rw.config)).digest('hex').slice(0, 12);
-      const claim = `${prefix}:watches:${id}:spec-polled:${rw.resource.uid ?? ''}:${rw.resource.generation ?? ''}:${spec}`;
+      const claim = w.state.k.specPolled(id, `${rw.resource.uid ?? ''}:${rw.resource.generation ?? ''}:${spec}`);
       if ((await redis.set(claim, '1', 'EX', CLAIM_TTL_S, 'NX')) !== 'OK') return; // another replica polls it
       await w.poll(id, 'api', 'defer');
     })().catch((e) => logger.error({ watch: id, err: describeError(e) }, 'polling an edited ImageWatch failed'));
