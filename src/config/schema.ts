@@ -171,6 +171,37 @@ export const CONFIG_SCHEMA = {
       additionalProperties: false,
       properties: { dir: { type: 'string' }, stableMs: { type: 'integer', minimum: 0 } },
     },
+    agent: {
+      type: 'object',
+      additionalProperties: false,
+      properties: {
+        criSocket: { type: 'string', minLength: 1 },
+        containerdSocket: { type: 'string' },
+        namespace: { type: 'string', minLength: 1 },
+        snapshotter: { type: 'string', minLength: 1 },
+        prepull: {
+          type: 'array',
+          items: {
+            type: 'object',
+            additionalProperties: false,
+            required: ['image'],
+            properties: { image: { type: 'string', minLength: 1 }, nodeSelector: { type: 'object', additionalProperties: { type: 'string' } } },
+          },
+        },
+        pullConcurrency: positiveInt,
+        prepullInUse: { type: 'boolean' },
+        importDir: { type: 'string' },
+        stableMs: { type: 'integer', minimum: 0 },
+        stateFile: { type: 'string' },
+        startupTaint: { type: 'string' },
+        backoff: {
+          type: 'object',
+          additionalProperties: false,
+          properties: { initialMs: positiveInt, maxMs: positiveInt },
+        },
+        resyncMs: positiveInt,
+      },
+    },
     webhook: {
       type: 'object',
       additionalProperties: false,

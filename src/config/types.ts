@@ -147,6 +147,42 @@ export interface ImportConfig {
   stableMs: number;
 }
 
+/** One image the agent keeps on matching nodes (SPEC "Node agent"). */
+export interface PrepullImage {
+  /** The image as pods name it (upstream form, e.g. `nginx:1.27`); the agent pulls its mirror reference. */
+  image: string;
+  /** Only nodes whose labels include all of these (omitted: every node). */
+  nodeSelector?: Record<string, string>;
+}
+
+export interface AgentConfig {
+  /** The node's CRI socket (containerd, k3s, CRI-O): the same path on every node. unix path or unix:// URL. */
+  criSocket: string;
+  /** containerd's own API socket, for imports (""= criSocket; containerd serves both on one socket). */
+  containerdSocket: string;
+  /** containerd namespace imports land in (the kubelet's is k8s.io). */
+  namespace: string;
+  /** Snapshotter imports are unpacked into (the CRI plugin's, usually overlayfs). */
+  snapshotter: string;
+  prepull: PrepullImage[];
+  /** Pre-pulls the agent asks the runtime for at once. */
+  pullConcurrency: number;
+  /** Also pre-pull every image the cluster's pods run (the in-use index; needs the pod watch somewhere in the cluster). */
+  prepullInUse: boolean;
+  /** Folder whose image tarballs are imported into the node's containerd ("" = off). */
+  importDir: string;
+  /** How long size+mtime must stay unchanged before a dropped file is imported. */
+  stableMs: number;
+  /** JSON file recording imported files (path, size, mtime, images) across restarts ("" = <importDir>/.ferry-agent-state.json). */
+  stateFile: string;
+  /** Taint key the agent removes from its node once every pre-pull image is present ("" = none). */
+  startupTaint: string;
+  /** Pre-pull retry backoff (doubling, jittered, capped). */
+  backoff: { initialMs: number; maxMs: number };
+  /** How often the agent re-checks its list against the runtime and re-publishes its node state. */
+  resyncMs: number;
+}
+
 export interface WebhookConfig {
   port: number;
   host: string;
@@ -226,6 +262,7 @@ export interface FerryConfig {
   copy: CopyConfig;
   watch: WatchConfig[];
   import: ImportConfig;
+  agent: AgentConfig;
   webhook: WebhookConfig;
   dashboard: DashboardConfig;
   hooks: HooksConfig;

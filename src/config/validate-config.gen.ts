@@ -10,7 +10,7 @@ const require = createRequire(import.meta.url);
 "use strict";
 export const validate = validate10;
 export default validate10;
-const schema11 = {"$id":"https://ferry.io/config.json","type":"object","additionalProperties":false,"properties":{"mirror":{"type":"object","additionalProperties":false,"properties":{"registry":{"type":"string","minLength":1},"insecure":{"type":"boolean"},"prefix":{"type":"string","pattern":"^([a-z0-9]+(?:(?:[._]|__|[-]+)[a-z0-9]+)*(/[a-z0-9]+(?:(?:[._]|__|[-]+)[a-z0-9]+)*)*)?$"}}},"rewrite":{"type":"object","additionalProperties":false,"properties":{"mode":{"enum":["off","mirrored","always","enforce"]},"pinDigest":{"type":"boolean"},"include":{"type":"array","items":{"type":"string"}},"exclude":{"type":"array","items":{"type":"string"}},"namespaces":{"type":"object","additionalProperties":{"enum":["off","mirrored","always","enforce"]}}}},"pullPolicy":{"type":"object","additionalProperties":false,"properties":{"default":{"enum":["Always","IfNotPresent","Never"]},"force":{"type":"boolean"},"allowOverride":{"type":"boolean"},"namespaces":{"type":"object","additionalProperties":{"enum":["Always","IfNotPresent","Never"]}}}},"block":{"type":"array","items":{"type":"object","additionalProperties":false,"required":["reason"],"properties":{"pattern":{"type":"string","minLength":1},"digest":{"type":"string","pattern":"^[a-z0-9]+(?:[.+_-][a-z0-9]+)*:[a-zA-Z0-9=_-]{32,}$"},"reason":{"type":"string","minLength":1}},"oneOf":[{"required":["pattern"]},{"required":["digest"]}]}},"verify":{"type":"array","items":{"type":"object","additionalProperties":false,"required":["pattern","keys","mode"],"properties":{"pattern":{"type":"string","minLength":1},"keys":{"type":"array","minItems":1,"items":{"type":"string","minLength":1}},"mode":{"enum":["enforce","warn"]}}}},"registries":{"type":"object","additionalProperties":{"type":"object","additionalProperties":false,"properties":{"endpoint":{"type":"string","pattern":"^https?://"},"credentialsFile":{"type":"string"},"username":{"type":"string"},"password":{"type":"string"},"insecure":{"type":"boolean"},"requestsPerSecond":{"type":"number","exclusiveMinimum":0,"description":"A fixed request rate for this registry (token bucket), on top of its adaptive concurrency gate"},"pullLimit":{"type":"object","additionalProperties":false,"description":"The pull budget ferry keeps: at most count manifest GETs per windowSeconds (HEADs and blobs do not count; the registry counts only pulls). Docker Hub default: count 100 anonymous, 200 with credentials, windowSeconds 21600 (each the default when left out); count 0 turns ferry's own count off. Live ratelimit-* headers always win","properties":{"count":{"type":"integer","minimum":0},"windowSeconds":{"type":"integer","minimum":1}}},"credentialsFromPods":{"type":"boolean"},"shareWith":{"type":"array","items":{"type":"string"}}}}},"queue":{"type":"object","additionalProperties":false,"properties":{"redisUrl":{"type":"string","pattern":"^(rediss?|redis\\+sentinel|rediss?\\+cluster)://"},"prefix":{"type":"string","pattern":"^([A-Za-z0-9_.-]+|[A-Za-z0-9_.-]*\\{[A-Za-z0-9_.-]+\\}[A-Za-z0-9_.-]*)$"},"concurrency":{"type":"integer","minimum":1},"maxAttempts":{"type":"integer","minimum":1},"backoff":{"type":"object","additionalProperties":false,"properties":{"initialMs":{"type":"integer","minimum":1},"maxMs":{"type":"integer","minimum":1,"maximum":600000}}}}},"copy":{"type":"object","additionalProperties":false,"properties":{"platforms":{"type":"array","items":{"type":"string","pattern":"^[a-z0-9_.-]+/[a-z0-9_.-]+(/[a-z0-9_.-]+)?$"}},"layerConcurrency":{"type":"integer","minimum":1},"requestsPerSecond":{"type":"number","minimum":0,"description":"A fixed request rate for every upstream (token bucket) on top of its adaptive gate; 0 (default) = the adaptive gate alone"},"timeoutMs":{"type":"integer","minimum":1},"referrers":{"type":"boolean"},"referrerArtifactTypes":{"type":"array","items":{"type":"string"}},"platformMode":{"enum":["auto","full","sparse","strip"]}}},"watch":{"type":"array","items":{"type":"object","additionalProperties":false,"required":["image","strategy","schedule"],"properties":{"id":{"type":"string","pattern":"^[A-Za-z0-9_.-]+$"},"image":{"type":"string","minLength":1},"tag":{"type":"string"},"strategy":{"enum":["digest","semver","newest","alphabetical"]},"constraint":{"type":"string"},"prerelease":{"type":"boolean"},"allowTags":{"type":"string"},"ignoreTags":{"type":"array","items":{"type":"string"}},"schedule":{"type":"string","minLength":1},"keep":{"type":"integer","minimum":0},"cacheBy":{"enum":["tag","digest"]},"alias":{"type":"string","pattern":"^[A-Za-z0-9_][A-Za-z0-9._-]{0,127}$"}}}},"import":{"type":"object","additionalProperties":false,"properties":{"dir":{"type":"string"},"stableMs":{"type":"integer","minimum":0}}},"webhook":{"type":"object","additionalProperties":false,"properties":{"port":{"type":"integer","minimum":0,"maximum":65535},"host":{"type":"string"},"certFile":{"type":"string"},"keyFile":{"type":"string"},"failClosed":{"type":"boolean"},"bodyLimit":{"type":"integer","minimum":1},"bufferLimit":{"type":"integer","minimum":1}}},"dashboard":{"type":"object","additionalProperties":false,"properties":{"port":{"type":"integer","minimum":0,"maximum":65535},"host":{"type":"string"},"token":{"type":"string"}}},"hooks":{"type":"object","additionalProperties":false,"properties":{"secret":{"type":"string"}}},"notify":{"type":"array","items":{"type":"object","additionalProperties":false,"required":["url"],"properties":{"url":{"type":"string","pattern":"^https?://"},"events":{"type":"array","minItems":1,"items":{"enum":["tagMoved","drifted","mirrored","error"]}},"secret":{"type":"string"}}}},"gc":{"type":"object","additionalProperties":false,"properties":{"enabled":{"type":"boolean"},"unusedFor":{"type":"string","pattern":"^([0-9]+(\\.[0-9]+)?(ms|s|m|h|d))+$"},"schedule":{"type":"string","minLength":1},"dryRun":{"type":"boolean"},"keepUnusedFor":{"type":"string","pattern":"^([0-9]+(\\.[0-9]+)?(ms|s|m|h|d))+$"}}},"refresh":{"type":"object","additionalProperties":false,"properties":{"schedule":{"type":"string"},"inUseOnly":{"type":"boolean"},"maxRequestsPerRegistry":{"type":"integer","minimum":1}}},"log":{"type":"object","additionalProperties":false,"properties":{"level":{"enum":["trace","debug","info","warn","error","fatal","silent"]}}},"kubernetes":{"type":"object","additionalProperties":false,"properties":{"namespaceInformer":{"enum":["auto","off"]},"podInformer":{"enum":["auto","off"]},"events":{"type":"boolean"},"imageWatches":{"enum":["auto","off"]}}}}};
+const schema11 = {"$id":"https://ferry.io/config.json","type":"object","additionalProperties":false,"properties":{"mirror":{"type":"object","additionalProperties":false,"properties":{"registry":{"type":"string","minLength":1},"insecure":{"type":"boolean"},"prefix":{"type":"string","pattern":"^([a-z0-9]+(?:(?:[._]|__|[-]+)[a-z0-9]+)*(/[a-z0-9]+(?:(?:[._]|__|[-]+)[a-z0-9]+)*)*)?$"}}},"rewrite":{"type":"object","additionalProperties":false,"properties":{"mode":{"enum":["off","mirrored","always","enforce"]},"pinDigest":{"type":"boolean"},"include":{"type":"array","items":{"type":"string"}},"exclude":{"type":"array","items":{"type":"string"}},"namespaces":{"type":"object","additionalProperties":{"enum":["off","mirrored","always","enforce"]}}}},"pullPolicy":{"type":"object","additionalProperties":false,"properties":{"default":{"enum":["Always","IfNotPresent","Never"]},"force":{"type":"boolean"},"allowOverride":{"type":"boolean"},"namespaces":{"type":"object","additionalProperties":{"enum":["Always","IfNotPresent","Never"]}}}},"block":{"type":"array","items":{"type":"object","additionalProperties":false,"required":["reason"],"properties":{"pattern":{"type":"string","minLength":1},"digest":{"type":"string","pattern":"^[a-z0-9]+(?:[.+_-][a-z0-9]+)*:[a-zA-Z0-9=_-]{32,}$"},"reason":{"type":"string","minLength":1}},"oneOf":[{"required":["pattern"]},{"required":["digest"]}]}},"verify":{"type":"array","items":{"type":"object","additionalProperties":false,"required":["pattern","keys","mode"],"properties":{"pattern":{"type":"string","minLength":1},"keys":{"type":"array","minItems":1,"items":{"type":"string","minLength":1}},"mode":{"enum":["enforce","warn"]}}}},"registries":{"type":"object","additionalProperties":{"type":"object","additionalProperties":false,"properties":{"endpoint":{"type":"string","pattern":"^https?://"},"credentialsFile":{"type":"string"},"username":{"type":"string"},"password":{"type":"string"},"insecure":{"type":"boolean"},"requestsPerSecond":{"type":"number","exclusiveMinimum":0,"description":"A fixed request rate for this registry (token bucket), on top of its adaptive concurrency gate"},"pullLimit":{"type":"object","additionalProperties":false,"description":"The pull budget ferry keeps: at most count manifest GETs per windowSeconds (HEADs and blobs do not count; the registry counts only pulls). Docker Hub default: count 100 anonymous, 200 with credentials, windowSeconds 21600 (each the default when left out); count 0 turns ferry's own count off. Live ratelimit-* headers always win","properties":{"count":{"type":"integer","minimum":0},"windowSeconds":{"type":"integer","minimum":1}}},"credentialsFromPods":{"type":"boolean"},"shareWith":{"type":"array","items":{"type":"string"}}}}},"queue":{"type":"object","additionalProperties":false,"properties":{"redisUrl":{"type":"string","pattern":"^(rediss?|redis\\+sentinel|rediss?\\+cluster)://"},"prefix":{"type":"string","pattern":"^([A-Za-z0-9_.-]+|[A-Za-z0-9_.-]*\\{[A-Za-z0-9_.-]+\\}[A-Za-z0-9_.-]*)$"},"concurrency":{"type":"integer","minimum":1},"maxAttempts":{"type":"integer","minimum":1},"backoff":{"type":"object","additionalProperties":false,"properties":{"initialMs":{"type":"integer","minimum":1},"maxMs":{"type":"integer","minimum":1,"maximum":600000}}}}},"copy":{"type":"object","additionalProperties":false,"properties":{"platforms":{"type":"array","items":{"type":"string","pattern":"^[a-z0-9_.-]+/[a-z0-9_.-]+(/[a-z0-9_.-]+)?$"}},"layerConcurrency":{"type":"integer","minimum":1},"requestsPerSecond":{"type":"number","minimum":0,"description":"A fixed request rate for every upstream (token bucket) on top of its adaptive gate; 0 (default) = the adaptive gate alone"},"timeoutMs":{"type":"integer","minimum":1},"referrers":{"type":"boolean"},"referrerArtifactTypes":{"type":"array","items":{"type":"string"}},"platformMode":{"enum":["auto","full","sparse","strip"]}}},"watch":{"type":"array","items":{"type":"object","additionalProperties":false,"required":["image","strategy","schedule"],"properties":{"id":{"type":"string","pattern":"^[A-Za-z0-9_.-]+$"},"image":{"type":"string","minLength":1},"tag":{"type":"string"},"strategy":{"enum":["digest","semver","newest","alphabetical"]},"constraint":{"type":"string"},"prerelease":{"type":"boolean"},"allowTags":{"type":"string"},"ignoreTags":{"type":"array","items":{"type":"string"}},"schedule":{"type":"string","minLength":1},"keep":{"type":"integer","minimum":0},"cacheBy":{"enum":["tag","digest"]},"alias":{"type":"string","pattern":"^[A-Za-z0-9_][A-Za-z0-9._-]{0,127}$"}}}},"import":{"type":"object","additionalProperties":false,"properties":{"dir":{"type":"string"},"stableMs":{"type":"integer","minimum":0}}},"agent":{"type":"object","additionalProperties":false,"properties":{"criSocket":{"type":"string","minLength":1},"containerdSocket":{"type":"string"},"namespace":{"type":"string","minLength":1},"snapshotter":{"type":"string","minLength":1},"prepull":{"type":"array","items":{"type":"object","additionalProperties":false,"required":["image"],"properties":{"image":{"type":"string","minLength":1},"nodeSelector":{"type":"object","additionalProperties":{"type":"string"}}}}},"pullConcurrency":{"type":"integer","minimum":1},"prepullInUse":{"type":"boolean"},"importDir":{"type":"string"},"stableMs":{"type":"integer","minimum":0},"stateFile":{"type":"string"},"startupTaint":{"type":"string"},"backoff":{"type":"object","additionalProperties":false,"properties":{"initialMs":{"type":"integer","minimum":1},"maxMs":{"type":"integer","minimum":1}}},"resyncMs":{"type":"integer","minimum":1}}},"webhook":{"type":"object","additionalProperties":false,"properties":{"port":{"type":"integer","minimum":0,"maximum":65535},"host":{"type":"string"},"certFile":{"type":"string"},"keyFile":{"type":"string"},"failClosed":{"type":"boolean"},"bodyLimit":{"type":"integer","minimum":1},"bufferLimit":{"type":"integer","minimum":1}}},"dashboard":{"type":"object","additionalProperties":false,"properties":{"port":{"type":"integer","minimum":0,"maximum":65535},"host":{"type":"string"},"token":{"type":"string"}}},"hooks":{"type":"object","additionalProperties":false,"properties":{"secret":{"type":"string"}}},"notify":{"type":"array","items":{"type":"object","additionalProperties":false,"required":["url"],"properties":{"url":{"type":"string","pattern":"^https?://"},"events":{"type":"array","minItems":1,"items":{"enum":["tagMoved","drifted","mirrored","error"]}},"secret":{"type":"string"}}}},"gc":{"type":"object","additionalProperties":false,"properties":{"enabled":{"type":"boolean"},"unusedFor":{"type":"string","pattern":"^([0-9]+(\\.[0-9]+)?(ms|s|m|h|d))+$"},"schedule":{"type":"string","minLength":1},"dryRun":{"type":"boolean"},"keepUnusedFor":{"type":"string","pattern":"^([0-9]+(\\.[0-9]+)?(ms|s|m|h|d))+$"}}},"refresh":{"type":"object","additionalProperties":false,"properties":{"schedule":{"type":"string"},"inUseOnly":{"type":"boolean"},"maxRequestsPerRegistry":{"type":"integer","minimum":1}}},"log":{"type":"object","additionalProperties":false,"properties":{"level":{"enum":["trace","debug","info","warn","error","fatal","silent"]}}},"kubernetes":{"type":"object","additionalProperties":false,"properties":{"namespaceInformer":{"enum":["auto","off"]},"podInformer":{"enum":["auto","off"]},"events":{"type":"boolean"},"imageWatches":{"enum":["auto","off"]}}}}};
 const func2 = Object.prototype.hasOwnProperty;
 const func3 = require("ajv/dist/runtime/ucs2length").default;
 const pattern0 = new RegExp("^([a-z0-9]+(?:(?:[._]|__|[-]+)[a-z0-9]+)*(/[a-z0-9]+(?:(?:[._]|__|[-]+)[a-z0-9]+)*)*)?$", "u");
@@ -1744,12 +1744,12 @@ vErrors.push(err131);
 errors++;
 }
 }
-if(data.webhook !== undefined){
-let data80 = data.webhook;
+if(data.agent !== undefined){
+let data80 = data.agent;
 if(data80 && typeof data80 == "object" && !Array.isArray(data80)){
 for(const key16 in data80){
-if(!(((((((key16 === "port") || (key16 === "host")) || (key16 === "certFile")) || (key16 === "keyFile")) || (key16 === "failClosed")) || (key16 === "bodyLimit")) || (key16 === "bufferLimit"))){
-const err132 = {instancePath:instancePath+"/webhook",schemaPath:"#/properties/webhook/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key16},message:"must NOT have additional properties"};
+if(!(func2.call(schema11.properties.agent.properties, key16))){
+const err132 = {instancePath:instancePath+"/agent",schemaPath:"#/properties/agent/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key16},message:"must NOT have additional properties"};
 if(vErrors === null){
 vErrors = [err132];
 }
@@ -1759,10 +1759,11 @@ vErrors.push(err132);
 errors++;
 }
 }
-if(data80.port !== undefined){
-let data81 = data80.port;
-if(!((typeof data81 == "number") && (!(data81 % 1) && !isNaN(data81)))){
-const err133 = {instancePath:instancePath+"/webhook/port",schemaPath:"#/properties/webhook/properties/port/type",keyword:"type",params:{type: "integer"},message:"must be integer"};
+if(data80.criSocket !== undefined){
+let data81 = data80.criSocket;
+if(typeof data81 === "string"){
+if(func3(data81) < 1){
+const err133 = {instancePath:instancePath+"/agent/criSocket",schemaPath:"#/properties/agent/properties/criSocket/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters"};
 if(vErrors === null){
 vErrors = [err133];
 }
@@ -1771,9 +1772,9 @@ vErrors.push(err133);
 }
 errors++;
 }
-if(typeof data81 == "number"){
-if(data81 > 65535 || isNaN(data81)){
-const err134 = {instancePath:instancePath+"/webhook/port",schemaPath:"#/properties/webhook/properties/port/maximum",keyword:"maximum",params:{comparison: "<=", limit: 65535},message:"must be <= 65535"};
+}
+else {
+const err134 = {instancePath:instancePath+"/agent/criSocket",schemaPath:"#/properties/agent/properties/criSocket/type",keyword:"type",params:{type: "string"},message:"must be string"};
 if(vErrors === null){
 vErrors = [err134];
 }
@@ -1782,8 +1783,10 @@ vErrors.push(err134);
 }
 errors++;
 }
-if(data81 < 0 || isNaN(data81)){
-const err135 = {instancePath:instancePath+"/webhook/port",schemaPath:"#/properties/webhook/properties/port/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0"};
+}
+if(data80.containerdSocket !== undefined){
+if(typeof data80.containerdSocket !== "string"){
+const err135 = {instancePath:instancePath+"/agent/containerdSocket",schemaPath:"#/properties/agent/properties/containerdSocket/type",keyword:"type",params:{type: "string"},message:"must be string"};
 if(vErrors === null){
 vErrors = [err135];
 }
@@ -1793,10 +1796,11 @@ vErrors.push(err135);
 errors++;
 }
 }
-}
-if(data80.host !== undefined){
-if(typeof data80.host !== "string"){
-const err136 = {instancePath:instancePath+"/webhook/host",schemaPath:"#/properties/webhook/properties/host/type",keyword:"type",params:{type: "string"},message:"must be string"};
+if(data80.namespace !== undefined){
+let data83 = data80.namespace;
+if(typeof data83 === "string"){
+if(func3(data83) < 1){
+const err136 = {instancePath:instancePath+"/agent/namespace",schemaPath:"#/properties/agent/properties/namespace/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters"};
 if(vErrors === null){
 vErrors = [err136];
 }
@@ -1806,9 +1810,8 @@ vErrors.push(err136);
 errors++;
 }
 }
-if(data80.certFile !== undefined){
-if(typeof data80.certFile !== "string"){
-const err137 = {instancePath:instancePath+"/webhook/certFile",schemaPath:"#/properties/webhook/properties/certFile/type",keyword:"type",params:{type: "string"},message:"must be string"};
+else {
+const err137 = {instancePath:instancePath+"/agent/namespace",schemaPath:"#/properties/agent/properties/namespace/type",keyword:"type",params:{type: "string"},message:"must be string"};
 if(vErrors === null){
 vErrors = [err137];
 }
@@ -1818,9 +1821,11 @@ vErrors.push(err137);
 errors++;
 }
 }
-if(data80.keyFile !== undefined){
-if(typeof data80.keyFile !== "string"){
-const err138 = {instancePath:instancePath+"/webhook/keyFile",schemaPath:"#/properties/webhook/properties/keyFile/type",keyword:"type",params:{type: "string"},message:"must be string"};
+if(data80.snapshotter !== undefined){
+let data84 = data80.snapshotter;
+if(typeof data84 === "string"){
+if(func3(data84) < 1){
+const err138 = {instancePath:instancePath+"/agent/snapshotter",schemaPath:"#/properties/agent/properties/snapshotter/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters"};
 if(vErrors === null){
 vErrors = [err138];
 }
@@ -1830,9 +1835,8 @@ vErrors.push(err138);
 errors++;
 }
 }
-if(data80.failClosed !== undefined){
-if(typeof data80.failClosed !== "boolean"){
-const err139 = {instancePath:instancePath+"/webhook/failClosed",schemaPath:"#/properties/webhook/properties/failClosed/type",keyword:"type",params:{type: "boolean"},message:"must be boolean"};
+else {
+const err139 = {instancePath:instancePath+"/agent/snapshotter",schemaPath:"#/properties/agent/properties/snapshotter/type",keyword:"type",params:{type: "string"},message:"must be string"};
 if(vErrors === null){
 vErrors = [err139];
 }
@@ -1842,10 +1846,15 @@ vErrors.push(err139);
 errors++;
 }
 }
-if(data80.bodyLimit !== undefined){
-let data86 = data80.bodyLimit;
-if(!((typeof data86 == "number") && (!(data86 % 1) && !isNaN(data86)))){
-const err140 = {instancePath:instancePath+"/webhook/bodyLimit",schemaPath:"#/properties/webhook/properties/bodyLimit/type",keyword:"type",params:{type: "integer"},message:"must be integer"};
+if(data80.prepull !== undefined){
+let data85 = data80.prepull;
+if(Array.isArray(data85)){
+const len10 = data85.length;
+for(let i10=0; i10<len10; i10++){
+let data86 = data85[i10];
+if(data86 && typeof data86 == "object" && !Array.isArray(data86)){
+if(data86.image === undefined){
+const err140 = {instancePath:instancePath+"/agent/prepull/" + i10,schemaPath:"#/properties/agent/properties/prepull/items/required",keyword:"required",params:{missingProperty: "image"},message:"must have required property '"+"image"+"'"};
 if(vErrors === null){
 vErrors = [err140];
 }
@@ -1854,9 +1863,9 @@ vErrors.push(err140);
 }
 errors++;
 }
-if(typeof data86 == "number"){
-if(data86 < 1 || isNaN(data86)){
-const err141 = {instancePath:instancePath+"/webhook/bodyLimit",schemaPath:"#/properties/webhook/properties/bodyLimit/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1"};
+for(const key17 in data86){
+if(!((key17 === "image") || (key17 === "nodeSelector"))){
+const err141 = {instancePath:instancePath+"/agent/prepull/" + i10,schemaPath:"#/properties/agent/properties/prepull/items/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key17},message:"must NOT have additional properties"};
 if(vErrors === null){
 vErrors = [err141];
 }
@@ -1866,11 +1875,11 @@ vErrors.push(err141);
 errors++;
 }
 }
-}
-if(data80.bufferLimit !== undefined){
-let data87 = data80.bufferLimit;
-if(!((typeof data87 == "number") && (!(data87 % 1) && !isNaN(data87)))){
-const err142 = {instancePath:instancePath+"/webhook/bufferLimit",schemaPath:"#/properties/webhook/properties/bufferLimit/type",keyword:"type",params:{type: "integer"},message:"must be integer"};
+if(data86.image !== undefined){
+let data87 = data86.image;
+if(typeof data87 === "string"){
+if(func3(data87) < 1){
+const err142 = {instancePath:instancePath+"/agent/prepull/" + i10+"/image",schemaPath:"#/properties/agent/properties/prepull/items/properties/image/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters"};
 if(vErrors === null){
 vErrors = [err142];
 }
@@ -1879,9 +1888,9 @@ vErrors.push(err142);
 }
 errors++;
 }
-if(typeof data87 == "number"){
-if(data87 < 1 || isNaN(data87)){
-const err143 = {instancePath:instancePath+"/webhook/bufferLimit",schemaPath:"#/properties/webhook/properties/bufferLimit/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1"};
+}
+else {
+const err143 = {instancePath:instancePath+"/agent/prepull/" + i10+"/image",schemaPath:"#/properties/agent/properties/prepull/items/properties/image/type",keyword:"type",params:{type: "string"},message:"must be string"};
 if(vErrors === null){
 vErrors = [err143];
 }
@@ -1891,10 +1900,12 @@ vErrors.push(err143);
 errors++;
 }
 }
-}
-}
-else {
-const err144 = {instancePath:instancePath+"/webhook",schemaPath:"#/properties/webhook/type",keyword:"type",params:{type: "object"},message:"must be object"};
+if(data86.nodeSelector !== undefined){
+let data88 = data86.nodeSelector;
+if(data88 && typeof data88 == "object" && !Array.isArray(data88)){
+for(const key18 in data88){
+if(typeof data88[key18] !== "string"){
+const err144 = {instancePath:instancePath+"/agent/prepull/" + i10+"/nodeSelector/" + key18.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/properties/agent/properties/prepull/items/properties/nodeSelector/additionalProperties/type",keyword:"type",params:{type: "string"},message:"must be string"};
 if(vErrors === null){
 vErrors = [err144];
 }
@@ -1904,12 +1915,9 @@ vErrors.push(err144);
 errors++;
 }
 }
-if(data.dashboard !== undefined){
-let data88 = data.dashboard;
-if(data88 && typeof data88 == "object" && !Array.isArray(data88)){
-for(const key17 in data88){
-if(!(((key17 === "port") || (key17 === "host")) || (key17 === "token"))){
-const err145 = {instancePath:instancePath+"/dashboard",schemaPath:"#/properties/dashboard/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key17},message:"must NOT have additional properties"};
+}
+else {
+const err145 = {instancePath:instancePath+"/agent/prepull/" + i10+"/nodeSelector",schemaPath:"#/properties/agent/properties/prepull/items/properties/nodeSelector/type",keyword:"type",params:{type: "object"},message:"must be object"};
 if(vErrors === null){
 vErrors = [err145];
 }
@@ -1919,10 +1927,9 @@ vErrors.push(err145);
 errors++;
 }
 }
-if(data88.port !== undefined){
-let data89 = data88.port;
-if(!((typeof data89 == "number") && (!(data89 % 1) && !isNaN(data89)))){
-const err146 = {instancePath:instancePath+"/dashboard/port",schemaPath:"#/properties/dashboard/properties/port/type",keyword:"type",params:{type: "integer"},message:"must be integer"};
+}
+else {
+const err146 = {instancePath:instancePath+"/agent/prepull/" + i10,schemaPath:"#/properties/agent/properties/prepull/items/type",keyword:"type",params:{type: "object"},message:"must be object"};
 if(vErrors === null){
 vErrors = [err146];
 }
@@ -1931,9 +1938,10 @@ vErrors.push(err146);
 }
 errors++;
 }
-if(typeof data89 == "number"){
-if(data89 > 65535 || isNaN(data89)){
-const err147 = {instancePath:instancePath+"/dashboard/port",schemaPath:"#/properties/dashboard/properties/port/maximum",keyword:"maximum",params:{comparison: "<=", limit: 65535},message:"must be <= 65535"};
+}
+}
+else {
+const err147 = {instancePath:instancePath+"/agent/prepull",schemaPath:"#/properties/agent/properties/prepull/type",keyword:"type",params:{type: "array"},message:"must be array"};
 if(vErrors === null){
 vErrors = [err147];
 }
@@ -1942,8 +1950,11 @@ vErrors.push(err147);
 }
 errors++;
 }
-if(data89 < 0 || isNaN(data89)){
-const err148 = {instancePath:instancePath+"/dashboard/port",schemaPath:"#/properties/dashboard/properties/port/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0"};
+}
+if(data80.pullConcurrency !== undefined){
+let data90 = data80.pullConcurrency;
+if(!((typeof data90 == "number") && (!(data90 % 1) && !isNaN(data90)))){
+const err148 = {instancePath:instancePath+"/agent/pullConcurrency",schemaPath:"#/properties/agent/properties/pullConcurrency/type",keyword:"type",params:{type: "integer"},message:"must be integer"};
 if(vErrors === null){
 vErrors = [err148];
 }
@@ -1952,11 +1963,9 @@ vErrors.push(err148);
 }
 errors++;
 }
-}
-}
-if(data88.host !== undefined){
-if(typeof data88.host !== "string"){
-const err149 = {instancePath:instancePath+"/dashboard/host",schemaPath:"#/properties/dashboard/properties/host/type",keyword:"type",params:{type: "string"},message:"must be string"};
+if(typeof data90 == "number"){
+if(data90 < 1 || isNaN(data90)){
+const err149 = {instancePath:instancePath+"/agent/pullConcurrency",schemaPath:"#/properties/agent/properties/pullConcurrency/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1"};
 if(vErrors === null){
 vErrors = [err149];
 }
@@ -1966,9 +1975,10 @@ vErrors.push(err149);
 errors++;
 }
 }
-if(data88.token !== undefined){
-if(typeof data88.token !== "string"){
-const err150 = {instancePath:instancePath+"/dashboard/token",schemaPath:"#/properties/dashboard/properties/token/type",keyword:"type",params:{type: "string"},message:"must be string"};
+}
+if(data80.prepullInUse !== undefined){
+if(typeof data80.prepullInUse !== "boolean"){
+const err150 = {instancePath:instancePath+"/agent/prepullInUse",schemaPath:"#/properties/agent/properties/prepullInUse/type",keyword:"type",params:{type: "boolean"},message:"must be boolean"};
 if(vErrors === null){
 vErrors = [err150];
 }
@@ -1978,9 +1988,9 @@ vErrors.push(err150);
 errors++;
 }
 }
-}
-else {
-const err151 = {instancePath:instancePath+"/dashboard",schemaPath:"#/properties/dashboard/type",keyword:"type",params:{type: "object"},message:"must be object"};
+if(data80.importDir !== undefined){
+if(typeof data80.importDir !== "string"){
+const err151 = {instancePath:instancePath+"/agent/importDir",schemaPath:"#/properties/agent/properties/importDir/type",keyword:"type",params:{type: "string"},message:"must be string"};
 if(vErrors === null){
 vErrors = [err151];
 }
@@ -1990,12 +2000,10 @@ vErrors.push(err151);
 errors++;
 }
 }
-if(data.hooks !== undefined){
-let data92 = data.hooks;
-if(data92 && typeof data92 == "object" && !Array.isArray(data92)){
-for(const key18 in data92){
-if(!(key18 === "secret")){
-const err152 = {instancePath:instancePath+"/hooks",schemaPath:"#/properties/hooks/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key18},message:"must NOT have additional properties"};
+if(data80.stableMs !== undefined){
+let data93 = data80.stableMs;
+if(!((typeof data93 == "number") && (!(data93 % 1) && !isNaN(data93)))){
+const err152 = {instancePath:instancePath+"/agent/stableMs",schemaPath:"#/properties/agent/properties/stableMs/type",keyword:"type",params:{type: "integer"},message:"must be integer"};
 if(vErrors === null){
 vErrors = [err152];
 }
@@ -2004,10 +2012,9 @@ vErrors.push(err152);
 }
 errors++;
 }
-}
-if(data92.secret !== undefined){
-if(typeof data92.secret !== "string"){
-const err153 = {instancePath:instancePath+"/hooks/secret",schemaPath:"#/properties/hooks/properties/secret/type",keyword:"type",params:{type: "string"},message:"must be string"};
+if(typeof data93 == "number"){
+if(data93 < 0 || isNaN(data93)){
+const err153 = {instancePath:instancePath+"/agent/stableMs",schemaPath:"#/properties/agent/properties/stableMs/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0"};
 if(vErrors === null){
 vErrors = [err153];
 }
@@ -2018,8 +2025,9 @@ errors++;
 }
 }
 }
-else {
-const err154 = {instancePath:instancePath+"/hooks",schemaPath:"#/properties/hooks/type",keyword:"type",params:{type: "object"},message:"must be object"};
+if(data80.stateFile !== undefined){
+if(typeof data80.stateFile !== "string"){
+const err154 = {instancePath:instancePath+"/agent/stateFile",schemaPath:"#/properties/agent/properties/stateFile/type",keyword:"type",params:{type: "string"},message:"must be string"};
 if(vErrors === null){
 vErrors = [err154];
 }
@@ -2029,15 +2037,9 @@ vErrors.push(err154);
 errors++;
 }
 }
-if(data.notify !== undefined){
-let data94 = data.notify;
-if(Array.isArray(data94)){
-const len10 = data94.length;
-for(let i10=0; i10<len10; i10++){
-let data95 = data94[i10];
-if(data95 && typeof data95 == "object" && !Array.isArray(data95)){
-if(data95.url === undefined){
-const err155 = {instancePath:instancePath+"/notify/" + i10,schemaPath:"#/properties/notify/items/required",keyword:"required",params:{missingProperty: "url"},message:"must have required property '"+"url"+"'"};
+if(data80.startupTaint !== undefined){
+if(typeof data80.startupTaint !== "string"){
+const err155 = {instancePath:instancePath+"/agent/startupTaint",schemaPath:"#/properties/agent/properties/startupTaint/type",keyword:"type",params:{type: "string"},message:"must be string"};
 if(vErrors === null){
 vErrors = [err155];
 }
@@ -2046,9 +2048,13 @@ vErrors.push(err155);
 }
 errors++;
 }
-for(const key19 in data95){
-if(!(((key19 === "url") || (key19 === "events")) || (key19 === "secret"))){
-const err156 = {instancePath:instancePath+"/notify/" + i10,schemaPath:"#/properties/notify/items/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key19},message:"must NOT have additional properties"};
+}
+if(data80.backoff !== undefined){
+let data96 = data80.backoff;
+if(data96 && typeof data96 == "object" && !Array.isArray(data96)){
+for(const key19 in data96){
+if(!((key19 === "initialMs") || (key19 === "maxMs"))){
+const err156 = {instancePath:instancePath+"/agent/backoff",schemaPath:"#/properties/agent/properties/backoff/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key19},message:"must NOT have additional properties"};
 if(vErrors === null){
 vErrors = [err156];
 }
@@ -2058,11 +2064,10 @@ vErrors.push(err156);
 errors++;
 }
 }
-if(data95.url !== undefined){
-let data96 = data95.url;
-if(typeof data96 === "string"){
-if(!pattern2.test(data96)){
-const err157 = {instancePath:instancePath+"/notify/" + i10+"/url",schemaPath:"#/properties/notify/items/properties/url/pattern",keyword:"pattern",params:{pattern: "^https?://"},message:"must match pattern \""+"^https?://"+"\""};
+if(data96.initialMs !== undefined){
+let data97 = data96.initialMs;
+if(!((typeof data97 == "number") && (!(data97 % 1) && !isNaN(data97)))){
+const err157 = {instancePath:instancePath+"/agent/backoff/initialMs",schemaPath:"#/properties/agent/properties/backoff/properties/initialMs/type",keyword:"type",params:{type: "integer"},message:"must be integer"};
 if(vErrors === null){
 vErrors = [err157];
 }
@@ -2071,9 +2076,9 @@ vErrors.push(err157);
 }
 errors++;
 }
-}
-else {
-const err158 = {instancePath:instancePath+"/notify/" + i10+"/url",schemaPath:"#/properties/notify/items/properties/url/type",keyword:"type",params:{type: "string"},message:"must be string"};
+if(typeof data97 == "number"){
+if(data97 < 1 || isNaN(data97)){
+const err158 = {instancePath:instancePath+"/agent/backoff/initialMs",schemaPath:"#/properties/agent/properties/backoff/properties/initialMs/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1"};
 if(vErrors === null){
 vErrors = [err158];
 }
@@ -2083,11 +2088,11 @@ vErrors.push(err158);
 errors++;
 }
 }
-if(data95.events !== undefined){
-let data97 = data95.events;
-if(Array.isArray(data97)){
-if(data97.length < 1){
-const err159 = {instancePath:instancePath+"/notify/" + i10+"/events",schemaPath:"#/properties/notify/items/properties/events/minItems",keyword:"minItems",params:{limit: 1},message:"must NOT have fewer than 1 items"};
+}
+if(data96.maxMs !== undefined){
+let data98 = data96.maxMs;
+if(!((typeof data98 == "number") && (!(data98 % 1) && !isNaN(data98)))){
+const err159 = {instancePath:instancePath+"/agent/backoff/maxMs",schemaPath:"#/properties/agent/properties/backoff/properties/maxMs/type",keyword:"type",params:{type: "integer"},message:"must be integer"};
 if(vErrors === null){
 vErrors = [err159];
 }
@@ -2096,11 +2101,9 @@ vErrors.push(err159);
 }
 errors++;
 }
-const len11 = data97.length;
-for(let i11=0; i11<len11; i11++){
-let data98 = data97[i11];
-if(!((((data98 === "tagMoved") || (data98 === "drifted")) || (data98 === "mirrored")) || (data98 === "error"))){
-const err160 = {instancePath:instancePath+"/notify/" + i10+"/events/" + i11,schemaPath:"#/properties/notify/items/properties/events/items/enum",keyword:"enum",params:{allowedValues: schema11.properties.notify.items.properties.events.items.enum},message:"must be equal to one of the allowed values"};
+if(typeof data98 == "number"){
+if(data98 < 1 || isNaN(data98)){
+const err160 = {instancePath:instancePath+"/agent/backoff/maxMs",schemaPath:"#/properties/agent/properties/backoff/properties/maxMs/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1"};
 if(vErrors === null){
 vErrors = [err160];
 }
@@ -2111,8 +2114,9 @@ errors++;
 }
 }
 }
+}
 else {
-const err161 = {instancePath:instancePath+"/notify/" + i10+"/events",schemaPath:"#/properties/notify/items/properties/events/type",keyword:"type",params:{type: "array"},message:"must be array"};
+const err161 = {instancePath:instancePath+"/agent/backoff",schemaPath:"#/properties/agent/properties/backoff/type",keyword:"type",params:{type: "object"},message:"must be object"};
 if(vErrors === null){
 vErrors = [err161];
 }
@@ -2122,9 +2126,10 @@ vErrors.push(err161);
 errors++;
 }
 }
-if(data95.secret !== undefined){
-if(typeof data95.secret !== "string"){
-const err162 = {instancePath:instancePath+"/notify/" + i10+"/secret",schemaPath:"#/properties/notify/items/properties/secret/type",keyword:"type",params:{type: "string"},message:"must be string"};
+if(data80.resyncMs !== undefined){
+let data99 = data80.resyncMs;
+if(!((typeof data99 == "number") && (!(data99 % 1) && !isNaN(data99)))){
+const err162 = {instancePath:instancePath+"/agent/resyncMs",schemaPath:"#/properties/agent/properties/resyncMs/type",keyword:"type",params:{type: "integer"},message:"must be integer"};
 if(vErrors === null){
 vErrors = [err162];
 }
@@ -2133,10 +2138,9 @@ vErrors.push(err162);
 }
 errors++;
 }
-}
-}
-else {
-const err163 = {instancePath:instancePath+"/notify/" + i10,schemaPath:"#/properties/notify/items/type",keyword:"type",params:{type: "object"},message:"must be object"};
+if(typeof data99 == "number"){
+if(data99 < 1 || isNaN(data99)){
+const err163 = {instancePath:instancePath+"/agent/resyncMs",schemaPath:"#/properties/agent/properties/resyncMs/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1"};
 if(vErrors === null){
 vErrors = [err163];
 }
@@ -2147,8 +2151,9 @@ errors++;
 }
 }
 }
+}
 else {
-const err164 = {instancePath:instancePath+"/notify",schemaPath:"#/properties/notify/type",keyword:"type",params:{type: "array"},message:"must be array"};
+const err164 = {instancePath:instancePath+"/agent",schemaPath:"#/properties/agent/type",keyword:"type",params:{type: "object"},message:"must be object"};
 if(vErrors === null){
 vErrors = [err164];
 }
@@ -2158,12 +2163,12 @@ vErrors.push(err164);
 errors++;
 }
 }
-if(data.gc !== undefined){
-let data100 = data.gc;
+if(data.webhook !== undefined){
+let data100 = data.webhook;
 if(data100 && typeof data100 == "object" && !Array.isArray(data100)){
 for(const key20 in data100){
-if(!(((((key20 === "enabled") || (key20 === "unusedFor")) || (key20 === "schedule")) || (key20 === "dryRun")) || (key20 === "keepUnusedFor"))){
-const err165 = {instancePath:instancePath+"/gc",schemaPath:"#/properties/gc/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key20},message:"must NOT have additional properties"};
+if(!(((((((key20 === "port") || (key20 === "host")) || (key20 === "certFile")) || (key20 === "keyFile")) || (key20 === "failClosed")) || (key20 === "bodyLimit")) || (key20 === "bufferLimit"))){
+const err165 = {instancePath:instancePath+"/webhook",schemaPath:"#/properties/webhook/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key20},message:"must NOT have additional properties"};
 if(vErrors === null){
 vErrors = [err165];
 }
@@ -2173,9 +2178,10 @@ vErrors.push(err165);
 errors++;
 }
 }
-if(data100.enabled !== undefined){
-if(typeof data100.enabled !== "boolean"){
-const err166 = {instancePath:instancePath+"/gc/enabled",schemaPath:"#/properties/gc/properties/enabled/type",keyword:"type",params:{type: "boolean"},message:"must be boolean"};
+if(data100.port !== undefined){
+let data101 = data100.port;
+if(!((typeof data101 == "number") && (!(data101 % 1) && !isNaN(data101)))){
+const err166 = {instancePath:instancePath+"/webhook/port",schemaPath:"#/properties/webhook/properties/port/type",keyword:"type",params:{type: "integer"},message:"must be integer"};
 if(vErrors === null){
 vErrors = [err166];
 }
@@ -2184,12 +2190,9 @@ vErrors.push(err166);
 }
 errors++;
 }
-}
-if(data100.unusedFor !== undefined){
-let data102 = data100.unusedFor;
-if(typeof data102 === "string"){
-if(!pattern9.test(data102)){
-const err167 = {instancePath:instancePath+"/gc/unusedFor",schemaPath:"#/properties/gc/properties/unusedFor/pattern",keyword:"pattern",params:{pattern: "^([0-9]+(\\.[0-9]+)?(ms|s|m|h|d))+$"},message:"must match pattern \""+"^([0-9]+(\\.[0-9]+)?(ms|s|m|h|d))+$"+"\""};
+if(typeof data101 == "number"){
+if(data101 > 65535 || isNaN(data101)){
+const err167 = {instancePath:instancePath+"/webhook/port",schemaPath:"#/properties/webhook/properties/port/maximum",keyword:"maximum",params:{comparison: "<=", limit: 65535},message:"must be <= 65535"};
 if(vErrors === null){
 vErrors = [err167];
 }
@@ -2198,9 +2201,8 @@ vErrors.push(err167);
 }
 errors++;
 }
-}
-else {
-const err168 = {instancePath:instancePath+"/gc/unusedFor",schemaPath:"#/properties/gc/properties/unusedFor/type",keyword:"type",params:{type: "string"},message:"must be string"};
+if(data101 < 0 || isNaN(data101)){
+const err168 = {instancePath:instancePath+"/webhook/port",schemaPath:"#/properties/webhook/properties/port/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0"};
 if(vErrors === null){
 vErrors = [err168];
 }
@@ -2210,11 +2212,10 @@ vErrors.push(err168);
 errors++;
 }
 }
-if(data100.schedule !== undefined){
-let data103 = data100.schedule;
-if(typeof data103 === "string"){
-if(func3(data103) < 1){
-const err169 = {instancePath:instancePath+"/gc/schedule",schemaPath:"#/properties/gc/properties/schedule/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters"};
+}
+if(data100.host !== undefined){
+if(typeof data100.host !== "string"){
+const err169 = {instancePath:instancePath+"/webhook/host",schemaPath:"#/properties/webhook/properties/host/type",keyword:"type",params:{type: "string"},message:"must be string"};
 if(vErrors === null){
 vErrors = [err169];
 }
@@ -2224,8 +2225,9 @@ vErrors.push(err169);
 errors++;
 }
 }
-else {
-const err170 = {instancePath:instancePath+"/gc/schedule",schemaPath:"#/properties/gc/properties/schedule/type",keyword:"type",params:{type: "string"},message:"must be string"};
+if(data100.certFile !== undefined){
+if(typeof data100.certFile !== "string"){
+const err170 = {instancePath:instancePath+"/webhook/certFile",schemaPath:"#/properties/webhook/properties/certFile/type",keyword:"type",params:{type: "string"},message:"must be string"};
 if(vErrors === null){
 vErrors = [err170];
 }
@@ -2235,9 +2237,9 @@ vErrors.push(err170);
 errors++;
 }
 }
-if(data100.dryRun !== undefined){
-if(typeof data100.dryRun !== "boolean"){
-const err171 = {instancePath:instancePath+"/gc/dryRun",schemaPath:"#/properties/gc/properties/dryRun/type",keyword:"type",params:{type: "boolean"},message:"must be boolean"};
+if(data100.keyFile !== undefined){
+if(typeof data100.keyFile !== "string"){
+const err171 = {instancePath:instancePath+"/webhook/keyFile",schemaPath:"#/properties/webhook/properties/keyFile/type",keyword:"type",params:{type: "string"},message:"must be string"};
 if(vErrors === null){
 vErrors = [err171];
 }
@@ -2247,11 +2249,9 @@ vErrors.push(err171);
 errors++;
 }
 }
-if(data100.keepUnusedFor !== undefined){
-let data105 = data100.keepUnusedFor;
-if(typeof data105 === "string"){
-if(!pattern9.test(data105)){
-const err172 = {instancePath:instancePath+"/gc/keepUnusedFor",schemaPath:"#/properties/gc/properties/keepUnusedFor/pattern",keyword:"pattern",params:{pattern: "^([0-9]+(\\.[0-9]+)?(ms|s|m|h|d))+$"},message:"must match pattern \""+"^([0-9]+(\\.[0-9]+)?(ms|s|m|h|d))+$"+"\""};
+if(data100.failClosed !== undefined){
+if(typeof data100.failClosed !== "boolean"){
+const err172 = {instancePath:instancePath+"/webhook/failClosed",schemaPath:"#/properties/webhook/properties/failClosed/type",keyword:"type",params:{type: "boolean"},message:"must be boolean"};
 if(vErrors === null){
 vErrors = [err172];
 }
@@ -2261,8 +2261,10 @@ vErrors.push(err172);
 errors++;
 }
 }
-else {
-const err173 = {instancePath:instancePath+"/gc/keepUnusedFor",schemaPath:"#/properties/gc/properties/keepUnusedFor/type",keyword:"type",params:{type: "string"},message:"must be string"};
+if(data100.bodyLimit !== undefined){
+let data106 = data100.bodyLimit;
+if(!((typeof data106 == "number") && (!(data106 % 1) && !isNaN(data106)))){
+const err173 = {instancePath:instancePath+"/webhook/bodyLimit",schemaPath:"#/properties/webhook/properties/bodyLimit/type",keyword:"type",params:{type: "integer"},message:"must be integer"};
 if(vErrors === null){
 vErrors = [err173];
 }
@@ -2271,10 +2273,9 @@ vErrors.push(err173);
 }
 errors++;
 }
-}
-}
-else {
-const err174 = {instancePath:instancePath+"/gc",schemaPath:"#/properties/gc/type",keyword:"type",params:{type: "object"},message:"must be object"};
+if(typeof data106 == "number"){
+if(data106 < 1 || isNaN(data106)){
+const err174 = {instancePath:instancePath+"/webhook/bodyLimit",schemaPath:"#/properties/webhook/properties/bodyLimit/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1"};
 if(vErrors === null){
 vErrors = [err174];
 }
@@ -2284,12 +2285,11 @@ vErrors.push(err174);
 errors++;
 }
 }
-if(data.refresh !== undefined){
-let data106 = data.refresh;
-if(data106 && typeof data106 == "object" && !Array.isArray(data106)){
-for(const key21 in data106){
-if(!(((key21 === "schedule") || (key21 === "inUseOnly")) || (key21 === "maxRequestsPerRegistry"))){
-const err175 = {instancePath:instancePath+"/refresh",schemaPath:"#/properties/refresh/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key21},message:"must NOT have additional properties"};
+}
+if(data100.bufferLimit !== undefined){
+let data107 = data100.bufferLimit;
+if(!((typeof data107 == "number") && (!(data107 % 1) && !isNaN(data107)))){
+const err175 = {instancePath:instancePath+"/webhook/bufferLimit",schemaPath:"#/properties/webhook/properties/bufferLimit/type",keyword:"type",params:{type: "integer"},message:"must be integer"};
 if(vErrors === null){
 vErrors = [err175];
 }
@@ -2298,10 +2298,9 @@ vErrors.push(err175);
 }
 errors++;
 }
-}
-if(data106.schedule !== undefined){
-if(typeof data106.schedule !== "string"){
-const err176 = {instancePath:instancePath+"/refresh/schedule",schemaPath:"#/properties/refresh/properties/schedule/type",keyword:"type",params:{type: "string"},message:"must be string"};
+if(typeof data107 == "number"){
+if(data107 < 1 || isNaN(data107)){
+const err176 = {instancePath:instancePath+"/webhook/bufferLimit",schemaPath:"#/properties/webhook/properties/bufferLimit/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1"};
 if(vErrors === null){
 vErrors = [err176];
 }
@@ -2311,9 +2310,10 @@ vErrors.push(err176);
 errors++;
 }
 }
-if(data106.inUseOnly !== undefined){
-if(typeof data106.inUseOnly !== "boolean"){
-const err177 = {instancePath:instancePath+"/refresh/inUseOnly",schemaPath:"#/properties/refresh/properties/inUseOnly/type",keyword:"type",params:{type: "boolean"},message:"must be boolean"};
+}
+}
+else {
+const err177 = {instancePath:instancePath+"/webhook",schemaPath:"#/properties/webhook/type",keyword:"type",params:{type: "object"},message:"must be object"};
 if(vErrors === null){
 vErrors = [err177];
 }
@@ -2323,10 +2323,12 @@ vErrors.push(err177);
 errors++;
 }
 }
-if(data106.maxRequestsPerRegistry !== undefined){
-let data109 = data106.maxRequestsPerRegistry;
-if(!((typeof data109 == "number") && (!(data109 % 1) && !isNaN(data109)))){
-const err178 = {instancePath:instancePath+"/refresh/maxRequestsPerRegistry",schemaPath:"#/properties/refresh/properties/maxRequestsPerRegistry/type",keyword:"type",params:{type: "integer"},message:"must be integer"};
+if(data.dashboard !== undefined){
+let data108 = data.dashboard;
+if(data108 && typeof data108 == "object" && !Array.isArray(data108)){
+for(const key21 in data108){
+if(!(((key21 === "port") || (key21 === "host")) || (key21 === "token"))){
+const err178 = {instancePath:instancePath+"/dashboard",schemaPath:"#/properties/dashboard/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key21},message:"must NOT have additional properties"};
 if(vErrors === null){
 vErrors = [err178];
 }
@@ -2335,9 +2337,11 @@ vErrors.push(err178);
 }
 errors++;
 }
-if(typeof data109 == "number"){
-if(data109 < 1 || isNaN(data109)){
-const err179 = {instancePath:instancePath+"/refresh/maxRequestsPerRegistry",schemaPath:"#/properties/refresh/properties/maxRequestsPerRegistry/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1"};
+}
+if(data108.port !== undefined){
+let data109 = data108.port;
+if(!((typeof data109 == "number") && (!(data109 % 1) && !isNaN(data109)))){
+const err179 = {instancePath:instancePath+"/dashboard/port",schemaPath:"#/properties/dashboard/properties/port/type",keyword:"type",params:{type: "integer"},message:"must be integer"};
 if(vErrors === null){
 vErrors = [err179];
 }
@@ -2346,11 +2350,9 @@ vErrors.push(err179);
 }
 errors++;
 }
-}
-}
-}
-else {
-const err180 = {instancePath:instancePath+"/refresh",schemaPath:"#/properties/refresh/type",keyword:"type",params:{type: "object"},message:"must be object"};
+if(typeof data109 == "number"){
+if(data109 > 65535 || isNaN(data109)){
+const err180 = {instancePath:instancePath+"/dashboard/port",schemaPath:"#/properties/dashboard/properties/port/maximum",keyword:"maximum",params:{comparison: "<=", limit: 65535},message:"must be <= 65535"};
 if(vErrors === null){
 vErrors = [err180];
 }
@@ -2359,13 +2361,8 @@ vErrors.push(err180);
 }
 errors++;
 }
-}
-if(data.log !== undefined){
-let data110 = data.log;
-if(data110 && typeof data110 == "object" && !Array.isArray(data110)){
-for(const key22 in data110){
-if(!(key22 === "level")){
-const err181 = {instancePath:instancePath+"/log",schemaPath:"#/properties/log/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key22},message:"must NOT have additional properties"};
+if(data109 < 0 || isNaN(data109)){
+const err181 = {instancePath:instancePath+"/dashboard/port",schemaPath:"#/properties/dashboard/properties/port/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0"};
 if(vErrors === null){
 vErrors = [err181];
 }
@@ -2375,10 +2372,10 @@ vErrors.push(err181);
 errors++;
 }
 }
-if(data110.level !== undefined){
-let data111 = data110.level;
-if(!(((((((data111 === "trace") || (data111 === "debug")) || (data111 === "info")) || (data111 === "warn")) || (data111 === "error")) || (data111 === "fatal")) || (data111 === "silent"))){
-const err182 = {instancePath:instancePath+"/log/level",schemaPath:"#/properties/log/properties/level/enum",keyword:"enum",params:{allowedValues: schema11.properties.log.properties.level.enum},message:"must be equal to one of the allowed values"};
+}
+if(data108.host !== undefined){
+if(typeof data108.host !== "string"){
+const err182 = {instancePath:instancePath+"/dashboard/host",schemaPath:"#/properties/dashboard/properties/host/type",keyword:"type",params:{type: "string"},message:"must be string"};
 if(vErrors === null){
 vErrors = [err182];
 }
@@ -2388,9 +2385,9 @@ vErrors.push(err182);
 errors++;
 }
 }
-}
-else {
-const err183 = {instancePath:instancePath+"/log",schemaPath:"#/properties/log/type",keyword:"type",params:{type: "object"},message:"must be object"};
+if(data108.token !== undefined){
+if(typeof data108.token !== "string"){
+const err183 = {instancePath:instancePath+"/dashboard/token",schemaPath:"#/properties/dashboard/properties/token/type",keyword:"type",params:{type: "string"},message:"must be string"};
 if(vErrors === null){
 vErrors = [err183];
 }
@@ -2400,12 +2397,9 @@ vErrors.push(err183);
 errors++;
 }
 }
-if(data.kubernetes !== undefined){
-let data112 = data.kubernetes;
-if(data112 && typeof data112 == "object" && !Array.isArray(data112)){
-for(const key23 in data112){
-if(!((((key23 === "namespaceInformer") || (key23 === "podInformer")) || (key23 === "events")) || (key23 === "imageWatches"))){
-const err184 = {instancePath:instancePath+"/kubernetes",schemaPath:"#/properties/kubernetes/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key23},message:"must NOT have additional properties"};
+}
+else {
+const err184 = {instancePath:instancePath+"/dashboard",schemaPath:"#/properties/dashboard/type",keyword:"type",params:{type: "object"},message:"must be object"};
 if(vErrors === null){
 vErrors = [err184];
 }
@@ -2415,10 +2409,12 @@ vErrors.push(err184);
 errors++;
 }
 }
-if(data112.namespaceInformer !== undefined){
-let data113 = data112.namespaceInformer;
-if(!((data113 === "auto") || (data113 === "off"))){
-const err185 = {instancePath:instancePath+"/kubernetes/namespaceInformer",schemaPath:"#/properties/kubernetes/properties/namespaceInformer/enum",keyword:"enum",params:{allowedValues: schema11.properties.kubernetes.properties.namespaceInformer.enum},message:"must be equal to one of the allowed values"};
+if(data.hooks !== undefined){
+let data112 = data.hooks;
+if(data112 && typeof data112 == "object" && !Array.isArray(data112)){
+for(const key22 in data112){
+if(!(key22 === "secret")){
+const err185 = {instancePath:instancePath+"/hooks",schemaPath:"#/properties/hooks/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key22},message:"must NOT have additional properties"};
 if(vErrors === null){
 vErrors = [err185];
 }
@@ -2428,10 +2424,9 @@ vErrors.push(err185);
 errors++;
 }
 }
-if(data112.podInformer !== undefined){
-let data114 = data112.podInformer;
-if(!((data114 === "auto") || (data114 === "off"))){
-const err186 = {instancePath:instancePath+"/kubernetes/podInformer",schemaPath:"#/properties/kubernetes/properties/podInformer/enum",keyword:"enum",params:{allowedValues: schema11.properties.kubernetes.properties.podInformer.enum},message:"must be equal to one of the allowed values"};
+if(data112.secret !== undefined){
+if(typeof data112.secret !== "string"){
+const err186 = {instancePath:instancePath+"/hooks/secret",schemaPath:"#/properties/hooks/properties/secret/type",keyword:"type",params:{type: "string"},message:"must be string"};
 if(vErrors === null){
 vErrors = [err186];
 }
@@ -2441,9 +2436,9 @@ vErrors.push(err186);
 errors++;
 }
 }
-if(data112.events !== undefined){
-if(typeof data112.events !== "boolean"){
-const err187 = {instancePath:instancePath+"/kubernetes/events",schemaPath:"#/properties/kubernetes/properties/events/type",keyword:"type",params:{type: "boolean"},message:"must be boolean"};
+}
+else {
+const err187 = {instancePath:instancePath+"/hooks",schemaPath:"#/properties/hooks/type",keyword:"type",params:{type: "object"},message:"must be object"};
 if(vErrors === null){
 vErrors = [err187];
 }
@@ -2453,10 +2448,15 @@ vErrors.push(err187);
 errors++;
 }
 }
-if(data112.imageWatches !== undefined){
-let data116 = data112.imageWatches;
-if(!((data116 === "auto") || (data116 === "off"))){
-const err188 = {instancePath:instancePath+"/kubernetes/imageWatches",schemaPath:"#/properties/kubernetes/properties/imageWatches/enum",keyword:"enum",params:{allowedValues: schema11.properties.kubernetes.properties.imageWatches.enum},message:"must be equal to one of the allowed values"};
+if(data.notify !== undefined){
+let data114 = data.notify;
+if(Array.isArray(data114)){
+const len11 = data114.length;
+for(let i11=0; i11<len11; i11++){
+let data115 = data114[i11];
+if(data115 && typeof data115 == "object" && !Array.isArray(data115)){
+if(data115.url === undefined){
+const err188 = {instancePath:instancePath+"/notify/" + i11,schemaPath:"#/properties/notify/items/required",keyword:"required",params:{missingProperty: "url"},message:"must have required property '"+"url"+"'"};
 if(vErrors === null){
 vErrors = [err188];
 }
@@ -2465,10 +2465,9 @@ vErrors.push(err188);
 }
 errors++;
 }
-}
-}
-else {
-const err189 = {instancePath:instancePath+"/kubernetes",schemaPath:"#/properties/kubernetes/type",keyword:"type",params:{type: "object"},message:"must be object"};
+for(const key23 in data115){
+if(!(((key23 === "url") || (key23 === "events")) || (key23 === "secret"))){
+const err189 = {instancePath:instancePath+"/notify/" + i11,schemaPath:"#/properties/notify/items/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key23},message:"must NOT have additional properties"};
 if(vErrors === null){
 vErrors = [err189];
 }
@@ -2478,14 +2477,434 @@ vErrors.push(err189);
 errors++;
 }
 }
-}
-else {
-const err190 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object"};
+if(data115.url !== undefined){
+let data116 = data115.url;
+if(typeof data116 === "string"){
+if(!pattern2.test(data116)){
+const err190 = {instancePath:instancePath+"/notify/" + i11+"/url",schemaPath:"#/properties/notify/items/properties/url/pattern",keyword:"pattern",params:{pattern: "^https?://"},message:"must match pattern \""+"^https?://"+"\""};
 if(vErrors === null){
 vErrors = [err190];
 }
 else {
 vErrors.push(err190);
+}
+errors++;
+}
+}
+else {
+const err191 = {instancePath:instancePath+"/notify/" + i11+"/url",schemaPath:"#/properties/notify/items/properties/url/type",keyword:"type",params:{type: "string"},message:"must be string"};
+if(vErrors === null){
+vErrors = [err191];
+}
+else {
+vErrors.push(err191);
+}
+errors++;
+}
+}
+if(data115.events !== undefined){
+let data117 = data115.events;
+if(Array.isArray(data117)){
+if(data117.length < 1){
+const err192 = {instancePath:instancePath+"/notify/" + i11+"/events",schemaPath:"#/properties/notify/items/properties/events/minItems",keyword:"minItems",params:{limit: 1},message:"must NOT have fewer than 1 items"};
+if(vErrors === null){
+vErrors = [err192];
+}
+else {
+vErrors.push(err192);
+}
+errors++;
+}
+const len12 = data117.length;
+for(let i12=0; i12<len12; i12++){
+let data118 = data117[i12];
+if(!((((data118 === "tagMoved") || (data118 === "drifted")) || (data118 === "mirrored")) || (data118 === "error"))){
+const err193 = {instancePath:instancePath+"/notify/" + i11+"/events/" + i12,schemaPath:"#/properties/notify/items/properties/events/items/enum",keyword:"enum",params:{allowedValues: schema11.properties.notify.items.properties.events.items.enum},message:"must be equal to one of the allowed values"};
+if(vErrors === null){
+vErrors = [err193];
+}
+else {
+vErrors.push(err193);
+}
+errors++;
+}
+}
+}
+else {
+const err194 = {instancePath:instancePath+"/notify/" + i11+"/events",schemaPath:"#/properties/notify/items/properties/events/type",keyword:"type",params:{type: "array"},message:"must be array"};
+if(vErrors === null){
+vErrors = [err194];
+}
+else {
+vErrors.push(err194);
+}
+errors++;
+}
+}
+if(data115.secret !== undefined){
+if(typeof data115.secret !== "string"){
+const err195 = {instancePath:instancePath+"/notify/" + i11+"/secret",schemaPath:"#/properties/notify/items/properties/secret/type",keyword:"type",params:{type: "string"},message:"must be string"};
+if(vErrors === null){
+vErrors = [err195];
+}
+else {
+vErrors.push(err195);
+}
+errors++;
+}
+}
+}
+else {
+const err196 = {instancePath:instancePath+"/notify/" + i11,schemaPath:"#/properties/notify/items/type",keyword:"type",params:{type: "object"},message:"must be object"};
+if(vErrors === null){
+vErrors = [err196];
+}
+else {
+vErrors.push(err196);
+}
+errors++;
+}
+}
+}
+else {
+const err197 = {instancePath:instancePath+"/notify",schemaPath:"#/properties/notify/type",keyword:"type",params:{type: "array"},message:"must be array"};
+if(vErrors === null){
+vErrors = [err197];
+}
+else {
+vErrors.push(err197);
+}
+errors++;
+}
+}
+if(data.gc !== undefined){
+let data120 = data.gc;
+if(data120 && typeof data120 == "object" && !Array.isArray(data120)){
+for(const key24 in data120){
+if(!(((((key24 === "enabled") || (key24 === "unusedFor")) || (key24 === "schedule")) || (key24 === "dryRun")) || (key24 === "keepUnusedFor"))){
+const err198 = {instancePath:instancePath+"/gc",schemaPath:"#/properties/gc/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key24},message:"must NOT have additional properties"};
+if(vErrors === null){
+vErrors = [err198];
+}
+else {
+vErrors.push(err198);
+}
+errors++;
+}
+}
+if(data120.enabled !== undefined){
+if(typeof data120.enabled !== "boolean"){
+const err199 = {instancePath:instancePath+"/gc/enabled",schemaPath:"#/properties/gc/properties/enabled/type",keyword:"type",params:{type: "boolean"},message:"must be boolean"};
+if(vErrors === null){
+vErrors = [err199];
+}
+else {
+vErrors.push(err199);
+}
+errors++;
+}
+}
+if(data120.unusedFor !== undefined){
+let data122 = data120.unusedFor;
+if(typeof data122 === "string"){
+if(!pattern9.test(data122)){
+const err200 = {instancePath:instancePath+"/gc/unusedFor",schemaPath:"#/properties/gc/properties/unusedFor/pattern",keyword:"pattern",params:{pattern: "^([0-9]+(\\.[0-9]+)?(ms|s|m|h|d))+$"},message:"must match pattern \""+"^([0-9]+(\\.[0-9]+)?(ms|s|m|h|d))+$"+"\""};
+if(vErrors === null){
+vErrors = [err200];
+}
+else {
+vErrors.push(err200);
+}
+errors++;
+}
+}
+else {
+const err201 = {instancePath:instancePath+"/gc/unusedFor",schemaPath:"#/properties/gc/properties/unusedFor/type",keyword:"type",params:{type: "string"},message:"must be string"};
+if(vErrors === null){
+vErrors = [err201];
+}
+else {
+vErrors.push(err201);
+}
+errors++;
+}
+}
+if(data120.schedule !== undefined){
+let data123 = data120.schedule;
+if(typeof data123 === "string"){
+if(func3(data123) < 1){
+const err202 = {instancePath:instancePath+"/gc/schedule",schemaPath:"#/properties/gc/properties/schedule/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters"};
+if(vErrors === null){
+vErrors = [err202];
+}
+else {
+vErrors.push(err202);
+}
+errors++;
+}
+}
+else {
+const err203 = {instancePath:instancePath+"/gc/schedule",schemaPath:"#/properties/gc/properties/schedule/type",keyword:"type",params:{type: "string"},message:"must be string"};
+if(vErrors === null){
+vErrors = [err203];
+}
+else {
+vErrors.push(err203);
+}
+errors++;
+}
+}
+if(data120.dryRun !== undefined){
+if(typeof data120.dryRun !== "boolean"){
+const err204 = {instancePath:instancePath+"/gc/dryRun",schemaPath:"#/properties/gc/properties/dryRun/type",keyword:"type",params:{type: "boolean"},message:"must be boolean"};
+if(vErrors === null){
+vErrors = [err204];
+}
+else {
+vErrors.push(err204);
+}
+errors++;
+}
+}
+if(data120.keepUnusedFor !== undefined){
+let data125 = data120.keepUnusedFor;
+if(typeof data125 === "string"){
+if(!pattern9.test(data125)){
+const err205 = {instancePath:instancePath+"/gc/keepUnusedFor",schemaPath:"#/properties/gc/properties/keepUnusedFor/pattern",keyword:"pattern",params:{pattern: "^([0-9]+(\\.[0-9]+)?(ms|s|m|h|d))+$"},message:"must match pattern \""+"^([0-9]+(\\.[0-9]+)?(ms|s|m|h|d))+$"+"\""};
+if(vErrors === null){
+vErrors = [err205];
+}
+else {
+vErrors.push(err205);
+}
+errors++;
+}
+}
+else {
+const err206 = {instancePath:instancePath+"/gc/keepUnusedFor",schemaPath:"#/properties/gc/properties/keepUnusedFor/type",keyword:"type",params:{type: "string"},message:"must be string"};
+if(vErrors === null){
+vErrors = [err206];
+}
+else {
+vErrors.push(err206);
+}
+errors++;
+}
+}
+}
+else {
+const err207 = {instancePath:instancePath+"/gc",schemaPath:"#/properties/gc/type",keyword:"type",params:{type: "object"},message:"must be object"};
+if(vErrors === null){
+vErrors = [err207];
+}
+else {
+vErrors.push(err207);
+}
+errors++;
+}
+}
+if(data.refresh !== undefined){
+let data126 = data.refresh;
+if(data126 && typeof data126 == "object" && !Array.isArray(data126)){
+for(const key25 in data126){
+if(!(((key25 === "schedule") || (key25 === "inUseOnly")) || (key25 === "maxRequestsPerRegistry"))){
+const err208 = {instancePath:instancePath+"/refresh",schemaPath:"#/properties/refresh/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key25},message:"must NOT have additional properties"};
+if(vErrors === null){
+vErrors = [err208];
+}
+else {
+vErrors.push(err208);
+}
+errors++;
+}
+}
+if(data126.schedule !== undefined){
+if(typeof data126.schedule !== "string"){
+const err209 = {instancePath:instancePath+"/refresh/schedule",schemaPath:"#/properties/refresh/properties/schedule/type",keyword:"type",params:{type: "string"},message:"must be string"};
+if(vErrors === null){
+vErrors = [err209];
+}
+else {
+vErrors.push(err209);
+}
+errors++;
+}
+}
+if(data126.inUseOnly !== undefined){
+if(typeof data126.inUseOnly !== "boolean"){
+const err210 = {instancePath:instancePath+"/refresh/inUseOnly",schemaPath:"#/properties/refresh/properties/inUseOnly/type",keyword:"type",params:{type: "boolean"},message:"must be boolean"};
+if(vErrors === null){
+vErrors = [err210];
+}
+else {
+vErrors.push(err210);
+}
+errors++;
+}
+}
+if(data126.maxRequestsPerRegistry !== undefined){
+let data129 = data126.maxRequestsPerRegistry;
+if(!((typeof data129 == "number") && (!(data129 % 1) && !isNaN(data129)))){
+const err211 = {instancePath:instancePath+"/refresh/maxRequestsPerRegistry",schemaPath:"#/properties/refresh/properties/maxRequestsPerRegistry/type",keyword:"type",params:{type: "integer"},message:"must be integer"};
+if(vErrors === null){
+vErrors = [err211];
+}
+else {
+vErrors.push(err211);
+}
+errors++;
+}
+if(typeof data129 == "number"){
+if(data129 < 1 || isNaN(data129)){
+const err212 = {instancePath:instancePath+"/refresh/maxRequestsPerRegistry",schemaPath:"#/properties/refresh/properties/maxRequestsPerRegistry/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1"};
+if(vErrors === null){
+vErrors = [err212];
+}
+else {
+vErrors.push(err212);
+}
+errors++;
+}
+}
+}
+}
+else {
+const err213 = {instancePath:instancePath+"/refresh",schemaPath:"#/properties/refresh/type",keyword:"type",params:{type: "object"},message:"must be object"};
+if(vErrors === null){
+vErrors = [err213];
+}
+else {
+vErrors.push(err213);
+}
+errors++;
+}
+}
+if(data.log !== undefined){
+let data130 = data.log;
+if(data130 && typeof data130 == "object" && !Array.isArray(data130)){
+for(const key26 in data130){
+if(!(key26 === "level")){
+const err214 = {instancePath:instancePath+"/log",schemaPath:"#/properties/log/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key26},message:"must NOT have additional properties"};
+if(vErrors === null){
+vErrors = [err214];
+}
+else {
+vErrors.push(err214);
+}
+errors++;
+}
+}
+if(data130.level !== undefined){
+let data131 = data130.level;
+if(!(((((((data131 === "trace") || (data131 === "debug")) || (data131 === "info")) || (data131 === "warn")) || (data131 === "error")) || (data131 === "fatal")) || (data131 === "silent"))){
+const err215 = {instancePath:instancePath+"/log/level",schemaPath:"#/properties/log/properties/level/enum",keyword:"enum",params:{allowedValues: schema11.properties.log.properties.level.enum},message:"must be equal to one of the allowed values"};
+if(vErrors === null){
+vErrors = [err215];
+}
+else {
+vErrors.push(err215);
+}
+errors++;
+}
+}
+}
+else {
+const err216 = {instancePath:instancePath+"/log",schemaPath:"#/properties/log/type",keyword:"type",params:{type: "object"},message:"must be object"};
+if(vErrors === null){
+vErrors = [err216];
+}
+else {
+vErrors.push(err216);
+}
+errors++;
+}
+}
+if(data.kubernetes !== undefined){
+let data132 = data.kubernetes;
+if(data132 && typeof data132 == "object" && !Array.isArray(data132)){
+for(const key27 in data132){
+if(!((((key27 === "namespaceInformer") || (key27 === "podInformer")) || (key27 === "events")) || (key27 === "imageWatches"))){
+const err217 = {instancePath:instancePath+"/kubernetes",schemaPath:"#/properties/kubernetes/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key27},message:"must NOT have additional properties"};
+if(vErrors === null){
+vErrors = [err217];
+}
+else {
+vErrors.push(err217);
+}
+errors++;
+}
+}
+if(data132.namespaceInformer !== undefined){
+let data133 = data132.namespaceInformer;
+if(!((data133 === "auto") || (data133 === "off"))){
+const err218 = {instancePath:instancePath+"/kubernetes/namespaceInformer",schemaPath:"#/properties/kubernetes/properties/namespaceInformer/enum",keyword:"enum",params:{allowedValues: schema11.properties.kubernetes.properties.namespaceInformer.enum},message:"must be equal to one of the allowed values"};
+if(vErrors === null){
+vErrors = [err218];
+}
+else {
+vErrors.push(err218);
+}
+errors++;
+}
+}
+if(data132.podInformer !== undefined){
+let data134 = data132.podInformer;
+if(!((data134 === "auto") || (data134 === "off"))){
+const err219 = {instancePath:instancePath+"/kubernetes/podInformer",schemaPath:"#/properties/kubernetes/properties/podInformer/enum",keyword:"enum",params:{allowedValues: schema11.properties.kubernetes.properties.podInformer.enum},message:"must be equal to one of the allowed values"};
+if(vErrors === null){
+vErrors = [err219];
+}
+else {
+vErrors.push(err219);
+}
+errors++;
+}
+}
+if(data132.events !== undefined){
+if(typeof data132.events !== "boolean"){
+const err220 = {instancePath:instancePath+"/kubernetes/events",schemaPath:"#/properties/kubernetes/properties/events/type",keyword:"type",params:{type: "boolean"},message:"must be boolean"};
+if(vErrors === null){
+vErrors = [err220];
+}
+else {
+vErrors.push(err220);
+}
+errors++;
+}
+}
+if(data132.imageWatches !== undefined){
+let data136 = data132.imageWatches;
+if(!((data136 === "auto") || (data136 === "off"))){
+const err221 = {instancePath:instancePath+"/kubernetes/imageWatches",schemaPath:"#/properties/kubernetes/properties/imageWatches/enum",keyword:"enum",params:{allowedValues: schema11.properties.kubernetes.properties.imageWatches.enum},message:"must be equal to one of the allowed values"};
+if(vErrors === null){
+vErrors = [err221];
+}
+else {
+vErrors.push(err221);
+}
+errors++;
+}
+}
+}
+else {
+const err222 = {instancePath:instancePath+"/kubernetes",schemaPath:"#/properties/kubernetes/type",keyword:"type",params:{type: "object"},message:"must be object"};
+if(vErrors === null){
+vErrors = [err222];
+}
+else {
+vErrors.push(err222);
+}
+errors++;
+}
+}
+}
+else {
+const err223 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object"};
+if(vErrors === null){
+vErrors = [err223];
+}
+else {
+vErrors.push(err223);
 }
 errors++;
 }
