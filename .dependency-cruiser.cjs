@@ -1,8 +1,8 @@
 /**
  * ferry's layers, checked on every `npm test` (README "Development"):
  *
- *   cli  ->  roles (webhook, worker, dashboard, watch, import)  ->  runtime
- *        ->  access, queue, registry, observability, logging, kube, in-use, gc, refresh, notify
+ *   cli  ->  roles (webhook, worker, dashboard, watch, import, agent)  ->  runtime
+ *        ->  access, queue, registry, cri, observability, logging, kube, in-use, gc, refresh, notify
  *        ->  policy, config, reference, verify,
  *            image-state, async, errors
  *
@@ -10,7 +10,7 @@
  * pure folders do no I/O, not even through what they import; a folder is
  * entered through its index.ts. A broken rule fails `npm test`.
  */
-const ROLES = '(webhook|worker|dashboard|watch|import)';
+const ROLES = '(webhook|worker|dashboard|watch|import|agent)';
 const PURE = '(reference|policy|image-state|async|verify)';
 const IO_BUILTINS = '^(node:)?(fs|fs/promises|net|http|https|http2|tls|dgram|dns|dns/promises|child_process|cluster|worker_threads|readline|inspector)$';
 
@@ -48,8 +48,8 @@ module.exports = {
     {
       name: 'lower-layers-know-no-roles',
       severity: 'error',
-      comment: 'queue, registry, access, observability, logging, kube, in-use, gc, refresh, notify, config and the pure folders never import a role or the runtime',
-      from: { path: '^src/(queue|registry|access|observability|logging|kube|in-use|gc|refresh|notify|config|reference|policy|image-state|async|verify)/' },
+      comment: 'queue, registry, cri, access, observability, logging, kube, in-use, gc, refresh, notify, config and the pure folders never import a role or the runtime',
+      from: { path: '^src/(queue|registry|cri|access|observability|logging|kube|in-use|gc|refresh|notify|config|reference|policy|image-state|async|verify)/' },
       to: { path: [`^src/${ROLES}/`, '^src/runtime/', '^src/cli/'] },
     },
     {

@@ -29,6 +29,7 @@ COPY package.json package-lock.json ./
 RUN --mount=type=cache,target=/root/.npm npm ci --ignore-scripts || npm install --ignore-scripts --no-audit --no-fund
 COPY tsconfig.json ./
 COPY src ./src
+COPY proto ./proto
 RUN npm run build \
  && test -f dist/cli/main.js \
  && npm prune --omit=dev --ignore-scripts \
@@ -48,6 +49,7 @@ COPY --from=build /app/package.json ./package.json
 COPY --from=build /app/node_modules ./node_modules
 COPY --from=build /app/dist ./dist
 COPY --from=build /app/src/dashboard/static ./src/dashboard/static
+COPY --from=build /app/proto ./proto
 COPY --chmod=0755 deploy/docker/ferry /usr/local/bin/ferry
 COPY --chmod=0644 deploy/docker/healthcheck.mjs /usr/local/lib/ferry/healthcheck.mjs
 # The one directory ferry owns: default mount point for the import folder

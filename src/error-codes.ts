@@ -9,6 +9,7 @@
 import { ACCESS_ERROR_TABLE, GUARD_ERROR_TABLE, HOOKS_ERROR_TABLE } from './access/errors.js';
 import { CLI_ERROR_TABLE, LOCAL_ERROR_TABLE } from './cli-errors.js';
 import { CONFIG_ERROR_TABLE } from './config/errors.js';
+import { CRI_ERROR_TABLE } from './cri/errors.js';
 import { DASHBOARD_ERROR_TABLE } from './dashboard/errors.js';
 import type { DefinedError } from './errors.js';
 import { IMPORT_ERROR_TABLE } from './import/errors.js';
@@ -33,6 +34,7 @@ export const ERROR_TABLES = [
   HOOKS_ERROR_TABLE,
   WATCH_ERROR_TABLE,
   IMPORT_ERROR_TABLE,
+  CRI_ERROR_TABLE,
   NOTIFY_ERROR_TABLE,
   VERIFY_ERROR_TABLE,
   CLI_ERROR_TABLE,

@@ -21,6 +21,6 @@ export { parseChallenges, mergeScopes } from './auth.js';
 export { TokenBucket, limiterFor } from './limiter.js';
 export { forgetHostGate } from './host-gates.js';
 export { choosePlatformMode, refusesSparseIndex, SparseIndexSupport, type AppliedPlatformMode, type PlatformModeChoice } from './sparse-index.js';
-export { withOnlyCredentials } from './credentials.js';
+export { withOnlyCredentials, CredentialStore, type Credentials } from './credentials.js';
 /** The `ferry_registry_*` gauges of the upstream gates: loaded by the roles serving /metrics, never by `ferry copy` (no prom-client there). */
 export const loadHostGateMetrics = (): Promise<unknown> => import('./host-gate-metrics.js');
