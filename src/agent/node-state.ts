@@ -19,7 +19,7 @@ export interface PrepullState {
   /** What the agent asks the runtime to pull: the mirror reference. */
   ref: string;
   /** Where the entry comes from. */
-  source: 'config' | 'in-use';
+  source: 'config' | 'in-use' | 'workload';
   status: PrepullStatus;
   /** Repo digest the runtime reports (sha256:...), once present. */
   digest?: string;

@@ -29,6 +29,7 @@ export const DEFAULTS: FerryConfig = {
     prepull: [],
     pullConcurrency: 4,
     prepullInUse: false,
+    prepullWorkloads: false,
     importDir: '/var/lib/ferry/images',
     stableMs: 1000,
     stateFile: '',

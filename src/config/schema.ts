@@ -190,6 +190,7 @@ export const CONFIG_SCHEMA = {
         },
         pullConcurrency: positiveInt,
         prepullInUse: { type: 'boolean' },
+        prepullWorkloads: { type: 'boolean' },
         importDir: { type: 'string' },
         stableMs: { type: 'integer', minimum: 0 },
         stateFile: { type: 'string' },

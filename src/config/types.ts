@@ -169,6 +169,8 @@ export interface AgentConfig {
   pullConcurrency: number;
   /** Also pre-pull every image the cluster's pods run (the in-use index; needs the pod watch somewhere in the cluster). */
   prepullInUse: boolean;
+  /** Also pre-pull the images the cluster's Deployments, StatefulSets and DaemonSets name (indexed by the watch role; src/workloads). */
+  prepullWorkloads: boolean;
   /** Folder whose image tarballs are imported into the node's containerd ("" = off). */
   importDir: string;
   /** How long size+mtime must stay unchanged before a dropped file is imported. */

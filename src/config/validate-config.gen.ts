@@ -10,7 +10,7 @@ const require = createRequire(import.meta.url);
 "use strict";
 export const validate = validate10;
 export default validate10;
-const schema11 = {"$id":"https://ferry.io/config.json","type":"object","additionalProperties":false,"properties":{"mirror":{"type":"object","additionalProperties":false,"properties":{"registry":{"type":"string","minLength":1},"insecure":{"type":"boolean"},"prefix":{"type":"string","pattern":"^([a-z0-9]+(?:(?:[._]|__|[-]+)[a-z0-9]+)*(/[a-z0-9]+(?:(?:[._]|__|[-]+)[a-z0-9]+)*)*)?$"}}},"rewrite":{"type":"object","additionalProperties":false,"properties":{"mode":{"enum":["off","mirrored","always","enforce"]},"pinDigest":{"type":"boolean"},"include":{"type":"array","items":{"type":"string"}},"exclude":{"type":"array","items":{"type":"string"}},"namespaces":{"type":"object","additionalProperties":{"enum":["off","mirrored","always","enforce"]}}}},"pullPolicy":{"type":"object","additionalProperties":false,"properties":{"default":{"enum":["Always","IfNotPresent","Never"]},"force":{"type":"boolean"},"allowOverride":{"type":"boolean"},"namespaces":{"type":"object","additionalProperties":{"enum":["Always","IfNotPresent","Never"]}}}},"block":{"type":"array","items":{"type":"object","additionalProperties":false,"required":["reason"],"properties":{"pattern":{"type":"string","minLength":1},"digest":{"type":"string","pattern":"^[a-z0-9]+(?:[.+_-][a-z0-9]+)*:[a-zA-Z0-9=_-]{32,}$"},"reason":{"type":"string","minLength":1}},"oneOf":[{"required":["pattern"]},{"required":["digest"]}]}},"verify":{"type":"array","items":{"type":"object","additionalProperties":false,"required":["pattern","keys","mode"],"properties":{"pattern":{"type":"string","minLength":1},"keys":{"type":"array","minItems":1,"items":{"type":"string","minLength":1}},"mode":{"enum":["enforce","warn"]}}}},"registries":{"type":"object","additionalProperties":{"type":"object","additionalProperties":false,"properties":{"endpoint":{"type":"string","pattern":"^https?://"},"credentialsFile":{"type":"string"},"username":{"type":"string"},"password":{"type":"string"},"insecure":{"type":"boolean"},"requestsPerSecond":{"type":"number","exclusiveMinimum":0,"description":"A fixed request rate for this registry (token bucket), on top of its adaptive concurrency gate"},"pullLimit":{"type":"object","additionalProperties":false,"description":"The pull budget ferry keeps: at most count manifest GETs per windowSeconds (HEADs and blobs do not count; the registry counts only pulls). Docker Hub default: count 100 anonymous, 200 with credentials, windowSeconds 21600 (each the default when left out); count 0 turns ferry's own count off. Live ratelimit-* headers always win","properties":{"count":{"type":"integer","minimum":0},"windowSeconds":{"type":"integer","minimum":1}}},"credentialsFromPods":{"type":"boolean"},"shareWith":{"type":"array","items":{"type":"string"}}}}},"queue":{"type":"object","additionalProperties":false,"properties":{"redisUrl":{"type":"string","pattern":"^(rediss?|redis\\+sentinel|rediss?\\+cluster)://"},"prefix":{"type":"string","pattern":"^([A-Za-z0-9_.-]+|[A-Za-z0-9_.-]*\\{[A-Za-z0-9_.-]+\\}[A-Za-z0-9_.-]*)$"},"concurrency":{"type":"integer","minimum":1},"maxAttempts":{"type":"integer","minimum":1},"backoff":{"type":"object","additionalProperties":false,"properties":{"initialMs":{"type":"integer","minimum":1},"maxMs":{"type":"integer","minimum":1,"maximum":600000}}}}},"copy":{"type":"object","additionalProperties":false,"properties":{"platforms":{"type":"array","items":{"type":"string","pattern":"^[a-z0-9_.-]+/[a-z0-9_.-]+(/[a-z0-9_.-]+)?$"}},"layerConcurrency":{"type":"integer","minimum":1},"requestsPerSecond":{"type":"number","minimum":0,"description":"A fixed request rate for every upstream (token bucket) on top of its adaptive gate; 0 (default) = the adaptive gate alone"},"timeoutMs":{"type":"integer","minimum":1},"referrers":{"type":"boolean"},"referrerArtifactTypes":{"type":"array","items":{"type":"string"}},"platformMode":{"enum":["auto","full","sparse","strip"]}}},"watch":{"type":"array","items":{"type":"object","additionalProperties":false,"required":["image","strategy","schedule"],"properties":{"id":{"type":"string","pattern":"^[A-Za-z0-9_.-]+$"},"image":{"type":"string","minLength":1},"tag":{"type":"string"},"strategy":{"enum":["digest","semver","newest","alphabetical"]},"constraint":{"type":"string"},"prerelease":{"type":"boolean"},"allowTags":{"type":"string"},"ignoreTags":{"type":"array","items":{"type":"string"}},"schedule":{"type":"string","minLength":1},"keep":{"type":"integer","minimum":0},"cacheBy":{"enum":["tag","digest"]},"alias":{"type":"string","pattern":"^[A-Za-z0-9_][A-Za-z0-9._-]{0,127}$"}}}},"import":{"type":"object","additionalProperties":false,"properties":{"dir":{"type":"string"},"stableMs":{"type":"integer","minimum":0}}},"agent":{"type":"object","additionalProperties":false,"properties":{"criSocket":{"type":"string","minLength":1},"containerdSocket":{"type":"string"},"namespace":{"type":"string","minLength":1},"snapshotter":{"type":"string","minLength":1},"prepull":{"type":"array","items":{"type":"object","additionalProperties":false,"required":["image"],"properties":{"image":{"type":"string","minLength":1},"nodeSelector":{"type":"object","additionalProperties":{"type":"string"}}}}},"pullConcurrency":{"type":"integer","minimum":1},"prepullInUse":{"type":"boolean"},"importDir":{"type":"string"},"stableMs":{"type":"integer","minimum":0},"stateFile":{"type":"string"},"startupTaint":{"type":"string"},"backoff":{"type":"object","additionalProperties":false,"properties":{"initialMs":{"type":"integer","minimum":1},"maxMs":{"type":"integer","minimum":1}}},"resyncMs":{"type":"integer","minimum":1}}},"webhook":{"type":"object","additionalProperties":false,"properties":{"port":{"type":"integer","minimum":0,"maximum":65535},"host":{"type":"string"},"certFile":{"type":"string"},"keyFile":{"type":"string"},"failClosed":{"type":"boolean"},"bodyLimit":{"type":"integer","minimum":1},"bufferLimit":{"type":"integer","minimum":1}}},"dashboard":{"type":"object","additionalProperties":false,"properties":{"port":{"type":"integer","minimum":0,"maximum":65535},"host":{"type":"string"},"token":{"type":"string"}}},"hooks":{"type":"object","additionalProperties":false,"properties":{"secret":{"type":"string"}}},"notify":{"type":"array","items":{"type":"object","additionalProperties":false,"required":["url"],"properties":{"url":{"type":"string","pattern":"^https?://"},"events":{"type":"array","minItems":1,"items":{"enum":["tagMoved","drifted","mirrored","error"]}},"secret":{"type":"string"}}}},"gc":{"type":"object","additionalProperties":false,"properties":{"enabled":{"type":"boolean"},"unusedFor":{"type":"string","pattern":"^([0-9]+(\\.[0-9]+)?(ms|s|m|h|d))+$"},"schedule":{"type":"string","minLength":1},"dryRun":{"type":"boolean"},"keepUnusedFor":{"type":"string","pattern":"^([0-9]+(\\.[0-9]+)?(ms|s|m|h|d))+$"}}},"refresh":{"type":"object","additionalProperties":false,"properties":{"schedule":{"type":"string"},"inUseOnly":{"type":"boolean"},"maxRequestsPerRegistry":{"type":"integer","minimum":1}}},"log":{"type":"object","additionalProperties":false,"properties":{"level":{"enum":["trace","debug","info","warn","error","fatal","silent"]}}},"kubernetes":{"type":"object","additionalProperties":false,"properties":{"namespaceInformer":{"enum":["auto","off"]},"podInformer":{"enum":["auto","off"]},"events":{"type":"boolean"},"imageWatches":{"enum":["auto","off"]}}}}};
+const schema11 = {"$id":"https://ferry.io/config.json","type":"object","additionalProperties":false,"properties":{"mirror":{"type":"object","additionalProperties":false,"properties":{"registry":{"type":"string","minLength":1},"insecure":{"type":"boolean"},"prefix":{"type":"string","pattern":"^([a-z0-9]+(?:(?:[._]|__|[-]+)[a-z0-9]+)*(/[a-z0-9]+(?:(?:[._]|__|[-]+)[a-z0-9]+)*)*)?$"}}},"rewrite":{"type":"object","additionalProperties":false,"properties":{"mode":{"enum":["off","mirrored","always","enforce"]},"pinDigest":{"type":"boolean"},"include":{"type":"array","items":{"type":"string"}},"exclude":{"type":"array","items":{"type":"string"}},"namespaces":{"type":"object","additionalProperties":{"enum":["off","mirrored","always","enforce"]}}}},"pullPolicy":{"type":"object","additionalProperties":false,"properties":{"default":{"enum":["Always","IfNotPresent","Never"]},"force":{"type":"boolean"},"allowOverride":{"type":"boolean"},"namespaces":{"type":"object","additionalProperties":{"enum":["Always","IfNotPresent","Never"]}}}},"block":{"type":"array","items":{"type":"object","additionalProperties":false,"required":["reason"],"properties":{"pattern":{"type":"string","minLength":1},"digest":{"type":"string","pattern":"^[a-z0-9]+(?:[.+_-][a-z0-9]+)*:[a-zA-Z0-9=_-]{32,}$"},"reason":{"type":"string","minLength":1}},"oneOf":[{"required":["pattern"]},{"required":["digest"]}]}},"verify":{"type":"array","items":{"type":"object","additionalProperties":false,"required":["pattern","keys","mode"],"properties":{"pattern":{"type":"string","minLength":1},"keys":{"type":"array","minItems":1,"items":{"type":"string","minLength":1}},"mode":{"enum":["enforce","warn"]}}}},"registries":{"type":"object","additionalProperties":{"type":"object","additionalProperties":false,"properties":{"endpoint":{"type":"string","pattern":"^https?://"},"credentialsFile":{"type":"string"},"username":{"type":"string"},"password":{"type":"string"},"insecure":{"type":"boolean"},"requestsPerSecond":{"type":"number","exclusiveMinimum":0,"description":"A fixed request rate for this registry (token bucket), on top of its adaptive concurrency gate"},"pullLimit":{"type":"object","additionalProperties":false,"description":"The pull budget ferry keeps: at most count manifest GETs per windowSeconds (HEADs and blobs do not count; the registry counts only pulls). Docker Hub default: count 100 anonymous, 200 with credentials, windowSeconds 21600 (each the default when left out); count 0 turns ferry's own count off. Live ratelimit-* headers always win","properties":{"count":{"type":"integer","minimum":0},"windowSeconds":{"type":"integer","minimum":1}}},"credentialsFromPods":{"type":"boolean"},"shareWith":{"type":"array","items":{"type":"string"}}}}},"queue":{"type":"object","additionalProperties":false,"properties":{"redisUrl":{"type":"string","pattern":"^(rediss?|redis\\+sentinel|rediss?\\+cluster)://"},"prefix":{"type":"string","pattern":"^([A-Za-z0-9_.-]+|[A-Za-z0-9_.-]*\\{[A-Za-z0-9_.-]+\\}[A-Za-z0-9_.-]*)$"},"concurrency":{"type":"integer","minimum":1},"maxAttempts":{"type":"integer","minimum":1},"backoff":{"type":"object","additionalProperties":false,"properties":{"initialMs":{"type":"integer","minimum":1},"maxMs":{"type":"integer","minimum":1,"maximum":600000}}}}},"copy":{"type":"object","additionalProperties":false,"properties":{"platforms":{"type":"array","items":{"type":"string","pattern":"^[a-z0-9_.-]+/[a-z0-9_.-]+(/[a-z0-9_.-]+)?$"}},"layerConcurrency":{"type":"integer","minimum":1},"requestsPerSecond":{"type":"number","minimum":0,"description":"A fixed request rate for every upstream (token bucket) on top of its adaptive gate; 0 (default) = the adaptive gate alone"},"timeoutMs":{"type":"integer","minimum":1},"referrers":{"type":"boolean"},"referrerArtifactTypes":{"type":"array","items":{"type":"string"}},"platformMode":{"enum":["auto","full","sparse","strip"]}}},"watch":{"type":"array","items":{"type":"object","additionalProperties":false,"required":["image","strategy","schedule"],"properties":{"id":{"type":"string","pattern":"^[A-Za-z0-9_.-]+$"},"image":{"type":"string","minLength":1},"tag":{"type":"string"},"strategy":{"enum":["digest","semver","newest","alphabetical"]},"constraint":{"type":"string"},"prerelease":{"type":"boolean"},"allowTags":{"type":"string"},"ignoreTags":{"type":"array","items":{"type":"string"}},"schedule":{"type":"string","minLength":1},"keep":{"type":"integer","minimum":0},"cacheBy":{"enum":["tag","digest"]},"alias":{"type":"string","pattern":"^[A-Za-z0-9_][A-Za-z0-9._-]{0,127}$"}}}},"import":{"type":"object","additionalProperties":false,"properties":{"dir":{"type":"string"},"stableMs":{"type":"integer","minimum":0}}},"agent":{"type":"object","additionalProperties":false,"properties":{"criSocket":{"type":"string","minLength":1},"containerdSocket":{"type":"string"},"namespace":{"type":"string","minLength":1},"snapshotter":{"type":"string","minLength":1},"prepull":{"type":"array","items":{"type":"object","additionalProperties":false,"required":["image"],"properties":{"image":{"type":"string","minLength":1},"nodeSelector":{"type":"object","additionalProperties":{"type":"string"}}}}},"pullConcurrency":{"type":"integer","minimum":1},"prepullInUse":{"type":"boolean"},"prepullWorkloads":{"type":"boolean"},"importDir":{"type":"string"},"stableMs":{"type":"integer","minimum":0},"stateFile":{"type":"string"},"startupTaint":{"type":"string"},"backoff":{"type":"object","additionalProperties":false,"properties":{"initialMs":{"type":"integer","minimum":1},"maxMs":{"type":"integer","minimum":1}}},"resyncMs":{"type":"integer","minimum":1}}},"webhook":{"type":"object","additionalProperties":false,"properties":{"port":{"type":"integer","minimum":0,"maximum":65535},"host":{"type":"string"},"certFile":{"type":"string"},"keyFile":{"type":"string"},"failClosed":{"type":"boolean"},"bodyLimit":{"type":"integer","minimum":1},"bufferLimit":{"type":"integer","minimum":1}}},"dashboard":{"type":"object","additionalProperties":false,"properties":{"port":{"type":"integer","minimum":0,"maximum":65535},"host":{"type":"string"},"token":{"type":"string"}}},"hooks":{"type":"object","additionalProperties":false,"properties":{"secret":{"type":"string"}}},"notify":{"type":"array","items":{"type":"object","additionalProperties":false,"required":["url"],"properties":{"url":{"type":"string","pattern":"^https?://"},"events":{"type":"array","minItems":1,"items":{"enum":["tagMoved","drifted","mirrored","error"]}},"secret":{"type":"string"}}}},"gc":{"type":"object","additionalProperties":false,"properties":{"enabled":{"type":"boolean"},"unusedFor":{"type":"string","pattern":"^([0-9]+(\\.[0-9]+)?(ms|s|m|h|d))+$"},"schedule":{"type":"string","minLength":1},"dryRun":{"type":"boolean"},"keepUnusedFor":{"type":"string","pattern":"^([0-9]+(\\.[0-9]+)?(ms|s|m|h|d))+$"}}},"refresh":{"type":"object","additionalProperties":false,"properties":{"schedule":{"type":"string"},"inUseOnly":{"type":"boolean"},"maxRequestsPerRegistry":{"type":"integer","minimum":1}}},"log":{"type":"object","additionalProperties":false,"properties":{"level":{"enum":["trace","debug","info","warn","error","fatal","silent"]}}},"kubernetes":{"type":"object","additionalProperties":false,"properties":{"namespaceInformer":{"enum":["auto","off"]},"podInformer":{"enum":["auto","off"]},"events":{"type":"boolean"},"imageWatches":{"enum":["auto","off"]}}}}};
 const func2 = Object.prototype.hasOwnProperty;
 const func3 = require("ajv/dist/runtime/ucs2length").default;
 const pattern0 = new RegExp("^([a-z0-9]+(?:(?:[._]|__|[-]+)[a-z0-9]+)*(/[a-z0-9]+(?:(?:[._]|__|[-]+)[a-z0-9]+)*)*)?$", "u");
@@ -1988,9 +1988,9 @@ vErrors.push(err150);
 errors++;
 }
 }
-if(data80.importDir !== undefined){
-if(typeof data80.importDir !== "string"){
-const err151 = {instancePath:instancePath+"/agent/importDir",schemaPath:"#/properties/agent/properties/importDir/type",keyword:"type",params:{type: "string"},message:"must be string"};
+if(data80.prepullWorkloads !== undefined){
+if(typeof data80.prepullWorkloads !== "boolean"){
+const err151 = {instancePath:instancePath+"/agent/prepullWorkloads",schemaPath:"#/properties/agent/properties/prepullWorkloads/type",keyword:"type",params:{type: "boolean"},message:"must be boolean"};
 if(vErrors === null){
 vErrors = [err151];
 }
@@ -2000,10 +2000,9 @@ vErrors.push(err151);
 errors++;
 }
 }
-if(data80.stableMs !== undefined){
-let data93 = data80.stableMs;
-if(!((typeof data93 == "number") && (!(data93 % 1) && !isNaN(data93)))){
-const err152 = {instancePath:instancePath+"/agent/stableMs",schemaPath:"#/properties/agent/properties/stableMs/type",keyword:"type",params:{type: "integer"},message:"must be integer"};
+if(data80.importDir !== undefined){
+if(typeof data80.importDir !== "string"){
+const err152 = {instancePath:instancePath+"/agent/importDir",schemaPath:"#/properties/agent/properties/importDir/type",keyword:"type",params:{type: "string"},message:"must be string"};
 if(vErrors === null){
 vErrors = [err152];
 }
@@ -2012,9 +2011,11 @@ vErrors.push(err152);
 }
 errors++;
 }
-if(typeof data93 == "number"){
-if(data93 < 0 || isNaN(data93)){
-const err153 = {instancePath:instancePath+"/agent/stableMs",schemaPath:"#/properties/agent/properties/stableMs/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0"};
+}
+if(data80.stableMs !== undefined){
+let data94 = data80.stableMs;
+if(!((typeof data94 == "number") && (!(data94 % 1) && !isNaN(data94)))){
+const err153 = {instancePath:instancePath+"/agent/stableMs",schemaPath:"#/properties/agent/properties/stableMs/type",keyword:"type",params:{type: "integer"},message:"must be integer"};
 if(vErrors === null){
 vErrors = [err153];
 }
@@ -2023,11 +2024,9 @@ vErrors.push(err153);
 }
 errors++;
 }
-}
-}
-if(data80.stateFile !== undefined){
-if(typeof data80.stateFile !== "string"){
-const err154 = {instancePath:instancePath+"/agent/stateFile",schemaPath:"#/properties/agent/properties/stateFile/type",keyword:"type",params:{type: "string"},message:"must be string"};
+if(typeof data94 == "number"){
+if(data94 < 0 || isNaN(data94)){
+const err154 = {instancePath:instancePath+"/agent/stableMs",schemaPath:"#/properties/agent/properties/stableMs/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0"};
 if(vErrors === null){
 vErrors = [err154];
 }
@@ -2037,9 +2036,10 @@ vErrors.push(err154);
 errors++;
 }
 }
-if(data80.startupTaint !== undefined){
-if(typeof data80.startupTaint !== "string"){
-const err155 = {instancePath:instancePath+"/agent/startupTaint",schemaPath:"#/properties/agent/properties/startupTaint/type",keyword:"type",params:{type: "string"},message:"must be string"};
+}
+if(data80.stateFile !== undefined){
+if(typeof data80.stateFile !== "string"){
+const err155 = {instancePath:instancePath+"/agent/stateFile",schemaPath:"#/properties/agent/properties/stateFile/type",keyword:"type",params:{type: "string"},message:"must be string"};
 if(vErrors === null){
 vErrors = [err155];
 }
@@ -2049,12 +2049,9 @@ vErrors.push(err155);
 errors++;
 }
 }
-if(data80.backoff !== undefined){
-let data96 = data80.backoff;
-if(data96 && typeof data96 == "object" && !Array.isArray(data96)){
-for(const key19 in data96){
-if(!((key19 === "initialMs") || (key19 === "maxMs"))){
-const err156 = {instancePath:instancePath+"/agent/backoff",schemaPath:"#/properties/agent/properties/backoff/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key19},message:"must NOT have additional properties"};
+if(data80.startupTaint !== undefined){
+if(typeof data80.startupTaint !== "string"){
+const err156 = {instancePath:instancePath+"/agent/startupTaint",schemaPath:"#/properties/agent/properties/startupTaint/type",keyword:"type",params:{type: "string"},message:"must be string"};
 if(vErrors === null){
 vErrors = [err156];
 }
@@ -2064,10 +2061,12 @@ vErrors.push(err156);
 errors++;
 }
 }
-if(data96.initialMs !== undefined){
-let data97 = data96.initialMs;
-if(!((typeof data97 == "number") && (!(data97 % 1) && !isNaN(data97)))){
-const err157 = {instancePath:instancePath+"/agent/backoff/initialMs",schemaPath:"#/properties/agent/properties/backoff/properties/initialMs/type",keyword:"type",params:{type: "integer"},message:"must be integer"};
+if(data80.backoff !== undefined){
+let data97 = data80.backoff;
+if(data97 && typeof data97 == "object" && !Array.isArray(data97)){
+for(const key19 in data97){
+if(!((key19 === "initialMs") || (key19 === "maxMs"))){
+const err157 = {instancePath:instancePath+"/agent/backoff",schemaPath:"#/properties/agent/properties/backoff/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key19},message:"must NOT have additional properties"};
 if(vErrors === null){
 vErrors = [err157];
 }
@@ -2076,9 +2075,11 @@ vErrors.push(err157);
 }
 errors++;
 }
-if(typeof data97 == "number"){
-if(data97 < 1 || isNaN(data97)){
-const err158 = {instancePath:instancePath+"/agent/backoff/initialMs",schemaPath:"#/properties/agent/properties/backoff/properties/initialMs/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1"};
+}
+if(data97.initialMs !== undefined){
+let data98 = data97.initialMs;
+if(!((typeof data98 == "number") && (!(data98 % 1) && !isNaN(data98)))){
+const err158 = {instancePath:instancePath+"/agent/backoff/initialMs",schemaPath:"#/properties/agent/properties/backoff/properties/initialMs/type",keyword:"type",params:{type: "integer"},message:"must be integer"};
 if(vErrors === null){
 vErrors = [err158];
 }
@@ -2087,12 +2088,9 @@ vErrors.push(err158);
 }
 errors++;
 }
-}
-}
-if(data96.maxMs !== undefined){
-let data98 = data96.maxMs;
-if(!((typeof data98 == "number") && (!(data98 % 1) && !isNaN(data98)))){
-const err159 = {instancePath:instancePath+"/agent/backoff/maxMs",schemaPath:"#/properties/agent/properties/backoff/properties/maxMs/type",keyword:"type",params:{type: "integer"},message:"must be integer"};
+if(typeof data98 == "number"){
+if(data98 < 1 || isNaN(data98)){
+const err159 = {instancePath:instancePath+"/agent/backoff/initialMs",schemaPath:"#/properties/agent/properties/backoff/properties/initialMs/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1"};
 if(vErrors === null){
 vErrors = [err159];
 }
@@ -2101,9 +2099,12 @@ vErrors.push(err159);
 }
 errors++;
 }
-if(typeof data98 == "number"){
-if(data98 < 1 || isNaN(data98)){
-const err160 = {instancePath:instancePath+"/agent/backoff/maxMs",schemaPath:"#/properties/agent/properties/backoff/properties/maxMs/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1"};
+}
+}
+if(data97.maxMs !== undefined){
+let data99 = data97.maxMs;
+if(!((typeof data99 == "number") && (!(data99 % 1) && !isNaN(data99)))){
+const err160 = {instancePath:instancePath+"/agent/backoff/maxMs",schemaPath:"#/properties/agent/properties/backoff/properties/maxMs/type",keyword:"type",params:{type: "integer"},message:"must be integer"};
 if(vErrors === null){
 vErrors = [err160];
 }
@@ -2112,11 +2113,9 @@ vErrors.push(err160);
 }
 errors++;
 }
-}
-}
-}
-else {
-const err161 = {instancePath:instancePath+"/agent/backoff",schemaPath:"#/properties/agent/properties/backoff/type",keyword:"type",params:{type: "object"},message:"must be object"};
+if(typeof data99 == "number"){
+if(data99 < 1 || isNaN(data99)){
+const err161 = {instancePath:instancePath+"/agent/backoff/maxMs",schemaPath:"#/properties/agent/properties/backoff/properties/maxMs/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1"};
 if(vErrors === null){
 vErrors = [err161];
 }
@@ -2126,10 +2125,10 @@ vErrors.push(err161);
 errors++;
 }
 }
-if(data80.resyncMs !== undefined){
-let data99 = data80.resyncMs;
-if(!((typeof data99 == "number") && (!(data99 % 1) && !isNaN(data99)))){
-const err162 = {instancePath:instancePath+"/agent/resyncMs",schemaPath:"#/properties/agent/properties/resyncMs/type",keyword:"type",params:{type: "integer"},message:"must be integer"};
+}
+}
+else {
+const err162 = {instancePath:instancePath+"/agent/backoff",schemaPath:"#/properties/agent/properties/backoff/type",keyword:"type",params:{type: "object"},message:"must be object"};
 if(vErrors === null){
 vErrors = [err162];
 }
@@ -2138,9 +2137,11 @@ vErrors.push(err162);
 }
 errors++;
 }
-if(typeof data99 == "number"){
-if(data99 < 1 || isNaN(data99)){
-const err163 = {instancePath:instancePath+"/agent/resyncMs",schemaPath:"#/properties/agent/properties/resyncMs/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1"};
+}
+if(data80.resyncMs !== undefined){
+let data100 = data80.resyncMs;
+if(!((typeof data100 == "number") && (!(data100 % 1) && !isNaN(data100)))){
+const err163 = {instancePath:instancePath+"/agent/resyncMs",schemaPath:"#/properties/agent/properties/resyncMs/type",keyword:"type",params:{type: "integer"},message:"must be integer"};
 if(vErrors === null){
 vErrors = [err163];
 }
@@ -2149,11 +2150,9 @@ vErrors.push(err163);
 }
 errors++;
 }
-}
-}
-}
-else {
-const err164 = {instancePath:instancePath+"/agent",schemaPath:"#/properties/agent/type",keyword:"type",params:{type: "object"},message:"must be object"};
+if(typeof data100 == "number"){
+if(data100 < 1 || isNaN(data100)){
+const err164 = {instancePath:instancePath+"/agent/resyncMs",schemaPath:"#/properties/agent/properties/resyncMs/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1"};
 if(vErrors === null){
 vErrors = [err164];
 }
@@ -2163,12 +2162,10 @@ vErrors.push(err164);
 errors++;
 }
 }
-if(data.webhook !== undefined){
-let data100 = data.webhook;
-if(data100 && typeof data100 == "object" && !Array.isArray(data100)){
-for(const key20 in data100){
-if(!(((((((key20 === "port") || (key20 === "host")) || (key20 === "certFile")) || (key20 === "keyFile")) || (key20 === "failClosed")) || (key20 === "bodyLimit")) || (key20 === "bufferLimit"))){
-const err165 = {instancePath:instancePath+"/webhook",schemaPath:"#/properties/webhook/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key20},message:"must NOT have additional properties"};
+}
+}
+else {
+const err165 = {instancePath:instancePath+"/agent",schemaPath:"#/properties/agent/type",keyword:"type",params:{type: "object"},message:"must be object"};
 if(vErrors === null){
 vErrors = [err165];
 }
@@ -2178,10 +2175,12 @@ vErrors.push(err165);
 errors++;
 }
 }
-if(data100.port !== undefined){
-let data101 = data100.port;
-if(!((typeof data101 == "number") && (!(data101 % 1) && !isNaN(data101)))){
-const err166 = {instancePath:instancePath+"/webhook/port",schemaPath:"#/properties/webhook/properties/port/type",keyword:"type",params:{type: "integer"},message:"must be integer"};
+if(data.webhook !== undefined){
+let data101 = data.webhook;
+if(data101 && typeof data101 == "object" && !Array.isArray(data101)){
+for(const key20 in data101){
+if(!(((((((key20 === "port") || (key20 === "host")) || (key20 === "certFile")) || (key20 === "keyFile")) || (key20 === "failClosed")) || (key20 === "bodyLimit")) || (key20 === "bufferLimit"))){
+const err166 = {instancePath:instancePath+"/webhook",schemaPath:"#/properties/webhook/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key20},message:"must NOT have additional properties"};
 if(vErrors === null){
 vErrors = [err166];
 }
@@ -2190,9 +2189,11 @@ vErrors.push(err166);
 }
 errors++;
 }
-if(typeof data101 == "number"){
-if(data101 > 65535 || isNaN(data101)){
-const err167 = {instancePath:instancePath+"/webhook/port",schemaPath:"#/properties/webhook/properties/port/maximum",keyword:"maximum",params:{comparison: "<=", limit: 65535},message:"must be <= 65535"};
+}
+if(data101.port !== undefined){
+let data102 = data101.port;
+if(!((typeof data102 == "number") && (!(data102 % 1) && !isNaN(data102)))){
+const err167 = {instancePath:instancePath+"/webhook/port",schemaPath:"#/properties/webhook/properties/port/type",keyword:"type",params:{type: "integer"},message:"must be integer"};
 if(vErrors === null){
 vErrors = [err167];
 }
@@ -2201,8 +2202,9 @@ vErrors.push(err167);
 }
 errors++;
 }
-if(data101 < 0 || isNaN(data101)){
-const err168 = {instancePath:instancePath+"/webhook/port",schemaPath:"#/properties/webhook/properties/port/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0"};
+if(typeof data102 == "number"){
+if(data102 > 65535 || isNaN(data102)){
+const err168 = {instancePath:instancePath+"/webhook/port",schemaPath:"#/properties/webhook/properties/port/maximum",keyword:"maximum",params:{comparison: "<=", limit: 65535},message:"must be <= 65535"};
 if(vErrors === null){
 vErrors = [err168];
 }
@@ -2211,11 +2213,8 @@ vErrors.push(err168);
 }
 errors++;
 }
-}
-}
-if(data100.host !== undefined){
-if(typeof data100.host !== "string"){
-const err169 = {instancePath:instancePath+"/webhook/host",schemaPath:"#/properties/webhook/properties/host/type",keyword:"type",params:{type: "string"},message:"must be string"};
+if(data102 < 0 || isNaN(data102)){
+const err169 = {instancePath:instancePath+"/webhook/port",schemaPath:"#/properties/webhook/properties/port/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0"};
 if(vErrors === null){
 vErrors = [err169];
 }
@@ -2225,9 +2224,10 @@ vErrors.push(err169);
 errors++;
 }
 }
-if(data100.certFile !== undefined){
-if(typeof data100.certFile !== "string"){
-const err170 = {instancePath:instancePath+"/webhook/certFile",schemaPath:"#/properties/webhook/properties/certFile/type",keyword:"type",params:{type: "string"},message:"must be string"};
+}
+if(data101.host !== undefined){
+if(typeof data101.host !== "string"){
+const err170 = {instancePath:instancePath+"/webhook/host",schemaPath:"#/properties/webhook/properties/host/type",keyword:"type",params:{type: "string"},message:"must be string"};
 if(vErrors === null){
 vErrors = [err170];
 }
@@ -2237,9 +2237,9 @@ vErrors.push(err170);
 errors++;
 }
 }
-if(data100.keyFile !== undefined){
-if(typeof data100.keyFile !== "string"){
-const err171 = {instancePath:instancePath+"/webhook/keyFile",schemaPath:"#/properties/webhook/properties/keyFile/type",keyword:"type",params:{type: "string"},message:"must be string"};
+if(data101.certFile !== undefined){
+if(typeof data101.certFile !== "string"){
+const err171 = {instancePath:instancePath+"/webhook/certFile",schemaPath:"#/properties/webhook/properties/certFile/type",keyword:"type",params:{type: "string"},message:"must be string"};
 if(vErrors === null){
 vErrors = [err171];
 }
@@ -2249,9 +2249,9 @@ vErrors.push(err171);
 errors++;
 }
 }
-if(data100.failClosed !== undefined){
-if(typeof data100.failClosed !== "boolean"){
-const err172 = {instancePath:instancePath+"/webhook/failClosed",schemaPath:"#/properties/webhook/properties/failClosed/type",keyword:"type",params:{type: "boolean"},message:"must be boolean"};
+if(data101.keyFile !== undefined){
+if(typeof data101.keyFile !== "string"){
+const err172 = {instancePath:instancePath+"/webhook/keyFile",schemaPath:"#/properties/webhook/properties/keyFile/type",keyword:"type",params:{type: "string"},message:"must be string"};
 if(vErrors === null){
 vErrors = [err172];
 }
@@ -2261,10 +2261,9 @@ vErrors.push(err172);
 errors++;
 }
 }
-if(data100.bodyLimit !== undefined){
-let data106 = data100.bodyLimit;
-if(!((typeof data106 == "number") && (!(data106 % 1) && !isNaN(data106)))){
-const err173 = {instancePath:instancePath+"/webhook/bodyLimit",schemaPath:"#/properties/webhook/properties/bodyLimit/type",keyword:"type",params:{type: "integer"},message:"must be integer"};
+if(data101.failClosed !== undefined){
+if(typeof data101.failClosed !== "boolean"){
+const err173 = {instancePath:instancePath+"/webhook/failClosed",schemaPath:"#/properties/webhook/properties/failClosed/type",keyword:"type",params:{type: "boolean"},message:"must be boolean"};
 if(vErrors === null){
 vErrors = [err173];
 }
@@ -2273,9 +2272,11 @@ vErrors.push(err173);
 }
 errors++;
 }
-if(typeof data106 == "number"){
-if(data106 < 1 || isNaN(data106)){
-const err174 = {instancePath:instancePath+"/webhook/bodyLimit",schemaPath:"#/properties/webhook/properties/bodyLimit/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1"};
+}
+if(data101.bodyLimit !== undefined){
+let data107 = data101.bodyLimit;
+if(!((typeof data107 == "number") && (!(data107 % 1) && !isNaN(data107)))){
+const err174 = {instancePath:instancePath+"/webhook/bodyLimit",schemaPath:"#/properties/webhook/properties/bodyLimit/type",keyword:"type",params:{type: "integer"},message:"must be integer"};
 if(vErrors === null){
 vErrors = [err174];
 }
@@ -2284,12 +2285,9 @@ vErrors.push(err174);
 }
 errors++;
 }
-}
-}
-if(data100.bufferLimit !== undefined){
-let data107 = data100.bufferLimit;
-if(!((typeof data107 == "number") && (!(data107 % 1) && !isNaN(data107)))){
-const err175 = {instancePath:instancePath+"/webhook/bufferLimit",schemaPath:"#/properties/webhook/properties/bufferLimit/type",keyword:"type",params:{type: "integer"},message:"must be integer"};
+if(typeof data107 == "number"){
+if(data107 < 1 || isNaN(data107)){
+const err175 = {instancePath:instancePath+"/webhook/bodyLimit",schemaPath:"#/properties/webhook/properties/bodyLimit/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1"};
 if(vErrors === null){
 vErrors = [err175];
 }
@@ -2298,9 +2296,12 @@ vErrors.push(err175);
 }
 errors++;
 }
-if(typeof data107 == "number"){
-if(data107 < 1 || isNaN(data107)){
-const err176 = {instancePath:instancePath+"/webhook/bufferLimit",schemaPath:"#/properties/webhook/properties/bufferLimit/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1"};
+}
+}
+if(data101.bufferLimit !== undefined){
+let data108 = data101.bufferLimit;
+if(!((typeof data108 == "number") && (!(data108 % 1) && !isNaN(data108)))){
+const err176 = {instancePath:instancePath+"/webhook/bufferLimit",schemaPath:"#/properties/webhook/properties/bufferLimit/type",keyword:"type",params:{type: "integer"},message:"must be integer"};
 if(vErrors === null){
 vErrors = [err176];
 }
@@ -2309,11 +2310,9 @@ vErrors.push(err176);
 }
 errors++;
 }
-}
-}
-}
-else {
-const err177 = {instancePath:instancePath+"/webhook",schemaPath:"#/properties/webhook/type",keyword:"type",params:{type: "object"},message:"must be object"};
+if(typeof data108 == "number"){
+if(data108 < 1 || isNaN(data108)){
+const err177 = {instancePath:instancePath+"/webhook/bufferLimit",schemaPath:"#/properties/webhook/properties/bufferLimit/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1"};
 if(vErrors === null){
 vErrors = [err177];
 }
@@ -2323,12 +2322,10 @@ vErrors.push(err177);
 errors++;
 }
 }
-if(data.dashboard !== undefined){
-let data108 = data.dashboard;
-if(data108 && typeof data108 == "object" && !Array.isArray(data108)){
-for(const key21 in data108){
-if(!(((key21 === "port") || (key21 === "host")) || (key21 === "token"))){
-const err178 = {instancePath:instancePath+"/dashboard",schemaPath:"#/properties/dashboard/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key21},message:"must NOT have additional properties"};
+}
+}
+else {
+const err178 = {instancePath:instancePath+"/webhook",schemaPath:"#/properties/webhook/type",keyword:"type",params:{type: "object"},message:"must be object"};
 if(vErrors === null){
 vErrors = [err178];
 }
@@ -2338,10 +2335,12 @@ vErrors.push(err178);
 errors++;
 }
 }
-if(data108.port !== undefined){
-let data109 = data108.port;
-if(!((typeof data109 == "number") && (!(data109 % 1) && !isNaN(data109)))){
-const err179 = {instancePath:instancePath+"/dashboard/port",schemaPath:"#/properties/dashboard/properties/port/type",keyword:"type",params:{type: "integer"},message:"must be integer"};
+if(data.dashboard !== undefined){
+let data109 = data.dashboard;
+if(data109 && typeof data109 == "object" && !Array.isArray(data109)){
+for(const key21 in data109){
+if(!(((key21 === "port") || (key21 === "host")) || (key21 === "token"))){
+const err179 = {instancePath:instancePath+"/dashboard",schemaPath:"#/properties/dashboard/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key21},message:"must NOT have additional properties"};
 if(vErrors === null){
 vErrors = [err179];
 }
@@ -2350,9 +2349,11 @@ vErrors.push(err179);
 }
 errors++;
 }
-if(typeof data109 == "number"){
-if(data109 > 65535 || isNaN(data109)){
-const err180 = {instancePath:instancePath+"/dashboard/port",schemaPath:"#/properties/dashboard/properties/port/maximum",keyword:"maximum",params:{comparison: "<=", limit: 65535},message:"must be <= 65535"};
+}
+if(data109.port !== undefined){
+let data110 = data109.port;
+if(!((typeof data110 == "number") && (!(data110 % 1) && !isNaN(data110)))){
+const err180 = {instancePath:instancePath+"/dashboard/port",schemaPath:"#/properties/dashboard/properties/port/type",keyword:"type",params:{type: "integer"},message:"must be integer"};
 if(vErrors === null){
 vErrors = [err180];
 }
@@ -2361,8 +2362,9 @@ vErrors.push(err180);
 }
 errors++;
 }
-if(data109 < 0 || isNaN(data109)){
-const err181 = {instancePath:instancePath+"/dashboard/port",schemaPath:"#/properties/dashboard/properties/port/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0"};
+if(typeof data110 == "number"){
+if(data110 > 65535 || isNaN(data110)){
+const err181 = {instancePath:instancePath+"/dashboard/port",schemaPath:"#/properties/dashboard/properties/port/maximum",keyword:"maximum",params:{comparison: "<=", limit: 65535},message:"must be <= 65535"};
 if(vErrors === null){
 vErrors = [err181];
 }
@@ -2371,11 +2373,8 @@ vErrors.push(err181);
 }
 errors++;
 }
-}
-}
-if(data108.host !== undefined){
-if(typeof data108.host !== "string"){
-const err182 = {instancePath:instancePath+"/dashboard/host",schemaPath:"#/properties/dashboard/properties/host/type",keyword:"type",params:{type: "string"},message:"must be string"};
+if(data110 < 0 || isNaN(data110)){
+const err182 = {instancePath:instancePath+"/dashboard/port",schemaPath:"#/properties/dashboard/properties/port/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0"};
 if(vErrors === null){
 vErrors = [err182];
 }
@@ -2385,9 +2384,10 @@ vErrors.push(err182);
 errors++;
 }
 }
-if(data108.token !== undefined){
-if(typeof data108.token !== "string"){
-const err183 = {instancePath:instancePath+"/dashboard/token",schemaPath:"#/properties/dashboard/properties/token/type",keyword:"type",params:{type: "string"},message:"must be string"};
+}
+if(data109.host !== undefined){
+if(typeof data109.host !== "string"){
+const err183 = {instancePath:instancePath+"/dashboard/host",schemaPath:"#/properties/dashboard/properties/host/type",keyword:"type",params:{type: "string"},message:"must be string"};
 if(vErrors === null){
 vErrors = [err183];
 }
@@ -2397,9 +2397,9 @@ vErrors.push(err183);
 errors++;
 }
 }
-}
-else {
-const err184 = {instancePath:instancePath+"/dashboard",schemaPath:"#/properties/dashboard/type",keyword:"type",params:{type: "object"},message:"must be object"};
+if(data109.token !== undefined){
+if(typeof data109.token !== "string"){
+const err184 = {instancePath:instancePath+"/dashboard/token",schemaPath:"#/properties/dashboard/properties/token/type",keyword:"type",params:{type: "string"},message:"must be string"};
 if(vErrors === null){
 vErrors = [err184];
 }
@@ -2409,12 +2409,9 @@ vErrors.push(err184);
 errors++;
 }
 }
-if(data.hooks !== undefined){
-let data112 = data.hooks;
-if(data112 && typeof data112 == "object" && !Array.isArray(data112)){
-for(const key22 in data112){
-if(!(key22 === "secret")){
-const err185 = {instancePath:instancePath+"/hooks",schemaPath:"#/properties/hooks/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key22},message:"must NOT have additional properties"};
+}
+else {
+const err185 = {instancePath:instancePath+"/dashboard",schemaPath:"#/properties/dashboard/type",keyword:"type",params:{type: "object"},message:"must be object"};
 if(vErrors === null){
 vErrors = [err185];
 }
@@ -2424,9 +2421,12 @@ vErrors.push(err185);
 errors++;
 }
 }
-if(data112.secret !== undefined){
-if(typeof data112.secret !== "string"){
-const err186 = {instancePath:instancePath+"/hooks/secret",schemaPath:"#/properties/hooks/properties/secret/type",keyword:"type",params:{type: "string"},message:"must be string"};
+if(data.hooks !== undefined){
+let data113 = data.hooks;
+if(data113 && typeof data113 == "object" && !Array.isArray(data113)){
+for(const key22 in data113){
+if(!(key22 === "secret")){
+const err186 = {instancePath:instancePath+"/hooks",schemaPath:"#/properties/hooks/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key22},message:"must NOT have additional properties"};
 if(vErrors === null){
 vErrors = [err186];
 }
@@ -2436,9 +2436,9 @@ vErrors.push(err186);
 errors++;
 }
 }
-}
-else {
-const err187 = {instancePath:instancePath+"/hooks",schemaPath:"#/properties/hooks/type",keyword:"type",params:{type: "object"},message:"must be object"};
+if(data113.secret !== undefined){
+if(typeof data113.secret !== "string"){
+const err187 = {instancePath:instancePath+"/hooks/secret",schemaPath:"#/properties/hooks/properties/secret/type",keyword:"type",params:{type: "string"},message:"must be string"};
 if(vErrors === null){
 vErrors = [err187];
 }
@@ -2448,15 +2448,9 @@ vErrors.push(err187);
 errors++;
 }
 }
-if(data.notify !== undefined){
-let data114 = data.notify;
-if(Array.isArray(data114)){
-const len11 = data114.length;
-for(let i11=0; i11<len11; i11++){
-let data115 = data114[i11];
-if(data115 && typeof data115 == "object" && !Array.isArray(data115)){
-if(data115.url === undefined){
-const err188 = {instancePath:instancePath+"/notify/" + i11,schemaPath:"#/properties/notify/items/required",keyword:"required",params:{missingProperty: "url"},message:"must have required property '"+"url"+"'"};
+}
+else {
+const err188 = {instancePath:instancePath+"/hooks",schemaPath:"#/properties/hooks/type",keyword:"type",params:{type: "object"},message:"must be object"};
 if(vErrors === null){
 vErrors = [err188];
 }
@@ -2465,9 +2459,16 @@ vErrors.push(err188);
 }
 errors++;
 }
-for(const key23 in data115){
-if(!(((key23 === "url") || (key23 === "events")) || (key23 === "secret"))){
-const err189 = {instancePath:instancePath+"/notify/" + i11,schemaPath:"#/properties/notify/items/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key23},message:"must NOT have additional properties"};
+}
+if(data.notify !== undefined){
+let data115 = data.notify;
+if(Array.isArray(data115)){
+const len11 = data115.length;
+for(let i11=0; i11<len11; i11++){
+let data116 = data115[i11];
+if(data116 && typeof data116 == "object" && !Array.isArray(data116)){
+if(data116.url === undefined){
+const err189 = {instancePath:instancePath+"/notify/" + i11,schemaPath:"#/properties/notify/items/required",keyword:"required",params:{missingProperty: "url"},message:"must have required property '"+"url"+"'"};
 if(vErrors === null){
 vErrors = [err189];
 }
@@ -2476,12 +2477,9 @@ vErrors.push(err189);
 }
 errors++;
 }
-}
-if(data115.url !== undefined){
-let data116 = data115.url;
-if(typeof data116 === "string"){
-if(!pattern2.test(data116)){
-const err190 = {instancePath:instancePath+"/notify/" + i11+"/url",schemaPath:"#/properties/notify/items/properties/url/pattern",keyword:"pattern",params:{pattern: "^https?://"},message:"must match pattern \""+"^https?://"+"\""};
+for(const key23 in data116){
+if(!(((key23 === "url") || (key23 === "events")) || (key23 === "secret"))){
+const err190 = {instancePath:instancePath+"/notify/" + i11,schemaPath:"#/properties/notify/items/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key23},message:"must NOT have additional properties"};
 if(vErrors === null){
 vErrors = [err190];
 }
@@ -2491,8 +2489,11 @@ vErrors.push(err190);
 errors++;
 }
 }
-else {
-const err191 = {instancePath:instancePath+"/notify/" + i11+"/url",schemaPath:"#/properties/notify/items/properties/url/type",keyword:"type",params:{type: "string"},message:"must be string"};
+if(data116.url !== undefined){
+let data117 = data116.url;
+if(typeof data117 === "string"){
+if(!pattern2.test(data117)){
+const err191 = {instancePath:instancePath+"/notify/" + i11+"/url",schemaPath:"#/properties/notify/items/properties/url/pattern",keyword:"pattern",params:{pattern: "^https?://"},message:"must match pattern \""+"^https?://"+"\""};
 if(vErrors === null){
 vErrors = [err191];
 }
@@ -2502,11 +2503,8 @@ vErrors.push(err191);
 errors++;
 }
 }
-if(data115.events !== undefined){
-let data117 = data115.events;
-if(Array.isArray(data117)){
-if(data117.length < 1){
-const err192 = {instancePath:instancePath+"/notify/" + i11+"/events",schemaPath:"#/properties/notify/items/properties/events/minItems",keyword:"minItems",params:{limit: 1},message:"must NOT have fewer than 1 items"};
+else {
+const err192 = {instancePath:instancePath+"/notify/" + i11+"/url",schemaPath:"#/properties/notify/items/properties/url/type",keyword:"type",params:{type: "string"},message:"must be string"};
 if(vErrors === null){
 vErrors = [err192];
 }
@@ -2515,11 +2513,12 @@ vErrors.push(err192);
 }
 errors++;
 }
-const len12 = data117.length;
-for(let i12=0; i12<len12; i12++){
-let data118 = data117[i12];
-if(!((((data118 === "tagMoved") || (data118 === "drifted")) || (data118 === "mirrored")) || (data118 === "error"))){
-const err193 = {instancePath:instancePath+"/notify/" + i11+"/events/" + i12,schemaPath:"#/properties/notify/items/properties/events/items/enum",keyword:"enum",params:{allowedValues: schema11.properties.notify.items.properties.events.items.enum},message:"must be equal to one of the allowed values"};
+}
+if(data116.events !== undefined){
+let data118 = data116.events;
+if(Array.isArray(data118)){
+if(data118.length < 1){
+const err193 = {instancePath:instancePath+"/notify/" + i11+"/events",schemaPath:"#/properties/notify/items/properties/events/minItems",keyword:"minItems",params:{limit: 1},message:"must NOT have fewer than 1 items"};
 if(vErrors === null){
 vErrors = [err193];
 }
@@ -2528,10 +2527,11 @@ vErrors.push(err193);
 }
 errors++;
 }
-}
-}
-else {
-const err194 = {instancePath:instancePath+"/notify/" + i11+"/events",schemaPath:"#/properties/notify/items/properties/events/type",keyword:"type",params:{type: "array"},message:"must be array"};
+const len12 = data118.length;
+for(let i12=0; i12<len12; i12++){
+let data119 = data118[i12];
+if(!((((data119 === "tagMoved") || (data119 === "drifted")) || (data119 === "mirrored")) || (data119 === "error"))){
+const err194 = {instancePath:instancePath+"/notify/" + i11+"/events/" + i12,schemaPath:"#/properties/notify/items/properties/events/items/enum",keyword:"enum",params:{allowedValues: schema11.properties.notify.items.properties.events.items.enum},message:"must be equal to one of the allowed values"};
 if(vErrors === null){
 vErrors = [err194];
 }
@@ -2541,9 +2541,9 @@ vErrors.push(err194);
 errors++;
 }
 }
-if(data115.secret !== undefined){
-if(typeof data115.secret !== "string"){
-const err195 = {instancePath:instancePath+"/notify/" + i11+"/secret",schemaPath:"#/properties/notify/items/properties/secret/type",keyword:"type",params:{type: "string"},message:"must be string"};
+}
+else {
+const err195 = {instancePath:instancePath+"/notify/" + i11+"/events",schemaPath:"#/properties/notify/items/properties/events/type",keyword:"type",params:{type: "array"},message:"must be array"};
 if(vErrors === null){
 vErrors = [err195];
 }
@@ -2553,9 +2553,9 @@ vErrors.push(err195);
 errors++;
 }
 }
-}
-else {
-const err196 = {instancePath:instancePath+"/notify/" + i11,schemaPath:"#/properties/notify/items/type",keyword:"type",params:{type: "object"},message:"must be object"};
+if(data116.secret !== undefined){
+if(typeof data116.secret !== "string"){
+const err196 = {instancePath:instancePath+"/notify/" + i11+"/secret",schemaPath:"#/properties/notify/items/properties/secret/type",keyword:"type",params:{type: "string"},message:"must be string"};
 if(vErrors === null){
 vErrors = [err196];
 }
@@ -2567,7 +2567,7 @@ errors++;
 }
 }
 else {
-const err197 = {instancePath:instancePath+"/notify",schemaPath:"#/properties/notify/type",keyword:"type",params:{type: "array"},message:"must be array"};
+const err197 = {instancePath:instancePath+"/notify/" + i11,schemaPath:"#/properties/notify/items/type",keyword:"type",params:{type: "object"},message:"must be object"};
 if(vErrors === null){
 vErrors = [err197];
 }
@@ -2577,12 +2577,9 @@ vErrors.push(err197);
 errors++;
 }
 }
-if(data.gc !== undefined){
-let data120 = data.gc;
-if(data120 && typeof data120 == "object" && !Array.isArray(data120)){
-for(const key24 in data120){
-if(!(((((key24 === "enabled") || (key24 === "unusedFor")) || (key24 === "schedule")) || (key24 === "dryRun")) || (key24 === "keepUnusedFor"))){
-const err198 = {instancePath:instancePath+"/gc",schemaPath:"#/properties/gc/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key24},message:"must NOT have additional properties"};
+}
+else {
+const err198 = {instancePath:instancePath+"/notify",schemaPath:"#/properties/notify/type",keyword:"type",params:{type: "array"},message:"must be array"};
 if(vErrors === null){
 vErrors = [err198];
 }
@@ -2592,9 +2589,12 @@ vErrors.push(err198);
 errors++;
 }
 }
-if(data120.enabled !== undefined){
-if(typeof data120.enabled !== "boolean"){
-const err199 = {instancePath:instancePath+"/gc/enabled",schemaPath:"#/properties/gc/properties/enabled/type",keyword:"type",params:{type: "boolean"},message:"must be boolean"};
+if(data.gc !== undefined){
+let data121 = data.gc;
+if(data121 && typeof data121 == "object" && !Array.isArray(data121)){
+for(const key24 in data121){
+if(!(((((key24 === "enabled") || (key24 === "unusedFor")) || (key24 === "schedule")) || (key24 === "dryRun")) || (key24 === "keepUnusedFor"))){
+const err199 = {instancePath:instancePath+"/gc",schemaPath:"#/properties/gc/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key24},message:"must NOT have additional properties"};
 if(vErrors === null){
 vErrors = [err199];
 }
@@ -2604,11 +2604,9 @@ vErrors.push(err199);
 errors++;
 }
 }
-if(data120.unusedFor !== undefined){
-let data122 = data120.unusedFor;
-if(typeof data122 === "string"){
-if(!pattern9.test(data122)){
-const err200 = {instancePath:instancePath+"/gc/unusedFor",schemaPath:"#/properties/gc/properties/unusedFor/pattern",keyword:"pattern",params:{pattern: "^([0-9]+(\\.[0-9]+)?(ms|s|m|h|d))+$"},message:"must match pattern \""+"^([0-9]+(\\.[0-9]+)?(ms|s|m|h|d))+$"+"\""};
+if(data121.enabled !== undefined){
+if(typeof data121.enabled !== "boolean"){
+const err200 = {instancePath:instancePath+"/gc/enabled",schemaPath:"#/properties/gc/properties/enabled/type",keyword:"type",params:{type: "boolean"},message:"must be boolean"};
 if(vErrors === null){
 vErrors = [err200];
 }
@@ -2618,8 +2616,11 @@ vErrors.push(err200);
 errors++;
 }
 }
-else {
-const err201 = {instancePath:instancePath+"/gc/unusedFor",schemaPath:"#/properties/gc/properties/unusedFor/type",keyword:"type",params:{type: "string"},message:"must be string"};
+if(data121.unusedFor !== undefined){
+let data123 = data121.unusedFor;
+if(typeof data123 === "string"){
+if(!pattern9.test(data123)){
+const err201 = {instancePath:instancePath+"/gc/unusedFor",schemaPath:"#/properties/gc/properties/unusedFor/pattern",keyword:"pattern",params:{pattern: "^([0-9]+(\\.[0-9]+)?(ms|s|m|h|d))+$"},message:"must match pattern \""+"^([0-9]+(\\.[0-9]+)?(ms|s|m|h|d))+$"+"\""};
 if(vErrors === null){
 vErrors = [err201];
 }
@@ -2629,11 +2630,8 @@ vErrors.push(err201);
 errors++;
 }
 }
-if(data120.schedule !== undefined){
-let data123 = data120.schedule;
-if(typeof data123 === "string"){
-if(func3(data123) < 1){
-const err202 = {instancePath:instancePath+"/gc/schedule",schemaPath:"#/properties/gc/properties/schedule/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters"};
+else {
+const err202 = {instancePath:instancePath+"/gc/unusedFor",schemaPath:"#/properties/gc/properties/unusedFor/type",keyword:"type",params:{type: "string"},message:"must be string"};
 if(vErrors === null){
 vErrors = [err202];
 }
@@ -2643,8 +2641,11 @@ vErrors.push(err202);
 errors++;
 }
 }
-else {
-const err203 = {instancePath:instancePath+"/gc/schedule",schemaPath:"#/properties/gc/properties/schedule/type",keyword:"type",params:{type: "string"},message:"must be string"};
+if(data121.schedule !== undefined){
+let data124 = data121.schedule;
+if(typeof data124 === "string"){
+if(func3(data124) < 1){
+const err203 = {instancePath:instancePath+"/gc/schedule",schemaPath:"#/properties/gc/properties/schedule/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters"};
 if(vErrors === null){
 vErrors = [err203];
 }
@@ -2654,9 +2655,8 @@ vErrors.push(err203);
 errors++;
 }
 }
-if(data120.dryRun !== undefined){
-if(typeof data120.dryRun !== "boolean"){
-const err204 = {instancePath:instancePath+"/gc/dryRun",schemaPath:"#/properties/gc/properties/dryRun/type",keyword:"type",params:{type: "boolean"},message:"must be boolean"};
+else {
+const err204 = {instancePath:instancePath+"/gc/schedule",schemaPath:"#/properties/gc/properties/schedule/type",keyword:"type",params:{type: "string"},message:"must be string"};
 if(vErrors === null){
 vErrors = [err204];
 }
@@ -2666,11 +2666,9 @@ vErrors.push(err204);
 errors++;
 }
 }
-if(data120.keepUnusedFor !== undefined){
-let data125 = data120.keepUnusedFor;
-if(typeof data125 === "string"){
-if(!pattern9.test(data125)){
-const err205 = {instancePath:instancePath+"/gc/keepUnusedFor",schemaPath:"#/properties/gc/properties/keepUnusedFor/pattern",keyword:"pattern",params:{pattern: "^([0-9]+(\\.[0-9]+)?(ms|s|m|h|d))+$"},message:"must match pattern \""+"^([0-9]+(\\.[0-9]+)?(ms|s|m|h|d))+$"+"\""};
+if(data121.dryRun !== undefined){
+if(typeof data121.dryRun !== "boolean"){
+const err205 = {instancePath:instancePath+"/gc/dryRun",schemaPath:"#/properties/gc/properties/dryRun/type",keyword:"type",params:{type: "boolean"},message:"must be boolean"};
 if(vErrors === null){
 vErrors = [err205];
 }
@@ -2680,8 +2678,11 @@ vErrors.push(err205);
 errors++;
 }
 }
-else {
-const err206 = {instancePath:instancePath+"/gc/keepUnusedFor",schemaPath:"#/properties/gc/properties/keepUnusedFor/type",keyword:"type",params:{type: "string"},message:"must be string"};
+if(data121.keepUnusedFor !== undefined){
+let data126 = data121.keepUnusedFor;
+if(typeof data126 === "string"){
+if(!pattern9.test(data126)){
+const err206 = {instancePath:instancePath+"/gc/keepUnusedFor",schemaPath:"#/properties/gc/properties/keepUnusedFor/pattern",keyword:"pattern",params:{pattern: "^([0-9]+(\\.[0-9]+)?(ms|s|m|h|d))+$"},message:"must match pattern \""+"^([0-9]+(\\.[0-9]+)?(ms|s|m|h|d))+$"+"\""};
 if(vErrors === null){
 vErrors = [err206];
 }
@@ -2691,9 +2692,8 @@ vErrors.push(err206);
 errors++;
 }
 }
-}
 else {
-const err207 = {instancePath:instancePath+"/gc",schemaPath:"#/properties/gc/type",keyword:"type",params:{type: "object"},message:"must be object"};
+const err207 = {instancePath:instancePath+"/gc/keepUnusedFor",schemaPath:"#/properties/gc/properties/keepUnusedFor/type",keyword:"type",params:{type: "string"},message:"must be string"};
 if(vErrors === null){
 vErrors = [err207];
 }
@@ -2703,12 +2703,9 @@ vErrors.push(err207);
 errors++;
 }
 }
-if(data.refresh !== undefined){
-let data126 = data.refresh;
-if(data126 && typeof data126 == "object" && !Array.isArray(data126)){
-for(const key25 in data126){
-if(!(((key25 === "schedule") || (key25 === "inUseOnly")) || (key25 === "maxRequestsPerRegistry"))){
-const err208 = {instancePath:instancePath+"/refresh",schemaPath:"#/properties/refresh/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key25},message:"must NOT have additional properties"};
+}
+else {
+const err208 = {instancePath:instancePath+"/gc",schemaPath:"#/properties/gc/type",keyword:"type",params:{type: "object"},message:"must be object"};
 if(vErrors === null){
 vErrors = [err208];
 }
@@ -2718,9 +2715,12 @@ vErrors.push(err208);
 errors++;
 }
 }
-if(data126.schedule !== undefined){
-if(typeof data126.schedule !== "string"){
-const err209 = {instancePath:instancePath+"/refresh/schedule",schemaPath:"#/properties/refresh/properties/schedule/type",keyword:"type",params:{type: "string"},message:"must be string"};
+if(data.refresh !== undefined){
+let data127 = data.refresh;
+if(data127 && typeof data127 == "object" && !Array.isArray(data127)){
+for(const key25 in data127){
+if(!(((key25 === "schedule") || (key25 === "inUseOnly")) || (key25 === "maxRequestsPerRegistry"))){
+const err209 = {instancePath:instancePath+"/refresh",schemaPath:"#/properties/refresh/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key25},message:"must NOT have additional properties"};
 if(vErrors === null){
 vErrors = [err209];
 }
@@ -2730,9 +2730,9 @@ vErrors.push(err209);
 errors++;
 }
 }
-if(data126.inUseOnly !== undefined){
-if(typeof data126.inUseOnly !== "boolean"){
-const err210 = {instancePath:instancePath+"/refresh/inUseOnly",schemaPath:"#/properties/refresh/properties/inUseOnly/type",keyword:"type",params:{type: "boolean"},message:"must be boolean"};
+if(data127.schedule !== undefined){
+if(typeof data127.schedule !== "string"){
+const err210 = {instancePath:instancePath+"/refresh/schedule",schemaPath:"#/properties/refresh/properties/schedule/type",keyword:"type",params:{type: "string"},message:"must be string"};
 if(vErrors === null){
 vErrors = [err210];
 }
@@ -2742,10 +2742,9 @@ vErrors.push(err210);
 errors++;
 }
 }
-if(data126.maxRequestsPerRegistry !== undefined){
-let data129 = data126.maxRequestsPerRegistry;
-if(!((typeof data129 == "number") && (!(data129 % 1) && !isNaN(data129)))){
-const err211 = {instancePath:instancePath+"/refresh/maxRequestsPerRegistry",schemaPath:"#/properties/refresh/properties/maxRequestsPerRegistry/type",keyword:"type",params:{type: "integer"},message:"must be integer"};
+if(data127.inUseOnly !== undefined){
+if(typeof data127.inUseOnly !== "boolean"){
+const err211 = {instancePath:instancePath+"/refresh/inUseOnly",schemaPath:"#/properties/refresh/properties/inUseOnly/type",keyword:"type",params:{type: "boolean"},message:"must be boolean"};
 if(vErrors === null){
 vErrors = [err211];
 }
@@ -2754,9 +2753,11 @@ vErrors.push(err211);
 }
 errors++;
 }
-if(typeof data129 == "number"){
-if(data129 < 1 || isNaN(data129)){
-const err212 = {instancePath:instancePath+"/refresh/maxRequestsPerRegistry",schemaPath:"#/properties/refresh/properties/maxRequestsPerRegistry/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1"};
+}
+if(data127.maxRequestsPerRegistry !== undefined){
+let data130 = data127.maxRequestsPerRegistry;
+if(!((typeof data130 == "number") && (!(data130 % 1) && !isNaN(data130)))){
+const err212 = {instancePath:instancePath+"/refresh/maxRequestsPerRegistry",schemaPath:"#/properties/refresh/properties/maxRequestsPerRegistry/type",keyword:"type",params:{type: "integer"},message:"must be integer"};
 if(vErrors === null){
 vErrors = [err212];
 }
@@ -2765,11 +2766,9 @@ vErrors.push(err212);
 }
 errors++;
 }
-}
-}
-}
-else {
-const err213 = {instancePath:instancePath+"/refresh",schemaPath:"#/properties/refresh/type",keyword:"type",params:{type: "object"},message:"must be object"};
+if(typeof data130 == "number"){
+if(data130 < 1 || isNaN(data130)){
+const err213 = {instancePath:instancePath+"/refresh/maxRequestsPerRegistry",schemaPath:"#/properties/refresh/properties/maxRequestsPerRegistry/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1"};
 if(vErrors === null){
 vErrors = [err213];
 }
@@ -2779,12 +2778,10 @@ vErrors.push(err213);
 errors++;
 }
 }
-if(data.log !== undefined){
-let data130 = data.log;
-if(data130 && typeof data130 == "object" && !Array.isArray(data130)){
-for(const key26 in data130){
-if(!(key26 === "level")){
-const err214 = {instancePath:instancePath+"/log",schemaPath:"#/properties/log/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key26},message:"must NOT have additional properties"};
+}
+}
+else {
+const err214 = {instancePath:instancePath+"/refresh",schemaPath:"#/properties/refresh/type",keyword:"type",params:{type: "object"},message:"must be object"};
 if(vErrors === null){
 vErrors = [err214];
 }
@@ -2794,10 +2791,12 @@ vErrors.push(err214);
 errors++;
 }
 }
-if(data130.level !== undefined){
-let data131 = data130.level;
-if(!(((((((data131 === "trace") || (data131 === "debug")) || (data131 === "info")) || (data131 === "warn")) || (data131 === "error")) || (data131 === "fatal")) || (data131 === "silent"))){
-const err215 = {instancePath:instancePath+"/log/level",schemaPath:"#/properties/log/properties/level/enum",keyword:"enum",params:{allowedValues: schema11.properties.log.properties.level.enum},message:"must be equal to one of the allowed values"};
+if(data.log !== undefined){
+let data131 = data.log;
+if(data131 && typeof data131 == "object" && !Array.isArray(data131)){
+for(const key26 in data131){
+if(!(key26 === "level")){
+const err215 = {instancePath:instancePath+"/log",schemaPath:"#/properties/log/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key26},message:"must NOT have additional properties"};
 if(vErrors === null){
 vErrors = [err215];
 }
@@ -2807,9 +2806,10 @@ vErrors.push(err215);
 errors++;
 }
 }
-}
-else {
-const err216 = {instancePath:instancePath+"/log",schemaPath:"#/properties/log/type",keyword:"type",params:{type: "object"},message:"must be object"};
+if(data131.level !== undefined){
+let data132 = data131.level;
+if(!(((((((data132 === "trace") || (data132 === "debug")) || (data132 === "info")) || (data132 === "warn")) || (data132 === "error")) || (data132 === "fatal")) || (data132 === "silent"))){
+const err216 = {instancePath:instancePath+"/log/level",schemaPath:"#/properties/log/properties/level/enum",keyword:"enum",params:{allowedValues: schema11.properties.log.properties.level.enum},message:"must be equal to one of the allowed values"};
 if(vErrors === null){
 vErrors = [err216];
 }
@@ -2819,12 +2819,9 @@ vErrors.push(err216);
 errors++;
 }
 }
-if(data.kubernetes !== undefined){
-let data132 = data.kubernetes;
-if(data132 && typeof data132 == "object" && !Array.isArray(data132)){
-for(const key27 in data132){
-if(!((((key27 === "namespaceInformer") || (key27 === "podInformer")) || (key27 === "events")) || (key27 === "imageWatches"))){
-const err217 = {instancePath:instancePath+"/kubernetes",schemaPath:"#/properties/kubernetes/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key27},message:"must NOT have additional properties"};
+}
+else {
+const err217 = {instancePath:instancePath+"/log",schemaPath:"#/properties/log/type",keyword:"type",params:{type: "object"},message:"must be object"};
 if(vErrors === null){
 vErrors = [err217];
 }
@@ -2834,10 +2831,12 @@ vErrors.push(err217);
 errors++;
 }
 }
-if(data132.namespaceInformer !== undefined){
-let data133 = data132.namespaceInformer;
-if(!((data133 === "auto") || (data133 === "off"))){
-const err218 = {instancePath:instancePath+"/kubernetes/namespaceInformer",schemaPath:"#/properties/kubernetes/properties/namespaceInformer/enum",keyword:"enum",params:{allowedValues: schema11.properties.kubernetes.properties.namespaceInformer.enum},message:"must be equal to one of the allowed values"};
+if(data.kubernetes !== undefined){
+let data133 = data.kubernetes;
+if(data133 && typeof data133 == "object" && !Array.isArray(data133)){
+for(const key27 in data133){
+if(!((((key27 === "namespaceInformer") || (key27 === "podInformer")) || (key27 === "events")) || (key27 === "imageWatches"))){
+const err218 = {instancePath:instancePath+"/kubernetes",schemaPath:"#/properties/kubernetes/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key27},message:"must NOT have additional properties"};
 if(vErrors === null){
 vErrors = [err218];
 }
@@ -2847,10 +2846,10 @@ vErrors.push(err218);
 errors++;
 }
 }
-if(data132.podInformer !== undefined){
-let data134 = data132.podInformer;
+if(data133.namespaceInformer !== undefined){
+let data134 = data133.namespaceInformer;
 if(!((data134 === "auto") || (data134 === "off"))){
-const err219 = {instancePath:instancePath+"/kubernetes/podInformer",schemaPath:"#/properties/kubernetes/properties/podInformer/enum",keyword:"enum",params:{allowedValues: schema11.properties.kubernetes.properties.podInformer.enum},message:"must be equal to one of the allowed values"};
+const err219 = {instancePath:instancePath+"/kubernetes/namespaceInformer",schemaPath:"#/properties/kubernetes/properties/namespaceInformer/enum",keyword:"enum",params:{allowedValues: schema11.properties.kubernetes.properties.namespaceInformer.enum},message:"must be equal to one of the allowed values"};
 if(vErrors === null){
 vErrors = [err219];
 }
@@ -2860,9 +2859,10 @@ vErrors.push(err219);
 errors++;
 }
 }
-if(data132.events !== undefined){
-if(typeof data132.events !== "boolean"){
-const err220 = {instancePath:instancePath+"/kubernetes/events",schemaPath:"#/properties/kubernetes/properties/events/type",keyword:"type",params:{type: "boolean"},message:"must be boolean"};
+if(data133.podInformer !== undefined){
+let data135 = data133.podInformer;
+if(!((data135 === "auto") || (data135 === "off"))){
+const err220 = {instancePath:instancePath+"/kubernetes/podInformer",schemaPath:"#/properties/kubernetes/properties/podInformer/enum",keyword:"enum",params:{allowedValues: schema11.properties.kubernetes.properties.podInformer.enum},message:"must be equal to one of the allowed values"};
 if(vErrors === null){
 vErrors = [err220];
 }
@@ -2872,10 +2872,9 @@ vErrors.push(err220);
 errors++;
 }
 }
-if(data132.imageWatches !== undefined){
-let data136 = data132.imageWatches;
-if(!((data136 === "auto") || (data136 === "off"))){
-const err221 = {instancePath:instancePath+"/kubernetes/imageWatches",schemaPath:"#/properties/kubernetes/properties/imageWatches/enum",keyword:"enum",params:{allowedValues: schema11.properties.kubernetes.properties.imageWatches.enum},message:"must be equal to one of the allowed values"};
+if(data133.events !== undefined){
+if(typeof data133.events !== "boolean"){
+const err221 = {instancePath:instancePath+"/kubernetes/events",schemaPath:"#/properties/kubernetes/properties/events/type",keyword:"type",params:{type: "boolean"},message:"must be boolean"};
 if(vErrors === null){
 vErrors = [err221];
 }
@@ -2885,9 +2884,10 @@ vErrors.push(err221);
 errors++;
 }
 }
-}
-else {
-const err222 = {instancePath:instancePath+"/kubernetes",schemaPath:"#/properties/kubernetes/type",keyword:"type",params:{type: "object"},message:"must be object"};
+if(data133.imageWatches !== undefined){
+let data137 = data133.imageWatches;
+if(!((data137 === "auto") || (data137 === "off"))){
+const err222 = {instancePath:instancePath+"/kubernetes/imageWatches",schemaPath:"#/properties/kubernetes/properties/imageWatches/enum",keyword:"enum",params:{allowedValues: schema11.properties.kubernetes.properties.imageWatches.enum},message:"must be equal to one of the allowed values"};
 if(vErrors === null){
 vErrors = [err222];
 }
@@ -2899,12 +2899,24 @@ errors++;
 }
 }
 else {
-const err223 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object"};
+const err223 = {instancePath:instancePath+"/kubernetes",schemaPath:"#/properties/kubernetes/type",keyword:"type",params:{type: "object"},message:"must be object"};
 if(vErrors === null){
 vErrors = [err223];
 }
 else {
 vErrors.push(err223);
+}
+errors++;
+}
+}
+}
+else {
+const err224 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object"};
+if(vErrors === null){
+vErrors = [err224];
+}
+else {
+vErrors.push(err224);
 }
 errors++;
 }
