@@ -6,6 +6,7 @@
  * src/ is missing here). Nothing in src/ imports this module, and it imports
  * only error tables, so it cannot close an import cycle.
  */
+import { AGENT_ERROR_TABLE } from './agent/errors.js';
 import { ACCESS_ERROR_TABLE, GUARD_ERROR_TABLE, HOOKS_ERROR_TABLE } from './access/errors.js';
 import { CLI_ERROR_TABLE, LOCAL_ERROR_TABLE } from './cli-errors.js';
 import { CONFIG_ERROR_TABLE } from './config/errors.js';
@@ -35,6 +36,7 @@ export const ERROR_TABLES = [
   WATCH_ERROR_TABLE,
   IMPORT_ERROR_TABLE,
   CRI_ERROR_TABLE,
+  AGENT_ERROR_TABLE,
   NOTIFY_ERROR_TABLE,
   VERIFY_ERROR_TABLE,
   CLI_ERROR_TABLE,

@@ -24,6 +24,11 @@ export const DASHBOARD_ERROR_TABLE = defineErrors('DASHBOARD', {
     meaning: 'no image record for this reference',
     hint: 'add it with POST /api/images {"ref": "..."}; refs in URLs are normalized, so "nginx" means docker.io/library/nginx:latest',
   },
+  NODE_NOT_FOUND: {
+    status: 404,
+    meaning: 'GET /api/nodes/:name: no node agent has published state under this node name',
+    hint: 'GET /api/nodes lists the nodes whose agent reported; a node appears once `ferry agent` runs on it (deploy/components/agent) and reaches Redis',
+  },
   IN_MIRROR: { status: 400, meaning: 'the reference already points into the mirror registry; mirror references are left alone', hint: 'add the upstream reference the image came from' },
   BLOCKED: {
     status: 409,

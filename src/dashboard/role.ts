@@ -13,6 +13,7 @@ import { InUseStore } from '../in-use/index.js';
 import { closeSharedQueue, createQueue } from '../queue/index.js';
 import { registerApi, type Stats } from './api.js';
 import { Live } from './live.js';
+import { registerNodesApi } from './nodes.js';
 import { resolveStaticDir } from './static-dir.js';
 import { Usage } from './usage.js';
 
@@ -135,6 +136,8 @@ export async function createDashboard(ctx: RoleContext, opts: DashboardOptions =
   // Encapsulated: our error handler and static decorators stay out of other roles' routes.
   await app.register(async (scope: FastifyInstance) => {
     registerApi(scope, { ctx, live, usage, queue, stats });
+    // After registerApi: its error handler (this scope's) answers for these routes too.
+    registerNodesApi(scope, ctx);
     await scope.register(fastifyStatic, { root: staticDir, prefix: '/assets/', index: false, maxAge: '1h', decorateReply: false });
     const page = async (_req: unknown, reply: import('fastify').FastifyReply) =>
       reply

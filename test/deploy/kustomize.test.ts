@@ -21,7 +21,7 @@ interface Obj {
 }
 
 const NAMESPACE = 'ferry-system';
-const ROLES = new Set(['all', 'webhook', 'worker', 'dashboard', 'watch', 'import']);
+const ROLES = new Set(['all', 'webhook', 'worker', 'dashboard', 'watch', 'import', 'agent']);
 const CLUSTER_SCOPED = new Set([
   'Namespace',
   'ClusterRole',
@@ -33,7 +33,13 @@ const CLUSTER_SCOPED = new Set([
   'StorageClass',
   'PriorityClass',
 ]);
-const EXPECTED_OVERLAYS = ['cert-manager', 'credentials-from-pods', 'dev', 'fail-closed', 'manual-certs'];
+const EXPECTED_OVERLAYS = ['agent', 'cert-manager', 'credentials-from-pods', 'dev', 'fail-closed', 'manual-certs'];
+/** The one workload allowed on the host (components/agent): these host paths, as root, nothing else. */
+const AGENT = 'ferry-agent';
+const AGENT_HOST_PATHS = [
+  { path: '/run/containerd/containerd.sock', type: 'Socket' },
+  { path: '/var/lib/ferry/images', type: 'DirectoryOrCreate' },
+];
 const WEBHOOK_SANS = [
   'ferry-webhook',
   'ferry-webhook.ferry-system',
@@ -158,7 +164,14 @@ async function checkOverlay(t: Tap, name: string, dir: string, objs: Obj[]): Pro
       'renders exactly the ferry namespace',
     );
     const labels = ns[0]?.metadata.labels ?? {};
-    t.equal(labels['pod-security.kubernetes.io/enforce'], 'restricted', 'namespace enforces the restricted Pod Security Standard');
+    if (find('DaemonSet', AGENT)) {
+      // components/agent: its pod needs host paths and root, which no standard but "privileged" admits.
+      t.equal(labels['pod-security.kubernetes.io/enforce'], 'privileged', 'with the agent: enforce privileged (its hostPath socket and root)');
+      t.equal(labels['pod-security.kubernetes.io/warn'], 'restricted', 'and every pod still checked against restricted: warn');
+      t.equal(labels['pod-security.kubernetes.io/audit'], 'restricted', 'and audit');
+    } else {
+      t.equal(labels['pod-security.kubernetes.io/enforce'], 'restricted', 'namespace enforces the restricted Pod Security Standard');
+    }
     t.equal(labels['ferry.io/skip'], 'true', 'namespace carries ferry.io/skip: its pods are never rewritten, should it be renamed');
     for (const o of objs) {
       if (CLUSTER_SCOPED.has(o.kind)) t.notOk(o.metadata.namespace, `${id(o)} is cluster-scoped`);
@@ -245,15 +258,24 @@ async function checkOverlay(t: Tap, name: string, dir: string, objs: Obj[]): Pro
     for (const o of workloads) {
       const pod = podSpecOf(o);
       const at = id(o);
+      const agent = o.kind === 'DaemonSet' && o.metadata.name === AGENT;
       t.notOk(pod.hostNetwork || pod.hostPID || pod.hostIPC, `${at}: no host namespaces`);
-      t.notOk((pod.volumes ?? []).some((v: Any) => v.hostPath), `${at}: no hostPath volumes`);
+      const hostPaths = (pod.volumes ?? []).filter((v: Any) => v.hostPath).map((v: Any) => v.hostPath);
+      if (agent) t.same(hostPaths, AGENT_HOST_PATHS, `${at}: the runtime socket and the import folder are its only host paths`);
+      else t.same(hostPaths, [], `${at}: no hostPath volumes`);
       t.equal(pod.securityContext?.seccompProfile?.type, 'RuntimeDefault', `${at}: seccompProfile RuntimeDefault`);
       for (const c of containersOf(pod)) {
         const sc = c.securityContext ?? {};
         const cat = `${at} container ${c.name}`;
-        t.ok((sc.runAsNonRoot ?? pod.securityContext?.runAsNonRoot) === true, `${cat}: runAsNonRoot`);
         const uid = sc.runAsUser ?? pod.securityContext?.runAsUser;
-        t.ok(typeof uid === 'number' && uid > 0, `${cat}: numeric non-zero runAsUser (${uid})`);
+        if (agent) {
+          // containerd's socket is root:root 0660: root, said explicitly (the image's user is 65532).
+          t.equal(sc.runAsNonRoot ?? pod.securityContext?.runAsNonRoot, false, `${cat}: runAsNonRoot false, explicitly`);
+          t.equal(uid, 0, `${cat}: runAsUser 0, explicitly`);
+        } else {
+          t.ok((sc.runAsNonRoot ?? pod.securityContext?.runAsNonRoot) === true, `${cat}: runAsNonRoot`);
+          t.ok(typeof uid === 'number' && uid > 0, `${cat}: numeric non-zero runAsUser (${uid})`);
+        }
         t.equal(sc.readOnlyRootFilesystem, true, `${cat}: readOnlyRootFilesystem`);
         t.equal(sc.allowPrivilegeEscalation, false, `${cat}: allowPrivilegeEscalation false`);
         t.notOk(sc.privileged, `${cat}: not privileged`);
@@ -374,7 +396,7 @@ async function checkOverlay(t: Tap, name: string, dir: string, objs: Obj[]): Pro
       const pod = podSpecOf(o);
       if (pod.serviceAccountName) t.ok(find('ServiceAccount', pod.serviceAccountName), `${id(o)}: ServiceAccount ${pod.serviceAccountName} rendered`);
       t.ok(
-        o.kind !== 'Deployment' && o.kind !== 'StatefulSet' ? true : matches(o.spec.selector.matchLabels, o.spec.template.metadata.labels),
+        !['Deployment', 'StatefulSet', 'DaemonSet'].includes(o.kind) ? true : matches(o.spec.selector.matchLabels, o.spec.template.metadata.labels),
         `${id(o)}: selector matches its template`,
       );
       for (const v of pod.volumes ?? []) {
@@ -474,6 +496,35 @@ async function checkOverlay(t: Tap, name: string, dir: string, objs: Obj[]): Pro
       const component = readFileSync(join(ROOT, 'deploy/components/credentials-from-pods/kustomization.yaml'), 'utf8');
       t.match(component, /EVERY namespace/, 'the component says the grant reaches every namespace');
       t.match(component, /no list and no watch/, 'and why it is bounded');
+    });
+  }
+
+  if (name === 'agent') {
+    t.test('agent: a DaemonSet on every node, its socket and folder mounted where the config says', async (t) => {
+      const ds = find('DaemonSet', AGENT);
+      t.ok(ds, 'DaemonSet ferry-agent');
+      if (!ds) return;
+      const pod = ds.spec.template.spec;
+      const c = (pod.containers as Any[]).find(isFerry);
+      t.same(c?.args, ['agent', '--config', '/etc/ferry/config.yaml'], 'runs `ferry agent`');
+      const env = new Map<string, Any>((c?.env ?? []).map((e: Any) => [e.name, e]));
+      t.equal(env.get('NODE_NAME')?.valueFrom?.fieldRef?.fieldPath, 'spec.nodeName', 'NODE_NAME from the downward API');
+      const volumeAt = (mountPath: string) => {
+        const m = (c?.volumeMounts ?? []).find((x: Any) => x.mountPath === mountPath);
+        return (pod.volumes ?? []).find((v: Any) => v.name === m?.name);
+      };
+      const config = resolveConfig(parseYaml(objs.find((o) => o.kind === 'ConfigMap')!.data['config.yaml']), Object.fromEntries([...env].filter(([, e]) => typeof e.value === 'string').map(([k, e]) => [k, e.value])), 'agent config').config;
+      t.match(volumeAt(config.agent.criSocket)?.hostPath, { type: 'Socket' }, `agent.criSocket (${config.agent.criSocket}) is the host's socket, type Socket`);
+      t.match(volumeAt(config.agent.importDir)?.hostPath, { path: '/var/lib/ferry/images', type: 'DirectoryOrCreate' }, 'agent.importDir is the host folder /var/lib/ferry/images');
+      t.ok(config.agent.startupTaint, 'the example config sets a startup taint');
+      const tolerates = (pod.tolerations ?? []).some((tol: Any) => (tol.operator === 'Exists' && (!tol.key || tol.key === config.agent.startupTaint)) && (!tol.effect || tol.effect === 'NoSchedule'));
+      t.ok(tolerates, `tolerates the startup taint ${config.agent.startupTaint} (else it could never run where it must remove it)`);
+      t.ok((pod.tolerations ?? []).some((tol: Any) => tol.operator === 'Exists' && !tol.key), 'and any other taint: every node gets the agent');
+      t.equal(pod.automountServiceAccountToken, true, 'an API token: its Node is read and patched');
+      t.equal(c?.securityContext?.privileged, undefined, 'not privileged');
+      const agentDoc = readFileSync(join(ROOT, 'deploy/components/agent/agent.yaml'), 'utf8');
+      for (const path of ['/run/k3s/containerd/containerd.sock', '/var/run/crio/crio.sock']) t.match(agentDoc, path, `agent.yaml names the ${path} socket`);
+      t.match(agentDoc, /root-equivalent/, 'and says socket access is root on the node');
     });
   }
 

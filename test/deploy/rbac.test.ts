@@ -34,6 +34,7 @@ const ROLE_ACCOUNT: Record<string, string> = {
   dashboard: 'ferry-dashboard',
   watch: 'ferry-watch',
   import: 'ferry-import',
+  agent: 'ferry-agent',
 };
 const EVENTS = ['/events:create', '/events:patch', 'events.k8s.io/events:create', 'events.k8s.io/events:patch'];
 /** Exactly what each account may do (`group/resource:verb`), cluster-wide. */
@@ -53,11 +54,13 @@ const GRANTS: Record<string, string[]> = {
   'ferry-worker': [],
   'ferry-dashboard': [],
   'ferry-import': [],
+  // components/agent: its own Node's labels and startup taint.
+  'ferry-agent': ['/nodes:get', '/nodes:patch'],
 };
 /** What components/credentials-from-pods adds to ferry-worker, and nothing else does. */
 const PULL_SECRETS = ['/secrets:get'];
 
-const CHECKS = ['accounts', 'tokens', 'rule shape', 'secrets', 'pods', 'exact grants', 'config needs'] as const;
+const CHECKS = ['accounts', 'tokens', 'rule shape', 'secrets', 'pods', 'nodes', 'exact grants', 'config needs'] as const;
 type Check = (typeof CHECKS)[number];
 type Problems = Record<Check, string[]>;
 
@@ -210,6 +213,12 @@ function rbacProblems(objs: Obj[], opts: { credentialsFromPods: boolean }): Prob
     if (role === 'worker' && fromPods.length && !has('/secrets:get')) {
       p['config needs'].push(`${id(o)}: credentialsFromPods for ${fromPods.join(', ')}, but ${sa} may not get secrets (add components/credentials-from-pods)`);
     }
+    if (role === 'agent' && !has('/nodes:get')) {
+      p['config needs'].push(`${id(o)}: the agent reads its Node (labels for agent.prepull nodeSelectors), but ${sa} may not get nodes`);
+    }
+    if (role === 'agent' && config.agent.startupTaint && !has('/nodes:patch')) {
+      p['config needs'].push(`${id(o)}: agent.startupTaint ${config.agent.startupTaint} is removed by the agent, but ${sa} may not patch nodes`);
+    }
     if (role === 'worker' && !fromPods.length && of(sa).has('/secrets:get')) {
       p['config needs'].push(`${id(o)}: ${sa} may get secrets, but no registry sets credentialsFromPods: the grant is there only where enabled`);
     }
@@ -262,6 +271,14 @@ function rbacProblems(objs: Obj[], opts: { credentialsFromPods: boolean }): Prob
     if (writes.length) p.pods.push(`${account} may change pods: ${writes.join(', ')}`);
   }
 
+  // nodes: the agent's (its own Node), nobody else's.
+  for (const [account, set] of grants) {
+    const nodes = [...set].filter((g) => /^\/nodes(\/|:)/.test(g));
+    if (nodes.length && account !== `${NAMESPACE}/ferry-agent`) p.nodes.push(`${account} has ${nodes.join(', ')}`);
+    const extra = nodes.filter((g) => !['/nodes:get', '/nodes:patch'].includes(g));
+    if (extra.length) p.nodes.push(`${account} may do more than get and patch nodes: ${extra.join(', ')}`);
+  }
+
   // exact grants: each account has what docs/deploy.md's table says, nothing more or less.
   const accounts = new Set([...Object.keys(GRANTS).filter((a) => find('ServiceAccount', a)), ...[...grants.keys()].map((k) => k.split('/')[1]!)]);
   for (const account of accounts) {
@@ -295,6 +312,7 @@ t.test('RBAC per role', { skip: kubectl ? false : missing('kubectl') }, async (t
           ? 'get only, for ferry-worker only (components/credentials-from-pods); nothing lists or watches them'
           : 'no role gets, lists or watches them',
         pods: 'pods list/watch belongs to ferry-watch only; nobody writes pods',
+        nodes: 'nodes get/patch belongs to ferry-agent only (components/agent), nothing more',
         'exact grants': 'each account has exactly the permissions docs/deploy.md lists',
         'config needs': 'informers, Events and credentialsFromPods each role\'s config turns on are granted, and secrets only where enabled',
       };
@@ -458,6 +476,23 @@ t.test('RBAC per role', { skip: kubectl ? false : missing('kubectl') }, async (t
         /ferry-worker \(worker\) starts the pod informer/,
         'a role starting an informer its account may not run',
       );
+    });
+
+    t.test('the agent: nodes beyond get/patch, a missing patch grant, nodes elsewhere', async (t) => {
+      const agent = render(join(ROOT, 'deploy/overlays/agent'));
+      t.same(rbacProblems(agent, { credentialsFromPods: false }), none(), 'overlays/agent is clean');
+      const on = (fn: (objs: Obj[]) => void): Obj[] => {
+        const copy = structuredClone(agent);
+        fn(copy);
+        return copy;
+      };
+      const flaggedIn = (objs: Obj[], check: Check, pattern: RegExp, msg: string) => {
+        const got = rbacProblems(objs, { credentialsFromPods: false })[check];
+        t.ok(got.some((s) => pattern.test(s)), `${msg} (${check}: ${got.join('; ') || 'nothing'})`);
+      };
+      flaggedIn(on((o) => get(o, 'ClusterRole', 'ferry-agent').rules[0].verbs.push('list', 'update')), 'nodes', /more than get and patch nodes: \/nodes:list, \/nodes:update/, 'the agent listing and updating nodes');
+      flaggedIn(on((o) => (get(o, 'ClusterRole', 'ferry-agent').rules[0].verbs = ['get'])), 'config needs', /agent\.startupTaint .* may not patch nodes/, 'a startup taint the agent may not remove');
+      flaggedIn(on((o) => get(o, 'ClusterRole', 'ferry-watch').rules.push({ apiGroups: [''], resources: ['nodes'], verbs: ['get'] })), 'nodes', /ferry-watch has \/nodes:get/, 'nodes access outside the agent');
     });
 
     t.test('the component without a config that enables it', async (t) => {

@@ -24,6 +24,7 @@ import { serveCrds } from './kube-api/crd.js';
 import { startHttp, type LoggedRequest } from './kube-api/server.js';
 import { CORE_TYPES, Store, type KubeObject, type PrinterColumn, type ResourceType } from './kube-api/store.js';
 import { Watches, type WatchStats } from './kube-api/watch.js';
+export { NODE_TYPE, nodeObject, type NodeSpec } from './kube-api/nodes.js';
 
 export type { KubeObject, ResourceType, PrinterColumn, LoggedRequest };
 
@@ -41,6 +42,11 @@ export interface KubeApiOptions {
   crds?: Array<KubeObject | string>;
   /** Objects present at start (each `apply`d in order). */
   objects?: KubeObject[];
+  /**
+   * Called synchronously as each request arrives, before it is served: a test can change objects "between"
+   * a client's read and its write (a concurrent editor), e.g. when the first PATCH arrives.
+   */
+  beforeRequest?: (r: LoggedRequest) => void;
 }
 
 /** Every document of a YAML (or JSON) file of Kubernetes objects, empty documents skipped. */
@@ -96,7 +102,15 @@ export async function startKubeApi(opts: KubeApiOptions = {}): Promise<KubeApi> 
   const stats: WatchStats = { sent, onSent: () => bus.emit('sent') };
   const watches = new Watches(store, opts.bookmarkIntervalMs ?? 200, stats);
   const requests: LoggedRequest[] = [];
-  const { server, port } = await startHttp({ store, watches, requests, onRequest: (r) => bus.emit('request', r) });
+  const { server, port } = await startHttp({
+    store,
+    watches,
+    requests,
+    onRequest: (r) => {
+      opts.beforeRequest?.(r);
+      bus.emit('request', r);
+    },
+  });
   const url = `http://127.0.0.1:${port}`;
 
   const typeOf = (kind: string, apiVersion?: string): ResourceType => {

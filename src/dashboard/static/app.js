@@ -7,6 +7,7 @@ import { $, $$ } from './dom.js';
 import { connectEvents } from './events.js';
 import { refreshGc, wireGc } from './gc.js';
 import { load, scheduleRefresh, setView, setViewSoon, syncControls } from './list.js';
+import { refreshNodes, wireNodes } from './nodes.js';
 import { fail } from './notices.js';
 import { refreshPods, wirePodsDialog } from './pods.js';
 import { initView, orderFor, view } from './state.js';
@@ -61,6 +62,7 @@ function wireControls() {
   guardBlockForm();
   wirePodsDialog();
   wireGc();
+  wireNodes();
 }
 
 function refreshUsage() {
@@ -68,6 +70,7 @@ function refreshUsage() {
   void load();
   void refreshGc();
   void refreshPods();
+  void refreshNodes();
 }
 
 async function init() {
@@ -84,12 +87,14 @@ async function init() {
   void load();
   void refreshStats();
   void refreshGc();
+  void refreshNodes();
   setInterval(refreshUsage, USAGE_REFRESH_MS);
   document.addEventListener('visibilitychange', refreshUsage);
   const refetch = () => {
     void load();
     void refreshStats();
     void refreshGc();
+    void refreshNodes();
   };
   connectEvents({
     stats: applyStats,

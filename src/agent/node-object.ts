@@ -1,0 +1,137 @@
+/**
+ * What the agent reads and writes on its own Node object: the labels
+ * (agent.prepull nodeSelectors match them) and the startup taint, removed
+ * once every pre-pull image is present (docs/agent.md "Startup taint").
+ *
+ * The taint goes with a JSON patch that first `test`s each entry it removes
+ * (same index, same key and effect): the kubelet, the node lifecycle
+ * controller and cluster autoscalers edit taints too, and a patch computed
+ * from a stale read must fail (422) instead of dropping or keeping the wrong
+ * entry. On a failed test (or a 409) the node is read again and the patch
+ * recomputed, a few times. The RBAC this needs is `get` and `patch` on nodes,
+ * nothing else (deploy/components/agent).
+ */
+import { coreApiWithDeadline, type KubeClient } from '../kube/index.js';
+import { describeError, isFerryError } from '../errors.js';
+import { AGENT_ERROR_TABLE as E } from './errors.js';
+
+export interface NodeObjectClient {
+  /** The node's labels now (read on every call: labels change, e.g. by a node pool upgrade). */
+  labels(): Promise<Record<string, string>>;
+  /** Removes every taint with `key` (whatever its effect): 'absent' when the node has none. */
+  removeTaint(key: string): Promise<'removed' | 'absent'>;
+}
+
+export interface NodeObjectOptions {
+  /** Reads and patches before giving up while the taints keep changing (default 5). */
+  attempts?: number;
+  /** Deadline of each API request (default 10 s). */
+  timeoutMs?: number;
+}
+
+/** A taint as the API server stores it (only what the patch compares). */
+export interface TaintEntry {
+  key: string;
+  effect: string;
+  value?: string;
+}
+
+export type JsonPatchOp = { op: 'test'; path: string; value: unknown } | { op: 'remove'; path: string };
+
+/**
+ * The JSON patch removing every taint with `key` from `taints` as read, each
+ * removal preceded by `test`s that the entry at that index is still that
+ * taint; highest index first, so the lower indices stay valid. undefined when
+ * no taint has the key. Pure.
+ */
+export function taintRemovalPatch(taints: readonly TaintEntry[] | undefined, key: string): JsonPatchOp[] | undefined {
+  const at = (taints ?? []).flatMap((t, i) => (t.key === key ? [i] : [])).reverse();
+  if (at.length === 0) return undefined;
+  return at.flatMap((i): JsonPatchOp[] => [
+    { op: 'test', path: `/spec/taints/${i}/key`, value: key },
+    { op: 'test', path: `/spec/taints/${i}/effect`, value: taints![i]!.effect },
+    { op: 'remove', path: `/spec/taints/${i}` },
+  ]);
+}
+
+/** An ApiException's HTTP status (client-node carries it as `code`), else undefined. */
+function statusOf(e: unknown): number | undefined {
+  const code = (e as { code?: unknown } | null)?.code;
+  return typeof code === 'number' ? code : undefined;
+}
+
+/** The API server's own message of a failed call, never headers. */
+function apiMessage(e: unknown): string {
+  const status = statusOf(e);
+  if (status === undefined) return describeError(e);
+  let body = (e as { body?: unknown }).body;
+  if (typeof body === 'string') {
+    try {
+      body = JSON.parse(body) as unknown;
+    } catch {
+      /* plain text */
+    }
+  }
+  const message = typeof body === 'object' && body !== null ? (body as { message?: unknown }).message : body;
+  return `HTTP ${status}${typeof message === 'string' && message ? `: ${message.slice(0, 300)}` : ''}`;
+}
+
+export function nodeObjectClient(kube: KubeClient, nodeName: string, opts: NodeObjectOptions = {}): NodeObjectClient {
+  const core = coreApiWithDeadline(kube, { timeoutMs: opts.timeoutMs ?? 10_000 });
+  const attempts = Math.max(1, opts.attempts ?? 5);
+  const jsonPatch = kube.k8s.setHeaderOptions('Content-Type', kube.k8s.PatchStrategy.JsonPatch);
+
+  const notFound = () =>
+    E.create('NODE_NOT_FOUND', `node ${JSON.stringify(nodeName)} does not exist`, { details: { node: nodeName } });
+
+  const read = async () => {
+    try {
+      return await core.readNode({ name: nodeName });
+    } catch (e) {
+      if (statusOf(e) === 404) throw notFound();
+      throw E.create('NODE_UNREADABLE', `cannot read node ${nodeName}: ${apiMessage(e)}`, { cause: e, details: { node: nodeName } });
+    }
+  };
+
+  return {
+    async labels() {
+      return { ...((await read()).metadata?.labels ?? {}) };
+    },
+
+    async removeTaint(key) {
+      let last = '';
+      for (let i = 0; i < attempts; i++) {
+        let node;
+        try {
+          node = await read();
+        } catch (e) {
+          if (isFerryError(e) && E.is(e, 'NODE_NOT_FOUND')) throw e;
+          throw E.create('TAINT_FAILED', `cannot remove taint ${key} from node ${nodeName}: ${describeError(e)}`, { cause: e, details: { node: nodeName, key } });
+        }
+        const patch = taintRemovalPatch(node.spec?.taints as TaintEntry[] | undefined, key);
+        if (!patch) return 'absent';
+        try {
+          await core.patchNode({ name: nodeName, body: patch }, jsonPatch);
+          return 'removed';
+        } catch (e) {
+          const status = statusOf(e);
+          // 422: a `test` failed (the taints changed since the read); 409: a write conflict. Read again.
+          if (status === 422 || status === 409) {
+            last = apiMessage(e);
+            continue;
+          }
+          if (status === 404) throw notFound();
+          const hint = status === 403 ? 'the agent ServiceAccount may not patch nodes: bind it to ClusterRole ferry-agent (deploy/components/agent), which grants nodes get and patch' : undefined;
+          throw E.create('TAINT_FAILED', `cannot remove taint ${key} from node ${nodeName}: ${apiMessage(e)}`, {
+            cause: e,
+            ...(hint ? { hint } : {}),
+            details: { node: nodeName, key },
+          });
+        }
+      }
+      throw E.create('TAINT_FAILED', `the taints of node ${nodeName} changed under ${attempts} attempts to remove ${key} (last: ${last})`, {
+        details: { node: nodeName, key },
+      });
+    },
+  };
+}
