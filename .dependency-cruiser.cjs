@@ -48,8 +48,8 @@ module.exports = {
     {
       name: 'lower-layers-know-no-roles',
       severity: 'error',
-      comment: 'queue, registry, cri, access, observability, logging, kube, in-use, gc, refresh, notify, config and the pure folders never import a role or the runtime',
-      from: { path: '^src/(queue|registry|cri|access|observability|logging|kube|in-use|gc|refresh|notify|config|reference|policy|image-state|async|verify)/' },
+      comment: 'queue, registry, cri, workloads, access, observability, logging, kube, in-use, gc, refresh, notify, config and the pure folders never import a role or the runtime',
+      from: { path: '^src/(queue|registry|cri|workloads|access|observability|logging|kube|in-use|gc|refresh|notify|config|reference|policy|image-state|async|verify)/' },
       to: { path: [`^src/${ROLES}/`, '^src/runtime/', '^src/cli/'] },
     },
     {

@@ -15,6 +15,7 @@ import { describeError } from '../errors.js';
 import { InUseStore, startPodTracker, type PodTracker } from '../in-use/index.js';
 import { createEventRecorder, type EventRecorder } from '../kube/index.js';
 import type { RoleContext } from '../runtime/index.js';
+import { startWorkloadIndex, type WorkloadIndex } from '../workloads/index.js';
 import { startClusterEvents, type ClusterEvents } from './cluster-events.js';
 
 export interface ClusterView {
@@ -23,6 +24,8 @@ export interface ClusterView {
   tracker?: PodTracker;
   recorder?: EventRecorder;
   events?: ClusterEvents;
+  /** The workload image index (docs/workloads.md), with `agent.prepullWorkloads` only. */
+  workloads?: WorkloadIndex;
   close(): Promise<void>;
 }
 
@@ -50,6 +53,10 @@ export async function startClusterView(ctx: RoleContext): Promise<ClusterView | 
   // Its own connection: the first list of a big cluster is tens of thousands of pipelined calls.
   const inUse = new InUseStore(ctx.redis('in-use'), ctx.config().queue.prefix);
   const tracker = startPodTracker({ kube, store: inUse, mirror: () => ctx.config().mirror, logger });
+  // The agents' pre-pull list of what workloads will run; read from Redis by every node's agent. Not waited for: it fills in.
+  const workloads = ctx.config().agent.prepullWorkloads
+    ? startWorkloadIndex({ kube, redis: ctx.connection, prefix: ctx.config().queue.prefix, config: ctx.config, logger: logger.child({ component: 'workload-index' }) })
+    : undefined;
   const recorder = createEventRecorder(kube, ctx.logger);
   const records = ctx.records();
   void records.start().catch(() => {}); // the feed logs its own reload failures; a late load re-judges every pod
@@ -83,7 +90,9 @@ export async function startClusterView(ctx: RoleContext): Promise<ClusterView | 
     tracker,
     recorder,
     events,
+    ...(workloads ? { workloads } : {}),
     async close() {
+      await workloads?.close();
       await events.close();
       await recorder.close();
       await tracker.close();

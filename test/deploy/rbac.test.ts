@@ -57,6 +57,8 @@ const GRANTS: Record<string, string[]> = {
   // components/agent: its own Node's labels and startup taint.
   'ferry-agent': ['/nodes:get', '/nodes:patch'],
 };
+/** What components/agent adds to ferry-watch: the workload index behind agent.prepullWorkloads (docs/workloads.md). */
+const WORKLOAD_INDEX = ['deployments', 'statefulsets', 'daemonsets'].flatMap((r) => [`apps/${r}:list`, `apps/${r}:watch`]);
 /** What components/credentials-from-pods adds to ferry-worker, and nothing else does. */
 const PULL_SECRETS = ['/secrets:get'];
 
@@ -152,7 +154,13 @@ function rbacProblems(objs: Obj[], opts: { credentialsFromPods: boolean }): Prob
   const find = (kind: string, name: string) => objs.find((o) => o.kind === kind && o.metadata.name === name);
   const grants = effectiveGrants(objs);
   const of = (account: string) => grants.get(`${NAMESPACE}/${account}`) ?? new Set<string>();
-  const expected = (account: string) => [...(GRANTS[account] ?? []), ...(account === 'ferry-worker' && opts.credentialsFromPods ? PULL_SECRETS : [])].sort();
+  const withAgent = Boolean(find('ServiceAccount', 'ferry-agent'));
+  const expected = (account: string) =>
+    [
+      ...(GRANTS[account] ?? []),
+      ...(account === 'ferry-worker' && opts.credentialsFromPods ? PULL_SECRETS : []),
+      ...(account === 'ferry-watch' && withAgent ? WORKLOAD_INDEX : []),
+    ].sort();
 
   // accounts: one ServiceAccount per role, each workload under its role's.
   const workloads = objs.filter((o) => podSpecOf(o));
