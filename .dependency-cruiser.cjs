@@ -2,7 +2,7 @@
  * ferry's layers, checked on every `npm test` (README "Development"):
  *
  *   cli  ->  roles (webhook, worker, dashboard, watch, import, agent)  ->  runtime
- *        ->  access, queue, registry, cri, observability, logging, kube, in-use, gc, refresh, notify
+ *        ->  access, queue, registry, cri, containerd, workloads, nodes, folder-watch, archive, observability, logging, kube, in-use, gc, refresh, notify
  *        ->  policy, config, reference, verify,
  *            image-state, async, errors
  *
@@ -48,8 +48,8 @@ module.exports = {
     {
       name: 'lower-layers-know-no-roles',
       severity: 'error',
-      comment: 'queue, registry, cri, workloads, access, observability, logging, kube, in-use, gc, refresh, notify, config and the pure folders never import a role or the runtime',
-      from: { path: '^src/(queue|registry|cri|workloads|access|observability|logging|kube|in-use|gc|refresh|notify|config|reference|policy|image-state|async|verify)/' },
+      comment: 'queue, registry, cri, containerd, workloads, nodes, folder-watch, archive, access, observability, logging, kube, in-use, gc, refresh, notify, config and the pure folders never import a role or the runtime',
+      from: { path: '^src/(queue|registry|cri|containerd|workloads|nodes|folder-watch|archive|access|observability|logging|kube|in-use|gc|refresh|notify|config|reference|policy|image-state|async|verify)/' },
       to: { path: [`^src/${ROLES}/`, '^src/runtime/', '^src/cli/'] },
     },
     {

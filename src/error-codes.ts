@@ -10,10 +10,11 @@ import { AGENT_ERROR_TABLE } from './agent/errors.js';
 import { ACCESS_ERROR_TABLE, GUARD_ERROR_TABLE, HOOKS_ERROR_TABLE } from './access/errors.js';
 import { CLI_ERROR_TABLE, LOCAL_ERROR_TABLE } from './cli-errors.js';
 import { CONFIG_ERROR_TABLE } from './config/errors.js';
+import { CONTAINERD_ERROR_TABLE } from './containerd/errors.js';
 import { CRI_ERROR_TABLE } from './cri/errors.js';
 import { DASHBOARD_ERROR_TABLE } from './dashboard/errors.js';
 import type { DefinedError } from './errors.js';
-import { IMPORT_ERROR_TABLE } from './import/errors.js';
+import { IMPORT_ERROR_TABLE } from './archive/errors.js';
 import { NOTIFY_ERROR_TABLE } from './notify/errors.js';
 import { REFERENCE_ERROR_TABLE } from './reference/errors.js';
 import { REGISTRY_ERROR_TABLE } from './registry/errors.js';
@@ -36,6 +37,7 @@ export const ERROR_TABLES = [
   WATCH_ERROR_TABLE,
   IMPORT_ERROR_TABLE,
   CRI_ERROR_TABLE,
+  CONTAINERD_ERROR_TABLE,
   AGENT_ERROR_TABLE,
   NOTIFY_ERROR_TABLE,
   VERIFY_ERROR_TABLE,

@@ -16,7 +16,8 @@ export interface HttpBindPlan {
 const LOOPBACK = '127.0.0.1';
 
 /**
- * - only health/metrics roles (worker, import): dashboard.host, so probes and Prometheus reach them;
+ * - only health/metrics roles (worker, import, agent): dashboard.host, so probes and Prometheus reach them
+ *   (the agent serves nothing else: its node state goes to Redis, the dashboard serves it);
  * - dashboard.token set: dashboard.host, mutations need the token;
  * - watch without the dashboard and hooks.secret set: dashboard.host, so a
  *   registry in the cluster can deliver notifications; the watch API's

@@ -9,18 +9,21 @@
 import { resolve } from 'node:path';
 import { describeError, isFerryError } from '../errors.js';
 
-const ROLE_NAMES: readonly string[] = ['webhook', 'worker', 'dashboard', 'watch', 'import'];
+const ROLE_NAMES: readonly string[] = ['webhook', 'worker', 'dashboard', 'watch', 'import', 'agent'];
 
 const USAGE = `usage: ferry <command> [--config FILE] [--log-format json|pretty]
 
 commands:
-  all                 everything in one process (local default: starts redis-server
-                      and a docker-registry mirror itself when none is configured)
+  all                 every role but agent in one process (local default: starts
+                      redis-server and a docker-registry mirror itself when none is configured)
   webhook             HTTPS admission endpoint (POST /mutate) + queue producer
   worker              copy workers (BullMQ consumers)
   dashboard           web UI + JSON API
   watch               scheduled upstream polling and retention
   import [FILE...]    push image tarballs into the mirror (watch import.dir, or import FILEs once)
+  agent               node agent, one per node (DaemonSet; not part of \`all\`): pre-pull
+                      agent.prepull through the node's CRI socket, import tarballs from
+                      agent.importDir into the node's containerd, publish node state
   copy SRC DST        one-shot copy with the workers' engine
   check-config        validate the config (file + FERRY_* env) and print it
   check-config --resources FILE...

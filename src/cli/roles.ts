@@ -20,8 +20,15 @@ export const enableProcessMetrics = (): void => {
   void loadHostGateMetrics();
 };
 
-export const ROLES = ['webhook', 'worker', 'dashboard', 'watch', 'import'] as const;
+export const ROLES = ['webhook', 'worker', 'dashboard', 'watch', 'import', 'agent'] as const;
 export type RoleName = (typeof ROLES)[number];
+
+/**
+ * What `ferry all` runs: every role but the node agent, which needs the
+ * node's container runtime socket (a DaemonSet on each node), not the
+ * laptop or single VM `all` is for.
+ */
+export const ALL_ROLES: readonly RoleName[] = ROLES.filter((r) => r !== 'agent');
 
 async function startRole(name: RoleName, ctx: RootContext): Promise<Role> {
   switch (name) {
@@ -35,6 +42,8 @@ async function startRole(name: RoleName, ctx: RootContext): Promise<Role> {
       return (await import('../watch/index.js')).startWatch(ctx);
     case 'import':
       return (await import('../import/index.js')).startImport(ctx);
+    case 'agent':
+      return (await import('../agent/index.js')).startAgent(ctx);
   }
 }
 
@@ -42,7 +51,7 @@ async function startRole(name: RoleName, ctx: RootContext): Promise<Role> {
  * Where the shared HTTP app listens (see `httpBindPlan`): roles with mutating
  * routes (dashboard, watch) bind loopback only while no dashboard.token is
  * set, except the watch role alone with hooks.secret (registry notifications
- * from the cluster); health/metrics-only roles (worker, import) bind
+ * from the cluster); health/metrics-only roles (worker, import, agent) bind
  * dashboard.host so probes and Prometheus can reach them.
  */
 function bindPlan(ctx: RootContext, names: RoleName[]): HttpBindPlan {
@@ -121,7 +130,7 @@ export async function runAll(loaded: LoadedConfig, env: NodeJS.ProcessEnv, logge
   }
   const allEnv = { ...env, ...overrides };
   const withLocals = Object.keys(overrides).length ? { ...loadConfig(loaded.file, allEnv), file: loaded.file } : loaded;
-  return runRoles([...ROLES], withLocals, allEnv, logger, locals);
+  return runRoles([...ALL_ROLES], withLocals, allEnv, logger, locals);
 }
 
 /** `ferry import FILE...`: import once and exit. */

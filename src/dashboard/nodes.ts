@@ -1,12 +1,12 @@
 /**
  * `GET /api/nodes` and `GET /api/nodes/:name`: what each node's agent last
- * published (src/agent/node-state.ts, one Redis hash), each node marked
+ * published (src/nodes/node-state.ts, one Redis hash), each node marked
  * `stale` when its agent missed three resyncs (agent.resyncMs), plus the
  * counts the dashboard's Nodes view heads with. Reads only: like every read
  * of the API, open (docs/dashboard.md "Access").
  */
 import type { FastifyInstance } from 'fastify';
-import { isStale, NodeStateStore, type NodeState } from '../agent/node-state.js';
+import { isStale, NodeStateStore, type NodeState } from '../nodes/index.js';
 import type { RoleContext } from '../runtime/index.js';
 import { describeError } from '../errors.js';
 import { DASHBOARD_ERROR_TABLE, unavailable } from './errors.js';

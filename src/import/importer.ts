@@ -11,13 +11,8 @@ import type { FerryError } from '../errors.js';
 import type { ImageStore } from '../queue/index.js';
 import { blockRuleFor } from '../policy/index.js';
 import { parseReference, repositoryOf, toMirrorReference } from '../reference/index.js';
-import { openArchive, type Archive, type Compression } from './archive.js';
-import { planDocker } from './docker.js';
-import { asImportFailure, importError } from './errors.js';
+import { openArchive, type Archive, type Compression, planDocker, asImportFailure, importError, fileRecordRef, planOci, type ArchiveFormat, type Plan, type PlannedImage } from '../archive/index.js';
 import { importBlobs, importBytes, importDuration } from './metrics.js';
-import { fileRecordRef } from './naming.js';
-import { planOci } from './oci.js';
-import type { ArchiveFormat, Plan, PlannedImage } from './plan.js';
 import { pushPlan, type BlobEvent, type LayerCache, type MirrorClient, type PushTarget } from './push.js';
 import { ImportRecords, type RecordTarget } from './records.js';
 

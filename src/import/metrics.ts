@@ -5,7 +5,7 @@ function once<T>(name: string, make: () => T): T {
   return (register.getSingleMetric(name) as T | undefined) ?? make();
 }
 
-export type FileResult = 'imported' | 'unchanged' | 'renamed' | 'error' | 'retry' | 'ignored';
+import type { FileResult } from '../folder-watch/index.js';
 
 export const importFiles = once(
   'ferry_import_files_total',

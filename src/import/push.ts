@@ -10,11 +10,7 @@ import { Readable, pipeline } from 'node:stream';
 import { createGzip } from 'node:zlib';
 import { createHash } from 'node:crypto';
 import { pool } from '../async/index.js';
-import type { Archive } from './archive.js';
-import { importError } from './errors.js';
-import { MT_DOCKER_LAYER_GZIP, MT_DOCKER_LAYER_TAR } from './docker.js';
-import type { ImageName } from './naming.js';
-import type { BlobSpec, ManifestSpec, Plan, PlannedImage, PushedBlob } from './plan.js';
+import { importError, MT_DOCKER_LAYER_GZIP, MT_DOCKER_LAYER_TAR, type Archive, type ImageName, type BlobSpec, type ManifestSpec, type Plan, type PlannedImage, type PushedBlob } from '../archive/index.js';
 
 /** The part of RegistryEngine the importer uses. */
 export interface MirrorClient {

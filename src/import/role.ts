@@ -14,7 +14,7 @@ import { describeError } from '../errors.js';
 import { RegistryEngine } from '../registry/index.js';
 import { importFile, importSummary, type ImportDeps, type ImportOptions, type ImportResult } from './importer.js';
 import { importFiles } from './metrics.js';
-import { ImportWatcher, type ImportWatcherOptions } from './watcher.js';
+import { ImportWatcher, type ImportWatcherOptions } from './import-watcher.js';
 
 
 function logResult(deps: ImportDeps, r: ImportResult): void {

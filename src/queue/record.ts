@@ -3,7 +3,7 @@ import type { ImageState } from '../image-state/index.js';
 
 export { IMAGE_STATES, isAvailable, type ImageState, type ImageView } from '../image-state/index.js';
 
-export type ImageSource = 'admission' | 'api' | 'watch' | 'import';
+export type ImageSource = 'admission' | 'api' | 'watch' | 'import' | 'agent';
 
 export interface ImageRecord {
   ref: string;

@@ -5,7 +5,7 @@
  * summary counts, one node, a typed 404, and 503 while Redis is away.
  */
 import t from 'tap';
-import { NodeStateStore, nodeStateKey } from '../../src/agent/node-state.js';
+import { NodeStateStore, nodeStateKey } from '../../src/nodes/index.js';
 import { nodesAnswer } from '../../src/dashboard/nodes.js';
 import { startRedis } from '../support/redis.js';
 import { startDashboardApp } from './support/context.js';

@@ -9,7 +9,7 @@
  */
 import t from 'tap';
 import type { Browser } from 'playwright-core';
-import { NodeStateStore } from '../../src/agent/node-state.js';
+import { NodeStateStore } from '../../src/nodes/index.js';
 import { startRedis } from '../support/redis.js';
 import { launchBrowser } from './support/browser.js';
 import { startDashboardApp } from './support/context.js';

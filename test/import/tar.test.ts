@@ -6,8 +6,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import tar from 'tar-stream';
-import { decodeHeader, indexPlainTar, resolveLinkTarget, safeEntryName, type TarEntry } from '../../src/import/tar.js';
-import { ociName, sanitizedBaseName, dockerNames } from '../../src/import/naming.js';
+import { decodeHeader, indexPlainTar, resolveLinkTarget, safeEntryName, type TarEntry } from '../../src/archive/tar.js';
+import { ociName, sanitizedBaseName, dockerNames } from '../../src/archive/naming.js';
 import { buildImage, sealTarHeader } from '../support/images.js';
 
 const run = promisify(execFile);

@@ -1,9 +1,9 @@
 /**
- * Node agent states as `ferry agent` publishes them (src/agent/node-state.ts), for the Nodes API and view
+ * Node agent states as `ferry agent` publishes them (src/nodes/node-state.ts), for the Nodes API and view
  * tests: a ready containerd node, a k3s node still pulling with one failed pre-pull, and a node whose
  * agent stopped publishing an hour ago.
  */
-import type { NodeState } from '../../../src/agent/node-state.js';
+import type { NodeState } from '../../../src/nodes/index.js';
 
 const d = (c: string) => `sha256:${c.repeat(64).slice(0, 64)}`;
 const MIRROR = 'mirror.local:5000/mirror';

@@ -1,57 +1,81 @@
 /**
- * The folder watcher: every archive that appears in `import.dir` is imported
- * once its writes are done, again when it changes, never twice for a rename.
+ * The folder watcher: every archive that appears in a folder is imported
+ * once its writes are done, again when it changes, never twice for a rename
+ * (the k3s image-folder semantics). Generic over what "import" means and
+ * where the per-file state lives: `ferry import` pushes to the mirror and
+ * keeps its state in Redis (ImportWatcher, src/import/import-watcher.ts); `ferry agent` imports into
+ * the node's containerd and keeps its state in a JSON file (src/agent).
  *
  * - Events: `fs.watch` on the directory (not recursive) plus a full rescan
  *   every `rescanMs` (fs.watch can miss events, and it says nothing about
  *   files that changed while ferry was down).
  * - Stable: a file is imported once its size, mtime and inode stayed the same
- *   for `import.stableMs`, or its mtime is already `stableMs` old (a file
- *   renamed into place, or present at start). Dotfiles and `*.tmp`, `*.part`,
+ *   for `stableMs`, or its mtime is already `stableMs` old (a file renamed
+ *   into place, or present at start). Dotfiles and `*.tmp`, `*.part`,
  *   `*.partial`, `*.crdownload`, `*.download`, `*.swp` are ignored, so a writer can write under such a
  *   name and rename when done.
  * - Changed: a remembered path whose size, mtime or inode differ is imported
  *   again (after the stable wait).
  * - Renamed: a new path whose (dev, inode, size, mtime) equal a remembered
  *   file (still listed, or removed within `renameGraceMs`) takes over that
- *   file's state; nothing is read or pushed.
- * - Removed: forgotten (state dropped, its `import/<file>` error record too);
- *   images already in the mirror stay.
+ *   file's state; nothing is read or imported.
+ * - Removed: forgotten (state dropped, `onForgotten` told); what was imported stays.
  * - Directories, symlinks to non-files, sockets... are ignored with one log line.
  * - Imports run one at a time; a permanent failure (bad archive) is retried
- *   only when the file changes; a transient one (mirror down) with backoff
- *   (5 s doubling, at most 5 min).
+ *   only when the file changes; a transient one (mirror or runtime down) with
+ *   doubling backoff (`retry`).
  */
 import { EventEmitter } from 'node:events';
 import { watch, type FSWatcher } from 'node:fs';
 import { mkdir, readdir, stat } from 'node:fs/promises';
 import { basename, dirname, join, resolve } from 'node:path';
-import { backoffDelay } from '../async/index.js';
-import type { FerryConfig } from '../config/types.js';
+import type { Logger } from 'pino';
+import { backoffDelay, type Backoff } from '../async/index.js';
 import { describeError } from '../errors.js';
-import { importFile, importSummary, type ImportDeps, type ImportOptions, type ImportResult } from './importer.js';
-import { importFiles, importPending, importTracked } from './metrics.js';
-import { fileRecordRef } from './naming.js';
-import type { BlobEvent, MirrorClient } from './push.js';
-import { ImportRecords } from './records.js';
-import { FileStateStore, fingerprintOf, sameFingerprint, type FileState, type Fingerprint } from './state.js';
+import { FileStateStore, fingerprintOf, sameFingerprint, type FileState, type FileStateBackend, type Fingerprint } from './state.js';
 
-export interface ImportWatcherOptions extends Omit<ImportOptions, 'signal' | 'onBlob' | 'retryAt' | 'mirror'> {
-  mirror: MirrorClient;
+/** What happened to one file, for a `metrics.file` counter. */
+export type FileResult = 'imported' | 'unchanged' | 'renamed' | 'error' | 'retry' | 'ignored';
+
+/** What the watcher needs to know about one import's result. */
+export interface FolderImportOutcome {
+  ok: boolean;
+  /** One per image name. */
+  digests: string[];
+  refs: string[];
+  error?: { code: string; message: string; hint?: string; transient: boolean };
+}
+
+export interface FolderWatcherOptions<R> {
+  /** Log prefix (`import` -> `import: importing`). */
+  name: string;
+  logger: Logger;
+  /** The folder and the stable wait in force now (read at each use: hot reload). */
+  settings(): { dir: string; stableMs: number };
+  state: FileStateBackend;
+  /** Imports one stable file; never throws for a bad file (the outcome says so). */
+  importFile(path: string, run: { signal: AbortSignal; retryAt: number }): Promise<R>;
+  outcomeOf(result: R): FolderImportOutcome;
+  /** Log line of a success. @defaultValue file, refs, digests; `<name>: imported` */
+  summaryOf?(result: R): { fields: Record<string, unknown>; msg?: string };
+  /** A removed file was forgotten (drop what was recorded about it elsewhere). */
+  onForgotten?(path: string): Promise<void>;
+  /** Gauges and counters of the caller (ferry import's ferry_import_* metrics). */
+  metrics?: { tracked(n: number): void; pending(n: number): void; file(result: FileResult): void };
   /** Full rescan period. @defaultValue 5000 */
   rescanMs?: number;
   /** How long a removed file's identity is kept to recognise a rename. @defaultValue 600000 */
   renameGraceMs?: number;
-  /** First retry delay after a transient failure (doubling, capped at 5 min). @defaultValue 5000 */
-  retryBaseMs?: number;
+  /** Retry delays after a transient failure (doubling; read at each failure). @defaultValue 5 s .. 5 min */
+  retry?(): Backoff;
+  now?: () => number;
 }
 
-export interface ImportWatcherEvents {
+export interface FolderWatcherEvents<R> {
   pending: [{ file: string; size: number }];
   start: [{ file: string }];
-  blob: [BlobEvent & { file: string }];
-  imported: [ImportResult];
-  failed: [ImportResult];
+  imported: [R];
+  failed: [R];
   renamed: [{ from: string; to: string; alias: boolean }];
   unchanged: [{ file: string }];
   forgotten: [{ file: string }];
@@ -60,17 +84,17 @@ export interface ImportWatcherEvents {
 }
 
 const IGNORED_NAME = /^\.|\.(tmp|part|partial|crdownload|download|swp)$/i;
-const RETRY_MAX_MS = 5 * 60_000;
+export const DEFAULT_RETRY: Backoff = { initialMs: 5000, maxMs: 5 * 60_000 };
+const NO_METRICS = { tracked() {}, pending() {}, file() {} };
 
 function isEnoent(e: unknown): boolean {
   const c = (e as { code?: string })?.code;
   return c === 'ENOENT' || c === 'ENOTDIR';
 }
 
-export class ImportWatcher extends EventEmitter<ImportWatcherEvents> {
+export class FolderWatcher<R, Extra extends Record<keyof Extra, unknown[]> = {}> extends EventEmitter<FolderWatcherEvents<R> & Extra> {
   private dir: string;
   private readonly state: FileStateStore;
-  private readonly records: ImportRecords;
   private fsw: FSWatcher | undefined;
   private rescanTimer: NodeJS.Timeout | undefined;
   private readonly pending = new Map<string, { fp: Fingerprint; since: number; timer: NodeJS.Timeout }>();
@@ -85,16 +109,23 @@ export class ImportWatcher extends EventEmitter<ImportWatcherEvents> {
   private started = false;
   private dirError: string | undefined;
   private readonly now: () => number;
+  private readonly log: Logger;
+  private readonly metrics: NonNullable<FolderWatcherOptions<R>['metrics']>;
+  private readonly p: string;
 
-  constructor(
-    private readonly deps: ImportDeps,
-    private readonly opts: ImportWatcherOptions,
-  ) {
+  constructor(private readonly fo: FolderWatcherOptions<R>) {
     super();
-    this.now = opts.now ?? Date.now;
-    this.dir = resolve(deps.config().import.dir);
-    this.state = new FileStateStore(deps.connection, deps.config().queue.prefix);
-    this.records = new ImportRecords(deps.store, () => deps.config().queue.maxAttempts, this.now);
+    this.now = fo.now ?? Date.now;
+    this.log = fo.logger;
+    this.p = fo.name;
+    this.metrics = fo.metrics ?? NO_METRICS;
+    this.dir = resolve(fo.settings().dir);
+    this.state = new FileStateStore(fo.state);
+  }
+
+  /** Emits one of the folder events (typed against the base map, whatever `Extra` adds). */
+  private fire<K extends keyof FolderWatcherEvents<R>>(event: K, ...args: FolderWatcherEvents<R>[K]): void {
+    (this.emit as (e: string, ...a: unknown[]) => boolean)(event as string, ...args);
   }
 
   get directory(): string {
@@ -112,10 +143,10 @@ export class ImportWatcher extends EventEmitter<ImportWatcherEvents> {
 
   async start(): Promise<void> {
     await this.state.load();
-    importTracked.set(this.state.map.size);
+    this.metrics.tracked(this.state.map.size);
     this.started = true;
     await this.openDir();
-    this.rescanTimer = setInterval(() => void this.scan(), this.opts.rescanMs ?? 5000);
+    this.rescanTimer = setInterval(() => void this.scan(), this.fo.rescanMs ?? 5000);
     this.rescanTimer.unref?.();
     await this.scan();
   }
@@ -126,16 +157,17 @@ export class ImportWatcher extends EventEmitter<ImportWatcherEvents> {
     return { ok: true, detail: `${this.dir}: ${this.state.map.size} files, ${this.pending.size + this.queue.size} pending` };
   }
 
-  /** Hot reload: a new import.dir is watched from now on. */
-  configChanged(next: FerryConfig, prev: FerryConfig): void {
-    if (resolve(next.import.dir) === resolve(prev.import.dir)) return;
-    this.deps.logger.info({ from: this.dir, to: resolve(next.import.dir) }, 'import.dir changed');
+  /** Hot reload: a new folder (settings().dir) is watched from now on. */
+  settingsChanged(): void {
+    const next = resolve(this.fo.settings().dir);
+    if (next === this.dir) return;
+    this.log.info({ from: this.dir, to: next }, `${this.p}: folder changed`);
     this.fsw?.close();
     this.fsw = undefined;
     for (const p of this.pending.values()) clearTimeout(p.timer);
     this.pending.clear();
     this.queue.clear();
-    this.dir = resolve(next.import.dir);
+    this.dir = next;
     void this.openDir().then(() => this.scan());
   }
 
@@ -164,16 +196,16 @@ export class ImportWatcher extends EventEmitter<ImportWatcherEvents> {
         else void this.scan();
       });
       w.on('error', (e) => {
-        this.deps.logger.warn({ dir: this.dir, err: e.message }, 'import: watching the directory failed; relying on rescans until it works again');
+        this.log.warn({ dir: this.dir, err: e.message }, `${this.p}: watching the directory failed; relying on rescans until it works again`);
         w.close();
         if (this.fsw === w) this.fsw = undefined;
       });
       this.fsw = w;
-      if (this.dirError) this.deps.logger.info({ dir: this.dir }, 'import: watching the directory again');
+      if (this.dirError) this.log.info({ dir: this.dir }, `${this.p}: watching the directory again`);
       this.dirError = undefined;
     } catch (e) {
-      const msg = `cannot watch import.dir ${this.dir}: ${describeError(e)}`;
-      if (this.dirError !== msg) this.deps.logger.error({ dir: this.dir }, msg);
+      const msg = `cannot watch ${this.dir}: ${describeError(e)}`;
+      if (this.dirError !== msg) this.log.error({ dir: this.dir }, msg);
       this.dirError = msg;
     }
   }
@@ -187,7 +219,7 @@ export class ImportWatcher extends EventEmitter<ImportWatcherEvents> {
       names = await readdir(this.dir);
     } catch (e) {
       if (!isEnoent(e)) {
-        this.deps.logger.warn({ dir: this.dir, err: describeError(e) }, 'import: cannot list import.dir');
+        this.log.warn({ dir: this.dir, err: describeError(e) }, `${this.p}: cannot list the folder`);
         return;
       }
     }
@@ -195,7 +227,7 @@ export class ImportWatcher extends EventEmitter<ImportWatcherEvents> {
     for (const p of [...this.state.map.keys(), ...this.pending.keys(), ...this.queue.keys()]) paths.add(p);
     await Promise.all([...paths].map((p) => this.touch(p)));
     this.pruneTombstones();
-    if (!this.closed) this.emit('scan', { dir: this.dir, files: names.length });
+    if (!this.closed) this.fire('scan', { dir: this.dir, files: names.length });
   }
 
   /** Observes `path`, one observation per path at a time (a burst of events becomes at most two stats). */
@@ -213,7 +245,7 @@ export class ImportWatcher extends EventEmitter<ImportWatcherEvents> {
           await this.observe(path);
         } while (entry.dirty && !this.closed);
       } catch (e) {
-        this.deps.logger.error({ file: path, err: describeError(e) }, 'import: observing a file failed');
+        this.log.error({ file: path, err: describeError(e) }, `${this.p}: observing a file failed`);
       } finally {
         this.observing.delete(path);
       }
@@ -225,8 +257,8 @@ export class ImportWatcher extends EventEmitter<ImportWatcherEvents> {
   private reportOnce(path: string, reason: string): void {
     if (this.reported.get(path) === reason) return;
     this.reported.set(path, reason);
-    this.deps.logger.info({ file: path, reason }, 'import: ignored');
-    this.emit('ignored', { file: path, reason });
+    this.log.info({ file: path, reason }, `${this.p}: ignored`);
+    this.fire('ignored', { file: path, reason });
   }
 
   private async observe(path: string): Promise<void> {
@@ -235,7 +267,7 @@ export class ImportWatcher extends EventEmitter<ImportWatcherEvents> {
     const inDir = dirname(path) === this.dir;
     let st: Awaited<ReturnType<typeof stat>>;
     try {
-      if (!inDir) throw Object.assign(new Error('outside import.dir'), { code: 'ENOENT' });
+      if (!inDir) throw Object.assign(new Error('outside the folder'), { code: 'ENOENT' });
       st = await stat(path);
     } catch (e) {
       if (!isEnoent(e)) throw e;
@@ -243,35 +275,39 @@ export class ImportWatcher extends EventEmitter<ImportWatcherEvents> {
       return this.gone(path);
     }
     if (IGNORED_NAME.test(name)) {
-      this.deps.logger.debug({ file: path }, 'import: temporary or hidden file ignored');
+      this.log.debug({ file: path }, `${this.p}: temporary or hidden file ignored`);
       return;
     }
-    if (st.isDirectory()) return this.reportOnce(path, 'directory (only files directly in import.dir are imported)');
+    if (st.isDirectory()) return this.reportOnce(path, 'directory (only files directly in the folder are imported)');
     if (!st.isFile()) return this.reportOnce(path, 'not a regular file');
     this.reported.delete(path);
     const fp = fingerprintOf(st);
     const known = this.state.get(path);
     if (known && sameFingerprint(known, fp)) {
       if (known.result === 'retry' && (known.retryAt ?? 0) <= this.now()) this.enqueue(path, fp);
-      else if (!this.queue.has(path) && this.current?.path !== path) this.emit('unchanged', { file: path });
+      else if (!this.queue.has(path) && this.current?.path !== path) this.fire('unchanged', { file: path });
       return;
     }
     if (this.current?.path === path || (this.queue.has(path) && sameFingerprint(this.queue.get(path)!, fp))) return;
     const p = this.pending.get(path);
     if (p && sameFingerprint(p.fp, fp)) return;
     if (p) clearTimeout(p.timer);
-    else this.emit('pending', { file: path, size: fp.size });
+    else this.fire('pending', { file: path, size: fp.size });
     this.schedule(path, fp, this.now());
+  }
+
+  private countPending(): void {
+    this.metrics.pending(this.pending.size + this.queue.size);
   }
 
   /** Waits until `fp` has been seen for stableMs, or the mtime is stableMs old. */
   private schedule(path: string, fp: Fingerprint, since: number): void {
-    const stableMs = this.deps.config().import.stableMs;
+    const stableMs = this.fo.settings().stableMs;
     const now = this.now();
     const wait = Math.max(0, Math.min(since + stableMs - now, fp.mtimeMs + stableMs - now));
     const timer = setTimeout(() => void this.checkStable(path), wait);
     this.pending.set(path, { fp, since, timer });
-    importPending.set(this.pending.size + this.queue.size);
+    this.countPending();
   }
 
   private async checkStable(path: string): Promise<void> {
@@ -287,7 +323,7 @@ export class ImportWatcher extends EventEmitter<ImportWatcherEvents> {
     }
     if (this.pending.get(path) !== p) return; // re-observed meanwhile
     if (!sameFingerprint(fp, p.fp)) return this.schedule(path, fp, this.now());
-    const stableMs = this.deps.config().import.stableMs;
+    const stableMs = this.fo.settings().stableMs;
     const now = this.now();
     if (now - p.since < stableMs && now - fp.mtimeMs < stableMs) return this.schedule(path, fp, p.since);
     this.pending.delete(path);
@@ -301,15 +337,15 @@ export class ImportWatcher extends EventEmitter<ImportWatcherEvents> {
     this.queue.delete(path);
     clearTimeout(this.retryTimers.get(path));
     this.retryTimers.delete(path);
-    importPending.set(this.pending.size + this.queue.size);
+    this.countPending();
     const s = this.state.get(path);
     if (!s) return;
-    this.tombstones.set(`${s.dev}:${s.ino}`, { path, state: s, expires: this.now() + (this.opts.renameGraceMs ?? 600_000) });
+    this.tombstones.set(`${s.dev}:${s.ino}`, { path, state: s, expires: this.now() + (this.fo.renameGraceMs ?? 600_000) });
     await this.state.delete(path);
-    importTracked.set(this.state.map.size);
-    await this.records.clearFileRecord(fileRecordRef(path), path).catch(() => {});
-    this.deps.logger.info({ file: path }, 'import: file removed; forgotten');
-    this.emit('forgotten', { file: path });
+    this.metrics.tracked(this.state.map.size);
+    await this.fo.onForgotten?.(path).catch(() => {});
+    this.log.info({ file: path }, `${this.p}: file removed; forgotten`);
+    this.fire('forgotten', { file: path });
   }
 
   private pruneTombstones(): void {
@@ -322,7 +358,7 @@ export class ImportWatcher extends EventEmitter<ImportWatcherEvents> {
   private enqueue(path: string, fp: Fingerprint): void {
     if (this.closed) return;
     this.queue.set(path, fp);
-    importPending.set(this.pending.size + this.queue.size);
+    this.countPending();
     this.pump();
   }
 
@@ -332,9 +368,9 @@ export class ImportWatcher extends EventEmitter<ImportWatcherEvents> {
     if (next.done) return;
     const [path, fp] = next.value;
     this.queue.delete(path);
-    importPending.set(this.pending.size + this.queue.size);
+    this.countPending();
     this.running = this.process(path, fp)
-      .catch((e) => this.deps.logger.error({ file: path, err: describeError(e) }, 'import: unexpected failure'))
+      .catch((e) => this.log.error({ file: path, err: describeError(e) }, `${this.p}: unexpected failure`))
       .finally(() => {
         this.running = undefined;
         this.current = undefined;
@@ -366,15 +402,11 @@ export class ImportWatcher extends EventEmitter<ImportWatcherEvents> {
     this.tombstones.delete(`${fp.dev}:${fp.ino}`);
     await this.state.set(path, { ...prev, ...fp });
     if (!alias && this.state.get(from)) await this.state.delete(from);
-    importTracked.set(this.state.map.size);
-    importFiles.inc({ result: 'renamed' });
-    this.deps.logger.info({ from, to: path, result: prev.result }, alias ? 'import: same file under a second name; not imported again' : 'import: file renamed; not imported again');
-    this.emit('renamed', { from, to: path, alias });
+    this.metrics.tracked(this.state.map.size);
+    this.metrics.file('renamed');
+    this.log.info({ from, to: path, result: prev.result }, alias ? `${this.p}: same file under a second name; not imported again` : `${this.p}: file renamed; not imported again`);
+    this.fire('renamed', { from, to: path, alias });
     return true;
-  }
-
-  private retryDelay(failures: number): number {
-    return backoffDelay(failures, { initialMs: this.opts.retryBaseMs ?? 5000, maxMs: RETRY_MAX_MS });
   }
 
   private async process(path: string, fp: Fingerprint): Promise<void> {
@@ -392,50 +424,45 @@ export class ImportWatcher extends EventEmitter<ImportWatcherEvents> {
     this.current = { path, abort };
     const prev = this.state.get(path);
     const failures = (prev && sameFingerprint(prev, fp) && prev.result === 'retry' ? prev.failures ?? 0 : 0) + 1;
-    const retryAt = this.now() + this.retryDelay(failures);
-    this.deps.logger.info({ file: path, size: fp.size }, 'import: importing');
-    this.emit('start', { file: path });
-    const { mirror, rescanMs: _r, renameGraceMs: _g, retryBaseMs: _b, ...importOpts } = this.opts;
-    const result = await importFile(path, this.deps, {
-      ...importOpts,
-      mirror,
-      signal: abort.signal,
-      onBlob: (e) => this.emit('blob', { ...e, file: path }),
-      retryAt: () => retryAt,
-    });
+    const retryAt = this.now() + backoffDelay(failures, this.fo.retry?.() ?? DEFAULT_RETRY);
+    this.log.info({ file: path, size: fp.size }, `${this.p}: importing`);
+    this.fire('start', { file: path });
+    const result = await this.fo.importFile(path, { signal: abort.signal, retryAt });
     if (this.closed && abort.signal.aborted) return; // shutdown: nothing recorded, re-imported at the next start
-    const err = result.error;
-    const outcome = result.ok ? 'imported' : err?.transient ? 'retry' : 'error';
+    const o = this.fo.outcomeOf(result);
+    const err = o.error;
+    const outcome = o.ok ? 'imported' : err?.transient ? 'retry' : 'error';
     const s: FileState = {
       ...fp,
       result: outcome,
-      digests: result.images.map((i) => i.digest),
-      refs: result.refs,
+      digests: o.digests,
+      refs: o.refs,
       at: new Date(this.now()).toISOString(),
       ...(err ? { error: `[${err.code}] ${err.message}` } : {}),
       ...(outcome === 'retry' ? { retryAt, failures } : {}),
     };
     await this.state.set(path, s);
-    importTracked.set(this.state.map.size);
-    importFiles.inc({ result: outcome });
-    if (result.ok) {
-      this.deps.logger.info(importSummary(result), result.blocked.length ? 'import: imported, except what block rules refuse' : 'import: imported');
-      this.emit('imported', result);
-    } else {
-      this.deps.logger[outcome === 'retry' ? 'warn' : 'error'](
-        { file: path, code: err?.code, err: err?.message, hint: err?.hint, refs: result.refs, ...(outcome === 'retry' ? { retryAt: new Date(retryAt).toISOString() } : {}) },
-        outcome === 'retry' ? 'import: failed; will retry' : 'import: failed; the file is retried once it changes',
-      );
-      if (outcome === 'retry') {
-        clearTimeout(this.retryTimers.get(path));
-        const t = setTimeout(() => {
-          this.retryTimers.delete(path);
-          void this.touch(path);
-        }, Math.max(0, retryAt - this.now()));
-        t.unref?.();
-        this.retryTimers.set(path, t);
-      }
-      this.emit('failed', result);
+    this.metrics.tracked(this.state.map.size);
+    this.metrics.file(outcome);
+    if (o.ok) {
+      const line = this.fo.summaryOf?.(result);
+      this.log.info(line?.fields ?? { file: path, refs: o.refs, digests: o.digests }, line?.msg ?? `${this.p}: imported`);
+      this.fire('imported', result);
+      return;
     }
+    this.log[outcome === 'retry' ? 'warn' : 'error'](
+      { file: path, code: err?.code, err: err?.message, hint: err?.hint, refs: o.refs, ...(outcome === 'retry' ? { retryAt: new Date(retryAt).toISOString() } : {}) },
+      outcome === 'retry' ? `${this.p}: failed; will retry` : `${this.p}: failed; the file is retried once it changes`,
+    );
+    if (outcome === 'retry') {
+      clearTimeout(this.retryTimers.get(path));
+      const t = setTimeout(() => {
+        this.retryTimers.delete(path);
+        void this.touch(path);
+      }, Math.max(0, retryAt - this.now()));
+      t.unref?.();
+      this.retryTimers.set(path, t);
+    }
+    this.fire('failed', result);
   }
 }

@@ -13,19 +13,19 @@ export const IMPORT_ERROR_TABLE = defineErrors('IMPORT', {
   NOT_AN_ARCHIVE: {
     transient: false,
     status: 422,
-    meaning: 'the file is not a tar archive, plain or gzip-compressed',
-    hint: 'drop a tar (or tar.gz) made by `docker save` or `skopeo copy ... docker-archive:|oci-archive:`',
+    meaning: 'the file is not a tar archive, plain, gzip- or zstd-compressed',
+    hint: 'drop a tar (or tar.gz / tar.zst) made by `docker save` or `skopeo copy ... docker-archive:|oci-archive:`',
   },
   UNSUPPORTED_COMPRESSION: {
     transient: false,
     status: 422,
-    meaning: 'the archive is compressed with something other than gzip (zstd, xz, bzip2)',
-    hint: 'only plain and gzip-compressed archives are read; decompress it (e.g. `zstd -d`, `xz -d`) or re-compress with gzip',
+    meaning: 'the archive is compressed with something other than gzip or zstd (xz, bzip2), or is a zstd frame asking for a window over 128 MiB',
+    hint: 'only plain, gzip- and zstd-compressed archives are read; decompress it (e.g. `xz -d`) or re-compress with gzip or zstd (without --long over 27)',
   },
   TRUNCATED: {
     transient: false,
     status: 422,
-    meaning: 'the archive (or its gzip stream) ends early',
+    meaning: 'the archive (or its gzip / zstd stream) ends early',
     hint: 'the archive ends early (interrupted copy or save?); write it again, ideally under a temporary name renamed into place when done',
   },
   CORRUPT: {
