@@ -11,7 +11,7 @@
  * recomputed, a few times. The RBAC this needs is `get` and `patch` on nodes,
  * nothing else (deploy/components/agent).
  */
-import { coreApiWithDeadline, type KubeClient } from '../kube/index.js';
+import { coreApiWithDeadline, describeApiError, statusCodeOf, type KubeClient } from '../kube/index.js';
 import { describeError, isFerryError } from '../errors.js';
 import { AGENT_ERROR_TABLE as E } from './errors.js';
 
@@ -54,27 +54,6 @@ export function taintRemovalPatch(taints: readonly TaintEntry[] | undefined, key
   ]);
 }
 
-/** An ApiException's HTTP status (client-node carries it as `code`), else undefined. */
-function statusOf(e: unknown): number | undefined {
-  const code = (e as { code?: unknown } | null)?.code;
-  return typeof code === 'number' ? code : undefined;
-}
-
-/** The API server's own message of a failed call, never headers. */
-function apiMessage(e: unknown): string {
-  const status = statusOf(e);
-  if (status === undefined) return describeError(e);
-  let body = (e as { body?: unknown }).body;
-  if (typeof body === 'string') {
-    try {
-      body = JSON.parse(body) as unknown;
-    } catch {
-      /* plain text */
-    }
-  }
-  const message = typeof body === 'object' && body !== null ? (body as { message?: unknown }).message : body;
-  return `HTTP ${status}${typeof message === 'string' && message ? `: ${message.slice(0, 300)}` : ''}`;
-}
 
 export function nodeObjectClient(kube: KubeClient, nodeName: string, opts: NodeObjectOptions = {}): NodeObjectClient {
   const core = coreApiWithDeadline(kube, { timeoutMs: opts.timeoutMs ?? 10_000 });
@@ -88,8 +67,8 @@ export function nodeObjectClient(kube: KubeClient, nodeName: string, opts: NodeO
     try {
       return await core.readNode({ name: nodeName });
     } catch (e) {
-      if (statusOf(e) === 404) throw notFound();
-      throw E.create('NODE_UNREADABLE', `cannot read node ${nodeName}: ${apiMessage(e)}`, { cause: e, details: { node: nodeName } });
+      if (statusCodeOf(e) === 404) throw notFound();
+      throw E.create('NODE_UNREADABLE', `cannot read node ${nodeName}: ${describeApiError(e)}`, { cause: e, details: { node: nodeName } });
     }
   };
 
@@ -114,15 +93,15 @@ export function nodeObjectClient(kube: KubeClient, nodeName: string, opts: NodeO
           await core.patchNode({ name: nodeName, body: patch }, jsonPatch);
           return 'removed';
         } catch (e) {
-          const status = statusOf(e);
+          const status = statusCodeOf(e);
           // 422: a `test` failed (the taints changed since the read); 409: a write conflict. Read again.
           if (status === 422 || status === 409) {
-            last = apiMessage(e);
+            last = describeApiError(e);
             continue;
           }
           if (status === 404) throw notFound();
           const hint = status === 403 ? 'the agent ServiceAccount may not patch nodes: bind it to ClusterRole ferry-agent (deploy/components/agent), which grants nodes get and patch' : undefined;
-          throw E.create('TAINT_FAILED', `cannot remove taint ${key} from node ${nodeName}: ${apiMessage(e)}`, {
+          throw E.create('TAINT_FAILED', `cannot remove taint ${key} from node ${nodeName}: ${describeApiError(e)}`, {
             cause: e,
             ...(hint ? { hint } : {}),
             details: { node: nodeName, key },

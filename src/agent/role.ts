@@ -76,8 +76,9 @@ export async function startAgent(ctx: RoleContext, opts: AgentOptions = {}): Pro
   let workloadImages: WorkloadImageUse[] = [];
   const saidSkipped = new Set<string>();
 
+  const nodeStates = new NodeStateStore(ctx.connection, ctx.config().queue.prefix);
   const publisher = new NodeStatePublisher({
-    store: new NodeStateStore(ctx.connection, ctx.config().queue.prefix),
+    store: nodeStates,
     build: () => state(),
     logger,
     debounceMs: opts.debounceMs,
@@ -207,6 +208,9 @@ export async function startAgent(ctx: RoleContext, opts: AgentOptions = {}): Pro
     replan();
     prepuller.resync();
     await publisher.publishNow();
+    // Any agent forgets nodes gone for a day (a scaled-down pool), so GET /api/nodes does not list them forever.
+    const gone = await nodeStates.removeStale().catch(() => []);
+    if (gone.length) logger.info({ nodes: gone }, 'agent: forgot nodes whose agent has not reported for a day');
   };
   const scheduleResync = () => {
     if (closed) return;

@@ -11,3 +11,4 @@ export { criAuthFor } from './auth.js';
 export { criErrorFrom, GRPC_STATUS, type GrpcFailure, type CallContext } from './grpc-status.js';
 export { classifyPullFailure, type PullFailureReason, type PullFailureCase } from './pull-failure.js';
 export { CRI_ERROR_TABLE, CRI_ERROR_CODES, TYPICAL_CRI_SOCKETS, type CriErrorKind } from './errors.js';
+export { unixSocketTarget } from './socket-target.js';

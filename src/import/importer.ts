@@ -11,7 +11,7 @@ import type { FerryError } from '../errors.js';
 import type { ImageStore } from '../queue/index.js';
 import { blockRuleFor } from '../policy/index.js';
 import { parseReference, repositoryOf, toMirrorReference } from '../reference/index.js';
-import { openArchive, type Archive, type Compression, planDocker, asImportFailure, importError, fileRecordRef, planOci, type ArchiveFormat, type Plan, type PlannedImage } from '../archive/index.js';
+import { detectFormat, openArchive, type Archive, type Compression, planDocker, asImportFailure, importError, fileRecordRef, planOci, type ArchiveFormat, type Plan, type PlannedImage } from '../archive/index.js';
 import { importBlobs, importBytes, importDuration } from './metrics.js';
 import { pushPlan, type BlobEvent, type LayerCache, type MirrorClient, type PushTarget } from './push.js';
 import { ImportRecords, type RecordTarget } from './records.js';
@@ -96,16 +96,6 @@ export function redisLayerCache(redis: Redis, prefix: string): LayerCache {
       await redis.hset(key, diffId, JSON.stringify(blob));
     },
   };
-}
-
-export function detectFormat(archive: Archive): ArchiveFormat {
-  const idx = archive.index;
-  const oci = idx.has('index.json');
-  const docker = idx.has('manifest.json');
-  // docker >= 25 `docker save` writes both: the OCI side keeps digests, so it wins
-  if (oci && (idx.has('oci-layout') || !docker)) return 'oci-archive';
-  if (docker) return 'docker-archive';
-  throw importError('UNKNOWN_FORMAT', 'tar has neither manifest.json (docker-archive) nor index.json + oci-layout (oci-archive) at its root');
 }
 
 function sameFile(a: { size: number; mtimeMs: number; ino: number }, b: { size: number; mtimeMs: number; ino: number }): boolean {

@@ -21,9 +21,9 @@
 import { EventEmitter } from 'node:events';
 import { randomUUID } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
-import type { CoreV1Api, Informer, ObjectCache, V1Pod, V1PodList, Watch } from '@kubernetes/client-node';
+import type { CoreV1Api, Informer, ObjectCache, V1Pod, V1PodList } from '@kubernetes/client-node';
 import { backoffDelay } from '../async/index.js';
-import { coreApiWithDeadline, type KubeClient } from '../kube/index.js';
+import { coreApiWithDeadline, guardedWatch, type KubeClient } from '../kube/index.js';
 import type { Logger } from '../observability/index.js';
 import type { MirrorOptions } from '../reference/index.js';
 import { trackers, updateSeconds, watchErrors } from './metrics.js';
@@ -210,21 +210,7 @@ export class PodTracker extends EventEmitter<PodTrackerEvents> {
     const current = () => gen === this.generation && !this.closed;
     const { k8s, config } = this.opts.kube;
     const watch = new k8s.Watch(config);
-    // client-node re-watches from callbacks nobody awaits: a watch that cannot start (credentials an exec
-    // plugin fails to refresh) would be an unhandled rejection, the process's end. Here it is a watch error.
-    // And it watches after a list even when stopped meanwhile: a stale informer starts none.
-    const guarded: Pick<Watch, 'watch'> = {
-      watch: async (path, params, callback, done) => {
-        if (!current()) return new AbortController();
-        try {
-          return await watch.watch(path, params, callback, done);
-        } catch (e) {
-          done(e);
-          return new AbortController();
-        }
-      },
-    };
-    const informer = new k8s.ListWatch<V1Pod>(PODS_PATH, guarded as Watch, () => this.listPods(gen), false);
+    const informer = new k8s.ListWatch<V1Pod>(PODS_PATH, guardedWatch(watch, current), () => this.listPods(gen), false);
     informer.on('add', (pod) => current() && this.onPod(pod));
     informer.on('update', (pod) => current() && this.onPod(pod));
     informer.on('delete', (pod) => current() && this.onDelete(pod));

@@ -39,29 +39,6 @@ export interface EventSink {
   bump(namespace: string, name: string, count: number, lastTimestamp: Date): Promise<void>;
 }
 
-/** The HTTP status of what a sink threw (client-node's ApiException carries it as `code`). */
-export function statusOf(e: unknown): number | undefined {
-  const o = e as { status?: unknown; code?: unknown } | undefined;
-  if (typeof o?.status === 'number') return o.status;
-  if (typeof o?.code === 'number') return o.code;
-  return undefined;
-}
-
-/** One line about a failed write: the status and the API's own message, never request headers. */
-export function describeSinkError(e: unknown): string {
-  const status = statusOf(e);
-  if (status === undefined) return e instanceof Error ? e.message : String(e);
-  let body = (e as { body?: unknown }).body;
-  if (typeof body === 'string') {
-    try {
-      body = JSON.parse(body) as unknown;
-    } catch {
-      /* plain text */
-    }
-  }
-  const message = typeof body === 'object' && body !== null ? (body as { message?: unknown }).message : body;
-  return `HTTP ${status}${typeof message === 'string' && message ? `: ${message.slice(0, 300)}` : ''}`;
-}
 
 const MAX_RESPONSE_BYTES = 1 << 20;
 

@@ -21,7 +21,8 @@ import { hostname } from 'node:os';
 import type { Logger } from 'pino';
 import { EventCache, TokenBucket, truncateMessage, type EventEntry, type RecordedEvent } from './event-cache.js';
 import type { KubeClient } from './client.js';
-import { describeSinkError, kubeEventSink, statusOf, type EventSink } from './event-sink.js';
+import { describeApiError, statusCodeOf } from './api-calls.js';
+import { kubeEventSink, type EventSink } from './event-sink.js';
 import { eventsDropped, eventsWritten } from './metrics.js';
 
 export interface EventRecorderOptions {
@@ -191,7 +192,7 @@ export class EventRecorder implements EventRecorderLike {
         try {
           await this.sink.bump(event.namespace, entry.name!, count, new Date(entry.lastAt));
         } catch (e) {
-          if (statusOf(e) !== 404) throw e;
+          if (statusCodeOf(e) !== 404) throw e;
           entry.created = false; // expired on the server: create it again, count and all
           await this.create(entry, count);
         }
@@ -202,7 +203,7 @@ export class EventRecorder implements EventRecorderLike {
       eventsWritten.inc({ reason: event.reason, type: event.type }, sending);
       return 'ok';
     } catch (e) {
-      const status = statusOf(e);
+      const status = statusCodeOf(e);
       const retry = status === undefined || status === 429 || status >= 500;
       if (retry && !entry.evicted) entry.pending += sending;
       else eventsDropped.inc({ cause: retry ? 'overflow' : 'rejected' }, sending);
@@ -232,7 +233,7 @@ export class EventRecorder implements EventRecorderLike {
         instance: this.instance,
       });
     } catch (e) {
-      if (statusOf(e) !== 409) throw e;
+      if (statusCodeOf(e) !== 409) throw e;
       await this.sink.bump(event.namespace, entry.name, count, new Date(entry.lastAt));
     }
     entry.created = true;
@@ -242,12 +243,12 @@ export class EventRecorder implements EventRecorderLike {
     this.errorsSinceLog++;
     const now = this.now();
     if (now - this.lastErrorLogAt < this.intervalMs) return;
-    const status = statusOf(e);
+    const status = statusCodeOf(e);
     this.logger.warn(
       {
         verb,
         status,
-        err: describeSinkError(e),
+        err: describeApiError(e),
         ...(event ? { reason: event.reason, namespace: event.namespace, object: `${event.involvedObject.kind}/${event.involvedObject.name}` } : {}),
         errors: this.errorsSinceLog,
         ...(status === 403 ? { hint: 'grant ferry\'s service account "create" and "patch" on core "events" (deploy/ RBAC)' } : {}),

@@ -15,6 +15,7 @@
  * (`problems`) names the Secret, never its content.
  */
 import type { KubeClient } from './client.js';
+import { statusCodeOf } from './api-calls.js';
 
 export interface PullCredentials {
   username: string;
@@ -101,11 +102,6 @@ export function parsePullSecret(secret: { type?: string; data?: Record<string, s
   return { auths };
 }
 
-/** An ApiException's status (404, 403...), or undefined for anything else (network, no cluster). */
-const statusOf = (e: unknown): number | undefined => {
-  const code = (e as { code?: unknown } | null)?.code;
-  return typeof code === 'number' ? code : undefined;
-};
 
 export class PullSecrets {
   private readonly cache = new Map<string, { parsed: Parsed; until: number }>();
@@ -164,7 +160,7 @@ export class PullSecrets {
     try {
       parsed = parsePullSecret(await kube.core.readNamespacedSecret({ name, namespace }));
     } catch (e) {
-      const status = statusOf(e);
+      const status = statusCodeOf(e);
       if (status === 404) parsed = { problem: 'not found' };
       else if (status === 403) parsed = { problem: 'forbidden: the worker needs `secrets get` (deploy/components/credentials-from-pods)' };
       else {

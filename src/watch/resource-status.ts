@@ -13,7 +13,7 @@ import type { EventRecorderLike, KubeClient } from '../kube/index.js';
 import { IMAGE_WATCH_API_VERSION, IMAGE_WATCH_GROUP, IMAGE_WATCH_KIND, IMAGE_WATCH_PLURAL, IMAGE_WATCH_VERSION } from './image-watch-crd.js';
 import type { ImageWatchObject } from './image-watch-object.js';
 import { buildStatus, invalidStatus, statusChanged, type ImageWatchStatus } from './image-watch-status.js';
-import { statusCodeOf } from './resource-watches.js';
+import { statusCodeOf } from '../kube/index.js';
 import type { HeldEntry, WatchStatus } from './state.js';
 import type { PollReport } from './watcher.js';
 

@@ -14,7 +14,7 @@
 import type { Informer, KubernetesObject } from '@kubernetes/client-node';
 import type { Logger } from 'pino';
 import { backoffDelay } from '../async/index.js';
-import type { KubeClient } from '../kube/index.js';
+import { statusCodeOf, withDeadline, type KubeClient } from '../kube/index.js';
 import type { ResourceWatch } from './definition.js';
 import { IMAGE_WATCH_GROUP, IMAGE_WATCH_PLURAL, IMAGE_WATCH_VERSION } from './image-watch-crd.js';
 import { imageWatchId, parseImageWatch, type ImageWatchObject } from './image-watch-object.js';
@@ -49,21 +49,6 @@ interface Entry {
   watch: ResourceWatch | undefined;
   /** What a change is compared on: spec, generation, uid. */
   key: string;
-}
-
-export function statusCodeOf(e: unknown): number | undefined {
-  const o = e as { code?: unknown; statusCode?: unknown; status?: unknown } | null;
-  for (const v of [o?.code, o?.statusCode, o?.status]) if (typeof v === 'number') return v;
-  return undefined;
-}
-
-function withDeadline<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const deadline = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`${what}: the Kubernetes API did not answer within ${ms} ms`)), ms);
-    timer.unref();
-  });
-  return Promise.race([p, deadline]).finally(() => clearTimeout(timer));
 }
 
 export class ImageWatchSource {

@@ -9,9 +9,9 @@
  * holds, so the owner can drop what the cluster lost while no watch ran.
  */
 import { EventEmitter } from 'node:events';
-import type { AppsV1Api, Informer, KubernetesListObject, KubernetesObject, ObjectCache, Watch } from '@kubernetes/client-node';
+import type { AppsV1Api, Informer, KubernetesListObject, KubernetesObject, ObjectCache } from '@kubernetes/client-node';
 import { backoffDelay } from '../async/index.js';
-import type { KubeClient } from '../kube/index.js';
+import { guardedWatch, statusCodeOf, withDeadline, type KubeClient } from '../kube/index.js';
 import type { WorkloadKind } from './types.js';
 
 const RESTART_CAP_MS = 30_000;
@@ -46,21 +46,6 @@ export interface KindWatchEvents {
   listed: [ReadonlySet<string>];
   /** The list or watch failed; a restart (with a relist) follows after `retryInMs`. */
   failed: [err: unknown, retry: { retryInMs: number; status: number | undefined }];
-}
-
-function statusOf(e: unknown): number | undefined {
-  const o = e as { code?: unknown; statusCode?: unknown } | null;
-  for (const v of [o?.code, o?.statusCode]) if (typeof v === 'number') return v;
-  return undefined;
-}
-
-function withDeadline<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const deadline = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`${what}: the Kubernetes API did not answer within ${ms} ms`)), ms);
-    timer.unref();
-  });
-  return Promise.race([p, deadline]).finally(() => clearTimeout(timer));
 }
 
 export class KindWatch extends EventEmitter<KindWatchEvents> {
@@ -104,20 +89,7 @@ export class KindWatch extends EventEmitter<KindWatchEvents> {
     const current = () => gen === this.generation && !this.closed;
     const { k8s, config } = this.opts.kube;
     const watch = new k8s.Watch(config);
-    // client-node re-watches from callbacks nobody awaits (a throw there would be an unhandled rejection),
-    // and watches after a list even when stopped meanwhile: a stale informer starts none.
-    const guarded: Pick<Watch, 'watch'> = {
-      watch: async (path, params, callback, done) => {
-        if (!current()) return new AbortController();
-        try {
-          return await watch.watch(path, params, callback, done);
-        } catch (e) {
-          done(e);
-          return new AbortController();
-        }
-      },
-    };
-    const informer = new k8s.ListWatch<KubernetesObject>(KIND_API[this.opts.kind].path, guarded as Watch, () => this.list(gen), false);
+    const informer = new k8s.ListWatch<KubernetesObject>(KIND_API[this.opts.kind].path, guardedWatch(watch, current), () => this.list(gen), false);
     informer.on('add', (o) => current() && this.emit('put', o));
     informer.on('update', (o) => current() && this.emit('put', o));
     informer.on('delete', (o) => current() && this.emit('drop', o));
@@ -153,7 +125,7 @@ export class KindWatch extends EventEmitter<KindWatchEvents> {
           cont = page.metadata?._continue || undefined;
         } while (cont);
       } catch (e) {
-        if (statusOf(e) === 410 && limit !== undefined) {
+        if (statusCodeOf(e) === 410 && limit !== undefined) {
           limit = undefined;
           continue;
         }
@@ -175,7 +147,7 @@ export class KindWatch extends EventEmitter<KindWatchEvents> {
     clearTimeout(this.restartTimer);
     this.restartTimer = setTimeout(() => this.restart(), delay);
     this.restartTimer.unref();
-    this.emit('failed', err, { retryInMs: delay, status: statusOf(err) });
+    this.emit('failed', err, { retryInMs: delay, status: statusCodeOf(err) });
   }
 
   private restart(): void {

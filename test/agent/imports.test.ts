@@ -10,11 +10,11 @@ import { copyFileSync, existsSync, readFileSync, renameSync, rmSync, writeFileSy
 import { join } from 'node:path';
 import { connectCri } from '../../src/cri/index.js';
 import type { NodeState } from '../../src/nodes/index.js';
-import { containerdSkipReason } from '../support/containerd.js';
+import { containerdUnavailable } from '../support/containerd.js';
 import { startRegistry } from '../support/registry.js';
 import { ctrImages, layoutWith, runAgent, skopeo, startAgentEnv, type AgentEnv } from './fixtures/env.js';
 
-const skip = containerdSkipReason();
+const skip = await containerdUnavailable();
 let env: AgentEnv;
 if (!skip) {
   env = await startAgentEnv();

@@ -11,11 +11,11 @@ import { join } from 'node:path';
 import { connectCri } from '../../src/cri/index.js';
 import { InUseStore } from '../../src/in-use/index.js';
 import { WorkloadStore } from '../../src/workloads/store.js';
-import { containerdSkipReason } from '../support/containerd.js';
+import { containerdUnavailable } from '../support/containerd.js';
 import { NODE_TYPE, nodeObject, startKubeApi } from '../support/kube-api.js';
 import { ctrImages, fileConfig, pushToMirror, runAgent, startAgentEnv, type AgentEnv } from './fixtures/env.js';
 
-const skip = containerdSkipReason();
+const skip = await containerdUnavailable();
 let env: AgentEnv;
 if (!skip) {
   env = await startAgentEnv();

@@ -13,11 +13,11 @@ import { promisify } from 'node:util';
 import { createHash } from 'node:crypto';
 import { connectContainerd, CONTAINERD_ERROR_CODES, type ContainerdImages } from '../../src/containerd/index.js';
 import { buildImage, buildIndex } from '../support/images.js';
-import { containerdSkipReason, startContainerd, type TestContainerd } from '../support/containerd.js';
+import { containerdUnavailable, startContainerd, type TestContainerd } from '../support/containerd.js';
 import { dockerArchive, gzipFile, ociArchive } from '../import/fixtures/helpers.js';
 
 const run = promisify(execFile);
-const skip = containerdSkipReason();
+const skip = await containerdUnavailable();
 const zstdSkip = await run('zstd', ['--version']).then(
   () => undefined,
   () => 'the zstd CLI is not installed (it makes the zstd archives of this test)',

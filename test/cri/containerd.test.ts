@@ -13,11 +13,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { resolveConfig } from '../../src/config/index.js';
 import { CRI_ERROR_CODES, connectCri, criAuthFor, type CriImageService } from '../../src/cri/index.js';
-import { containerdSkipReason, startContainerd, type TestContainerd } from '../support/containerd.js';
+import { containerdUnavailable, startContainerd, type TestContainerd } from '../support/containerd.js';
 import { buildImage, inspectRaw, pushImage } from '../support/images.js';
 import { startRegistry, type TestRegistry } from '../support/registry.js';
 
-const skip = containerdSkipReason();
+const skip = await containerdUnavailable();
 const USER = 'puller';
 const PW = 'pull-pw-123';
 

@@ -74,6 +74,32 @@ disabled_plugins = ["io.containerd.snapshotter.v1.aufs", "io.containerd.snapshot
 `;
 }
 
+let probe: Promise<string | undefined> | undefined;
+
+/**
+ * containerdSkipReason(), and if that has none, whether containerd and its
+ * CRI plugin really start here (once per process: a start and a stop, ~1 s).
+ * Some environments run containerd but not its CRI plugin (no overlayfs, a
+ * kernel or sandbox without the mounts it needs): the tests then skip with
+ * what containerd said, never pass silently.
+ */
+export function containerdUnavailable(): Promise<string | undefined> {
+  probe ??= (async () => {
+    const reason = containerdSkipReason();
+    if (reason) return reason;
+    try {
+      const c = await startContainerd();
+      await c.stop();
+      return undefined;
+    } catch (e) {
+      const lines = (e as Error).message.split('\n');
+      const why = lines.find((l) => /level=(error|fatal)/.test(l)) ?? lines[0];
+      return `containerd or its CRI plugin does not start here: ${why}`;
+    }
+  })();
+  return probe;
+}
+
 /** Starts containerd and waits until its CRI plugin answers. Throws (with the log) if it cannot. */
 export async function startContainerd(): Promise<TestContainerd> {
   const reason = containerdSkipReason();
