@@ -66,7 +66,8 @@ t.test('the Nodes panel', async (t) => {
   t.match(await page.textContent(`${failed} td:first-child .ref`), 'quay.io/acme/<b>ml</b>:latest', 'markup in data is shown as text');
   t.equal(await page.$$eval('#nodes b', (b) => b.length), 0, '…and never parsed as HTML');
   t.match(await page.textContent('tr[data-detail="node-b"] tr[data-status="present"]'), /sha256:a1a1a1a1.*72\.4 MB/, 'a present image: short digest, size');
-  t.match(await page.textContent('tr[data-detail="node-b"] tr[data-file="broken.tar"] .err-code'), 'FERRY_ERR_CONTAINERD_ARCHIVE_INVALID', 'an import error with its code');
+  t.match(await page.textContent('tr[data-detail="node-b"] tr[data-status="pulling"]'), /ghcr\.io\/acme\/api:2\.4\.1.*named by a workload/, 'where an entry comes from, when not the config');
+  t.match(await page.textContent('tr[data-detail="node-b"] tr[data-file="broken.tar"] .err-code'), 'FERRY_ERR_CONTAINERD_BAD_ARCHIVE', 'an import error with its code');
 
   // node-a's agent finishes something; the panel follows on its refresh, with node-b still open.
   await page.click(`${row('node-a')} .node-toggle`);

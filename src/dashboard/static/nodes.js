@@ -6,6 +6,9 @@ import { getJson } from './api.js';
 import { $, el } from './dom.js';
 import { ago, countdown, formatBytes, nf, plural, shortDigest } from './format.js';
 
+/** Where a pre-pull entry comes from, when not the config's agent.prepull. */
+const SOURCE_NOTE = { 'in-use': 'from the in-use index', workload: 'named by a workload' };
+
 const NODES_REFRESH_MS = 10_000;
 const COLUMNS = 7;
 
@@ -103,7 +106,7 @@ function prepullTable(n) {
     el(
       'tr',
       { 'data-image': p.image, 'data-status': p.status },
-      el('td', {}, el('span', { class: 'ref', text: p.image }), el('span', { class: 'mirror-ref', title: p.ref, text: p.ref }), p.source === 'in-use' ? el('span', { class: 'node-sub', text: 'from the in-use index' }) : null),
+      el('td', {}, el('span', { class: 'ref', text: p.image }), el('span', { class: 'mirror-ref', title: p.ref, text: p.ref }), SOURCE_NOTE[p.source] ? el('span', { class: 'node-sub', text: SOURCE_NOTE[p.source] }) : null),
       el('td', {}, el('span', { class: `badge ${PREPULL_BADGE[p.status] ?? 'queued'}`, text: p.status }), p.attempts ? el('span', { class: 'node-sub', text: plural(p.attempts, 'failed attempt') }) : null),
       el('td', {}, p.digest ? el('code', { class: 'digest-text', title: p.digest, text: shortDigest(p.digest) }) : none('not present yet')),
       el('td', { class: 'size' }, p.bytes ? formatBytes(p.bytes) : '—'),

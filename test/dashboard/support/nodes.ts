@@ -35,7 +35,7 @@ export function sampleNodes(now = Date.now()): NodeState[] {
       taint: { key: 'ferry.io/images-not-ready', removed: false },
       prepull: [
         { image: 'docker.io/library/nginx:1.27', ref: `${MIRROR}/docker.io/library/nginx:1.27`, source: 'config', status: 'present', digest: d('a1'), bytes: 72_400_000, attempts: 0, pulledAt: iso(30_000) },
-        { image: 'ghcr.io/acme/api:2.4.1', ref: `${MIRROR}/ghcr.io/acme/api:2.4.1`, source: 'in-use', status: 'pulling', attempts: 0 },
+        { image: 'ghcr.io/acme/api:2.4.1', ref: `${MIRROR}/ghcr.io/acme/api:2.4.1`, source: 'workload', status: 'pulling', attempts: 0 },
         {
           image: 'quay.io/acme/<b>ml</b>:latest',
           ref: `${MIRROR}/quay.io/acme/ml:latest`,
@@ -46,7 +46,7 @@ export function sampleNodes(now = Date.now()): NodeState[] {
           retryAt: new Date(now + 90_000).toISOString(),
         },
       ],
-      imports: [{ file: 'broken.tar', status: 'error', size: 1024, images: [], digests: [], error: '[FERRY_ERR_CONTAINERD_ARCHIVE_INVALID] not a docker-archive or OCI layout', at: iso(60_000) }],
+      imports: [{ file: 'broken.tar', status: 'error', size: 1024, images: [], digests: [], error: '[FERRY_ERR_CONTAINERD_BAD_ARCHIVE] not a docker-archive or OCI layout', at: iso(60_000) }],
     },
     {
       node: 'node-c',
