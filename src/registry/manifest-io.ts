@@ -125,9 +125,14 @@ function checkReportedDigest(bytes: Buffer, reported: string | null, ctx: ErrorC
  */
 export async function pushManifest(transport: Transport, r: RegistryRef, ref: string, bytes: Buffer, mediaType: string, signal: AbortSignal): Promise<string> {
   if (bytes.length > MAX_MANIFEST_PUSH_BYTES) throw manifestTooLarge(bytes.length, MAX_MANIFEST_PUSH_BYTES, 'pushed', repoCtx(r, `PUT manifest ${ref}`));
+  return retryLinkReadRace(() => pushManifestOnce(transport, r, ref, bytes, mediaType, signal), signal);
+}
+
+/** `put()` (one manifest PUT), again after a link-read race (isLinkReadRace): every manifest PUT ferry makes goes through this. */
+export async function retryLinkReadRace<T>(put: () => Promise<T>, signal: AbortSignal): Promise<T> {
   for (let attempt = 0; ; attempt++) {
     try {
-      return await pushManifestOnce(transport, r, ref, bytes, mediaType, signal);
+      return await put();
     } catch (e) {
       if (attempt >= LINK_RACE_RETRIES || !isLinkReadRace(e) || signal.aborted) throw e;
       await sleep(100 * 3 ** attempt, undefined, { signal });

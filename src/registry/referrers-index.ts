@@ -20,7 +20,7 @@ import { pushScope } from './auth.js';
 import { registryError, repoCtx } from './errors.js';
 import type { Logger } from './logger.js';
 import { MAX_MANIFEST_PUSH_BYTES, MT, type Descriptor } from './manifest.js';
-import { fetchManifest } from './manifest-io.js';
+import { fetchManifest, retryLinkReadRace } from './manifest-io.js';
 import { manifestPath } from './paths.js';
 import type { Transport } from './transport/index.js';
 
@@ -92,19 +92,24 @@ export function updateFallbackIndex(transport: Transport, dst: Repo, subject: st
       if (bytes.length > MAX_MANIFEST_PUSH_BYTES) {
         throw registryError('MANIFEST_TOO_LARGE', `fallback referrers index ${tag} would exceed ${MAX_MANIFEST_PUSH_BYTES} bytes`, repoCtx(dst, `PUT manifest ${tag}`));
       }
-      const res = await transport.request({
-        host: dst.host,
-        repository: dst.repository,
-        method: 'PUT',
-        path: manifestPath(dst, tag),
-        headers: { 'Content-Type': MT.OCI_INDEX },
-        body: bytes,
-        scopes: [pushScope(dst.repository)],
-        what: 'manifest',
-        retry: true,
+      // its children may be PUT by another copy at this moment: the same link-read race as any index
+      const res = await retryLinkReadRace(
+        () =>
+          transport.request({
+            host: dst.host,
+            repository: dst.repository,
+            method: 'PUT',
+            path: manifestPath(dst, tag),
+            headers: { 'Content-Type': MT.OCI_INDEX },
+            body: bytes,
+            scopes: [pushScope(dst.repository)],
+            what: 'manifest',
+            retry: true,
+            signal,
+            op: `PUT manifest ${tag}`,
+          }),
         signal,
-        op: `PUT manifest ${tag}`,
-      });
+      );
       res.dispose();
       added = Math.max(added, missing.length);
       // another process may have written between our read and our PUT: look again

@@ -37,7 +37,7 @@ import { Progress } from './blobs.js';
 import type { CopyDeps } from './copy.js';
 import { registryError, repoCtx } from './errors.js';
 import { blobsOf, descriptorShapeProblem, isIndexType, MAX_MANIFEST_PUSH_BYTES, MAX_MANIFEST_READ_BYTES, MT, type Descriptor } from './manifest.js';
-import { fetchManifest, headManifest, listTags, manifestTooLarge, nextLink, type FetchedManifest, type ManifestInfo } from './manifest-io.js';
+import { fetchManifest, headManifest, listTags, manifestTooLarge, nextLink, retryLinkReadRace, type FetchedManifest, type ManifestInfo } from './manifest-io.js';
 import { checkDigest, checkRepository, digestProblem, manifestPath, tagProblem } from './paths.js';
 import type { RegistryRef } from './ref.js';
 import { updateFallbackIndex, type ReferrerDescriptor } from './referrers-index.js';
@@ -421,7 +421,8 @@ function pickDescriptor(d: ReferrerDescriptor, m: FetchedManifest, artifactType:
 
 /** PUT by `ref` (digest or cosign tag); true when the mirror answered `OCI-Subject` (it indexes referrers itself). */
 async function putReferrerManifest(deps: CopyDeps, dst: Repo, ref: string, m: FetchedManifest, signal: AbortSignal): Promise<boolean> {
-  const res = await deps.transport.request({
+  // Two copies of referrers sharing a blob (the empty config) race on its link file as image copies do.
+  const res = await retryLinkReadRace(() => deps.transport.request({
     host: dst.host,
     repository: dst.repository,
     method: 'PUT',
@@ -433,7 +434,7 @@ async function putReferrerManifest(deps: CopyDeps, dst: Repo, ref: string, m: Fe
     retry: true,
     signal,
     op: `PUT referrer manifest ${ref}`,
-  });
+  }), signal);
   res.dispose();
   return !!res.headers.get('oci-subject');
 }

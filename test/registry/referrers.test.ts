@@ -5,6 +5,7 @@ import { inspectRaw } from '../support/images.js';
 import { startRegistry, type TestRegistry } from '../support/registry.js';
 import { buildTestImages, pushTestImages, testConfig, type TestImages } from './support/fixtures.js';
 import { startReferrersProxy } from './support/referrers-proxy.js';
+import { startFaultProxy } from './support/faultproxy.js';
 import { updateFallbackIndex } from '../../src/registry/referrers-index.js';
 
 const OCI_MANIFEST = 'application/vnd.oci.image.manifest.v1+json';
@@ -168,6 +169,27 @@ t.test('artifactTypes: only the wanted type is copied', async (t) => {
   t.equal(res.copied, 1);
   const tags = await tagsOf(mirror.host, repo);
   t.same(tags, [tagOf(imgs.amd64.digest)], 'only the fallback index tag, no .sig');
+});
+
+t.test("a referrer manifest PUT the mirror answers with its link-read race (DIGEST_INVALID + MANIFEST_BLOB_UNKNOWN) is sent again", async (t) => {
+  const H = upstream.host;
+  const repo = 'linkrace/app';
+  const subject = { mediaType: OCI_MANIFEST, digest: imgs.amd64.digest, size: imgs.amd64.size };
+  const a = await pushArtifact(H, repo, { artifactType: 'application/vnd.example.a', content: 'race', subject });
+  await pushFallbackIndex(H, repo, subject.digest, [{ mediaType: a.mediaType, digest: a.digest, size: a.size, artifactType: a.artifactType }]);
+  const front = await startFaultProxy(mirror.host);
+  const e = engineFor();
+  t.teardown(async () => {
+    await e.close();
+    await front.stop();
+  });
+  // what docker-registry 2.8 answers when a concurrent copy rewrites the shared empty config's link file
+  const body = JSON.stringify({ errors: [{ code: 'DIGEST_INVALID', message: 'provided digest did not match uploaded content' }, { code: 'MANIFEST_BLOB_UNKNOWN', message: 'blob unknown to registry' }] });
+  front.rules.push({ method: 'PUT', path: new RegExp(`/manifests/${a.digest}$`), fault: { kind: 'status', status: 400, body }, times: 1 });
+  const r = await e.copyReferrers({ src: `${H}/${repo}`, dst: `${front.host}/${repo}`, digests: [subject.digest] });
+  t.same(r.found.map((f) => f.digest), [a.digest]);
+  t.same(front.log.filter((l) => l.startsWith('PUT ') && l.includes(`/manifests/${a.digest}`)).map((l) => l.endsWith('!status')), [true, false], 'refused once, then taken');
+  t.equal((await inspectRaw(`${mirror.host}/${repo}@${a.digest}`))?.digest, a.digest);
 });
 
 t.test('concurrent copies of two referrers of one subject: both in the fallback index', async (t) => {
