@@ -17,6 +17,7 @@ export const DEFAULTS: FerryConfig = {
     concurrency: 8,
     maxAttempts: 8,
     backoff: { initialMs: 1000, maxMs: 600_000 },
+    lockMs: 30_000,
   },
   copy: { platforms: ['linux/amd64', 'linux/arm64'], layerConcurrency: 4, requestsPerSecond: 0, timeoutMs: 30_000, referrers: true, referrerArtifactTypes: [], platformMode: 'auto' },
   watch: [],

@@ -129,6 +129,7 @@ export const CONFIG_SCHEMA = {
           additionalProperties: false,
           properties: { initialMs: positiveInt, maxMs: { type: 'integer', minimum: 1, maximum: 600000 } },
         },
+        lockMs: { type: 'integer', minimum: 5000 },
       },
     },
     copy: {

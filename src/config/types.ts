@@ -84,6 +84,12 @@ export interface QueueConfig {
   concurrency: number;
   maxAttempts: number;
   backoff: { initialMs: number; maxMs: number };
+  /**
+   * A copy job's lock in Redis, renewed every lockMs/2 while the copy runs. A
+   * worker that dies (SIGKILL, node lost) holds its jobs until the lock lapses;
+   * another worker's stalled check (every lockMs/2) then takes them over.
+   */
+  lockMs: number;
 }
 
 export interface CopyConfig {

@@ -10,7 +10,7 @@ const require = createRequire(import.meta.url);
 "use strict";
 export const validate = validate10;
 export default validate10;
-const schema11 = {"$id":"https://ferry.io/config.json","type":"object","additionalProperties":false,"properties":{"mirror":{"type":"object","additionalProperties":false,"properties":{"registry":{"type":"string","minLength":1},"insecure":{"type":"boolean"},"prefix":{"type":"string","pattern":"^([a-z0-9]+(?:(?:[._]|__|[-]+)[a-z0-9]+)*(/[a-z0-9]+(?:(?:[._]|__|[-]+)[a-z0-9]+)*)*)?$"}}},"rewrite":{"type":"object","additionalProperties":false,"properties":{"mode":{"enum":["off","mirrored","always","enforce"]},"pinDigest":{"type":"boolean"},"include":{"type":"array","items":{"type":"string"}},"exclude":{"type":"array","items":{"type":"string"}},"namespaces":{"type":"object","additionalProperties":{"enum":["off","mirrored","always","enforce"]}}}},"pullPolicy":{"type":"object","additionalProperties":false,"properties":{"default":{"enum":["Always","IfNotPresent","Never"]},"force":{"type":"boolean"},"allowOverride":{"type":"boolean"},"namespaces":{"type":"object","additionalProperties":{"enum":["Always","IfNotPresent","Never"]}}}},"block":{"type":"array","items":{"type":"object","additionalProperties":false,"required":["reason"],"properties":{"pattern":{"type":"string","minLength":1},"digest":{"type":"string","pattern":"^[a-z0-9]+(?:[.+_-][a-z0-9]+)*:[a-zA-Z0-9=_-]{32,}$"},"reason":{"type":"string","minLength":1}},"oneOf":[{"required":["pattern"]},{"required":["digest"]}]}},"verify":{"type":"array","items":{"type":"object","additionalProperties":false,"required":["pattern","keys","mode"],"properties":{"pattern":{"type":"string","minLength":1},"keys":{"type":"array","minItems":1,"items":{"type":"string","minLength":1}},"mode":{"enum":["enforce","warn"]}}}},"registries":{"type":"object","additionalProperties":{"type":"object","additionalProperties":false,"properties":{"endpoint":{"type":"string","pattern":"^https?://"},"credentialsFile":{"type":"string"},"username":{"type":"string"},"password":{"type":"string"},"insecure":{"type":"boolean"},"requestsPerSecond":{"type":"number","exclusiveMinimum":0,"description":"A fixed request rate for this registry (token bucket), on top of its adaptive concurrency gate"},"pullLimit":{"type":"object","additionalProperties":false,"description":"The pull budget ferry keeps: at most count manifest GETs per windowSeconds (HEADs and blobs do not count; the registry counts only pulls). Docker Hub default: count 100 anonymous, 200 with credentials, windowSeconds 21600 (each the default when left out); count 0 turns ferry's own count off. Live ratelimit-* headers always win","properties":{"count":{"type":"integer","minimum":0},"windowSeconds":{"type":"integer","minimum":1}}},"credentialsFromPods":{"type":"boolean"},"shareWith":{"type":"array","items":{"type":"string"}}}}},"queue":{"type":"object","additionalProperties":false,"properties":{"redisUrl":{"type":"string","pattern":"^(rediss?|redis\\+sentinel|rediss?\\+cluster)://"},"prefix":{"type":"string","pattern":"^([A-Za-z0-9_.-]+|[A-Za-z0-9_.-]*\\{[A-Za-z0-9_.-]+\\}[A-Za-z0-9_.-]*)$"},"concurrency":{"type":"integer","minimum":1},"maxAttempts":{"type":"integer","minimum":1},"backoff":{"type":"object","additionalProperties":false,"properties":{"initialMs":{"type":"integer","minimum":1},"maxMs":{"type":"integer","minimum":1,"maximum":600000}}}}},"copy":{"type":"object","additionalProperties":false,"properties":{"platforms":{"type":"array","items":{"type":"string","pattern":"^[a-z0-9_.-]+/[a-z0-9_.-]+(/[a-z0-9_.-]+)?$"}},"layerConcurrency":{"type":"integer","minimum":1},"requestsPerSecond":{"type":"number","minimum":0,"description":"A fixed request rate for every upstream (token bucket) on top of its adaptive gate; 0 (default) = the adaptive gate alone"},"timeoutMs":{"type":"integer","minimum":1},"referrers":{"type":"boolean"},"referrerArtifactTypes":{"type":"array","items":{"type":"string"}},"platformMode":{"enum":["auto","full","sparse","strip"]}}},"watch":{"type":"array","items":{"type":"object","additionalProperties":false,"required":["image","strategy","schedule"],"properties":{"id":{"type":"string","pattern":"^[A-Za-z0-9_.-]+$"},"image":{"type":"string","minLength":1},"tag":{"type":"string"},"strategy":{"enum":["digest","semver","newest","alphabetical"]},"constraint":{"type":"string"},"prerelease":{"type":"boolean"},"allowTags":{"type":"string"},"ignoreTags":{"type":"array","items":{"type":"string"}},"schedule":{"type":"string","minLength":1},"keep":{"type":"integer","minimum":0},"cacheBy":{"enum":["tag","digest"]},"alias":{"type":"string","pattern":"^[A-Za-z0-9_][A-Za-z0-9._-]{0,127}$"}}}},"import":{"type":"object","additionalProperties":false,"properties":{"dir":{"type":"string"},"stableMs":{"type":"integer","minimum":0}}},"agent":{"type":"object","additionalProperties":false,"properties":{"criSocket":{"type":"string","minLength":1},"containerdSocket":{"type":"string"},"namespace":{"type":"string","minLength":1},"snapshotter":{"type":"string","minLength":1},"prepull":{"type":"array","items":{"type":"object","additionalProperties":false,"required":["image"],"properties":{"image":{"type":"string","minLength":1},"nodeSelector":{"type":"object","additionalProperties":{"type":"string"}}}}},"pullConcurrency":{"type":"integer","minimum":1},"prepullInUse":{"type":"boolean"},"prepullWorkloads":{"type":"boolean"},"importDir":{"type":"string"},"stableMs":{"type":"integer","minimum":0},"stateFile":{"type":"string"},"startupTaint":{"type":"string"},"backoff":{"type":"object","additionalProperties":false,"properties":{"initialMs":{"type":"integer","minimum":1},"maxMs":{"type":"integer","minimum":1}}},"resyncMs":{"type":"integer","minimum":1}}},"webhook":{"type":"object","additionalProperties":false,"properties":{"port":{"type":"integer","minimum":0,"maximum":65535},"host":{"type":"string"},"certFile":{"type":"string"},"keyFile":{"type":"string"},"failClosed":{"type":"boolean"},"bodyLimit":{"type":"integer","minimum":1},"bufferLimit":{"type":"integer","minimum":1}}},"dashboard":{"type":"object","additionalProperties":false,"properties":{"port":{"type":"integer","minimum":0,"maximum":65535},"host":{"type":"string"},"token":{"type":"string"}}},"hooks":{"type":"object","additionalProperties":false,"properties":{"secret":{"type":"string"}}},"notify":{"type":"array","items":{"type":"object","additionalProperties":false,"required":["url"],"properties":{"url":{"type":"string","pattern":"^https?://"},"events":{"type":"array","minItems":1,"items":{"enum":["tagMoved","drifted","mirrored","error"]}},"secret":{"type":"string"}}}},"gc":{"type":"object","additionalProperties":false,"properties":{"enabled":{"type":"boolean"},"unusedFor":{"type":"string","pattern":"^([0-9]+(\\.[0-9]+)?(ms|s|m|h|d))+$"},"schedule":{"type":"string","minLength":1},"dryRun":{"type":"boolean"},"keepUnusedFor":{"type":"string","pattern":"^([0-9]+(\\.[0-9]+)?(ms|s|m|h|d))+$"}}},"refresh":{"type":"object","additionalProperties":false,"properties":{"schedule":{"type":"string"},"inUseOnly":{"type":"boolean"},"maxRequestsPerRegistry":{"type":"integer","minimum":1}}},"log":{"type":"object","additionalProperties":false,"properties":{"level":{"enum":["trace","debug","info","warn","error","fatal","silent"]}}},"kubernetes":{"type":"object","additionalProperties":false,"properties":{"namespaceInformer":{"enum":["auto","off"]},"podInformer":{"enum":["auto","off"]},"events":{"type":"boolean"},"imageWatches":{"enum":["auto","off"]}}}}};
+const schema11 = {"$id":"https://ferry.io/config.json","type":"object","additionalProperties":false,"properties":{"mirror":{"type":"object","additionalProperties":false,"properties":{"registry":{"type":"string","minLength":1},"insecure":{"type":"boolean"},"prefix":{"type":"string","pattern":"^([a-z0-9]+(?:(?:[._]|__|[-]+)[a-z0-9]+)*(/[a-z0-9]+(?:(?:[._]|__|[-]+)[a-z0-9]+)*)*)?$"}}},"rewrite":{"type":"object","additionalProperties":false,"properties":{"mode":{"enum":["off","mirrored","always","enforce"]},"pinDigest":{"type":"boolean"},"include":{"type":"array","items":{"type":"string"}},"exclude":{"type":"array","items":{"type":"string"}},"namespaces":{"type":"object","additionalProperties":{"enum":["off","mirrored","always","enforce"]}}}},"pullPolicy":{"type":"object","additionalProperties":false,"properties":{"default":{"enum":["Always","IfNotPresent","Never"]},"force":{"type":"boolean"},"allowOverride":{"type":"boolean"},"namespaces":{"type":"object","additionalProperties":{"enum":["Always","IfNotPresent","Never"]}}}},"block":{"type":"array","items":{"type":"object","additionalProperties":false,"required":["reason"],"properties":{"pattern":{"type":"string","minLength":1},"digest":{"type":"string","pattern":"^[a-z0-9]+(?:[.+_-][a-z0-9]+)*:[a-zA-Z0-9=_-]{32,}$"},"reason":{"type":"string","minLength":1}},"oneOf":[{"required":["pattern"]},{"required":["digest"]}]}},"verify":{"type":"array","items":{"type":"object","additionalProperties":false,"required":["pattern","keys","mode"],"properties":{"pattern":{"type":"string","minLength":1},"keys":{"type":"array","minItems":1,"items":{"type":"string","minLength":1}},"mode":{"enum":["enforce","warn"]}}}},"registries":{"type":"object","additionalProperties":{"type":"object","additionalProperties":false,"properties":{"endpoint":{"type":"string","pattern":"^https?://"},"credentialsFile":{"type":"string"},"username":{"type":"string"},"password":{"type":"string"},"insecure":{"type":"boolean"},"requestsPerSecond":{"type":"number","exclusiveMinimum":0,"description":"A fixed request rate for this registry (token bucket), on top of its adaptive concurrency gate"},"pullLimit":{"type":"object","additionalProperties":false,"description":"The pull budget ferry keeps: at most count manifest GETs per windowSeconds (HEADs and blobs do not count; the registry counts only pulls). Docker Hub default: count 100 anonymous, 200 with credentials, windowSeconds 21600 (each the default when left out); count 0 turns ferry's own count off. Live ratelimit-* headers always win","properties":{"count":{"type":"integer","minimum":0},"windowSeconds":{"type":"integer","minimum":1}}},"credentialsFromPods":{"type":"boolean"},"shareWith":{"type":"array","items":{"type":"string"}}}}},"queue":{"type":"object","additionalProperties":false,"properties":{"redisUrl":{"type":"string","pattern":"^(rediss?|redis\\+sentinel|rediss?\\+cluster)://"},"prefix":{"type":"string","pattern":"^([A-Za-z0-9_.-]+|[A-Za-z0-9_.-]*\\{[A-Za-z0-9_.-]+\\}[A-Za-z0-9_.-]*)$"},"concurrency":{"type":"integer","minimum":1},"maxAttempts":{"type":"integer","minimum":1},"backoff":{"type":"object","additionalProperties":false,"properties":{"initialMs":{"type":"integer","minimum":1},"maxMs":{"type":"integer","minimum":1,"maximum":600000}}},"lockMs":{"type":"integer","minimum":5000}}},"copy":{"type":"object","additionalProperties":false,"properties":{"platforms":{"type":"array","items":{"type":"string","pattern":"^[a-z0-9_.-]+/[a-z0-9_.-]+(/[a-z0-9_.-]+)?$"}},"layerConcurrency":{"type":"integer","minimum":1},"requestsPerSecond":{"type":"number","minimum":0,"description":"A fixed request rate for every upstream (token bucket) on top of its adaptive gate; 0 (default) = the adaptive gate alone"},"timeoutMs":{"type":"integer","minimum":1},"referrers":{"type":"boolean"},"referrerArtifactTypes":{"type":"array","items":{"type":"string"}},"platformMode":{"enum":["auto","full","sparse","strip"]}}},"watch":{"type":"array","items":{"type":"object","additionalProperties":false,"required":["image","strategy","schedule"],"properties":{"id":{"type":"string","pattern":"^[A-Za-z0-9_.-]+$"},"image":{"type":"string","minLength":1},"tag":{"type":"string"},"strategy":{"enum":["digest","semver","newest","alphabetical"]},"constraint":{"type":"string"},"prerelease":{"type":"boolean"},"allowTags":{"type":"string"},"ignoreTags":{"type":"array","items":{"type":"string"}},"schedule":{"type":"string","minLength":1},"keep":{"type":"integer","minimum":0},"cacheBy":{"enum":["tag","digest"]},"alias":{"type":"string","pattern":"^[A-Za-z0-9_][A-Za-z0-9._-]{0,127}$"}}}},"import":{"type":"object","additionalProperties":false,"properties":{"dir":{"type":"string"},"stableMs":{"type":"integer","minimum":0}}},"agent":{"type":"object","additionalProperties":false,"properties":{"criSocket":{"type":"string","minLength":1},"containerdSocket":{"type":"string"},"namespace":{"type":"string","minLength":1},"snapshotter":{"type":"string","minLength":1},"prepull":{"type":"array","items":{"type":"object","additionalProperties":false,"required":["image"],"properties":{"image":{"type":"string","minLength":1},"nodeSelector":{"type":"object","additionalProperties":{"type":"string"}}}}},"pullConcurrency":{"type":"integer","minimum":1},"prepullInUse":{"type":"boolean"},"prepullWorkloads":{"type":"boolean"},"importDir":{"type":"string"},"stableMs":{"type":"integer","minimum":0},"stateFile":{"type":"string"},"startupTaint":{"type":"string"},"backoff":{"type":"object","additionalProperties":false,"properties":{"initialMs":{"type":"integer","minimum":1},"maxMs":{"type":"integer","minimum":1}}},"resyncMs":{"type":"integer","minimum":1}}},"webhook":{"type":"object","additionalProperties":false,"properties":{"port":{"type":"integer","minimum":0,"maximum":65535},"host":{"type":"string"},"certFile":{"type":"string"},"keyFile":{"type":"string"},"failClosed":{"type":"boolean"},"bodyLimit":{"type":"integer","minimum":1},"bufferLimit":{"type":"integer","minimum":1}}},"dashboard":{"type":"object","additionalProperties":false,"properties":{"port":{"type":"integer","minimum":0,"maximum":65535},"host":{"type":"string"},"token":{"type":"string"}}},"hooks":{"type":"object","additionalProperties":false,"properties":{"secret":{"type":"string"}}},"notify":{"type":"array","items":{"type":"object","additionalProperties":false,"required":["url"],"properties":{"url":{"type":"string","pattern":"^https?://"},"events":{"type":"array","minItems":1,"items":{"enum":["tagMoved","drifted","mirrored","error"]}},"secret":{"type":"string"}}}},"gc":{"type":"object","additionalProperties":false,"properties":{"enabled":{"type":"boolean"},"unusedFor":{"type":"string","pattern":"^([0-9]+(\\.[0-9]+)?(ms|s|m|h|d))+$"},"schedule":{"type":"string","minLength":1},"dryRun":{"type":"boolean"},"keepUnusedFor":{"type":"string","pattern":"^([0-9]+(\\.[0-9]+)?(ms|s|m|h|d))+$"}}},"refresh":{"type":"object","additionalProperties":false,"properties":{"schedule":{"type":"string"},"inUseOnly":{"type":"boolean"},"maxRequestsPerRegistry":{"type":"integer","minimum":1}}},"log":{"type":"object","additionalProperties":false,"properties":{"level":{"enum":["trace","debug","info","warn","error","fatal","silent"]}}},"kubernetes":{"type":"object","additionalProperties":false,"properties":{"namespaceInformer":{"enum":["auto","off"]},"podInformer":{"enum":["auto","off"]},"events":{"type":"boolean"},"imageWatches":{"enum":["auto","off"]}}}}};
 const func2 = Object.prototype.hasOwnProperty;
 const func3 = require("ajv/dist/runtime/ucs2length").default;
 const pattern0 = new RegExp("^([a-z0-9]+(?:(?:[._]|__|[-]+)[a-z0-9]+)*(/[a-z0-9]+(?:(?:[._]|__|[-]+)[a-z0-9]+)*)*)?$", "u");
@@ -974,7 +974,7 @@ if(data.queue !== undefined){
 let data44 = data.queue;
 if(data44 && typeof data44 == "object" && !Array.isArray(data44)){
 for(const key11 in data44){
-if(!(((((key11 === "redisUrl") || (key11 === "prefix")) || (key11 === "concurrency")) || (key11 === "maxAttempts")) || (key11 === "backoff"))){
+if(!((((((key11 === "redisUrl") || (key11 === "prefix")) || (key11 === "concurrency")) || (key11 === "maxAttempts")) || (key11 === "backoff")) || (key11 === "lockMs"))){
 const err71 = {instancePath:instancePath+"/queue",schemaPath:"#/properties/queue/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key11},message:"must NOT have additional properties"};
 if(vErrors === null){
 vErrors = [err71];
@@ -1172,9 +1172,10 @@ vErrors.push(err86);
 errors++;
 }
 }
-}
-else {
-const err87 = {instancePath:instancePath+"/queue",schemaPath:"#/properties/queue/type",keyword:"type",params:{type: "object"},message:"must be object"};
+if(data44.lockMs !== undefined){
+let data52 = data44.lockMs;
+if(!((typeof data52 == "number") && (!(data52 % 1) && !isNaN(data52)))){
+const err87 = {instancePath:instancePath+"/queue/lockMs",schemaPath:"#/properties/queue/properties/lockMs/type",keyword:"type",params:{type: "integer"},message:"must be integer"};
 if(vErrors === null){
 vErrors = [err87];
 }
@@ -1183,13 +1184,9 @@ vErrors.push(err87);
 }
 errors++;
 }
-}
-if(data.copy !== undefined){
-let data52 = data.copy;
-if(data52 && typeof data52 == "object" && !Array.isArray(data52)){
-for(const key13 in data52){
-if(!(((((((key13 === "platforms") || (key13 === "layerConcurrency")) || (key13 === "requestsPerSecond")) || (key13 === "timeoutMs")) || (key13 === "referrers")) || (key13 === "referrerArtifactTypes")) || (key13 === "platformMode"))){
-const err88 = {instancePath:instancePath+"/copy",schemaPath:"#/properties/copy/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key13},message:"must NOT have additional properties"};
+if(typeof data52 == "number"){
+if(data52 < 5000 || isNaN(data52)){
+const err88 = {instancePath:instancePath+"/queue/lockMs",schemaPath:"#/properties/queue/properties/lockMs/minimum",keyword:"minimum",params:{comparison: ">=", limit: 5000},message:"must be >= 5000"};
 if(vErrors === null){
 vErrors = [err88];
 }
@@ -1199,15 +1196,10 @@ vErrors.push(err88);
 errors++;
 }
 }
-if(data52.platforms !== undefined){
-let data53 = data52.platforms;
-if(Array.isArray(data53)){
-const len6 = data53.length;
-for(let i6=0; i6<len6; i6++){
-let data54 = data53[i6];
-if(typeof data54 === "string"){
-if(!pattern5.test(data54)){
-const err89 = {instancePath:instancePath+"/copy/platforms/" + i6,schemaPath:"#/properties/copy/properties/platforms/items/pattern",keyword:"pattern",params:{pattern: "^[a-z0-9_.-]+/[a-z0-9_.-]+(/[a-z0-9_.-]+)?$"},message:"must match pattern \""+"^[a-z0-9_.-]+/[a-z0-9_.-]+(/[a-z0-9_.-]+)?$"+"\""};
+}
+}
+else {
+const err89 = {instancePath:instancePath+"/queue",schemaPath:"#/properties/queue/type",keyword:"type",params:{type: "object"},message:"must be object"};
 if(vErrors === null){
 vErrors = [err89];
 }
@@ -1217,8 +1209,12 @@ vErrors.push(err89);
 errors++;
 }
 }
-else {
-const err90 = {instancePath:instancePath+"/copy/platforms/" + i6,schemaPath:"#/properties/copy/properties/platforms/items/type",keyword:"type",params:{type: "string"},message:"must be string"};
+if(data.copy !== undefined){
+let data53 = data.copy;
+if(data53 && typeof data53 == "object" && !Array.isArray(data53)){
+for(const key13 in data53){
+if(!(((((((key13 === "platforms") || (key13 === "layerConcurrency")) || (key13 === "requestsPerSecond")) || (key13 === "timeoutMs")) || (key13 === "referrers")) || (key13 === "referrerArtifactTypes")) || (key13 === "platformMode"))){
+const err90 = {instancePath:instancePath+"/copy",schemaPath:"#/properties/copy/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key13},message:"must NOT have additional properties"};
 if(vErrors === null){
 vErrors = [err90];
 }
@@ -1228,9 +1224,15 @@ vErrors.push(err90);
 errors++;
 }
 }
-}
-else {
-const err91 = {instancePath:instancePath+"/copy/platforms",schemaPath:"#/properties/copy/properties/platforms/type",keyword:"type",params:{type: "array"},message:"must be array"};
+if(data53.platforms !== undefined){
+let data54 = data53.platforms;
+if(Array.isArray(data54)){
+const len6 = data54.length;
+for(let i6=0; i6<len6; i6++){
+let data55 = data54[i6];
+if(typeof data55 === "string"){
+if(!pattern5.test(data55)){
+const err91 = {instancePath:instancePath+"/copy/platforms/" + i6,schemaPath:"#/properties/copy/properties/platforms/items/pattern",keyword:"pattern",params:{pattern: "^[a-z0-9_.-]+/[a-z0-9_.-]+(/[a-z0-9_.-]+)?$"},message:"must match pattern \""+"^[a-z0-9_.-]+/[a-z0-9_.-]+(/[a-z0-9_.-]+)?$"+"\""};
 if(vErrors === null){
 vErrors = [err91];
 }
@@ -1240,10 +1242,8 @@ vErrors.push(err91);
 errors++;
 }
 }
-if(data52.layerConcurrency !== undefined){
-let data55 = data52.layerConcurrency;
-if(!((typeof data55 == "number") && (!(data55 % 1) && !isNaN(data55)))){
-const err92 = {instancePath:instancePath+"/copy/layerConcurrency",schemaPath:"#/properties/copy/properties/layerConcurrency/type",keyword:"type",params:{type: "integer"},message:"must be integer"};
+else {
+const err92 = {instancePath:instancePath+"/copy/platforms/" + i6,schemaPath:"#/properties/copy/properties/platforms/items/type",keyword:"type",params:{type: "string"},message:"must be string"};
 if(vErrors === null){
 vErrors = [err92];
 }
@@ -1252,9 +1252,10 @@ vErrors.push(err92);
 }
 errors++;
 }
-if(typeof data55 == "number"){
-if(data55 < 1 || isNaN(data55)){
-const err93 = {instancePath:instancePath+"/copy/layerConcurrency",schemaPath:"#/properties/copy/properties/layerConcurrency/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1"};
+}
+}
+else {
+const err93 = {instancePath:instancePath+"/copy/platforms",schemaPath:"#/properties/copy/properties/platforms/type",keyword:"type",params:{type: "array"},message:"must be array"};
 if(vErrors === null){
 vErrors = [err93];
 }
@@ -1264,12 +1265,10 @@ vErrors.push(err93);
 errors++;
 }
 }
-}
-if(data52.requestsPerSecond !== undefined){
-let data56 = data52.requestsPerSecond;
-if(typeof data56 == "number"){
-if(data56 < 0 || isNaN(data56)){
-const err94 = {instancePath:instancePath+"/copy/requestsPerSecond",schemaPath:"#/properties/copy/properties/requestsPerSecond/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0"};
+if(data53.layerConcurrency !== undefined){
+let data56 = data53.layerConcurrency;
+if(!((typeof data56 == "number") && (!(data56 % 1) && !isNaN(data56)))){
+const err94 = {instancePath:instancePath+"/copy/layerConcurrency",schemaPath:"#/properties/copy/properties/layerConcurrency/type",keyword:"type",params:{type: "integer"},message:"must be integer"};
 if(vErrors === null){
 vErrors = [err94];
 }
@@ -1278,9 +1277,9 @@ vErrors.push(err94);
 }
 errors++;
 }
-}
-else {
-const err95 = {instancePath:instancePath+"/copy/requestsPerSecond",schemaPath:"#/properties/copy/properties/requestsPerSecond/type",keyword:"type",params:{type: "number"},message:"must be number"};
+if(typeof data56 == "number"){
+if(data56 < 1 || isNaN(data56)){
+const err95 = {instancePath:instancePath+"/copy/layerConcurrency",schemaPath:"#/properties/copy/properties/layerConcurrency/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1"};
 if(vErrors === null){
 vErrors = [err95];
 }
@@ -1290,10 +1289,12 @@ vErrors.push(err95);
 errors++;
 }
 }
-if(data52.timeoutMs !== undefined){
-let data57 = data52.timeoutMs;
-if(!((typeof data57 == "number") && (!(data57 % 1) && !isNaN(data57)))){
-const err96 = {instancePath:instancePath+"/copy/timeoutMs",schemaPath:"#/properties/copy/properties/timeoutMs/type",keyword:"type",params:{type: "integer"},message:"must be integer"};
+}
+if(data53.requestsPerSecond !== undefined){
+let data57 = data53.requestsPerSecond;
+if(typeof data57 == "number"){
+if(data57 < 0 || isNaN(data57)){
+const err96 = {instancePath:instancePath+"/copy/requestsPerSecond",schemaPath:"#/properties/copy/properties/requestsPerSecond/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0"};
 if(vErrors === null){
 vErrors = [err96];
 }
@@ -1302,9 +1303,9 @@ vErrors.push(err96);
 }
 errors++;
 }
-if(typeof data57 == "number"){
-if(data57 < 1 || isNaN(data57)){
-const err97 = {instancePath:instancePath+"/copy/timeoutMs",schemaPath:"#/properties/copy/properties/timeoutMs/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1"};
+}
+else {
+const err97 = {instancePath:instancePath+"/copy/requestsPerSecond",schemaPath:"#/properties/copy/properties/requestsPerSecond/type",keyword:"type",params:{type: "number"},message:"must be number"};
 if(vErrors === null){
 vErrors = [err97];
 }
@@ -1314,10 +1315,10 @@ vErrors.push(err97);
 errors++;
 }
 }
-}
-if(data52.referrers !== undefined){
-if(typeof data52.referrers !== "boolean"){
-const err98 = {instancePath:instancePath+"/copy/referrers",schemaPath:"#/properties/copy/properties/referrers/type",keyword:"type",params:{type: "boolean"},message:"must be boolean"};
+if(data53.timeoutMs !== undefined){
+let data58 = data53.timeoutMs;
+if(!((typeof data58 == "number") && (!(data58 % 1) && !isNaN(data58)))){
+const err98 = {instancePath:instancePath+"/copy/timeoutMs",schemaPath:"#/properties/copy/properties/timeoutMs/type",keyword:"type",params:{type: "integer"},message:"must be integer"};
 if(vErrors === null){
 vErrors = [err98];
 }
@@ -1326,14 +1327,9 @@ vErrors.push(err98);
 }
 errors++;
 }
-}
-if(data52.referrerArtifactTypes !== undefined){
-let data59 = data52.referrerArtifactTypes;
-if(Array.isArray(data59)){
-const len7 = data59.length;
-for(let i7=0; i7<len7; i7++){
-if(typeof data59[i7] !== "string"){
-const err99 = {instancePath:instancePath+"/copy/referrerArtifactTypes/" + i7,schemaPath:"#/properties/copy/properties/referrerArtifactTypes/items/type",keyword:"type",params:{type: "string"},message:"must be string"};
+if(typeof data58 == "number"){
+if(data58 < 1 || isNaN(data58)){
+const err99 = {instancePath:instancePath+"/copy/timeoutMs",schemaPath:"#/properties/copy/properties/timeoutMs/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1"};
 if(vErrors === null){
 vErrors = [err99];
 }
@@ -1344,8 +1340,9 @@ errors++;
 }
 }
 }
-else {
-const err100 = {instancePath:instancePath+"/copy/referrerArtifactTypes",schemaPath:"#/properties/copy/properties/referrerArtifactTypes/type",keyword:"type",params:{type: "array"},message:"must be array"};
+if(data53.referrers !== undefined){
+if(typeof data53.referrers !== "boolean"){
+const err100 = {instancePath:instancePath+"/copy/referrers",schemaPath:"#/properties/copy/properties/referrers/type",keyword:"type",params:{type: "boolean"},message:"must be boolean"};
 if(vErrors === null){
 vErrors = [err100];
 }
@@ -1355,10 +1352,13 @@ vErrors.push(err100);
 errors++;
 }
 }
-if(data52.platformMode !== undefined){
-let data61 = data52.platformMode;
-if(!((((data61 === "auto") || (data61 === "full")) || (data61 === "sparse")) || (data61 === "strip"))){
-const err101 = {instancePath:instancePath+"/copy/platformMode",schemaPath:"#/properties/copy/properties/platformMode/enum",keyword:"enum",params:{allowedValues: schema11.properties.copy.properties.platformMode.enum},message:"must be equal to one of the allowed values"};
+if(data53.referrerArtifactTypes !== undefined){
+let data60 = data53.referrerArtifactTypes;
+if(Array.isArray(data60)){
+const len7 = data60.length;
+for(let i7=0; i7<len7; i7++){
+if(typeof data60[i7] !== "string"){
+const err101 = {instancePath:instancePath+"/copy/referrerArtifactTypes/" + i7,schemaPath:"#/properties/copy/properties/referrerArtifactTypes/items/type",keyword:"type",params:{type: "string"},message:"must be string"};
 if(vErrors === null){
 vErrors = [err101];
 }
@@ -1370,7 +1370,7 @@ errors++;
 }
 }
 else {
-const err102 = {instancePath:instancePath+"/copy",schemaPath:"#/properties/copy/type",keyword:"type",params:{type: "object"},message:"must be object"};
+const err102 = {instancePath:instancePath+"/copy/referrerArtifactTypes",schemaPath:"#/properties/copy/properties/referrerArtifactTypes/type",keyword:"type",params:{type: "array"},message:"must be array"};
 if(vErrors === null){
 vErrors = [err102];
 }
@@ -1380,15 +1380,10 @@ vErrors.push(err102);
 errors++;
 }
 }
-if(data.watch !== undefined){
-let data62 = data.watch;
-if(Array.isArray(data62)){
-const len8 = data62.length;
-for(let i8=0; i8<len8; i8++){
-let data63 = data62[i8];
-if(data63 && typeof data63 == "object" && !Array.isArray(data63)){
-if(data63.image === undefined){
-const err103 = {instancePath:instancePath+"/watch/" + i8,schemaPath:"#/properties/watch/items/required",keyword:"required",params:{missingProperty: "image"},message:"must have required property '"+"image"+"'"};
+if(data53.platformMode !== undefined){
+let data62 = data53.platformMode;
+if(!((((data62 === "auto") || (data62 === "full")) || (data62 === "sparse")) || (data62 === "strip"))){
+const err103 = {instancePath:instancePath+"/copy/platformMode",schemaPath:"#/properties/copy/properties/platformMode/enum",keyword:"enum",params:{allowedValues: schema11.properties.copy.properties.platformMode.enum},message:"must be equal to one of the allowed values"};
 if(vErrors === null){
 vErrors = [err103];
 }
@@ -1397,8 +1392,10 @@ vErrors.push(err103);
 }
 errors++;
 }
-if(data63.strategy === undefined){
-const err104 = {instancePath:instancePath+"/watch/" + i8,schemaPath:"#/properties/watch/items/required",keyword:"required",params:{missingProperty: "strategy"},message:"must have required property '"+"strategy"+"'"};
+}
+}
+else {
+const err104 = {instancePath:instancePath+"/copy",schemaPath:"#/properties/copy/type",keyword:"type",params:{type: "object"},message:"must be object"};
 if(vErrors === null){
 vErrors = [err104];
 }
@@ -1407,8 +1404,16 @@ vErrors.push(err104);
 }
 errors++;
 }
-if(data63.schedule === undefined){
-const err105 = {instancePath:instancePath+"/watch/" + i8,schemaPath:"#/properties/watch/items/required",keyword:"required",params:{missingProperty: "schedule"},message:"must have required property '"+"schedule"+"'"};
+}
+if(data.watch !== undefined){
+let data63 = data.watch;
+if(Array.isArray(data63)){
+const len8 = data63.length;
+for(let i8=0; i8<len8; i8++){
+let data64 = data63[i8];
+if(data64 && typeof data64 == "object" && !Array.isArray(data64)){
+if(data64.image === undefined){
+const err105 = {instancePath:instancePath+"/watch/" + i8,schemaPath:"#/properties/watch/items/required",keyword:"required",params:{missingProperty: "image"},message:"must have required property '"+"image"+"'"};
 if(vErrors === null){
 vErrors = [err105];
 }
@@ -1417,9 +1422,8 @@ vErrors.push(err105);
 }
 errors++;
 }
-for(const key14 in data63){
-if(!(func2.call(schema11.properties.watch.items.properties, key14))){
-const err106 = {instancePath:instancePath+"/watch/" + i8,schemaPath:"#/properties/watch/items/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key14},message:"must NOT have additional properties"};
+if(data64.strategy === undefined){
+const err106 = {instancePath:instancePath+"/watch/" + i8,schemaPath:"#/properties/watch/items/required",keyword:"required",params:{missingProperty: "strategy"},message:"must have required property '"+"strategy"+"'"};
 if(vErrors === null){
 vErrors = [err106];
 }
@@ -1428,12 +1432,8 @@ vErrors.push(err106);
 }
 errors++;
 }
-}
-if(data63.id !== undefined){
-let data64 = data63.id;
-if(typeof data64 === "string"){
-if(!pattern6.test(data64)){
-const err107 = {instancePath:instancePath+"/watch/" + i8+"/id",schemaPath:"#/properties/watch/items/properties/id/pattern",keyword:"pattern",params:{pattern: "^[A-Za-z0-9_.-]+$"},message:"must match pattern \""+"^[A-Za-z0-9_.-]+$"+"\""};
+if(data64.schedule === undefined){
+const err107 = {instancePath:instancePath+"/watch/" + i8,schemaPath:"#/properties/watch/items/required",keyword:"required",params:{missingProperty: "schedule"},message:"must have required property '"+"schedule"+"'"};
 if(vErrors === null){
 vErrors = [err107];
 }
@@ -1442,9 +1442,9 @@ vErrors.push(err107);
 }
 errors++;
 }
-}
-else {
-const err108 = {instancePath:instancePath+"/watch/" + i8+"/id",schemaPath:"#/properties/watch/items/properties/id/type",keyword:"type",params:{type: "string"},message:"must be string"};
+for(const key14 in data64){
+if(!(func2.call(schema11.properties.watch.items.properties, key14))){
+const err108 = {instancePath:instancePath+"/watch/" + i8,schemaPath:"#/properties/watch/items/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key14},message:"must NOT have additional properties"};
 if(vErrors === null){
 vErrors = [err108];
 }
@@ -1454,11 +1454,11 @@ vErrors.push(err108);
 errors++;
 }
 }
-if(data63.image !== undefined){
-let data65 = data63.image;
+if(data64.id !== undefined){
+let data65 = data64.id;
 if(typeof data65 === "string"){
-if(func3(data65) < 1){
-const err109 = {instancePath:instancePath+"/watch/" + i8+"/image",schemaPath:"#/properties/watch/items/properties/image/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters"};
+if(!pattern6.test(data65)){
+const err109 = {instancePath:instancePath+"/watch/" + i8+"/id",schemaPath:"#/properties/watch/items/properties/id/pattern",keyword:"pattern",params:{pattern: "^[A-Za-z0-9_.-]+$"},message:"must match pattern \""+"^[A-Za-z0-9_.-]+$"+"\""};
 if(vErrors === null){
 vErrors = [err109];
 }
@@ -1469,7 +1469,7 @@ errors++;
 }
 }
 else {
-const err110 = {instancePath:instancePath+"/watch/" + i8+"/image",schemaPath:"#/properties/watch/items/properties/image/type",keyword:"type",params:{type: "string"},message:"must be string"};
+const err110 = {instancePath:instancePath+"/watch/" + i8+"/id",schemaPath:"#/properties/watch/items/properties/id/type",keyword:"type",params:{type: "string"},message:"must be string"};
 if(vErrors === null){
 vErrors = [err110];
 }
@@ -1479,9 +1479,11 @@ vErrors.push(err110);
 errors++;
 }
 }
-if(data63.tag !== undefined){
-if(typeof data63.tag !== "string"){
-const err111 = {instancePath:instancePath+"/watch/" + i8+"/tag",schemaPath:"#/properties/watch/items/properties/tag/type",keyword:"type",params:{type: "string"},message:"must be string"};
+if(data64.image !== undefined){
+let data66 = data64.image;
+if(typeof data66 === "string"){
+if(func3(data66) < 1){
+const err111 = {instancePath:instancePath+"/watch/" + i8+"/image",schemaPath:"#/properties/watch/items/properties/image/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters"};
 if(vErrors === null){
 vErrors = [err111];
 }
@@ -1491,10 +1493,8 @@ vErrors.push(err111);
 errors++;
 }
 }
-if(data63.strategy !== undefined){
-let data67 = data63.strategy;
-if(!((((data67 === "digest") || (data67 === "semver")) || (data67 === "newest")) || (data67 === "alphabetical"))){
-const err112 = {instancePath:instancePath+"/watch/" + i8+"/strategy",schemaPath:"#/properties/watch/items/properties/strategy/enum",keyword:"enum",params:{allowedValues: schema11.properties.watch.items.properties.strategy.enum},message:"must be equal to one of the allowed values"};
+else {
+const err112 = {instancePath:instancePath+"/watch/" + i8+"/image",schemaPath:"#/properties/watch/items/properties/image/type",keyword:"type",params:{type: "string"},message:"must be string"};
 if(vErrors === null){
 vErrors = [err112];
 }
@@ -1504,9 +1504,9 @@ vErrors.push(err112);
 errors++;
 }
 }
-if(data63.constraint !== undefined){
-if(typeof data63.constraint !== "string"){
-const err113 = {instancePath:instancePath+"/watch/" + i8+"/constraint",schemaPath:"#/properties/watch/items/properties/constraint/type",keyword:"type",params:{type: "string"},message:"must be string"};
+if(data64.tag !== undefined){
+if(typeof data64.tag !== "string"){
+const err113 = {instancePath:instancePath+"/watch/" + i8+"/tag",schemaPath:"#/properties/watch/items/properties/tag/type",keyword:"type",params:{type: "string"},message:"must be string"};
 if(vErrors === null){
 vErrors = [err113];
 }
@@ -1516,9 +1516,10 @@ vErrors.push(err113);
 errors++;
 }
 }
-if(data63.prerelease !== undefined){
-if(typeof data63.prerelease !== "boolean"){
-const err114 = {instancePath:instancePath+"/watch/" + i8+"/prerelease",schemaPath:"#/properties/watch/items/properties/prerelease/type",keyword:"type",params:{type: "boolean"},message:"must be boolean"};
+if(data64.strategy !== undefined){
+let data68 = data64.strategy;
+if(!((((data68 === "digest") || (data68 === "semver")) || (data68 === "newest")) || (data68 === "alphabetical"))){
+const err114 = {instancePath:instancePath+"/watch/" + i8+"/strategy",schemaPath:"#/properties/watch/items/properties/strategy/enum",keyword:"enum",params:{allowedValues: schema11.properties.watch.items.properties.strategy.enum},message:"must be equal to one of the allowed values"};
 if(vErrors === null){
 vErrors = [err114];
 }
@@ -1528,9 +1529,9 @@ vErrors.push(err114);
 errors++;
 }
 }
-if(data63.allowTags !== undefined){
-if(typeof data63.allowTags !== "string"){
-const err115 = {instancePath:instancePath+"/watch/" + i8+"/allowTags",schemaPath:"#/properties/watch/items/properties/allowTags/type",keyword:"type",params:{type: "string"},message:"must be string"};
+if(data64.constraint !== undefined){
+if(typeof data64.constraint !== "string"){
+const err115 = {instancePath:instancePath+"/watch/" + i8+"/constraint",schemaPath:"#/properties/watch/items/properties/constraint/type",keyword:"type",params:{type: "string"},message:"must be string"};
 if(vErrors === null){
 vErrors = [err115];
 }
@@ -1540,13 +1541,9 @@ vErrors.push(err115);
 errors++;
 }
 }
-if(data63.ignoreTags !== undefined){
-let data71 = data63.ignoreTags;
-if(Array.isArray(data71)){
-const len9 = data71.length;
-for(let i9=0; i9<len9; i9++){
-if(typeof data71[i9] !== "string"){
-const err116 = {instancePath:instancePath+"/watch/" + i8+"/ignoreTags/" + i9,schemaPath:"#/properties/watch/items/properties/ignoreTags/items/type",keyword:"type",params:{type: "string"},message:"must be string"};
+if(data64.prerelease !== undefined){
+if(typeof data64.prerelease !== "boolean"){
+const err116 = {instancePath:instancePath+"/watch/" + i8+"/prerelease",schemaPath:"#/properties/watch/items/properties/prerelease/type",keyword:"type",params:{type: "boolean"},message:"must be boolean"};
 if(vErrors === null){
 vErrors = [err116];
 }
@@ -1556,9 +1553,9 @@ vErrors.push(err116);
 errors++;
 }
 }
-}
-else {
-const err117 = {instancePath:instancePath+"/watch/" + i8+"/ignoreTags",schemaPath:"#/properties/watch/items/properties/ignoreTags/type",keyword:"type",params:{type: "array"},message:"must be array"};
+if(data64.allowTags !== undefined){
+if(typeof data64.allowTags !== "string"){
+const err117 = {instancePath:instancePath+"/watch/" + i8+"/allowTags",schemaPath:"#/properties/watch/items/properties/allowTags/type",keyword:"type",params:{type: "string"},message:"must be string"};
 if(vErrors === null){
 vErrors = [err117];
 }
@@ -1568,11 +1565,13 @@ vErrors.push(err117);
 errors++;
 }
 }
-if(data63.schedule !== undefined){
-let data73 = data63.schedule;
-if(typeof data73 === "string"){
-if(func3(data73) < 1){
-const err118 = {instancePath:instancePath+"/watch/" + i8+"/schedule",schemaPath:"#/properties/watch/items/properties/schedule/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters"};
+if(data64.ignoreTags !== undefined){
+let data72 = data64.ignoreTags;
+if(Array.isArray(data72)){
+const len9 = data72.length;
+for(let i9=0; i9<len9; i9++){
+if(typeof data72[i9] !== "string"){
+const err118 = {instancePath:instancePath+"/watch/" + i8+"/ignoreTags/" + i9,schemaPath:"#/properties/watch/items/properties/ignoreTags/items/type",keyword:"type",params:{type: "string"},message:"must be string"};
 if(vErrors === null){
 vErrors = [err118];
 }
@@ -1582,8 +1581,9 @@ vErrors.push(err118);
 errors++;
 }
 }
+}
 else {
-const err119 = {instancePath:instancePath+"/watch/" + i8+"/schedule",schemaPath:"#/properties/watch/items/properties/schedule/type",keyword:"type",params:{type: "string"},message:"must be string"};
+const err119 = {instancePath:instancePath+"/watch/" + i8+"/ignoreTags",schemaPath:"#/properties/watch/items/properties/ignoreTags/type",keyword:"type",params:{type: "array"},message:"must be array"};
 if(vErrors === null){
 vErrors = [err119];
 }
@@ -1593,10 +1593,11 @@ vErrors.push(err119);
 errors++;
 }
 }
-if(data63.keep !== undefined){
-let data74 = data63.keep;
-if(!((typeof data74 == "number") && (!(data74 % 1) && !isNaN(data74)))){
-const err120 = {instancePath:instancePath+"/watch/" + i8+"/keep",schemaPath:"#/properties/watch/items/properties/keep/type",keyword:"type",params:{type: "integer"},message:"must be integer"};
+if(data64.schedule !== undefined){
+let data74 = data64.schedule;
+if(typeof data74 === "string"){
+if(func3(data74) < 1){
+const err120 = {instancePath:instancePath+"/watch/" + i8+"/schedule",schemaPath:"#/properties/watch/items/properties/schedule/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters"};
 if(vErrors === null){
 vErrors = [err120];
 }
@@ -1605,9 +1606,9 @@ vErrors.push(err120);
 }
 errors++;
 }
-if(typeof data74 == "number"){
-if(data74 < 0 || isNaN(data74)){
-const err121 = {instancePath:instancePath+"/watch/" + i8+"/keep",schemaPath:"#/properties/watch/items/properties/keep/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0"};
+}
+else {
+const err121 = {instancePath:instancePath+"/watch/" + i8+"/schedule",schemaPath:"#/properties/watch/items/properties/schedule/type",keyword:"type",params:{type: "string"},message:"must be string"};
 if(vErrors === null){
 vErrors = [err121];
 }
@@ -1617,11 +1618,10 @@ vErrors.push(err121);
 errors++;
 }
 }
-}
-if(data63.cacheBy !== undefined){
-let data75 = data63.cacheBy;
-if(!((data75 === "tag") || (data75 === "digest"))){
-const err122 = {instancePath:instancePath+"/watch/" + i8+"/cacheBy",schemaPath:"#/properties/watch/items/properties/cacheBy/enum",keyword:"enum",params:{allowedValues: schema11.properties.watch.items.properties.cacheBy.enum},message:"must be equal to one of the allowed values"};
+if(data64.keep !== undefined){
+let data75 = data64.keep;
+if(!((typeof data75 == "number") && (!(data75 % 1) && !isNaN(data75)))){
+const err122 = {instancePath:instancePath+"/watch/" + i8+"/keep",schemaPath:"#/properties/watch/items/properties/keep/type",keyword:"type",params:{type: "integer"},message:"must be integer"};
 if(vErrors === null){
 vErrors = [err122];
 }
@@ -1630,12 +1630,9 @@ vErrors.push(err122);
 }
 errors++;
 }
-}
-if(data63.alias !== undefined){
-let data76 = data63.alias;
-if(typeof data76 === "string"){
-if(!pattern7.test(data76)){
-const err123 = {instancePath:instancePath+"/watch/" + i8+"/alias",schemaPath:"#/properties/watch/items/properties/alias/pattern",keyword:"pattern",params:{pattern: "^[A-Za-z0-9_][A-Za-z0-9._-]{0,127}$"},message:"must match pattern \""+"^[A-Za-z0-9_][A-Za-z0-9._-]{0,127}$"+"\""};
+if(typeof data75 == "number"){
+if(data75 < 0 || isNaN(data75)){
+const err123 = {instancePath:instancePath+"/watch/" + i8+"/keep",schemaPath:"#/properties/watch/items/properties/keep/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0"};
 if(vErrors === null){
 vErrors = [err123];
 }
@@ -1645,8 +1642,11 @@ vErrors.push(err123);
 errors++;
 }
 }
-else {
-const err124 = {instancePath:instancePath+"/watch/" + i8+"/alias",schemaPath:"#/properties/watch/items/properties/alias/type",keyword:"type",params:{type: "string"},message:"must be string"};
+}
+if(data64.cacheBy !== undefined){
+let data76 = data64.cacheBy;
+if(!((data76 === "tag") || (data76 === "digest"))){
+const err124 = {instancePath:instancePath+"/watch/" + i8+"/cacheBy",schemaPath:"#/properties/watch/items/properties/cacheBy/enum",keyword:"enum",params:{allowedValues: schema11.properties.watch.items.properties.cacheBy.enum},message:"must be equal to one of the allowed values"};
 if(vErrors === null){
 vErrors = [err124];
 }
@@ -1656,9 +1656,11 @@ vErrors.push(err124);
 errors++;
 }
 }
-}
-else {
-const err125 = {instancePath:instancePath+"/watch/" + i8,schemaPath:"#/properties/watch/items/type",keyword:"type",params:{type: "object"},message:"must be object"};
+if(data64.alias !== undefined){
+let data77 = data64.alias;
+if(typeof data77 === "string"){
+if(!pattern7.test(data77)){
+const err125 = {instancePath:instancePath+"/watch/" + i8+"/alias",schemaPath:"#/properties/watch/items/properties/alias/pattern",keyword:"pattern",params:{pattern: "^[A-Za-z0-9_][A-Za-z0-9._-]{0,127}$"},message:"must match pattern \""+"^[A-Za-z0-9_][A-Za-z0-9._-]{0,127}$"+"\""};
 if(vErrors === null){
 vErrors = [err125];
 }
@@ -1668,9 +1670,8 @@ vErrors.push(err125);
 errors++;
 }
 }
-}
 else {
-const err126 = {instancePath:instancePath+"/watch",schemaPath:"#/properties/watch/type",keyword:"type",params:{type: "array"},message:"must be array"};
+const err126 = {instancePath:instancePath+"/watch/" + i8+"/alias",schemaPath:"#/properties/watch/items/properties/alias/type",keyword:"type",params:{type: "string"},message:"must be string"};
 if(vErrors === null){
 vErrors = [err126];
 }
@@ -1680,12 +1681,9 @@ vErrors.push(err126);
 errors++;
 }
 }
-if(data.import !== undefined){
-let data77 = data.import;
-if(data77 && typeof data77 == "object" && !Array.isArray(data77)){
-for(const key15 in data77){
-if(!((key15 === "dir") || (key15 === "stableMs"))){
-const err127 = {instancePath:instancePath+"/import",schemaPath:"#/properties/import/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key15},message:"must NOT have additional properties"};
+}
+else {
+const err127 = {instancePath:instancePath+"/watch/" + i8,schemaPath:"#/properties/watch/items/type",keyword:"type",params:{type: "object"},message:"must be object"};
 if(vErrors === null){
 vErrors = [err127];
 }
@@ -1695,9 +1693,9 @@ vErrors.push(err127);
 errors++;
 }
 }
-if(data77.dir !== undefined){
-if(typeof data77.dir !== "string"){
-const err128 = {instancePath:instancePath+"/import/dir",schemaPath:"#/properties/import/properties/dir/type",keyword:"type",params:{type: "string"},message:"must be string"};
+}
+else {
+const err128 = {instancePath:instancePath+"/watch",schemaPath:"#/properties/watch/type",keyword:"type",params:{type: "array"},message:"must be array"};
 if(vErrors === null){
 vErrors = [err128];
 }
@@ -1707,10 +1705,12 @@ vErrors.push(err128);
 errors++;
 }
 }
-if(data77.stableMs !== undefined){
-let data79 = data77.stableMs;
-if(!((typeof data79 == "number") && (!(data79 % 1) && !isNaN(data79)))){
-const err129 = {instancePath:instancePath+"/import/stableMs",schemaPath:"#/properties/import/properties/stableMs/type",keyword:"type",params:{type: "integer"},message:"must be integer"};
+if(data.import !== undefined){
+let data78 = data.import;
+if(data78 && typeof data78 == "object" && !Array.isArray(data78)){
+for(const key15 in data78){
+if(!((key15 === "dir") || (key15 === "stableMs"))){
+const err129 = {instancePath:instancePath+"/import",schemaPath:"#/properties/import/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key15},message:"must NOT have additional properties"};
 if(vErrors === null){
 vErrors = [err129];
 }
@@ -1719,9 +1719,10 @@ vErrors.push(err129);
 }
 errors++;
 }
-if(typeof data79 == "number"){
-if(data79 < 0 || isNaN(data79)){
-const err130 = {instancePath:instancePath+"/import/stableMs",schemaPath:"#/properties/import/properties/stableMs/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0"};
+}
+if(data78.dir !== undefined){
+if(typeof data78.dir !== "string"){
+const err130 = {instancePath:instancePath+"/import/dir",schemaPath:"#/properties/import/properties/dir/type",keyword:"type",params:{type: "string"},message:"must be string"};
 if(vErrors === null){
 vErrors = [err130];
 }
@@ -1731,10 +1732,10 @@ vErrors.push(err130);
 errors++;
 }
 }
-}
-}
-else {
-const err131 = {instancePath:instancePath+"/import",schemaPath:"#/properties/import/type",keyword:"type",params:{type: "object"},message:"must be object"};
+if(data78.stableMs !== undefined){
+let data80 = data78.stableMs;
+if(!((typeof data80 == "number") && (!(data80 % 1) && !isNaN(data80)))){
+const err131 = {instancePath:instancePath+"/import/stableMs",schemaPath:"#/properties/import/properties/stableMs/type",keyword:"type",params:{type: "integer"},message:"must be integer"};
 if(vErrors === null){
 vErrors = [err131];
 }
@@ -1743,13 +1744,9 @@ vErrors.push(err131);
 }
 errors++;
 }
-}
-if(data.agent !== undefined){
-let data80 = data.agent;
-if(data80 && typeof data80 == "object" && !Array.isArray(data80)){
-for(const key16 in data80){
-if(!(func2.call(schema11.properties.agent.properties, key16))){
-const err132 = {instancePath:instancePath+"/agent",schemaPath:"#/properties/agent/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key16},message:"must NOT have additional properties"};
+if(typeof data80 == "number"){
+if(data80 < 0 || isNaN(data80)){
+const err132 = {instancePath:instancePath+"/import/stableMs",schemaPath:"#/properties/import/properties/stableMs/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0"};
 if(vErrors === null){
 vErrors = [err132];
 }
@@ -1759,11 +1756,10 @@ vErrors.push(err132);
 errors++;
 }
 }
-if(data80.criSocket !== undefined){
-let data81 = data80.criSocket;
-if(typeof data81 === "string"){
-if(func3(data81) < 1){
-const err133 = {instancePath:instancePath+"/agent/criSocket",schemaPath:"#/properties/agent/properties/criSocket/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters"};
+}
+}
+else {
+const err133 = {instancePath:instancePath+"/import",schemaPath:"#/properties/import/type",keyword:"type",params:{type: "object"},message:"must be object"};
 if(vErrors === null){
 vErrors = [err133];
 }
@@ -1773,8 +1769,12 @@ vErrors.push(err133);
 errors++;
 }
 }
-else {
-const err134 = {instancePath:instancePath+"/agent/criSocket",schemaPath:"#/properties/agent/properties/criSocket/type",keyword:"type",params:{type: "string"},message:"must be string"};
+if(data.agent !== undefined){
+let data81 = data.agent;
+if(data81 && typeof data81 == "object" && !Array.isArray(data81)){
+for(const key16 in data81){
+if(!(func2.call(schema11.properties.agent.properties, key16))){
+const err134 = {instancePath:instancePath+"/agent",schemaPath:"#/properties/agent/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key16},message:"must NOT have additional properties"};
 if(vErrors === null){
 vErrors = [err134];
 }
@@ -1784,9 +1784,11 @@ vErrors.push(err134);
 errors++;
 }
 }
-if(data80.containerdSocket !== undefined){
-if(typeof data80.containerdSocket !== "string"){
-const err135 = {instancePath:instancePath+"/agent/containerdSocket",schemaPath:"#/properties/agent/properties/containerdSocket/type",keyword:"type",params:{type: "string"},message:"must be string"};
+if(data81.criSocket !== undefined){
+let data82 = data81.criSocket;
+if(typeof data82 === "string"){
+if(func3(data82) < 1){
+const err135 = {instancePath:instancePath+"/agent/criSocket",schemaPath:"#/properties/agent/properties/criSocket/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters"};
 if(vErrors === null){
 vErrors = [err135];
 }
@@ -1796,11 +1798,8 @@ vErrors.push(err135);
 errors++;
 }
 }
-if(data80.namespace !== undefined){
-let data83 = data80.namespace;
-if(typeof data83 === "string"){
-if(func3(data83) < 1){
-const err136 = {instancePath:instancePath+"/agent/namespace",schemaPath:"#/properties/agent/properties/namespace/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters"};
+else {
+const err136 = {instancePath:instancePath+"/agent/criSocket",schemaPath:"#/properties/agent/properties/criSocket/type",keyword:"type",params:{type: "string"},message:"must be string"};
 if(vErrors === null){
 vErrors = [err136];
 }
@@ -1810,8 +1809,9 @@ vErrors.push(err136);
 errors++;
 }
 }
-else {
-const err137 = {instancePath:instancePath+"/agent/namespace",schemaPath:"#/properties/agent/properties/namespace/type",keyword:"type",params:{type: "string"},message:"must be string"};
+if(data81.containerdSocket !== undefined){
+if(typeof data81.containerdSocket !== "string"){
+const err137 = {instancePath:instancePath+"/agent/containerdSocket",schemaPath:"#/properties/agent/properties/containerdSocket/type",keyword:"type",params:{type: "string"},message:"must be string"};
 if(vErrors === null){
 vErrors = [err137];
 }
@@ -1821,11 +1821,11 @@ vErrors.push(err137);
 errors++;
 }
 }
-if(data80.snapshotter !== undefined){
-let data84 = data80.snapshotter;
+if(data81.namespace !== undefined){
+let data84 = data81.namespace;
 if(typeof data84 === "string"){
 if(func3(data84) < 1){
-const err138 = {instancePath:instancePath+"/agent/snapshotter",schemaPath:"#/properties/agent/properties/snapshotter/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters"};
+const err138 = {instancePath:instancePath+"/agent/namespace",schemaPath:"#/properties/agent/properties/namespace/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters"};
 if(vErrors === null){
 vErrors = [err138];
 }
@@ -1836,7 +1836,7 @@ errors++;
 }
 }
 else {
-const err139 = {instancePath:instancePath+"/agent/snapshotter",schemaPath:"#/properties/agent/properties/snapshotter/type",keyword:"type",params:{type: "string"},message:"must be string"};
+const err139 = {instancePath:instancePath+"/agent/namespace",schemaPath:"#/properties/agent/properties/namespace/type",keyword:"type",params:{type: "string"},message:"must be string"};
 if(vErrors === null){
 vErrors = [err139];
 }
@@ -1846,15 +1846,11 @@ vErrors.push(err139);
 errors++;
 }
 }
-if(data80.prepull !== undefined){
-let data85 = data80.prepull;
-if(Array.isArray(data85)){
-const len10 = data85.length;
-for(let i10=0; i10<len10; i10++){
-let data86 = data85[i10];
-if(data86 && typeof data86 == "object" && !Array.isArray(data86)){
-if(data86.image === undefined){
-const err140 = {instancePath:instancePath+"/agent/prepull/" + i10,schemaPath:"#/properties/agent/properties/prepull/items/required",keyword:"required",params:{missingProperty: "image"},message:"must have required property '"+"image"+"'"};
+if(data81.snapshotter !== undefined){
+let data85 = data81.snapshotter;
+if(typeof data85 === "string"){
+if(func3(data85) < 1){
+const err140 = {instancePath:instancePath+"/agent/snapshotter",schemaPath:"#/properties/agent/properties/snapshotter/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters"};
 if(vErrors === null){
 vErrors = [err140];
 }
@@ -1863,9 +1859,9 @@ vErrors.push(err140);
 }
 errors++;
 }
-for(const key17 in data86){
-if(!((key17 === "image") || (key17 === "nodeSelector"))){
-const err141 = {instancePath:instancePath+"/agent/prepull/" + i10,schemaPath:"#/properties/agent/properties/prepull/items/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key17},message:"must NOT have additional properties"};
+}
+else {
+const err141 = {instancePath:instancePath+"/agent/snapshotter",schemaPath:"#/properties/agent/properties/snapshotter/type",keyword:"type",params:{type: "string"},message:"must be string"};
 if(vErrors === null){
 vErrors = [err141];
 }
@@ -1875,11 +1871,15 @@ vErrors.push(err141);
 errors++;
 }
 }
-if(data86.image !== undefined){
-let data87 = data86.image;
-if(typeof data87 === "string"){
-if(func3(data87) < 1){
-const err142 = {instancePath:instancePath+"/agent/prepull/" + i10+"/image",schemaPath:"#/properties/agent/properties/prepull/items/properties/image/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters"};
+if(data81.prepull !== undefined){
+let data86 = data81.prepull;
+if(Array.isArray(data86)){
+const len10 = data86.length;
+for(let i10=0; i10<len10; i10++){
+let data87 = data86[i10];
+if(data87 && typeof data87 == "object" && !Array.isArray(data87)){
+if(data87.image === undefined){
+const err142 = {instancePath:instancePath+"/agent/prepull/" + i10,schemaPath:"#/properties/agent/properties/prepull/items/required",keyword:"required",params:{missingProperty: "image"},message:"must have required property '"+"image"+"'"};
 if(vErrors === null){
 vErrors = [err142];
 }
@@ -1888,9 +1888,9 @@ vErrors.push(err142);
 }
 errors++;
 }
-}
-else {
-const err143 = {instancePath:instancePath+"/agent/prepull/" + i10+"/image",schemaPath:"#/properties/agent/properties/prepull/items/properties/image/type",keyword:"type",params:{type: "string"},message:"must be string"};
+for(const key17 in data87){
+if(!((key17 === "image") || (key17 === "nodeSelector"))){
+const err143 = {instancePath:instancePath+"/agent/prepull/" + i10,schemaPath:"#/properties/agent/properties/prepull/items/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key17},message:"must NOT have additional properties"};
 if(vErrors === null){
 vErrors = [err143];
 }
@@ -1900,12 +1900,11 @@ vErrors.push(err143);
 errors++;
 }
 }
-if(data86.nodeSelector !== undefined){
-let data88 = data86.nodeSelector;
-if(data88 && typeof data88 == "object" && !Array.isArray(data88)){
-for(const key18 in data88){
-if(typeof data88[key18] !== "string"){
-const err144 = {instancePath:instancePath+"/agent/prepull/" + i10+"/nodeSelector/" + key18.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/properties/agent/properties/prepull/items/properties/nodeSelector/additionalProperties/type",keyword:"type",params:{type: "string"},message:"must be string"};
+if(data87.image !== undefined){
+let data88 = data87.image;
+if(typeof data88 === "string"){
+if(func3(data88) < 1){
+const err144 = {instancePath:instancePath+"/agent/prepull/" + i10+"/image",schemaPath:"#/properties/agent/properties/prepull/items/properties/image/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters"};
 if(vErrors === null){
 vErrors = [err144];
 }
@@ -1915,9 +1914,8 @@ vErrors.push(err144);
 errors++;
 }
 }
-}
 else {
-const err145 = {instancePath:instancePath+"/agent/prepull/" + i10+"/nodeSelector",schemaPath:"#/properties/agent/properties/prepull/items/properties/nodeSelector/type",keyword:"type",params:{type: "object"},message:"must be object"};
+const err145 = {instancePath:instancePath+"/agent/prepull/" + i10+"/image",schemaPath:"#/properties/agent/properties/prepull/items/properties/image/type",keyword:"type",params:{type: "string"},message:"must be string"};
 if(vErrors === null){
 vErrors = [err145];
 }
@@ -1927,9 +1925,12 @@ vErrors.push(err145);
 errors++;
 }
 }
-}
-else {
-const err146 = {instancePath:instancePath+"/agent/prepull/" + i10,schemaPath:"#/properties/agent/properties/prepull/items/type",keyword:"type",params:{type: "object"},message:"must be object"};
+if(data87.nodeSelector !== undefined){
+let data89 = data87.nodeSelector;
+if(data89 && typeof data89 == "object" && !Array.isArray(data89)){
+for(const key18 in data89){
+if(typeof data89[key18] !== "string"){
+const err146 = {instancePath:instancePath+"/agent/prepull/" + i10+"/nodeSelector/" + key18.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/properties/agent/properties/prepull/items/properties/nodeSelector/additionalProperties/type",keyword:"type",params:{type: "string"},message:"must be string"};
 if(vErrors === null){
 vErrors = [err146];
 }
@@ -1941,7 +1942,7 @@ errors++;
 }
 }
 else {
-const err147 = {instancePath:instancePath+"/agent/prepull",schemaPath:"#/properties/agent/properties/prepull/type",keyword:"type",params:{type: "array"},message:"must be array"};
+const err147 = {instancePath:instancePath+"/agent/prepull/" + i10+"/nodeSelector",schemaPath:"#/properties/agent/properties/prepull/items/properties/nodeSelector/type",keyword:"type",params:{type: "object"},message:"must be object"};
 if(vErrors === null){
 vErrors = [err147];
 }
@@ -1951,10 +1952,9 @@ vErrors.push(err147);
 errors++;
 }
 }
-if(data80.pullConcurrency !== undefined){
-let data90 = data80.pullConcurrency;
-if(!((typeof data90 == "number") && (!(data90 % 1) && !isNaN(data90)))){
-const err148 = {instancePath:instancePath+"/agent/pullConcurrency",schemaPath:"#/properties/agent/properties/pullConcurrency/type",keyword:"type",params:{type: "integer"},message:"must be integer"};
+}
+else {
+const err148 = {instancePath:instancePath+"/agent/prepull/" + i10,schemaPath:"#/properties/agent/properties/prepull/items/type",keyword:"type",params:{type: "object"},message:"must be object"};
 if(vErrors === null){
 vErrors = [err148];
 }
@@ -1963,9 +1963,10 @@ vErrors.push(err148);
 }
 errors++;
 }
-if(typeof data90 == "number"){
-if(data90 < 1 || isNaN(data90)){
-const err149 = {instancePath:instancePath+"/agent/pullConcurrency",schemaPath:"#/properties/agent/properties/pullConcurrency/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1"};
+}
+}
+else {
+const err149 = {instancePath:instancePath+"/agent/prepull",schemaPath:"#/properties/agent/properties/prepull/type",keyword:"type",params:{type: "array"},message:"must be array"};
 if(vErrors === null){
 vErrors = [err149];
 }
@@ -1975,10 +1976,10 @@ vErrors.push(err149);
 errors++;
 }
 }
-}
-if(data80.prepullInUse !== undefined){
-if(typeof data80.prepullInUse !== "boolean"){
-const err150 = {instancePath:instancePath+"/agent/prepullInUse",schemaPath:"#/properties/agent/properties/prepullInUse/type",keyword:"type",params:{type: "boolean"},message:"must be boolean"};
+if(data81.pullConcurrency !== undefined){
+let data91 = data81.pullConcurrency;
+if(!((typeof data91 == "number") && (!(data91 % 1) && !isNaN(data91)))){
+const err150 = {instancePath:instancePath+"/agent/pullConcurrency",schemaPath:"#/properties/agent/properties/pullConcurrency/type",keyword:"type",params:{type: "integer"},message:"must be integer"};
 if(vErrors === null){
 vErrors = [err150];
 }
@@ -1987,10 +1988,9 @@ vErrors.push(err150);
 }
 errors++;
 }
-}
-if(data80.prepullWorkloads !== undefined){
-if(typeof data80.prepullWorkloads !== "boolean"){
-const err151 = {instancePath:instancePath+"/agent/prepullWorkloads",schemaPath:"#/properties/agent/properties/prepullWorkloads/type",keyword:"type",params:{type: "boolean"},message:"must be boolean"};
+if(typeof data91 == "number"){
+if(data91 < 1 || isNaN(data91)){
+const err151 = {instancePath:instancePath+"/agent/pullConcurrency",schemaPath:"#/properties/agent/properties/pullConcurrency/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1"};
 if(vErrors === null){
 vErrors = [err151];
 }
@@ -2000,9 +2000,10 @@ vErrors.push(err151);
 errors++;
 }
 }
-if(data80.importDir !== undefined){
-if(typeof data80.importDir !== "string"){
-const err152 = {instancePath:instancePath+"/agent/importDir",schemaPath:"#/properties/agent/properties/importDir/type",keyword:"type",params:{type: "string"},message:"must be string"};
+}
+if(data81.prepullInUse !== undefined){
+if(typeof data81.prepullInUse !== "boolean"){
+const err152 = {instancePath:instancePath+"/agent/prepullInUse",schemaPath:"#/properties/agent/properties/prepullInUse/type",keyword:"type",params:{type: "boolean"},message:"must be boolean"};
 if(vErrors === null){
 vErrors = [err152];
 }
@@ -2012,10 +2013,9 @@ vErrors.push(err152);
 errors++;
 }
 }
-if(data80.stableMs !== undefined){
-let data94 = data80.stableMs;
-if(!((typeof data94 == "number") && (!(data94 % 1) && !isNaN(data94)))){
-const err153 = {instancePath:instancePath+"/agent/stableMs",schemaPath:"#/properties/agent/properties/stableMs/type",keyword:"type",params:{type: "integer"},message:"must be integer"};
+if(data81.prepullWorkloads !== undefined){
+if(typeof data81.prepullWorkloads !== "boolean"){
+const err153 = {instancePath:instancePath+"/agent/prepullWorkloads",schemaPath:"#/properties/agent/properties/prepullWorkloads/type",keyword:"type",params:{type: "boolean"},message:"must be boolean"};
 if(vErrors === null){
 vErrors = [err153];
 }
@@ -2024,9 +2024,10 @@ vErrors.push(err153);
 }
 errors++;
 }
-if(typeof data94 == "number"){
-if(data94 < 0 || isNaN(data94)){
-const err154 = {instancePath:instancePath+"/agent/stableMs",schemaPath:"#/properties/agent/properties/stableMs/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0"};
+}
+if(data81.importDir !== undefined){
+if(typeof data81.importDir !== "string"){
+const err154 = {instancePath:instancePath+"/agent/importDir",schemaPath:"#/properties/agent/properties/importDir/type",keyword:"type",params:{type: "string"},message:"must be string"};
 if(vErrors === null){
 vErrors = [err154];
 }
@@ -2036,10 +2037,10 @@ vErrors.push(err154);
 errors++;
 }
 }
-}
-if(data80.stateFile !== undefined){
-if(typeof data80.stateFile !== "string"){
-const err155 = {instancePath:instancePath+"/agent/stateFile",schemaPath:"#/properties/agent/properties/stateFile/type",keyword:"type",params:{type: "string"},message:"must be string"};
+if(data81.stableMs !== undefined){
+let data95 = data81.stableMs;
+if(!((typeof data95 == "number") && (!(data95 % 1) && !isNaN(data95)))){
+const err155 = {instancePath:instancePath+"/agent/stableMs",schemaPath:"#/properties/agent/properties/stableMs/type",keyword:"type",params:{type: "integer"},message:"must be integer"};
 if(vErrors === null){
 vErrors = [err155];
 }
@@ -2048,10 +2049,9 @@ vErrors.push(err155);
 }
 errors++;
 }
-}
-if(data80.startupTaint !== undefined){
-if(typeof data80.startupTaint !== "string"){
-const err156 = {instancePath:instancePath+"/agent/startupTaint",schemaPath:"#/properties/agent/properties/startupTaint/type",keyword:"type",params:{type: "string"},message:"must be string"};
+if(typeof data95 == "number"){
+if(data95 < 0 || isNaN(data95)){
+const err156 = {instancePath:instancePath+"/agent/stableMs",schemaPath:"#/properties/agent/properties/stableMs/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0"};
 if(vErrors === null){
 vErrors = [err156];
 }
@@ -2061,12 +2061,10 @@ vErrors.push(err156);
 errors++;
 }
 }
-if(data80.backoff !== undefined){
-let data97 = data80.backoff;
-if(data97 && typeof data97 == "object" && !Array.isArray(data97)){
-for(const key19 in data97){
-if(!((key19 === "initialMs") || (key19 === "maxMs"))){
-const err157 = {instancePath:instancePath+"/agent/backoff",schemaPath:"#/properties/agent/properties/backoff/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key19},message:"must NOT have additional properties"};
+}
+if(data81.stateFile !== undefined){
+if(typeof data81.stateFile !== "string"){
+const err157 = {instancePath:instancePath+"/agent/stateFile",schemaPath:"#/properties/agent/properties/stateFile/type",keyword:"type",params:{type: "string"},message:"must be string"};
 if(vErrors === null){
 vErrors = [err157];
 }
@@ -2076,10 +2074,9 @@ vErrors.push(err157);
 errors++;
 }
 }
-if(data97.initialMs !== undefined){
-let data98 = data97.initialMs;
-if(!((typeof data98 == "number") && (!(data98 % 1) && !isNaN(data98)))){
-const err158 = {instancePath:instancePath+"/agent/backoff/initialMs",schemaPath:"#/properties/agent/properties/backoff/properties/initialMs/type",keyword:"type",params:{type: "integer"},message:"must be integer"};
+if(data81.startupTaint !== undefined){
+if(typeof data81.startupTaint !== "string"){
+const err158 = {instancePath:instancePath+"/agent/startupTaint",schemaPath:"#/properties/agent/properties/startupTaint/type",keyword:"type",params:{type: "string"},message:"must be string"};
 if(vErrors === null){
 vErrors = [err158];
 }
@@ -2088,9 +2085,13 @@ vErrors.push(err158);
 }
 errors++;
 }
-if(typeof data98 == "number"){
-if(data98 < 1 || isNaN(data98)){
-const err159 = {instancePath:instancePath+"/agent/backoff/initialMs",schemaPath:"#/properties/agent/properties/backoff/properties/initialMs/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1"};
+}
+if(data81.backoff !== undefined){
+let data98 = data81.backoff;
+if(data98 && typeof data98 == "object" && !Array.isArray(data98)){
+for(const key19 in data98){
+if(!((key19 === "initialMs") || (key19 === "maxMs"))){
+const err159 = {instancePath:instancePath+"/agent/backoff",schemaPath:"#/properties/agent/properties/backoff/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key19},message:"must NOT have additional properties"};
 if(vErrors === null){
 vErrors = [err159];
 }
@@ -2100,11 +2101,10 @@ vErrors.push(err159);
 errors++;
 }
 }
-}
-if(data97.maxMs !== undefined){
-let data99 = data97.maxMs;
+if(data98.initialMs !== undefined){
+let data99 = data98.initialMs;
 if(!((typeof data99 == "number") && (!(data99 % 1) && !isNaN(data99)))){
-const err160 = {instancePath:instancePath+"/agent/backoff/maxMs",schemaPath:"#/properties/agent/properties/backoff/properties/maxMs/type",keyword:"type",params:{type: "integer"},message:"must be integer"};
+const err160 = {instancePath:instancePath+"/agent/backoff/initialMs",schemaPath:"#/properties/agent/properties/backoff/properties/initialMs/type",keyword:"type",params:{type: "integer"},message:"must be integer"};
 if(vErrors === null){
 vErrors = [err160];
 }
@@ -2115,7 +2115,7 @@ errors++;
 }
 if(typeof data99 == "number"){
 if(data99 < 1 || isNaN(data99)){
-const err161 = {instancePath:instancePath+"/agent/backoff/maxMs",schemaPath:"#/properties/agent/properties/backoff/properties/maxMs/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1"};
+const err161 = {instancePath:instancePath+"/agent/backoff/initialMs",schemaPath:"#/properties/agent/properties/backoff/properties/initialMs/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1"};
 if(vErrors === null){
 vErrors = [err161];
 }
@@ -2126,9 +2126,10 @@ errors++;
 }
 }
 }
-}
-else {
-const err162 = {instancePath:instancePath+"/agent/backoff",schemaPath:"#/properties/agent/properties/backoff/type",keyword:"type",params:{type: "object"},message:"must be object"};
+if(data98.maxMs !== undefined){
+let data100 = data98.maxMs;
+if(!((typeof data100 == "number") && (!(data100 % 1) && !isNaN(data100)))){
+const err162 = {instancePath:instancePath+"/agent/backoff/maxMs",schemaPath:"#/properties/agent/properties/backoff/properties/maxMs/type",keyword:"type",params:{type: "integer"},message:"must be integer"};
 if(vErrors === null){
 vErrors = [err162];
 }
@@ -2137,11 +2138,9 @@ vErrors.push(err162);
 }
 errors++;
 }
-}
-if(data80.resyncMs !== undefined){
-let data100 = data80.resyncMs;
-if(!((typeof data100 == "number") && (!(data100 % 1) && !isNaN(data100)))){
-const err163 = {instancePath:instancePath+"/agent/resyncMs",schemaPath:"#/properties/agent/properties/resyncMs/type",keyword:"type",params:{type: "integer"},message:"must be integer"};
+if(typeof data100 == "number"){
+if(data100 < 1 || isNaN(data100)){
+const err163 = {instancePath:instancePath+"/agent/backoff/maxMs",schemaPath:"#/properties/agent/properties/backoff/properties/maxMs/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1"};
 if(vErrors === null){
 vErrors = [err163];
 }
@@ -2150,9 +2149,11 @@ vErrors.push(err163);
 }
 errors++;
 }
-if(typeof data100 == "number"){
-if(data100 < 1 || isNaN(data100)){
-const err164 = {instancePath:instancePath+"/agent/resyncMs",schemaPath:"#/properties/agent/properties/resyncMs/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1"};
+}
+}
+}
+else {
+const err164 = {instancePath:instancePath+"/agent/backoff",schemaPath:"#/properties/agent/properties/backoff/type",keyword:"type",params:{type: "object"},message:"must be object"};
 if(vErrors === null){
 vErrors = [err164];
 }
@@ -2162,10 +2163,10 @@ vErrors.push(err164);
 errors++;
 }
 }
-}
-}
-else {
-const err165 = {instancePath:instancePath+"/agent",schemaPath:"#/properties/agent/type",keyword:"type",params:{type: "object"},message:"must be object"};
+if(data81.resyncMs !== undefined){
+let data101 = data81.resyncMs;
+if(!((typeof data101 == "number") && (!(data101 % 1) && !isNaN(data101)))){
+const err165 = {instancePath:instancePath+"/agent/resyncMs",schemaPath:"#/properties/agent/properties/resyncMs/type",keyword:"type",params:{type: "integer"},message:"must be integer"};
 if(vErrors === null){
 vErrors = [err165];
 }
@@ -2174,13 +2175,9 @@ vErrors.push(err165);
 }
 errors++;
 }
-}
-if(data.webhook !== undefined){
-let data101 = data.webhook;
-if(data101 && typeof data101 == "object" && !Array.isArray(data101)){
-for(const key20 in data101){
-if(!(((((((key20 === "port") || (key20 === "host")) || (key20 === "certFile")) || (key20 === "keyFile")) || (key20 === "failClosed")) || (key20 === "bodyLimit")) || (key20 === "bufferLimit"))){
-const err166 = {instancePath:instancePath+"/webhook",schemaPath:"#/properties/webhook/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key20},message:"must NOT have additional properties"};
+if(typeof data101 == "number"){
+if(data101 < 1 || isNaN(data101)){
+const err166 = {instancePath:instancePath+"/agent/resyncMs",schemaPath:"#/properties/agent/properties/resyncMs/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1"};
 if(vErrors === null){
 vErrors = [err166];
 }
@@ -2190,10 +2187,10 @@ vErrors.push(err166);
 errors++;
 }
 }
-if(data101.port !== undefined){
-let data102 = data101.port;
-if(!((typeof data102 == "number") && (!(data102 % 1) && !isNaN(data102)))){
-const err167 = {instancePath:instancePath+"/webhook/port",schemaPath:"#/properties/webhook/properties/port/type",keyword:"type",params:{type: "integer"},message:"must be integer"};
+}
+}
+else {
+const err167 = {instancePath:instancePath+"/agent",schemaPath:"#/properties/agent/type",keyword:"type",params:{type: "object"},message:"must be object"};
 if(vErrors === null){
 vErrors = [err167];
 }
@@ -2202,9 +2199,13 @@ vErrors.push(err167);
 }
 errors++;
 }
-if(typeof data102 == "number"){
-if(data102 > 65535 || isNaN(data102)){
-const err168 = {instancePath:instancePath+"/webhook/port",schemaPath:"#/properties/webhook/properties/port/maximum",keyword:"maximum",params:{comparison: "<=", limit: 65535},message:"must be <= 65535"};
+}
+if(data.webhook !== undefined){
+let data102 = data.webhook;
+if(data102 && typeof data102 == "object" && !Array.isArray(data102)){
+for(const key20 in data102){
+if(!(((((((key20 === "port") || (key20 === "host")) || (key20 === "certFile")) || (key20 === "keyFile")) || (key20 === "failClosed")) || (key20 === "bodyLimit")) || (key20 === "bufferLimit"))){
+const err168 = {instancePath:instancePath+"/webhook",schemaPath:"#/properties/webhook/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key20},message:"must NOT have additional properties"};
 if(vErrors === null){
 vErrors = [err168];
 }
@@ -2213,8 +2214,11 @@ vErrors.push(err168);
 }
 errors++;
 }
-if(data102 < 0 || isNaN(data102)){
-const err169 = {instancePath:instancePath+"/webhook/port",schemaPath:"#/properties/webhook/properties/port/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0"};
+}
+if(data102.port !== undefined){
+let data103 = data102.port;
+if(!((typeof data103 == "number") && (!(data103 % 1) && !isNaN(data103)))){
+const err169 = {instancePath:instancePath+"/webhook/port",schemaPath:"#/properties/webhook/properties/port/type",keyword:"type",params:{type: "integer"},message:"must be integer"};
 if(vErrors === null){
 vErrors = [err169];
 }
@@ -2223,11 +2227,9 @@ vErrors.push(err169);
 }
 errors++;
 }
-}
-}
-if(data101.host !== undefined){
-if(typeof data101.host !== "string"){
-const err170 = {instancePath:instancePath+"/webhook/host",schemaPath:"#/properties/webhook/properties/host/type",keyword:"type",params:{type: "string"},message:"must be string"};
+if(typeof data103 == "number"){
+if(data103 > 65535 || isNaN(data103)){
+const err170 = {instancePath:instancePath+"/webhook/port",schemaPath:"#/properties/webhook/properties/port/maximum",keyword:"maximum",params:{comparison: "<=", limit: 65535},message:"must be <= 65535"};
 if(vErrors === null){
 vErrors = [err170];
 }
@@ -2236,10 +2238,8 @@ vErrors.push(err170);
 }
 errors++;
 }
-}
-if(data101.certFile !== undefined){
-if(typeof data101.certFile !== "string"){
-const err171 = {instancePath:instancePath+"/webhook/certFile",schemaPath:"#/properties/webhook/properties/certFile/type",keyword:"type",params:{type: "string"},message:"must be string"};
+if(data103 < 0 || isNaN(data103)){
+const err171 = {instancePath:instancePath+"/webhook/port",schemaPath:"#/properties/webhook/properties/port/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0"};
 if(vErrors === null){
 vErrors = [err171];
 }
@@ -2249,9 +2249,10 @@ vErrors.push(err171);
 errors++;
 }
 }
-if(data101.keyFile !== undefined){
-if(typeof data101.keyFile !== "string"){
-const err172 = {instancePath:instancePath+"/webhook/keyFile",schemaPath:"#/properties/webhook/properties/keyFile/type",keyword:"type",params:{type: "string"},message:"must be string"};
+}
+if(data102.host !== undefined){
+if(typeof data102.host !== "string"){
+const err172 = {instancePath:instancePath+"/webhook/host",schemaPath:"#/properties/webhook/properties/host/type",keyword:"type",params:{type: "string"},message:"must be string"};
 if(vErrors === null){
 vErrors = [err172];
 }
@@ -2261,9 +2262,9 @@ vErrors.push(err172);
 errors++;
 }
 }
-if(data101.failClosed !== undefined){
-if(typeof data101.failClosed !== "boolean"){
-const err173 = {instancePath:instancePath+"/webhook/failClosed",schemaPath:"#/properties/webhook/properties/failClosed/type",keyword:"type",params:{type: "boolean"},message:"must be boolean"};
+if(data102.certFile !== undefined){
+if(typeof data102.certFile !== "string"){
+const err173 = {instancePath:instancePath+"/webhook/certFile",schemaPath:"#/properties/webhook/properties/certFile/type",keyword:"type",params:{type: "string"},message:"must be string"};
 if(vErrors === null){
 vErrors = [err173];
 }
@@ -2273,10 +2274,9 @@ vErrors.push(err173);
 errors++;
 }
 }
-if(data101.bodyLimit !== undefined){
-let data107 = data101.bodyLimit;
-if(!((typeof data107 == "number") && (!(data107 % 1) && !isNaN(data107)))){
-const err174 = {instancePath:instancePath+"/webhook/bodyLimit",schemaPath:"#/properties/webhook/properties/bodyLimit/type",keyword:"type",params:{type: "integer"},message:"must be integer"};
+if(data102.keyFile !== undefined){
+if(typeof data102.keyFile !== "string"){
+const err174 = {instancePath:instancePath+"/webhook/keyFile",schemaPath:"#/properties/webhook/properties/keyFile/type",keyword:"type",params:{type: "string"},message:"must be string"};
 if(vErrors === null){
 vErrors = [err174];
 }
@@ -2285,9 +2285,10 @@ vErrors.push(err174);
 }
 errors++;
 }
-if(typeof data107 == "number"){
-if(data107 < 1 || isNaN(data107)){
-const err175 = {instancePath:instancePath+"/webhook/bodyLimit",schemaPath:"#/properties/webhook/properties/bodyLimit/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1"};
+}
+if(data102.failClosed !== undefined){
+if(typeof data102.failClosed !== "boolean"){
+const err175 = {instancePath:instancePath+"/webhook/failClosed",schemaPath:"#/properties/webhook/properties/failClosed/type",keyword:"type",params:{type: "boolean"},message:"must be boolean"};
 if(vErrors === null){
 vErrors = [err175];
 }
@@ -2297,11 +2298,10 @@ vErrors.push(err175);
 errors++;
 }
 }
-}
-if(data101.bufferLimit !== undefined){
-let data108 = data101.bufferLimit;
+if(data102.bodyLimit !== undefined){
+let data108 = data102.bodyLimit;
 if(!((typeof data108 == "number") && (!(data108 % 1) && !isNaN(data108)))){
-const err176 = {instancePath:instancePath+"/webhook/bufferLimit",schemaPath:"#/properties/webhook/properties/bufferLimit/type",keyword:"type",params:{type: "integer"},message:"must be integer"};
+const err176 = {instancePath:instancePath+"/webhook/bodyLimit",schemaPath:"#/properties/webhook/properties/bodyLimit/type",keyword:"type",params:{type: "integer"},message:"must be integer"};
 if(vErrors === null){
 vErrors = [err176];
 }
@@ -2312,7 +2312,7 @@ errors++;
 }
 if(typeof data108 == "number"){
 if(data108 < 1 || isNaN(data108)){
-const err177 = {instancePath:instancePath+"/webhook/bufferLimit",schemaPath:"#/properties/webhook/properties/bufferLimit/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1"};
+const err177 = {instancePath:instancePath+"/webhook/bodyLimit",schemaPath:"#/properties/webhook/properties/bodyLimit/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1"};
 if(vErrors === null){
 vErrors = [err177];
 }
@@ -2323,9 +2323,10 @@ errors++;
 }
 }
 }
-}
-else {
-const err178 = {instancePath:instancePath+"/webhook",schemaPath:"#/properties/webhook/type",keyword:"type",params:{type: "object"},message:"must be object"};
+if(data102.bufferLimit !== undefined){
+let data109 = data102.bufferLimit;
+if(!((typeof data109 == "number") && (!(data109 % 1) && !isNaN(data109)))){
+const err178 = {instancePath:instancePath+"/webhook/bufferLimit",schemaPath:"#/properties/webhook/properties/bufferLimit/type",keyword:"type",params:{type: "integer"},message:"must be integer"};
 if(vErrors === null){
 vErrors = [err178];
 }
@@ -2334,13 +2335,9 @@ vErrors.push(err178);
 }
 errors++;
 }
-}
-if(data.dashboard !== undefined){
-let data109 = data.dashboard;
-if(data109 && typeof data109 == "object" && !Array.isArray(data109)){
-for(const key21 in data109){
-if(!(((key21 === "port") || (key21 === "host")) || (key21 === "token"))){
-const err179 = {instancePath:instancePath+"/dashboard",schemaPath:"#/properties/dashboard/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key21},message:"must NOT have additional properties"};
+if(typeof data109 == "number"){
+if(data109 < 1 || isNaN(data109)){
+const err179 = {instancePath:instancePath+"/webhook/bufferLimit",schemaPath:"#/properties/webhook/properties/bufferLimit/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1"};
 if(vErrors === null){
 vErrors = [err179];
 }
@@ -2350,10 +2347,10 @@ vErrors.push(err179);
 errors++;
 }
 }
-if(data109.port !== undefined){
-let data110 = data109.port;
-if(!((typeof data110 == "number") && (!(data110 % 1) && !isNaN(data110)))){
-const err180 = {instancePath:instancePath+"/dashboard/port",schemaPath:"#/properties/dashboard/properties/port/type",keyword:"type",params:{type: "integer"},message:"must be integer"};
+}
+}
+else {
+const err180 = {instancePath:instancePath+"/webhook",schemaPath:"#/properties/webhook/type",keyword:"type",params:{type: "object"},message:"must be object"};
 if(vErrors === null){
 vErrors = [err180];
 }
@@ -2362,9 +2359,13 @@ vErrors.push(err180);
 }
 errors++;
 }
-if(typeof data110 == "number"){
-if(data110 > 65535 || isNaN(data110)){
-const err181 = {instancePath:instancePath+"/dashboard/port",schemaPath:"#/properties/dashboard/properties/port/maximum",keyword:"maximum",params:{comparison: "<=", limit: 65535},message:"must be <= 65535"};
+}
+if(data.dashboard !== undefined){
+let data110 = data.dashboard;
+if(data110 && typeof data110 == "object" && !Array.isArray(data110)){
+for(const key21 in data110){
+if(!(((key21 === "port") || (key21 === "host")) || (key21 === "token"))){
+const err181 = {instancePath:instancePath+"/dashboard",schemaPath:"#/properties/dashboard/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key21},message:"must NOT have additional properties"};
 if(vErrors === null){
 vErrors = [err181];
 }
@@ -2373,8 +2374,11 @@ vErrors.push(err181);
 }
 errors++;
 }
-if(data110 < 0 || isNaN(data110)){
-const err182 = {instancePath:instancePath+"/dashboard/port",schemaPath:"#/properties/dashboard/properties/port/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0"};
+}
+if(data110.port !== undefined){
+let data111 = data110.port;
+if(!((typeof data111 == "number") && (!(data111 % 1) && !isNaN(data111)))){
+const err182 = {instancePath:instancePath+"/dashboard/port",schemaPath:"#/properties/dashboard/properties/port/type",keyword:"type",params:{type: "integer"},message:"must be integer"};
 if(vErrors === null){
 vErrors = [err182];
 }
@@ -2383,11 +2387,9 @@ vErrors.push(err182);
 }
 errors++;
 }
-}
-}
-if(data109.host !== undefined){
-if(typeof data109.host !== "string"){
-const err183 = {instancePath:instancePath+"/dashboard/host",schemaPath:"#/properties/dashboard/properties/host/type",keyword:"type",params:{type: "string"},message:"must be string"};
+if(typeof data111 == "number"){
+if(data111 > 65535 || isNaN(data111)){
+const err183 = {instancePath:instancePath+"/dashboard/port",schemaPath:"#/properties/dashboard/properties/port/maximum",keyword:"maximum",params:{comparison: "<=", limit: 65535},message:"must be <= 65535"};
 if(vErrors === null){
 vErrors = [err183];
 }
@@ -2396,10 +2398,8 @@ vErrors.push(err183);
 }
 errors++;
 }
-}
-if(data109.token !== undefined){
-if(typeof data109.token !== "string"){
-const err184 = {instancePath:instancePath+"/dashboard/token",schemaPath:"#/properties/dashboard/properties/token/type",keyword:"type",params:{type: "string"},message:"must be string"};
+if(data111 < 0 || isNaN(data111)){
+const err184 = {instancePath:instancePath+"/dashboard/port",schemaPath:"#/properties/dashboard/properties/port/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0"};
 if(vErrors === null){
 vErrors = [err184];
 }
@@ -2410,8 +2410,9 @@ errors++;
 }
 }
 }
-else {
-const err185 = {instancePath:instancePath+"/dashboard",schemaPath:"#/properties/dashboard/type",keyword:"type",params:{type: "object"},message:"must be object"};
+if(data110.host !== undefined){
+if(typeof data110.host !== "string"){
+const err185 = {instancePath:instancePath+"/dashboard/host",schemaPath:"#/properties/dashboard/properties/host/type",keyword:"type",params:{type: "string"},message:"must be string"};
 if(vErrors === null){
 vErrors = [err185];
 }
@@ -2421,12 +2422,9 @@ vErrors.push(err185);
 errors++;
 }
 }
-if(data.hooks !== undefined){
-let data113 = data.hooks;
-if(data113 && typeof data113 == "object" && !Array.isArray(data113)){
-for(const key22 in data113){
-if(!(key22 === "secret")){
-const err186 = {instancePath:instancePath+"/hooks",schemaPath:"#/properties/hooks/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key22},message:"must NOT have additional properties"};
+if(data110.token !== undefined){
+if(typeof data110.token !== "string"){
+const err186 = {instancePath:instancePath+"/dashboard/token",schemaPath:"#/properties/dashboard/properties/token/type",keyword:"type",params:{type: "string"},message:"must be string"};
 if(vErrors === null){
 vErrors = [err186];
 }
@@ -2436,9 +2434,9 @@ vErrors.push(err186);
 errors++;
 }
 }
-if(data113.secret !== undefined){
-if(typeof data113.secret !== "string"){
-const err187 = {instancePath:instancePath+"/hooks/secret",schemaPath:"#/properties/hooks/properties/secret/type",keyword:"type",params:{type: "string"},message:"must be string"};
+}
+else {
+const err187 = {instancePath:instancePath+"/dashboard",schemaPath:"#/properties/dashboard/type",keyword:"type",params:{type: "object"},message:"must be object"};
 if(vErrors === null){
 vErrors = [err187];
 }
@@ -2448,9 +2446,12 @@ vErrors.push(err187);
 errors++;
 }
 }
-}
-else {
-const err188 = {instancePath:instancePath+"/hooks",schemaPath:"#/properties/hooks/type",keyword:"type",params:{type: "object"},message:"must be object"};
+if(data.hooks !== undefined){
+let data114 = data.hooks;
+if(data114 && typeof data114 == "object" && !Array.isArray(data114)){
+for(const key22 in data114){
+if(!(key22 === "secret")){
+const err188 = {instancePath:instancePath+"/hooks",schemaPath:"#/properties/hooks/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key22},message:"must NOT have additional properties"};
 if(vErrors === null){
 vErrors = [err188];
 }
@@ -2460,15 +2461,9 @@ vErrors.push(err188);
 errors++;
 }
 }
-if(data.notify !== undefined){
-let data115 = data.notify;
-if(Array.isArray(data115)){
-const len11 = data115.length;
-for(let i11=0; i11<len11; i11++){
-let data116 = data115[i11];
-if(data116 && typeof data116 == "object" && !Array.isArray(data116)){
-if(data116.url === undefined){
-const err189 = {instancePath:instancePath+"/notify/" + i11,schemaPath:"#/properties/notify/items/required",keyword:"required",params:{missingProperty: "url"},message:"must have required property '"+"url"+"'"};
+if(data114.secret !== undefined){
+if(typeof data114.secret !== "string"){
+const err189 = {instancePath:instancePath+"/hooks/secret",schemaPath:"#/properties/hooks/properties/secret/type",keyword:"type",params:{type: "string"},message:"must be string"};
 if(vErrors === null){
 vErrors = [err189];
 }
@@ -2477,9 +2472,10 @@ vErrors.push(err189);
 }
 errors++;
 }
-for(const key23 in data116){
-if(!(((key23 === "url") || (key23 === "events")) || (key23 === "secret"))){
-const err190 = {instancePath:instancePath+"/notify/" + i11,schemaPath:"#/properties/notify/items/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key23},message:"must NOT have additional properties"};
+}
+}
+else {
+const err190 = {instancePath:instancePath+"/hooks",schemaPath:"#/properties/hooks/type",keyword:"type",params:{type: "object"},message:"must be object"};
 if(vErrors === null){
 vErrors = [err190];
 }
@@ -2489,11 +2485,15 @@ vErrors.push(err190);
 errors++;
 }
 }
-if(data116.url !== undefined){
-let data117 = data116.url;
-if(typeof data117 === "string"){
-if(!pattern2.test(data117)){
-const err191 = {instancePath:instancePath+"/notify/" + i11+"/url",schemaPath:"#/properties/notify/items/properties/url/pattern",keyword:"pattern",params:{pattern: "^https?://"},message:"must match pattern \""+"^https?://"+"\""};
+if(data.notify !== undefined){
+let data116 = data.notify;
+if(Array.isArray(data116)){
+const len11 = data116.length;
+for(let i11=0; i11<len11; i11++){
+let data117 = data116[i11];
+if(data117 && typeof data117 == "object" && !Array.isArray(data117)){
+if(data117.url === undefined){
+const err191 = {instancePath:instancePath+"/notify/" + i11,schemaPath:"#/properties/notify/items/required",keyword:"required",params:{missingProperty: "url"},message:"must have required property '"+"url"+"'"};
 if(vErrors === null){
 vErrors = [err191];
 }
@@ -2502,9 +2502,9 @@ vErrors.push(err191);
 }
 errors++;
 }
-}
-else {
-const err192 = {instancePath:instancePath+"/notify/" + i11+"/url",schemaPath:"#/properties/notify/items/properties/url/type",keyword:"type",params:{type: "string"},message:"must be string"};
+for(const key23 in data117){
+if(!(((key23 === "url") || (key23 === "events")) || (key23 === "secret"))){
+const err192 = {instancePath:instancePath+"/notify/" + i11,schemaPath:"#/properties/notify/items/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key23},message:"must NOT have additional properties"};
 if(vErrors === null){
 vErrors = [err192];
 }
@@ -2514,11 +2514,11 @@ vErrors.push(err192);
 errors++;
 }
 }
-if(data116.events !== undefined){
-let data118 = data116.events;
-if(Array.isArray(data118)){
-if(data118.length < 1){
-const err193 = {instancePath:instancePath+"/notify/" + i11+"/events",schemaPath:"#/properties/notify/items/properties/events/minItems",keyword:"minItems",params:{limit: 1},message:"must NOT have fewer than 1 items"};
+if(data117.url !== undefined){
+let data118 = data117.url;
+if(typeof data118 === "string"){
+if(!pattern2.test(data118)){
+const err193 = {instancePath:instancePath+"/notify/" + i11+"/url",schemaPath:"#/properties/notify/items/properties/url/pattern",keyword:"pattern",params:{pattern: "^https?://"},message:"must match pattern \""+"^https?://"+"\""};
 if(vErrors === null){
 vErrors = [err193];
 }
@@ -2527,11 +2527,9 @@ vErrors.push(err193);
 }
 errors++;
 }
-const len12 = data118.length;
-for(let i12=0; i12<len12; i12++){
-let data119 = data118[i12];
-if(!((((data119 === "tagMoved") || (data119 === "drifted")) || (data119 === "mirrored")) || (data119 === "error"))){
-const err194 = {instancePath:instancePath+"/notify/" + i11+"/events/" + i12,schemaPath:"#/properties/notify/items/properties/events/items/enum",keyword:"enum",params:{allowedValues: schema11.properties.notify.items.properties.events.items.enum},message:"must be equal to one of the allowed values"};
+}
+else {
+const err194 = {instancePath:instancePath+"/notify/" + i11+"/url",schemaPath:"#/properties/notify/items/properties/url/type",keyword:"type",params:{type: "string"},message:"must be string"};
 if(vErrors === null){
 vErrors = [err194];
 }
@@ -2541,9 +2539,11 @@ vErrors.push(err194);
 errors++;
 }
 }
-}
-else {
-const err195 = {instancePath:instancePath+"/notify/" + i11+"/events",schemaPath:"#/properties/notify/items/properties/events/type",keyword:"type",params:{type: "array"},message:"must be array"};
+if(data117.events !== undefined){
+let data119 = data117.events;
+if(Array.isArray(data119)){
+if(data119.length < 1){
+const err195 = {instancePath:instancePath+"/notify/" + i11+"/events",schemaPath:"#/properties/notify/items/properties/events/minItems",keyword:"minItems",params:{limit: 1},message:"must NOT have fewer than 1 items"};
 if(vErrors === null){
 vErrors = [err195];
 }
@@ -2552,10 +2552,11 @@ vErrors.push(err195);
 }
 errors++;
 }
-}
-if(data116.secret !== undefined){
-if(typeof data116.secret !== "string"){
-const err196 = {instancePath:instancePath+"/notify/" + i11+"/secret",schemaPath:"#/properties/notify/items/properties/secret/type",keyword:"type",params:{type: "string"},message:"must be string"};
+const len12 = data119.length;
+for(let i12=0; i12<len12; i12++){
+let data120 = data119[i12];
+if(!((((data120 === "tagMoved") || (data120 === "drifted")) || (data120 === "mirrored")) || (data120 === "error"))){
+const err196 = {instancePath:instancePath+"/notify/" + i11+"/events/" + i12,schemaPath:"#/properties/notify/items/properties/events/items/enum",keyword:"enum",params:{allowedValues: schema11.properties.notify.items.properties.events.items.enum},message:"must be equal to one of the allowed values"};
 if(vErrors === null){
 vErrors = [err196];
 }
@@ -2567,7 +2568,7 @@ errors++;
 }
 }
 else {
-const err197 = {instancePath:instancePath+"/notify/" + i11,schemaPath:"#/properties/notify/items/type",keyword:"type",params:{type: "object"},message:"must be object"};
+const err197 = {instancePath:instancePath+"/notify/" + i11+"/events",schemaPath:"#/properties/notify/items/properties/events/type",keyword:"type",params:{type: "array"},message:"must be array"};
 if(vErrors === null){
 vErrors = [err197];
 }
@@ -2577,9 +2578,9 @@ vErrors.push(err197);
 errors++;
 }
 }
-}
-else {
-const err198 = {instancePath:instancePath+"/notify",schemaPath:"#/properties/notify/type",keyword:"type",params:{type: "array"},message:"must be array"};
+if(data117.secret !== undefined){
+if(typeof data117.secret !== "string"){
+const err198 = {instancePath:instancePath+"/notify/" + i11+"/secret",schemaPath:"#/properties/notify/items/properties/secret/type",keyword:"type",params:{type: "string"},message:"must be string"};
 if(vErrors === null){
 vErrors = [err198];
 }
@@ -2589,12 +2590,9 @@ vErrors.push(err198);
 errors++;
 }
 }
-if(data.gc !== undefined){
-let data121 = data.gc;
-if(data121 && typeof data121 == "object" && !Array.isArray(data121)){
-for(const key24 in data121){
-if(!(((((key24 === "enabled") || (key24 === "unusedFor")) || (key24 === "schedule")) || (key24 === "dryRun")) || (key24 === "keepUnusedFor"))){
-const err199 = {instancePath:instancePath+"/gc",schemaPath:"#/properties/gc/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key24},message:"must NOT have additional properties"};
+}
+else {
+const err199 = {instancePath:instancePath+"/notify/" + i11,schemaPath:"#/properties/notify/items/type",keyword:"type",params:{type: "object"},message:"must be object"};
 if(vErrors === null){
 vErrors = [err199];
 }
@@ -2604,9 +2602,9 @@ vErrors.push(err199);
 errors++;
 }
 }
-if(data121.enabled !== undefined){
-if(typeof data121.enabled !== "boolean"){
-const err200 = {instancePath:instancePath+"/gc/enabled",schemaPath:"#/properties/gc/properties/enabled/type",keyword:"type",params:{type: "boolean"},message:"must be boolean"};
+}
+else {
+const err200 = {instancePath:instancePath+"/notify",schemaPath:"#/properties/notify/type",keyword:"type",params:{type: "array"},message:"must be array"};
 if(vErrors === null){
 vErrors = [err200];
 }
@@ -2616,11 +2614,12 @@ vErrors.push(err200);
 errors++;
 }
 }
-if(data121.unusedFor !== undefined){
-let data123 = data121.unusedFor;
-if(typeof data123 === "string"){
-if(!pattern9.test(data123)){
-const err201 = {instancePath:instancePath+"/gc/unusedFor",schemaPath:"#/properties/gc/properties/unusedFor/pattern",keyword:"pattern",params:{pattern: "^([0-9]+(\\.[0-9]+)?(ms|s|m|h|d))+$"},message:"must match pattern \""+"^([0-9]+(\\.[0-9]+)?(ms|s|m|h|d))+$"+"\""};
+if(data.gc !== undefined){
+let data122 = data.gc;
+if(data122 && typeof data122 == "object" && !Array.isArray(data122)){
+for(const key24 in data122){
+if(!(((((key24 === "enabled") || (key24 === "unusedFor")) || (key24 === "schedule")) || (key24 === "dryRun")) || (key24 === "keepUnusedFor"))){
+const err201 = {instancePath:instancePath+"/gc",schemaPath:"#/properties/gc/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key24},message:"must NOT have additional properties"};
 if(vErrors === null){
 vErrors = [err201];
 }
@@ -2630,8 +2629,9 @@ vErrors.push(err201);
 errors++;
 }
 }
-else {
-const err202 = {instancePath:instancePath+"/gc/unusedFor",schemaPath:"#/properties/gc/properties/unusedFor/type",keyword:"type",params:{type: "string"},message:"must be string"};
+if(data122.enabled !== undefined){
+if(typeof data122.enabled !== "boolean"){
+const err202 = {instancePath:instancePath+"/gc/enabled",schemaPath:"#/properties/gc/properties/enabled/type",keyword:"type",params:{type: "boolean"},message:"must be boolean"};
 if(vErrors === null){
 vErrors = [err202];
 }
@@ -2641,11 +2641,11 @@ vErrors.push(err202);
 errors++;
 }
 }
-if(data121.schedule !== undefined){
-let data124 = data121.schedule;
+if(data122.unusedFor !== undefined){
+let data124 = data122.unusedFor;
 if(typeof data124 === "string"){
-if(func3(data124) < 1){
-const err203 = {instancePath:instancePath+"/gc/schedule",schemaPath:"#/properties/gc/properties/schedule/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters"};
+if(!pattern9.test(data124)){
+const err203 = {instancePath:instancePath+"/gc/unusedFor",schemaPath:"#/properties/gc/properties/unusedFor/pattern",keyword:"pattern",params:{pattern: "^([0-9]+(\\.[0-9]+)?(ms|s|m|h|d))+$"},message:"must match pattern \""+"^([0-9]+(\\.[0-9]+)?(ms|s|m|h|d))+$"+"\""};
 if(vErrors === null){
 vErrors = [err203];
 }
@@ -2656,7 +2656,7 @@ errors++;
 }
 }
 else {
-const err204 = {instancePath:instancePath+"/gc/schedule",schemaPath:"#/properties/gc/properties/schedule/type",keyword:"type",params:{type: "string"},message:"must be string"};
+const err204 = {instancePath:instancePath+"/gc/unusedFor",schemaPath:"#/properties/gc/properties/unusedFor/type",keyword:"type",params:{type: "string"},message:"must be string"};
 if(vErrors === null){
 vErrors = [err204];
 }
@@ -2666,9 +2666,11 @@ vErrors.push(err204);
 errors++;
 }
 }
-if(data121.dryRun !== undefined){
-if(typeof data121.dryRun !== "boolean"){
-const err205 = {instancePath:instancePath+"/gc/dryRun",schemaPath:"#/properties/gc/properties/dryRun/type",keyword:"type",params:{type: "boolean"},message:"must be boolean"};
+if(data122.schedule !== undefined){
+let data125 = data122.schedule;
+if(typeof data125 === "string"){
+if(func3(data125) < 1){
+const err205 = {instancePath:instancePath+"/gc/schedule",schemaPath:"#/properties/gc/properties/schedule/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters"};
 if(vErrors === null){
 vErrors = [err205];
 }
@@ -2678,11 +2680,8 @@ vErrors.push(err205);
 errors++;
 }
 }
-if(data121.keepUnusedFor !== undefined){
-let data126 = data121.keepUnusedFor;
-if(typeof data126 === "string"){
-if(!pattern9.test(data126)){
-const err206 = {instancePath:instancePath+"/gc/keepUnusedFor",schemaPath:"#/properties/gc/properties/keepUnusedFor/pattern",keyword:"pattern",params:{pattern: "^([0-9]+(\\.[0-9]+)?(ms|s|m|h|d))+$"},message:"must match pattern \""+"^([0-9]+(\\.[0-9]+)?(ms|s|m|h|d))+$"+"\""};
+else {
+const err206 = {instancePath:instancePath+"/gc/schedule",schemaPath:"#/properties/gc/properties/schedule/type",keyword:"type",params:{type: "string"},message:"must be string"};
 if(vErrors === null){
 vErrors = [err206];
 }
@@ -2692,8 +2691,9 @@ vErrors.push(err206);
 errors++;
 }
 }
-else {
-const err207 = {instancePath:instancePath+"/gc/keepUnusedFor",schemaPath:"#/properties/gc/properties/keepUnusedFor/type",keyword:"type",params:{type: "string"},message:"must be string"};
+if(data122.dryRun !== undefined){
+if(typeof data122.dryRun !== "boolean"){
+const err207 = {instancePath:instancePath+"/gc/dryRun",schemaPath:"#/properties/gc/properties/dryRun/type",keyword:"type",params:{type: "boolean"},message:"must be boolean"};
 if(vErrors === null){
 vErrors = [err207];
 }
@@ -2703,9 +2703,11 @@ vErrors.push(err207);
 errors++;
 }
 }
-}
-else {
-const err208 = {instancePath:instancePath+"/gc",schemaPath:"#/properties/gc/type",keyword:"type",params:{type: "object"},message:"must be object"};
+if(data122.keepUnusedFor !== undefined){
+let data127 = data122.keepUnusedFor;
+if(typeof data127 === "string"){
+if(!pattern9.test(data127)){
+const err208 = {instancePath:instancePath+"/gc/keepUnusedFor",schemaPath:"#/properties/gc/properties/keepUnusedFor/pattern",keyword:"pattern",params:{pattern: "^([0-9]+(\\.[0-9]+)?(ms|s|m|h|d))+$"},message:"must match pattern \""+"^([0-9]+(\\.[0-9]+)?(ms|s|m|h|d))+$"+"\""};
 if(vErrors === null){
 vErrors = [err208];
 }
@@ -2715,12 +2717,8 @@ vErrors.push(err208);
 errors++;
 }
 }
-if(data.refresh !== undefined){
-let data127 = data.refresh;
-if(data127 && typeof data127 == "object" && !Array.isArray(data127)){
-for(const key25 in data127){
-if(!(((key25 === "schedule") || (key25 === "inUseOnly")) || (key25 === "maxRequestsPerRegistry"))){
-const err209 = {instancePath:instancePath+"/refresh",schemaPath:"#/properties/refresh/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key25},message:"must NOT have additional properties"};
+else {
+const err209 = {instancePath:instancePath+"/gc/keepUnusedFor",schemaPath:"#/properties/gc/properties/keepUnusedFor/type",keyword:"type",params:{type: "string"},message:"must be string"};
 if(vErrors === null){
 vErrors = [err209];
 }
@@ -2730,9 +2728,9 @@ vErrors.push(err209);
 errors++;
 }
 }
-if(data127.schedule !== undefined){
-if(typeof data127.schedule !== "string"){
-const err210 = {instancePath:instancePath+"/refresh/schedule",schemaPath:"#/properties/refresh/properties/schedule/type",keyword:"type",params:{type: "string"},message:"must be string"};
+}
+else {
+const err210 = {instancePath:instancePath+"/gc",schemaPath:"#/properties/gc/type",keyword:"type",params:{type: "object"},message:"must be object"};
 if(vErrors === null){
 vErrors = [err210];
 }
@@ -2742,9 +2740,12 @@ vErrors.push(err210);
 errors++;
 }
 }
-if(data127.inUseOnly !== undefined){
-if(typeof data127.inUseOnly !== "boolean"){
-const err211 = {instancePath:instancePath+"/refresh/inUseOnly",schemaPath:"#/properties/refresh/properties/inUseOnly/type",keyword:"type",params:{type: "boolean"},message:"must be boolean"};
+if(data.refresh !== undefined){
+let data128 = data.refresh;
+if(data128 && typeof data128 == "object" && !Array.isArray(data128)){
+for(const key25 in data128){
+if(!(((key25 === "schedule") || (key25 === "inUseOnly")) || (key25 === "maxRequestsPerRegistry"))){
+const err211 = {instancePath:instancePath+"/refresh",schemaPath:"#/properties/refresh/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key25},message:"must NOT have additional properties"};
 if(vErrors === null){
 vErrors = [err211];
 }
@@ -2754,10 +2755,9 @@ vErrors.push(err211);
 errors++;
 }
 }
-if(data127.maxRequestsPerRegistry !== undefined){
-let data130 = data127.maxRequestsPerRegistry;
-if(!((typeof data130 == "number") && (!(data130 % 1) && !isNaN(data130)))){
-const err212 = {instancePath:instancePath+"/refresh/maxRequestsPerRegistry",schemaPath:"#/properties/refresh/properties/maxRequestsPerRegistry/type",keyword:"type",params:{type: "integer"},message:"must be integer"};
+if(data128.schedule !== undefined){
+if(typeof data128.schedule !== "string"){
+const err212 = {instancePath:instancePath+"/refresh/schedule",schemaPath:"#/properties/refresh/properties/schedule/type",keyword:"type",params:{type: "string"},message:"must be string"};
 if(vErrors === null){
 vErrors = [err212];
 }
@@ -2766,9 +2766,10 @@ vErrors.push(err212);
 }
 errors++;
 }
-if(typeof data130 == "number"){
-if(data130 < 1 || isNaN(data130)){
-const err213 = {instancePath:instancePath+"/refresh/maxRequestsPerRegistry",schemaPath:"#/properties/refresh/properties/maxRequestsPerRegistry/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1"};
+}
+if(data128.inUseOnly !== undefined){
+if(typeof data128.inUseOnly !== "boolean"){
+const err213 = {instancePath:instancePath+"/refresh/inUseOnly",schemaPath:"#/properties/refresh/properties/inUseOnly/type",keyword:"type",params:{type: "boolean"},message:"must be boolean"};
 if(vErrors === null){
 vErrors = [err213];
 }
@@ -2778,10 +2779,10 @@ vErrors.push(err213);
 errors++;
 }
 }
-}
-}
-else {
-const err214 = {instancePath:instancePath+"/refresh",schemaPath:"#/properties/refresh/type",keyword:"type",params:{type: "object"},message:"must be object"};
+if(data128.maxRequestsPerRegistry !== undefined){
+let data131 = data128.maxRequestsPerRegistry;
+if(!((typeof data131 == "number") && (!(data131 % 1) && !isNaN(data131)))){
+const err214 = {instancePath:instancePath+"/refresh/maxRequestsPerRegistry",schemaPath:"#/properties/refresh/properties/maxRequestsPerRegistry/type",keyword:"type",params:{type: "integer"},message:"must be integer"};
 if(vErrors === null){
 vErrors = [err214];
 }
@@ -2790,13 +2791,9 @@ vErrors.push(err214);
 }
 errors++;
 }
-}
-if(data.log !== undefined){
-let data131 = data.log;
-if(data131 && typeof data131 == "object" && !Array.isArray(data131)){
-for(const key26 in data131){
-if(!(key26 === "level")){
-const err215 = {instancePath:instancePath+"/log",schemaPath:"#/properties/log/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key26},message:"must NOT have additional properties"};
+if(typeof data131 == "number"){
+if(data131 < 1 || isNaN(data131)){
+const err215 = {instancePath:instancePath+"/refresh/maxRequestsPerRegistry",schemaPath:"#/properties/refresh/properties/maxRequestsPerRegistry/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1"};
 if(vErrors === null){
 vErrors = [err215];
 }
@@ -2806,10 +2803,10 @@ vErrors.push(err215);
 errors++;
 }
 }
-if(data131.level !== undefined){
-let data132 = data131.level;
-if(!(((((((data132 === "trace") || (data132 === "debug")) || (data132 === "info")) || (data132 === "warn")) || (data132 === "error")) || (data132 === "fatal")) || (data132 === "silent"))){
-const err216 = {instancePath:instancePath+"/log/level",schemaPath:"#/properties/log/properties/level/enum",keyword:"enum",params:{allowedValues: schema11.properties.log.properties.level.enum},message:"must be equal to one of the allowed values"};
+}
+}
+else {
+const err216 = {instancePath:instancePath+"/refresh",schemaPath:"#/properties/refresh/type",keyword:"type",params:{type: "object"},message:"must be object"};
 if(vErrors === null){
 vErrors = [err216];
 }
@@ -2819,9 +2816,12 @@ vErrors.push(err216);
 errors++;
 }
 }
-}
-else {
-const err217 = {instancePath:instancePath+"/log",schemaPath:"#/properties/log/type",keyword:"type",params:{type: "object"},message:"must be object"};
+if(data.log !== undefined){
+let data132 = data.log;
+if(data132 && typeof data132 == "object" && !Array.isArray(data132)){
+for(const key26 in data132){
+if(!(key26 === "level")){
+const err217 = {instancePath:instancePath+"/log",schemaPath:"#/properties/log/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key26},message:"must NOT have additional properties"};
 if(vErrors === null){
 vErrors = [err217];
 }
@@ -2831,12 +2831,10 @@ vErrors.push(err217);
 errors++;
 }
 }
-if(data.kubernetes !== undefined){
-let data133 = data.kubernetes;
-if(data133 && typeof data133 == "object" && !Array.isArray(data133)){
-for(const key27 in data133){
-if(!((((key27 === "namespaceInformer") || (key27 === "podInformer")) || (key27 === "events")) || (key27 === "imageWatches"))){
-const err218 = {instancePath:instancePath+"/kubernetes",schemaPath:"#/properties/kubernetes/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key27},message:"must NOT have additional properties"};
+if(data132.level !== undefined){
+let data133 = data132.level;
+if(!(((((((data133 === "trace") || (data133 === "debug")) || (data133 === "info")) || (data133 === "warn")) || (data133 === "error")) || (data133 === "fatal")) || (data133 === "silent"))){
+const err218 = {instancePath:instancePath+"/log/level",schemaPath:"#/properties/log/properties/level/enum",keyword:"enum",params:{allowedValues: schema11.properties.log.properties.level.enum},message:"must be equal to one of the allowed values"};
 if(vErrors === null){
 vErrors = [err218];
 }
@@ -2846,10 +2844,9 @@ vErrors.push(err218);
 errors++;
 }
 }
-if(data133.namespaceInformer !== undefined){
-let data134 = data133.namespaceInformer;
-if(!((data134 === "auto") || (data134 === "off"))){
-const err219 = {instancePath:instancePath+"/kubernetes/namespaceInformer",schemaPath:"#/properties/kubernetes/properties/namespaceInformer/enum",keyword:"enum",params:{allowedValues: schema11.properties.kubernetes.properties.namespaceInformer.enum},message:"must be equal to one of the allowed values"};
+}
+else {
+const err219 = {instancePath:instancePath+"/log",schemaPath:"#/properties/log/type",keyword:"type",params:{type: "object"},message:"must be object"};
 if(vErrors === null){
 vErrors = [err219];
 }
@@ -2859,10 +2856,12 @@ vErrors.push(err219);
 errors++;
 }
 }
-if(data133.podInformer !== undefined){
-let data135 = data133.podInformer;
-if(!((data135 === "auto") || (data135 === "off"))){
-const err220 = {instancePath:instancePath+"/kubernetes/podInformer",schemaPath:"#/properties/kubernetes/properties/podInformer/enum",keyword:"enum",params:{allowedValues: schema11.properties.kubernetes.properties.podInformer.enum},message:"must be equal to one of the allowed values"};
+if(data.kubernetes !== undefined){
+let data134 = data.kubernetes;
+if(data134 && typeof data134 == "object" && !Array.isArray(data134)){
+for(const key27 in data134){
+if(!((((key27 === "namespaceInformer") || (key27 === "podInformer")) || (key27 === "events")) || (key27 === "imageWatches"))){
+const err220 = {instancePath:instancePath+"/kubernetes",schemaPath:"#/properties/kubernetes/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key27},message:"must NOT have additional properties"};
 if(vErrors === null){
 vErrors = [err220];
 }
@@ -2872,9 +2871,10 @@ vErrors.push(err220);
 errors++;
 }
 }
-if(data133.events !== undefined){
-if(typeof data133.events !== "boolean"){
-const err221 = {instancePath:instancePath+"/kubernetes/events",schemaPath:"#/properties/kubernetes/properties/events/type",keyword:"type",params:{type: "boolean"},message:"must be boolean"};
+if(data134.namespaceInformer !== undefined){
+let data135 = data134.namespaceInformer;
+if(!((data135 === "auto") || (data135 === "off"))){
+const err221 = {instancePath:instancePath+"/kubernetes/namespaceInformer",schemaPath:"#/properties/kubernetes/properties/namespaceInformer/enum",keyword:"enum",params:{allowedValues: schema11.properties.kubernetes.properties.namespaceInformer.enum},message:"must be equal to one of the allowed values"};
 if(vErrors === null){
 vErrors = [err221];
 }
@@ -2884,10 +2884,10 @@ vErrors.push(err221);
 errors++;
 }
 }
-if(data133.imageWatches !== undefined){
-let data137 = data133.imageWatches;
-if(!((data137 === "auto") || (data137 === "off"))){
-const err222 = {instancePath:instancePath+"/kubernetes/imageWatches",schemaPath:"#/properties/kubernetes/properties/imageWatches/enum",keyword:"enum",params:{allowedValues: schema11.properties.kubernetes.properties.imageWatches.enum},message:"must be equal to one of the allowed values"};
+if(data134.podInformer !== undefined){
+let data136 = data134.podInformer;
+if(!((data136 === "auto") || (data136 === "off"))){
+const err222 = {instancePath:instancePath+"/kubernetes/podInformer",schemaPath:"#/properties/kubernetes/properties/podInformer/enum",keyword:"enum",params:{allowedValues: schema11.properties.kubernetes.properties.podInformer.enum},message:"must be equal to one of the allowed values"};
 if(vErrors === null){
 vErrors = [err222];
 }
@@ -2897,9 +2897,9 @@ vErrors.push(err222);
 errors++;
 }
 }
-}
-else {
-const err223 = {instancePath:instancePath+"/kubernetes",schemaPath:"#/properties/kubernetes/type",keyword:"type",params:{type: "object"},message:"must be object"};
+if(data134.events !== undefined){
+if(typeof data134.events !== "boolean"){
+const err223 = {instancePath:instancePath+"/kubernetes/events",schemaPath:"#/properties/kubernetes/properties/events/type",keyword:"type",params:{type: "boolean"},message:"must be boolean"};
 if(vErrors === null){
 vErrors = [err223];
 }
@@ -2909,14 +2909,39 @@ vErrors.push(err223);
 errors++;
 }
 }
-}
-else {
-const err224 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object"};
+if(data134.imageWatches !== undefined){
+let data138 = data134.imageWatches;
+if(!((data138 === "auto") || (data138 === "off"))){
+const err224 = {instancePath:instancePath+"/kubernetes/imageWatches",schemaPath:"#/properties/kubernetes/properties/imageWatches/enum",keyword:"enum",params:{allowedValues: schema11.properties.kubernetes.properties.imageWatches.enum},message:"must be equal to one of the allowed values"};
 if(vErrors === null){
 vErrors = [err224];
 }
 else {
 vErrors.push(err224);
+}
+errors++;
+}
+}
+}
+else {
+const err225 = {instancePath:instancePath+"/kubernetes",schemaPath:"#/properties/kubernetes/type",keyword:"type",params:{type: "object"},message:"must be object"};
+if(vErrors === null){
+vErrors = [err225];
+}
+else {
+vErrors.push(err225);
+}
+errors++;
+}
+}
+}
+else {
+const err226 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object"};
+if(vErrors === null){
+vErrors = [err226];
+}
+else {
+vErrors.push(err226);
 }
 errors++;
 }

@@ -1,5 +1,5 @@
 /** `ferry worker`: the BullMQ consumer pool that copies images upstream -> mirror. Public face only; the role starts in role.ts. */
-export { createWorkerPool, DEFAULT_WORKER_OPTS, type WorkerPool, type WorkerPoolOptions } from './pool.js';
+export { createWorkerPool, workerOptsFor, type WorkerPool, type WorkerPoolOptions } from './pool.js';
 export { createProcessor, backoffStrategy, type CopyJobResult } from './processor.js';
 export { nextDelay, BACKOFF_HARD_CAP_MS, type BackoffSettings } from './backoff.js';
 export { decideFailure, isPermanent, type FailureDecision } from './failure.js';

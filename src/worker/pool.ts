@@ -63,8 +63,8 @@ export interface WorkerPool {
   close(): Promise<void>;
 }
 
-/** Defaults: BullMQ's lock of 30 s (renewed every 15 s); a job is recovered from a dead worker within ~lockDuration + 2 x stalledInterval. */
-export const DEFAULT_WORKER_OPTS = { lockDuration: 30_000, stalledInterval: 15_000, maxStalledCount: 2 } as const;
+/** A job is recovered from a dead worker within ~lockDuration + 2 x stalledInterval: queue.lockMs sets both. */
+export const workerOptsFor = (lockMs: number) => ({ lockDuration: lockMs, stalledInterval: Math.round(lockMs / 2), maxStalledCount: 2 }) as const;
 
 export function createWorkerPool(o: WorkerPoolOptions): WorkerPool {
   let cfg = o.config;
@@ -85,7 +85,7 @@ export function createWorkerPool(o: WorkerPoolOptions): WorkerPool {
     ...(o.progressIntervalMs !== undefined ? { progressIntervalMs: o.progressIntervalMs } : {}),
   });
   const worker = new Worker<CopyJobData, CopyJobResult>(QUEUE_NAME, processor, {
-    ...DEFAULT_WORKER_OPTS,
+    ...workerOptsFor(cfg.queue.lockMs),
     ...o.workerOpts,
     connection: o.connection,
     prefix: cfg.queue.prefix,

@@ -50,7 +50,7 @@ interface Fleet {
 }
 
 /** A fresh mirror behind a counting proxy, `WORKERS` `ferry worker` processes on `redisUrl`/`prefix`, and a producer. */
-async function startFleet(t: Test, redisUrl: string, prefix: string, proxyDelayMs = 0): Promise<Fleet> {
+async function startFleet(t: Test, redisUrl: string, prefix: string, proxyDelayMs = 0, lockMs?: number): Promise<Fleet> {
   const mirror = await startRegistry();
   t.teardown(() => mirror.stop());
   const proxy = await startCountingProxy(mirror.host, { delayMs: proxyDelayMs });
@@ -62,6 +62,7 @@ async function startFleet(t: Test, redisUrl: string, prefix: string, proxyDelayM
     FERRY_MIRROR_REGISTRY: proxy.host,
     FERRY_DASHBOARD_PORT: '0',
     FERRY_LOG_LEVEL: 'info',
+    ...(lockMs ? { FERRY_QUEUE_LOCK_MS: String(lockMs) } : {}),
   });
   const workers = Array.from({ length: WORKERS }, () => startFerry(['worker'], env));
   t.teardown(() => {
@@ -169,7 +170,8 @@ for (const where of ['one redis-server', 'a 3-master Redis Cluster'] as const) {
 
 t.test('a ferry worker killed with SIGKILL mid-run: the others finish its jobs, still one copy each', async (t) => {
   // Every mirror request held 150 ms: a copy takes over a second, so the victim holds jobs when it dies.
-  const f = await startFleet(t, redis.url, 'killed', 150);
+  // queue.lockMs 10 s (default 30 s): the dead worker's jobs are taken over within ~20 s, not ~60
+  const f = await startFleet(t, redis.url, 'killed', 150, 10_000);
   const [victim, ...survivors] = f.workers as [RunningFerry, ...RunningFerry[]];
   const eventsConn = connectRedis(redis.url);
   const queueEvents = new QueueEvents(QUEUE_NAME, { connection: eventsConn, prefix: 'killed' });
@@ -191,7 +193,7 @@ t.test('a ferry worker killed with SIGKILL mid-run: the others finish its jobs, 
   victim.child.kill('SIGKILL');
   await gone;
 
-  // BullMQ re-delivers a dead worker's job once its lock (30 s, not configurable) lapses and a stalled check runs (every 15 s).
+  // BullMQ re-delivers a dead worker's job once its lock (queue.lockMs) lapses and a stalled check runs (every lockMs/2).
   await allCompleted;
   for (const ref of refs) await f.events.state(ref, 'mirrored');
   // The proof of "no double copy": what reached the mirror (the victim's last log lines may be lost with it).
