@@ -23,7 +23,7 @@ import { randomUUID } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
 import type { CoreV1Api, Informer, ObjectCache, V1Pod, V1PodList } from '@kubernetes/client-node';
 import { backoffDelay } from '../async/index.js';
-import { coreApiWithDeadline, guardedWatch, type KubeClient } from '../kube/index.js';
+import { coreApiWithDeadline, currentListWatch, type KubeClient } from '../kube/index.js';
 import type { Logger } from '../observability/index.js';
 import type { MirrorOptions } from '../reference/index.js';
 import { trackers, updateSeconds, watchErrors } from './metrics.js';
@@ -208,14 +208,11 @@ export class PodTracker extends EventEmitter<PodTrackerEvents> {
   private makeInformer(): Informer<V1Pod> & ObjectCache<V1Pod> {
     const gen = ++this.generation;
     const current = () => gen === this.generation && !this.closed;
-    const { k8s, config } = this.opts.kube;
-    const watch = new k8s.Watch(config);
-    const informer = new k8s.ListWatch<V1Pod>(PODS_PATH, guardedWatch(watch, current), () => this.listPods(gen), false);
-    informer.on('add', (pod) => current() && this.onPod(pod));
-    informer.on('update', (pod) => current() && this.onPod(pod));
-    informer.on('delete', (pod) => current() && this.onDelete(pod));
-    informer.on('error', (err) => current() && this.onError(err));
-    return informer;
+    return currentListWatch<V1Pod>(this.opts.kube, PODS_PATH, current, () => this.listPods(gen), {
+      put: (pod) => this.onPod(pod),
+      drop: (pod) => this.onDelete(pod),
+      error: (err) => this.onError(err),
+    });
   }
 
   private async run(): Promise<void> {

@@ -4,7 +4,8 @@
  * deadline on a list, and a watch that never throws from where nobody
  * awaits it.
  */
-import type { Watch } from '@kubernetes/client-node';
+import type { Informer, KubernetesListObject, KubernetesObject, ObjectCache, Watch } from '@kubernetes/client-node';
+import type { KubeClient } from './client.js';
 
 /** The HTTP status client-node put on an error (its ApiException `code`, or a status field), if any. */
 export function statusCodeOf(e: unknown): number | undefined {
@@ -46,7 +47,7 @@ export function withDeadline<T>(p: Promise<T>, ms: number, what: string): Promis
  * the watch's error. And client-node watches after a list even when the
  * informer was stopped meanwhile: once `current()` is false, none starts.
  */
-export function guardedWatch(watch: Pick<Watch, 'watch'>, current: () => boolean): Watch {
+function guardedWatch(watch: Pick<Watch, 'watch'>, current: () => boolean): Watch {
   const guarded: Pick<Watch, 'watch'> = {
     watch: async (path, params, callback, done) => {
       if (!current()) return new AbortController();
@@ -59,4 +60,31 @@ export function guardedWatch(watch: Pick<Watch, 'watch'>, current: () => boolean
     },
   };
   return guarded as Watch;
+}
+
+/** What a ListWatch reports, each call made only while its informer is `current()`. */
+export interface ListWatchHandlers<T> {
+  put(o: T): void;
+  drop(o: T): void;
+  error(e: unknown): void;
+}
+
+/**
+ * A client-node ListWatch of `path` (not started) over `list`, with the
+ * guarded watch above, whose events reach `on` only while `current()`: an
+ * informer replaced after an error keeps talking, and must not be heard.
+ */
+export function currentListWatch<T extends KubernetesObject>(
+  kube: KubeClient,
+  path: string,
+  current: () => boolean,
+  list: () => Promise<KubernetesListObject<T>>,
+  on: ListWatchHandlers<T>,
+): Informer<T> & ObjectCache<T> {
+  const informer = new kube.k8s.ListWatch<T>(path, guardedWatch(new kube.k8s.Watch(kube.config), current), list, false);
+  informer.on('add', (o) => current() && on.put(o));
+  informer.on('update', (o) => current() && on.put(o));
+  informer.on('delete', (o) => current() && on.drop(o));
+  informer.on('error', (err) => current() && on.error(err));
+  return informer;
 }

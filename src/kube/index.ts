@@ -4,4 +4,4 @@ export { createEventRecorder, EventRecorder, EVENT_COMPONENT, EVENT_RECORDER_DEF
 export { MAX_MESSAGE_BYTES, truncateMessage, type EventType, type InvolvedObject, type RecordedEvent } from './event-cache.js';
 export { coreApiWithDeadline, kubeEventSink, type EventSink, type EventWrite } from './event-sink.js';
 export { PullSecrets, parsePullSecret, type PullCredentials, type PullSecretLookup, type PullSecretsOptions } from './pull-secrets.js';
-export { describeApiError, guardedWatch, statusCodeOf, withDeadline } from './api-calls.js';
+export { currentListWatch, describeApiError, statusCodeOf, withDeadline, type ListWatchHandlers } from './api-calls.js';

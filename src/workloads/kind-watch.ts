@@ -11,7 +11,7 @@
 import { EventEmitter } from 'node:events';
 import type { AppsV1Api, Informer, KubernetesListObject, KubernetesObject, ObjectCache } from '@kubernetes/client-node';
 import { backoffDelay } from '../async/index.js';
-import { guardedWatch, statusCodeOf, withDeadline, type KubeClient } from '../kube/index.js';
+import { currentListWatch, statusCodeOf, withDeadline, type KubeClient } from '../kube/index.js';
 import type { WorkloadKind } from './types.js';
 
 const RESTART_CAP_MS = 30_000;
@@ -87,14 +87,11 @@ export class KindWatch extends EventEmitter<KindWatchEvents> {
   private makeInformer(): Informer<KubernetesObject> & ObjectCache<KubernetesObject> {
     const gen = ++this.generation;
     const current = () => gen === this.generation && !this.closed;
-    const { k8s, config } = this.opts.kube;
-    const watch = new k8s.Watch(config);
-    const informer = new k8s.ListWatch<KubernetesObject>(KIND_API[this.opts.kind].path, guardedWatch(watch, current), () => this.list(gen), false);
-    informer.on('add', (o) => current() && this.emit('put', o));
-    informer.on('update', (o) => current() && this.emit('put', o));
-    informer.on('delete', (o) => current() && this.emit('drop', o));
-    informer.on('error', (err) => current() && this.onError(err));
-    return informer;
+    return currentListWatch(this.opts.kube, KIND_API[this.opts.kind].path, current, () => this.list(gen), {
+      put: (o) => this.emit('put', o),
+      drop: (o) => this.emit('drop', o),
+      error: (err) => this.onError(err),
+    });
   }
 
   private async run(): Promise<void> {
