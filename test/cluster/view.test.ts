@@ -11,10 +11,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { resolveConfig } from '../../src/config/index.js';
 import { connectKube } from '../../src/kube/index.js';
-import { createLogger } from '../../src/observability/index.js';
-import { connectRedis } from '../../src/queue/index.js';
-import type { RoleContext } from '../../src/runtime/index.js';
 import { startClusterView } from '../../src/watch/cluster.js';
+import { clusterViewContext } from '../support/cluster-view-context.js';
 import { startRedis } from '../support/redis.js';
 
 const redis = await startRedis();
@@ -46,23 +44,7 @@ t.test('the API refuses connections: the view starts without waiting out the fir
   );
   const kube = await connectKube({ KUBECONFIG: file });
   const config = resolveConfig({ mirror: { registry: 'mirror.local:5000' }, queue: { prefix: 'view' } }).config;
-  const conns: ReturnType<typeof connectRedis>[] = [];
-  t.teardown(() => conns.forEach((c) => c.disconnect()));
-  const redisConn = () => {
-    const c = connectRedis(redis.url);
-    conns.push(c);
-    return c;
-  };
-  const ctx = {
-    config: () => config,
-    logger: createLogger('silent'),
-    kube: async () => kube,
-    redis: redisConn,
-    connection: redisConn(),
-    records: () => ({ start: async () => {}, get: () => undefined }),
-    onConfigChange: () => {},
-    addReadiness: () => {},
-  } as unknown as RoleContext;
+  const ctx = clusterViewContext(t, { config, kube, redisUrl: redis.url });
 
   const started = Date.now();
   const view = await startClusterView(ctx);

@@ -10,11 +10,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { resolveConfig } from '../../src/config/index.js';
 import { connectKube } from '../../src/kube/index.js';
-import { createLogger } from '../../src/observability/index.js';
-import { connectRedis } from '../../src/queue/index.js';
 import type { RoleContext } from '../../src/runtime/index.js';
 import { startClusterView } from '../../src/watch/cluster.js';
 import { WorkloadImages } from '../../src/workloads/index.js';
+import { clusterViewContext } from '../support/cluster-view-context.js';
 import { startKubeApi } from '../support/kube-api.js';
 import { startRedis } from '../support/redis.js';
 import { APPS_TYPES, workload } from './support/apps.js';
@@ -33,23 +32,7 @@ const kube = await connectKube({ KUBECONFIG: api.kubeconfig(dir) });
 
 function context(prepullWorkloads: boolean, prefix: string): RoleContext {
   const config = resolveConfig({ mirror: { registry: 'mirror.local:5000' }, queue: { prefix }, agent: { prepullWorkloads } }).config;
-  const conns: ReturnType<typeof connectRedis>[] = [];
-  t.teardown(() => conns.forEach((c) => c.disconnect()));
-  const redisConn = () => {
-    const c = connectRedis(redis.url);
-    conns.push(c);
-    return c;
-  };
-  return {
-    config: () => config,
-    logger: createLogger('silent'),
-    kube: async () => kube,
-    redis: redisConn,
-    connection: redisConn(),
-    records: () => ({ start: async () => {}, get: () => undefined }),
-    onConfigChange: () => {},
-    addReadiness: () => {},
-  } as unknown as RoleContext;
+  return clusterViewContext(t, { config, kube, redisUrl: redis.url });
 }
 
 t.test('agent.prepullWorkloads: true: the view indexes workload images into <prefix>:workloads', async (t) => {
