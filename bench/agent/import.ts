@@ -43,13 +43,13 @@ async function childMain(args: ChildArgs): Promise<void> {
 
 async function parentMain(): Promise<void> {
   const { spawn } = await import('node:child_process');
-  const { createCipheriv, createHash } = await import('node:crypto');
+  const { createHash } = await import('node:crypto');
   const { createWriteStream, mkdtempSync, rmSync, statSync, symlinkSync, writeFileSync } = await import('node:fs');
   const { tmpdir } = await import('node:os');
   const { join } = await import('node:path');
   const { pipeline } = await import('node:stream/promises');
   const { Readable } = await import('node:stream');
-  const { tarHeader, tarPadding } = await import('../../test/support/images.js');
+  const { layerTar, layerTarSize, tarEntry } = await import('../support/archive-stream.js');
   const { containerdSkipReason, startContainerd } = await import('../../test/support/containerd.js');
   const { compileChild } = await import('../compile-child.js');
 
@@ -68,25 +68,7 @@ async function parentMain(): Promise<void> {
     return;
   }
 
-  /** `n` pseudo-random bytes, the same every time for one `seed` (AES-128-CTR keystream). */
-  async function* keystream(n: number, seed: number): AsyncGenerator<Buffer> {
-    const c = createCipheriv('aes-128-ctr', Buffer.alloc(16, seed), Buffer.alloc(16, 1));
-    const zero = Buffer.alloc(MiB);
-    for (let left = n; left > 0; left -= MiB) yield c.update(left >= MiB ? zero : zero.subarray(0, left));
-  }
-  const layerTarSize = (n: number) => 512 + n + tarPadding(n).length + 1024;
-  async function* layerTar(n: number, seed: number): AsyncGenerator<Buffer> {
-    yield tarHeader(`data/random-${seed}.bin`, n);
-    yield* keystream(n, seed);
-    yield tarPadding(n);
-    yield Buffer.alloc(1024);
-  }
-  async function* entry(name: string, size: number, body: AsyncIterable<Buffer> | Buffer): AsyncGenerator<Buffer> {
-    yield tarHeader(name, size);
-    if (Buffer.isBuffer(body)) yield body;
-    else yield* body;
-    yield tarPadding(size);
-  }
+  const layerTarOf = (n: number, seed: number) => layerTar(n, `data/random-${seed}.bin`, seed);
 
   /** The docker-archive: the layers' diffIDs are computed in a first pass, then the bytes generated again while writing. */
   async function build(dir: string): Promise<{ file: string; ms: number }> {
@@ -95,7 +77,7 @@ async function parentMain(): Promise<void> {
     const diffHex: string[] = [];
     for (let i = 0; i < layerCount; i++) {
       const h = createHash('sha256');
-      for await (const c of layerTar(per, i + 1)) h.update(c);
+      for await (const c of layerTarOf(per, i + 1)) h.update(c);
       diffHex.push(h.digest('hex'));
     }
     const config = Buffer.from(JSON.stringify({ architecture: 'amd64', os: 'linux', config: {}, rootfs: { type: 'layers', diff_ids: diffHex.map((d) => `sha256:${d}`) } }));
@@ -105,9 +87,9 @@ async function parentMain(): Promise<void> {
     await pipeline(
       Readable.from(
         (async function* () {
-          for (let i = 0; i < layerCount; i++) yield* entry(`${diffHex[i]}.tar`, layerTarSize(per), layerTar(per, i + 1));
-          yield* entry(`${cfgHex}.json`, config.length, config);
-          yield* entry('manifest.json', manifest.length, manifest);
+          for (let i = 0; i < layerCount; i++) yield* tarEntry(`${diffHex[i]}.tar`, layerTarSize(per), layerTarOf(per, i + 1));
+          yield* tarEntry(`${cfgHex}.json`, config.length, config);
+          yield* tarEntry('manifest.json', manifest.length, manifest);
           yield Buffer.alloc(1024);
         })(),
       ),

@@ -18,16 +18,16 @@
  * so inflate cost is the same as for level 1, and building it takes seconds.
  */
 import { spawn } from 'node:child_process';
-import { createCipheriv, createHash } from 'node:crypto';
+import { createHash } from 'node:crypto';
 import { createWriteStream, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { Readable } from 'node:stream';
 import { createGzip } from 'node:zlib';
-import { tarHeader, tarPadding } from '../../test/support/images.js';
 import { startRedis } from '../../test/support/redis.js';
 import { compileChild } from '../compile-child.js';
+import { layerTar, layerTarSize, tarEntry } from '../support/archive-stream.js';
 import { startRegistry } from '../../test/support/registry.js';
 
 const MiB = 1024 * 1024;
@@ -43,39 +43,15 @@ const runner = opt('runner', 'dist');
 
 let childScript = join(import.meta.dirname, 'child.ts');
 
-/** `n` pseudo-random bytes, the same every time (AES-128-CTR keystream). */
-async function* keystream(n: number): AsyncGenerator<Buffer> {
-  const c = createCipheriv('aes-128-ctr', Buffer.alloc(16, 7), Buffer.alloc(16, 1));
-  const zero = Buffer.alloc(MiB);
-  for (let left = n; left > 0; left -= MiB) yield c.update(left >= MiB ? zero : zero.subarray(0, left));
-}
-
-/** The layer: a tar holding one random file. */
-function layerSize(n: number): number {
-  return 512 + n + tarPadding(n).length + 1024;
-}
-async function* layer(n: number): AsyncGenerator<Buffer> {
-  yield tarHeader('data/random.bin', n);
-  yield* keystream(n);
-  yield tarPadding(n);
-  yield Buffer.alloc(1024);
-}
-
-async function* entry(name: string, size: number, body: AsyncIterable<Buffer> | Buffer): AsyncGenerator<Buffer> {
-  yield tarHeader(name, size);
-  if (Buffer.isBuffer(body)) yield body;
-  else yield* body;
-  yield tarPadding(size);
-}
 
 const sha = (b: Buffer) => createHash('sha256').update(b).digest('hex');
 
 async function build(dir: string, payload: number) {
   const t0 = performance.now();
   const h = createHash('sha256');
-  for await (const c of layer(payload)) h.update(c);
+  for await (const c of layerTar(payload)) h.update(c);
   const diffHex = h.digest('hex');
-  const lsize = layerSize(payload);
+  const lsize = layerTarSize(payload);
   const config = Buffer.from(
     JSON.stringify({ architecture: 'amd64', os: 'linux', config: {}, rootfs: { type: 'layers', diff_ids: [`sha256:${diffHex}`] } }),
   );
@@ -86,9 +62,9 @@ async function build(dir: string, payload: number) {
   await pipeline(
     Readable.from(
       (async function* () {
-        yield* entry(`${diffHex}.tar`, lsize, layer(payload));
-        yield* entry(`${cfgHex}.json`, config.length, config);
-        yield* entry('manifest.json', dmanifest.length, dmanifest);
+        yield* tarEntry(`${diffHex}.tar`, lsize, layerTar(payload));
+        yield* tarEntry(`${cfgHex}.json`, config.length, config);
+        yield* tarEntry('manifest.json', dmanifest.length, dmanifest);
         yield Buffer.alloc(1024);
       })(),
     ),
@@ -120,11 +96,11 @@ async function build(dir: string, payload: number) {
   );
   const layout = Buffer.from('{"imageLayoutVersion":"1.0.0"}');
   const ociEntries = async function* () {
-    yield* entry('oci-layout', layout.length, layout);
-    yield* entry(`blobs/sha256/${diffHex}`, lsize, layer(payload));
-    yield* entry(`blobs/sha256/${cfgHex}`, config.length, config);
-    yield* entry(`blobs/sha256/${mHex}`, manifest.length, manifest);
-    yield* entry('index.json', index.length, index);
+    yield* tarEntry('oci-layout', layout.length, layout);
+    yield* tarEntry(`blobs/sha256/${diffHex}`, lsize, layerTar(payload));
+    yield* tarEntry(`blobs/sha256/${cfgHex}`, config.length, config);
+    yield* tarEntry(`blobs/sha256/${mHex}`, manifest.length, manifest);
+    yield* tarEntry('index.json', index.length, index);
     yield Buffer.alloc(1024);
   };
   await pipeline(Readable.from(ociEntries()), createWriteStream(oci));
