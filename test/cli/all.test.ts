@@ -9,8 +9,9 @@ import { decodeEvent } from '../../src/queue/index.js';
 import { startRegistry } from '../support/registry.js';
 import { buildImage, inspectRaw, pushImage } from '../support/images.js';
 import { postJson } from '../support/https.js';
+import { nodeEntry } from '../support/process.js';
 
-const main = new URL('../../src/cli/main.ts', import.meta.url).pathname;
+const main = nodeEntry(new URL('../../src/cli/main.ts', import.meta.url));
 
 t.test('ferry all on embedded defaults: local redis + mirror, admission queues, worker mirrors, SIGTERM stops children', async (t) => {
   const upstream = await startRegistry();
@@ -20,7 +21,7 @@ t.test('ferry all on embedded defaults: local redis + mirror, admission queues, 
   await pushImage(layout, 'v1', `${upstream.host}/demo/app:v1`);
 
   const state = mkdtempSync(join(tmpdir(), 'ferry-all-state-'));
-  const child = spawn(process.execPath, ['--import', 'tsx', main, 'all'], {
+  const child = spawn(process.execPath, [...main, 'all'], {
     env: {
       ...process.env,
       FERRY_STATE_DIR: state,
@@ -102,7 +103,7 @@ t.test('ferry all on embedded defaults: local redis + mirror, admission queues, 
 });
 
 t.test('an invalid config is refused at start, listing every problem', async (t) => {
-  const child = spawn(process.execPath, ['--import', 'tsx', main, 'webhook'], {
+  const child = spawn(process.execPath, [...main, 'webhook'], {
     env: { ...process.env, FERRY_REWRITE_MODE: 'sometimes', FERRY_QUEUE_CONCURRENCY: '0' },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
@@ -119,7 +120,7 @@ t.test('SIGTERM exits cleanly even while Redis is unreachable', async (t) => {
   const { startRedis } = await import('../support/redis.js');
   const redis = await startRedis();
   t.teardown(() => redis.stop());
-  const child = spawn(process.execPath, ['--import', 'tsx', main, 'webhook'], {
+  const child = spawn(process.execPath, [...main, 'webhook'], {
     env: { ...process.env, FERRY_QUEUE_REDIS_URL: redis.url, FERRY_WEBHOOK_PORT: '0', FERRY_WEBHOOK_HOST: '127.0.0.1', FERRY_REWRITE_MODE: 'always' },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
@@ -159,7 +160,7 @@ t.test('Ctrl-C (SIGINT to the whole process group) mid-copy drains cleanly: loca
   const ref = `${proxy.host}/demo/slow:v1`;
 
   const state = mkdtempSync(join(tmpdir(), 'ferry-all-sigint-'));
-  const child = spawn(process.execPath, ['--import', 'tsx', main, 'all'], {
+  const child = spawn(process.execPath, [...main, 'all'], {
     env: { ...process.env, FERRY_STATE_DIR: state, FERRY_WEBHOOK_PORT: '0', FERRY_WEBHOOK_HOST: '127.0.0.1', FERRY_DASHBOARD_PORT: '0', FERRY_IMPORT_DIR: join(state, 'images') },
     stdio: ['ignore', 'pipe', 'pipe'],
     detached: true, // its own group, like a shell job

@@ -4,8 +4,9 @@
 import t from 'tap';
 import { spawnSync } from 'node:child_process';
 import { cleanEnv, runFerry } from './support/ferry-process.js';
+import { nodeEntry } from '../support/process.js';
 
-const MAIN = new URL('../../src/cli/main.ts', import.meta.url).pathname;
+const MAIN = nodeEntry(new URL('../../src/cli/main.ts', import.meta.url)).join(' ');
 const env = cleanEnv({ FERRY_QUEUE_REDIS_URL: 'redis://127.0.0.1:1', NO_COLOR: '1' });
 const ARGS = ['import', '/nonexistent/ferry-log-format.tar'];
 
@@ -28,7 +29,7 @@ t.test('--log-format pretty: readable lines, not JSON', async (t) => {
 t.test('a terminal gets readable lines by default; --log-format json keeps JSON there', { skip: spawnSync('script', ['--version']).status === 0 ? false : 'util-linux script(1) not installed' }, async (t) => {
   // script(1) runs ferry on a pseudo-terminal, as `npm start` in a shell does.
   const run = (extra: string) =>
-    spawnSync('script', ['-qec', `${process.execPath} --import tsx ${MAIN} ${ARGS.join(' ')} ${extra}`, '/dev/null'], { env, encoding: 'utf8' }).stdout;
+    spawnSync('script', ['-qec', `${process.execPath} ${MAIN} ${ARGS.join(' ')} ${extra}`, '/dev/null'], { env, encoding: 'utf8' }).stdout;
   const tty = run('');
   t.match(tty, /ERROR.*import: cannot read file/);
   t.notMatch(tty, /"msg":/, 'no JSON at a terminal');

@@ -2,9 +2,8 @@
 // fires: a fixture tree breaks every one on purpose.
 import t from 'tap';
 import { spawnSync } from 'node:child_process';
-import { fileURLToPath } from 'node:url';
+import { CHECKOUT as ROOT } from '../support/checkout.js';
 
-const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 const BIN = `${ROOT}node_modules/.bin/depcruise`;
 
 function cruise(cwd: string, config: string) {

@@ -6,9 +6,10 @@ import { parseCopyArgs } from '../../src/cli/copy.js';
 import { inspectRaw } from '../support/images.js';
 import { startRegistry, type TestRegistry } from '../support/registry.js';
 import { buildTestImages, pushTestImages, type TestImages } from './support/fixtures.js';
+import { nodeEntry } from '../support/process.js';
 
 const run = promisify(execFile);
-const script = join(import.meta.dirname, 'support', 'run-copy.ts');
+const script = nodeEntry(join(import.meta.dirname, 'support', 'run-copy.ts'));
 let upstream: TestRegistry;
 let mirror: TestRegistry;
 let imgs: TestImages;
@@ -24,7 +25,7 @@ t.teardown(async () => {
 });
 
 const ferryCopy = (...args: string[]) =>
-  run(process.execPath, ['--import', 'tsx', script, ...args]).then(
+  run(process.execPath, [...script, ...args]).then(
     (r) => ({ code: 0, stdout: r.stdout, stderr: r.stderr }),
     (e: { code: number; stdout: string; stderr: string }) => ({ code: e.code, stdout: e.stdout, stderr: e.stderr }),
   );

@@ -1,5 +1,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
+import { existsSync } from 'node:fs';
 import { createServer } from 'node:net';
+import { fileURLToPath } from 'node:url';
 
 /** A free loopback TCP port (bound and released; tiny race accepted in tests). */
 export async function freePort(): Promise<number> {
@@ -38,3 +40,15 @@ export async function stopChild(child: ChildProcess, signal: NodeJS.Signals = 'S
 }
 
 export { spawn };
+
+/**
+ * `node` arguments that run a TypeScript entry point: its precompiled twin
+ * when the suite runs from .test-build/ (.ci/build-tests.mjs emits one next
+ * to every source), else the source itself through tsx. A child on the
+ * emitted JavaScript starts in ~0.4 s of CPU instead of ~1 s under tsx.
+ */
+export function nodeEntry(entry: string | URL): string[] {
+  const ts = entry instanceof URL ? fileURLToPath(entry) : entry;
+  const js = ts.replace(/\.ts$/, '.js');
+  return js !== ts && existsSync(js) ? [js] : ['--import', 'tsx', ts];
+}

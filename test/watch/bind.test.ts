@@ -12,13 +12,14 @@ import { createInterface } from 'node:readline';
 import { EVENTS_MEDIA_TYPE } from '../../src/watch/index.js';
 import { startRedis } from '../support/redis.js';
 import { send } from '../support/raw-http.js';
+import { nodeEntry } from '../support/process.js';
 
-const main = new URL('../../src/cli/main.ts', import.meta.url).pathname;
+const main = nodeEntry(new URL('../../src/cli/main.ts', import.meta.url));
 const redis = await startRedis();
 t.teardown(() => redis.stop());
 
 function startFerry(env: Record<string, string>) {
-  const child = spawn(process.execPath, ['--import', 'tsx', main, 'watch'], {
+  const child = spawn(process.execPath, [...main, 'watch'], {
     env: {
       ...process.env,
       FERRY_QUEUE_REDIS_URL: redis.url,

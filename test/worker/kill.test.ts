@@ -1,9 +1,9 @@
 import t from 'tap';
 import { spawn } from 'node:child_process';
-import { fileURLToPath } from 'node:url';
 import { inspectRaw } from '../support/images.js';
 import { startEnv, harness, jobDone } from './support/env.js';
 import { startThrottleProxy } from '../support/throttle-proxy.js';
+import { nodeEntry } from '../support/process.js';
 
 const env = await startEnv();
 t.teardown(() => env.stop());
@@ -17,8 +17,7 @@ t.test('a worker killed with SIGKILL mid-copy loses no job: another pool finishe
   t.teardown(() => proxy.close());
   const ref = direct.replace(env.upstream.host, proxy.host);
 
-  const script = fileURLToPath(new URL('./support/worker-process.ts', import.meta.url));
-  const child = spawn(process.execPath, ['--import', 'tsx', script], {
+  const child = spawn(process.execPath, nodeEntry(new URL('./support/worker-process.ts', import.meta.url)), {
     env: { ...process.env, FERRY_TEST_POOL: JSON.stringify({ redisUrl: env.redis.url, config: h.config, workerOpts: { lockDuration: 1500, stalledInterval: 500 } }) },
     stdio: ['ignore', 'pipe', 'inherit'],
   });

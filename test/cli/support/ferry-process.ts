@@ -1,14 +1,15 @@
 /**
- * The real CLI as a child process (`node --import tsx src/cli/main.ts`), with
+ * The real CLI as a child process (`node src/cli/main.ts` through tsx, or its
+ * precompiled twin: support/process.ts `nodeEntry`), with
  * every byte it writes kept, and a redis-server that wants a password. For
  * tests that assert on what a user sees: exit codes, stdout, stderr, logs.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createInterface } from 'node:readline';
 import { redisAnswers } from '../../../src/queue/index.js';
-import { freePort, stopChild, waitFor } from '../../support/process.js';
+import { freePort, nodeEntry, stopChild, waitFor } from '../../support/process.js';
 
-const MAIN = new URL('../../../src/cli/main.ts', import.meta.url).pathname;
+const MAIN = nodeEntry(new URL('../../../src/cli/main.ts', import.meta.url));
 
 /** The test runner's env minus anything that would change what ferry does (FERRY_*, a kubeconfig). */
 export function cleanEnv(extra: Record<string, string> = {}): NodeJS.ProcessEnv {
@@ -25,7 +26,7 @@ export interface Finished {
 
 /** Runs `ferry ARGS` to completion. */
 export function runFerry(args: string[], env: NodeJS.ProcessEnv): Promise<Finished> {
-  const child = spawn(process.execPath, ['--import', 'tsx', MAIN, ...args], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, [...MAIN, ...args], { env, stdio: ['ignore', 'pipe', 'pipe'] });
   let stdout = '';
   let stderr = '';
   child.stdout!.on('data', (d: Buffer) => (stdout += d.toString()));
@@ -50,7 +51,7 @@ export interface RunningFerry {
 
 /** Starts a long-running `ferry ROLE`, collecting its output. */
 export function startFerry(args: string[], env: NodeJS.ProcessEnv): RunningFerry {
-  const child = spawn(process.execPath, ['--import', 'tsx', MAIN, ...args], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, [...MAIN, ...args], { env, stdio: ['ignore', 'pipe', 'pipe'] });
   let all = '';
   const logs: Record<string, any>[] = [];
   const waiters: { match: (l: Record<string, any>) => boolean; resolve: (l: Record<string, any>) => void }[] = [];
