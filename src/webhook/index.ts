@@ -1,4 +1,4 @@
-export { decodeReview, review, type AdmissionRequest, type AdmissionResponse, type AdmissionReviewOut, type Pod } from './admission.js';
+export { decodeReview, review, reviewJson, type AdmissionRequest, type AdmissionResponse, type AdmissionReviewOut, type Pod } from './admission.js';
 export { handleAdmission, type HandleDeps, type HandleResult } from './handle.js';
 export { buildPatch } from './patch.js';
 export { createWebhookServer, type WebhookDeps } from './server.js';

@@ -4,6 +4,7 @@ export interface HttpsResult {
   status: number;
   body: any;
   text: string;
+  contentType: string;
 }
 
 /** POST JSON over HTTPS trusting only `ca` (the webhook's certificate). */
@@ -21,7 +22,7 @@ export function postJson(url: string, body: unknown, ca: string | Buffer, header
         } catch {
           parsed = undefined;
         }
-        resolve({ status: res.statusCode ?? 0, body: parsed, text });
+        resolve({ status: res.statusCode ?? 0, body: parsed, text, contentType: res.headers['content-type'] ?? '' });
       });
     });
     req.on('error', reject);

@@ -3,6 +3,7 @@ import fastJsonPatch from 'fast-json-patch';
 import type { ImageDecision, PodDecision } from '../../src/policy/index.js';
 import type { Pod } from '../../src/webhook/admission.js';
 import { buildPatch } from '../../src/webhook/patch.js';
+import { review, reviewJson, type AdmissionResponse } from '../../src/webhook/admission.js';
 
 const decision = (images: ImageDecision[], originalImages: Record<string, string> = {}): PodDecision => ({
   mode: 'always',
@@ -112,4 +113,19 @@ t.test('a later rewrite of the same image records its new original; other entrie
   const ops = buildPatch(pod, decision([{ use: { list: 'containers', index: 0, name: 'app', image: 'nginx:2' }, image: 'm/nginx:2' }], { app: 'nginx:2' }), { annotate: true });
   const after = fastJsonPatch.applyPatch(structuredClone(pod), ops).newDocument as any;
   t.same(JSON.parse(after.metadata.annotations['ferry.io/original-images']), { app: 'nginx:2', side: 'redis:7' });
+});
+
+t.test('the answer on the wire: reviewJson is review() as JSON, the base64 patch placed as it is', async (t) => {
+  const patch = Buffer.from(JSON.stringify([{ op: 'replace', path: '/spec/containers/0/image', value: 'm/a:1' }])).toString('base64');
+  const answers: AdmissionResponse[] = [
+    { uid: 'u1', allowed: true },
+    { uid: 'u2', allowed: true, patchType: 'JSONPatch', patch, warnings: ['ferry: "quoted" \\ back\nslash', 'ünïcode ☃'] },
+    { uid: 'u"3', allowed: false, status: { code: 403, reason: 'Forbidden', message: 'ferry denied this pod: "x" is blocked\n(CVE)' } },
+    { uid: '', allowed: true, patchType: 'JSONPatch', patch: '' },
+  ];
+  for (const a of answers) {
+    const text = reviewJson(a);
+    t.same(JSON.parse(text), review(a), `answer ${a.uid}`);
+    t.equal(text.length, JSON.stringify(review(a)).length, `answer ${a.uid}: as long as JSON.stringify's`);
+  }
 });

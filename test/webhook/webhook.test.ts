@@ -23,6 +23,7 @@ t.test('always: every image rewritten, original images recorded, pull policy enf
   const { ctx, send } = await boot(t, { rewrite: { mode: 'always' } });
   const res = await send(fixture);
   t.equal(res.status, 200);
+  t.match(res.contentType, /^application\/json/);
   t.equal(res.body.apiVersion, 'admission.k8s.io/v1');
   t.equal(res.body.kind, 'AdmissionReview');
   t.equal(res.body.response.uid, fixture.request.uid);
