@@ -1,6 +1,7 @@
 /**
  * What the agent reads and writes on its own Node object: the labels
- * (agent.prepull nodeSelectors match them) and the startup taint, removed
+ * (agent.prepull nodeSelectors match them), the taints (workload tolerations
+ * are judged against them) and the startup taint, removed
  * once every pre-pull image is present (docs/agent.md "Startup taint").
  *
  * The taint goes with a JSON patch that first `test`s each entry it removes
@@ -15,8 +16,16 @@ import { coreApiWithDeadline, describeApiError, statusCodeOf, type KubeClient } 
 import { describeError, isFerryError } from '../errors.js';
 import { AGENT_ERROR_TABLE as E } from './errors.js';
 
+/** What the agent plans with: the node's labels and taints as read. */
+export interface NodeReading {
+  labels: Record<string, string>;
+  taints: TaintEntry[];
+}
+
 export interface NodeObjectClient {
-  /** The node's labels now (read on every call: labels change, e.g. by a node pool upgrade). */
+  /** The node's labels and taints now (read on every call: labels change, e.g. by a node pool upgrade). */
+  read(): Promise<NodeReading>;
+  /** The node's labels now. */
   labels(): Promise<Record<string, string>>;
   /** Removes every taint with `key` (whatever its effect): 'absent' when the node has none. */
   removeTaint(key: string): Promise<'removed' | 'absent'>;
@@ -73,6 +82,12 @@ export function nodeObjectClient(kube: KubeClient, nodeName: string, opts: NodeO
   };
 
   return {
+    async read() {
+      const n = await read();
+      const taints = (n.spec?.taints ?? []).flatMap((t): TaintEntry[] => (t.key && t.effect ? [{ key: t.key, effect: t.effect, ...(t.value ? { value: t.value } : {}) }] : []));
+      return { labels: { ...(n.metadata?.labels ?? {}) }, taints };
+    },
+
     async labels() {
       return { ...((await read()).metadata?.labels ?? {}) };
     },

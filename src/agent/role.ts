@@ -19,7 +19,7 @@ import { blockRuleFor } from '../policy/index.js';
 import { InUseStore } from '../in-use/index.js';
 import { imagesForNode, WorkloadImages, type WorkloadImageUse } from '../workloads/index.js';
 import { NodeImports, stateFileOf, type NodeImageImporter } from './imports.js';
-import { nodeObjectClient, type NodeObjectClient } from './node-object.js';
+import { nodeObjectClient, type NodeObjectClient, type TaintEntry } from './node-object.js';
 import { NodeStateStore, type NodeState } from '../nodes/index.js';
 import { planPulls } from './plan.js';
 import { Prepuller } from './prepuller.js';
@@ -72,6 +72,7 @@ export async function startAgent(ctx: RoleContext, opts: AgentOptions = {}): Pro
   const kube = await ctx.kube();
   const nodeObject: NodeObjectClient | undefined = kube ? nodeObjectClient(kube, node) : undefined;
   let labels: Record<string, string> | undefined;
+  let taints: TaintEntry[] = [];
   let inUse: string[] = [];
   let workloadImages: WorkloadImageUse[] = [];
   const saidSkipped = new Set<string>();
@@ -138,8 +139,10 @@ export async function startAgent(ctx: RoleContext, opts: AgentOptions = {}): Pro
 
   const replan = () => {
     const a = agent();
-    // Labels not read yet: only workloads that fit every node ({} selector) count.
-    const workloads = a.prepullWorkloads ? imagesForNode(workloadImages, labels ?? {}) : [];
+    // Labels not read yet: only workloads that fit every node (no selector, no required affinity) count.
+    // The startup taint is ferry's own: no workload tolerates it, and it must not hide their images.
+    const facts = { name: node, labels: labels ?? {}, taints, ignoreTaints: a.startupTaint ? [a.startupTaint] : [] };
+    const workloads = a.prepullWorkloads ? imagesForNode(workloadImages, facts) : [];
     const plan = planPulls({ prepull: a.prepull, labels, inUse: a.prepullInUse ? inUse : [], workloads, mirrorRefOf: (r) => ctx.mirrorRefOf(r) });
     for (const s of plan.skipped) {
       const key = `${s.image}\n${s.reason}`;
@@ -155,7 +158,7 @@ export async function startAgent(ctx: RoleContext, opts: AgentOptions = {}): Pro
   const readLabels = async () => {
     if (!nodeObject) return;
     try {
-      labels = await nodeObject.labels();
+      ({ labels, taints } = await nodeObject.read());
     } catch (e) {
       // keep the last labels read; until the first read, entries with a nodeSelector wait
       logger.warn({ node, err: describeError(e), code: isFerryError(e) ? e.code : undefined }, 'agent: cannot read the Node (labels); trying again at the next resync');

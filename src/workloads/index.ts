@@ -5,3 +5,4 @@ export { WorkloadImages } from './reader.js';
 export { workloadKeys, type WorkloadKeys } from './keys.js';
 export { workloadImages, workloadKey, type WorkloadLike } from './workload-images.js';
 export { imagesForNode, selectorMatches } from './selector.js';
+export { placementAllows, repellingTaints, type NodeFacts, type NodeSelectorTerm, type Placement, type Taint, type Toleration } from './placement.js';

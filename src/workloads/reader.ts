@@ -6,6 +6,7 @@
  */
 import type { Redis } from 'ioredis';
 import { workloadKeys, type WorkloadKeys } from './keys.js';
+import { nodeSelectorTermsOf, tolerationListOf, type Placement } from './placement.js';
 import type { WorkloadEntry, WorkloadImageUse } from './types.js';
 
 function decode(raw: string): WorkloadEntry | undefined {
@@ -13,15 +14,22 @@ function decode(raw: string): WorkloadEntry | undefined {
     const v = JSON.parse(raw) as Partial<WorkloadEntry> | null;
     if (!v || !Array.isArray(v.images) || typeof v.nodeSelector !== 'object' || v.nodeSelector === null) return undefined;
     const images = v.images.filter((i) => typeof i?.ref === 'string' && typeof i?.pull === 'string');
-    return { images, nodeSelector: v.nodeSelector };
+    // an entry of an older ferry has neither; a malformed one is read as the writer would have cleaned it
+    const affinity = nodeSelectorTermsOf(v.affinity);
+    const tolerations = tolerationListOf(v.tolerations);
+    return { images, nodeSelector: v.nodeSelector, ...(affinity ? { affinity } : {}), ...(tolerations ? { tolerations } : {}) };
   } catch {
     return undefined;
   }
 }
 
-/** A nodeSelector in one spelling (sorted keys), to tell duplicates apart. */
-function selectorKey(s: Record<string, string>): string {
-  return JSON.stringify(Object.entries(s).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
+/** A placement in one spelling (nodeSelector keys sorted), to tell duplicates apart. */
+function placementKey(p: Placement): string {
+  return JSON.stringify([Object.entries(p.nodeSelector).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)), p.affinity ?? null, p.tolerations ?? null]);
+}
+
+function placementOf(e: WorkloadEntry): Placement {
+  return { nodeSelector: e.nodeSelector, ...(e.affinity ? { affinity: e.affinity } : {}), ...(e.tolerations ? { tolerations: e.tolerations } : {}) };
 }
 
 const cmp = (a: string, b: string): number => (a < b ? -1 : a > b ? 1 : 0);
@@ -36,22 +44,23 @@ export class WorkloadImages {
     this.keys = workloadKeys(prefix);
   }
 
-  /** Every indexed image (one per `pull`), sorted by ref then pull; workloads sorted; each distinct nodeSelector once. */
+  /** Every indexed image (one per `pull`), sorted by ref then pull; workloads sorted; each distinct placement once. */
   async list(): Promise<WorkloadImageUse[]> {
     const all = await this.redis.hgetall(this.keys.byWorkload);
-    const byPull = new Map<string, { ref: string; pull: string; workloads: string[]; selectors: Map<string, Record<string, string>> }>();
+    const byPull = new Map<string, { ref: string; pull: string; workloads: string[]; placements: Map<string, Placement> }>();
     for (const [workload, raw] of Object.entries(all)) {
       const entry = decode(raw);
       if (!entry) continue;
       for (const { ref, pull } of entry.images) {
         let use = byPull.get(pull);
-        if (!use) byPull.set(pull, (use = { ref, pull, workloads: [], selectors: new Map() }));
+        if (!use) byPull.set(pull, (use = { ref, pull, workloads: [], placements: new Map() }));
         use.workloads.push(workload);
-        use.selectors.set(selectorKey(entry.nodeSelector), entry.nodeSelector);
+        const placement = placementOf(entry);
+        use.placements.set(placementKey(placement), placement);
       }
     }
     return [...byPull.values()]
-      .map((u) => ({ ref: u.ref, pull: u.pull, workloads: u.workloads.sort(cmp), nodeSelectors: [...u.selectors].sort(([a], [b]) => cmp(a, b)).map(([, s]) => s) }))
+      .map((u) => ({ ref: u.ref, pull: u.pull, workloads: u.workloads.sort(cmp), placements: [...u.placements].sort(([a], [b]) => cmp(a, b)).map(([, p]) => p) }))
       .sort((a, b) => cmp(a.ref, b.ref) || cmp(a.pull, b.pull));
   }
 

@@ -1,17 +1,20 @@
 /**
- * Which indexed images a node needs: those of a workload whose nodeSelector
- * the node's labels satisfy (every key present with the same value; an empty
- * selector matches every node), as the scheduler reads `nodeSelector`.
- * Affinity, taints and tolerations are not indexed (workload-images.ts). Pure.
+ * Which indexed images a node needs: those of a workload whose placement
+ * (nodeSelector, required node affinity, tolerations of the node's taints)
+ * lets its pods land on the node, as the scheduler's hard rules read them
+ * (placement.ts). Pure.
  */
+import { placementAllows, repellingTaints, type NodeFacts } from './placement.js';
 import type { WorkloadImageUse } from './types.js';
 
+/** Does `labels` hold every key=value of `selector`? An empty selector matches every node. */
 export function selectorMatches(selector: Readonly<Record<string, string>>, labels: Readonly<Record<string, string>>): boolean {
   for (const [k, v] of Object.entries(selector)) if (labels[k] !== v) return false;
   return true;
 }
 
-/** The entries some of whose workloads can land on a node with `labels`. */
-export function imagesForNode(uses: readonly WorkloadImageUse[], labels: Readonly<Record<string, string>>): WorkloadImageUse[] {
-  return uses.filter((u) => u.nodeSelectors.some((s) => selectorMatches(s, labels)));
+/** The entries some of whose workloads can land on `node`. */
+export function imagesForNode(uses: readonly WorkloadImageUse[], node: NodeFacts): WorkloadImageUse[] {
+  const repelling = repellingTaints(node);
+  return uses.filter((u) => u.placements.some((p) => placementAllows(p, node, repelling)));
 }

@@ -5,6 +5,8 @@
  * watch role (index-watcher.ts), read by the agent (reader.ts).
  */
 
+import type { NodeSelectorTerm, Placement, Toleration } from './placement.js';
+
 /** The workload kinds indexed (apps/v1). */
 export type WorkloadKind = 'Deployment' | 'StatefulSet' | 'DaemonSet';
 export const WORKLOAD_KINDS: readonly WorkloadKind[] = ['Deployment', 'StatefulSet', 'DaemonSet'];
@@ -28,6 +30,10 @@ export interface WorkloadEntry {
   images: WorkloadImage[];
   /** The pod template's `nodeSelector` ({} = every node). */
   nodeSelector: Record<string, string>;
+  /** Its required node-affinity terms, when it has any (placement.ts). */
+  affinity?: NodeSelectorTerm[];
+  /** Its tolerations, when it has any. */
+  tolerations?: Toleration[];
 }
 
 /** One image as `WorkloadImages.list()` gives it: every workload naming it, and where they can land. */
@@ -36,6 +42,6 @@ export interface WorkloadImageUse {
   pull: string;
   /** `namespace/Kind/name`, sorted. */
   workloads: string[];
-  /** The distinct nodeSelectors of those workloads; a node needs the image when one of them matches its labels ({} matches all). */
-  nodeSelectors: Record<string, string>[];
+  /** The distinct placements of those workloads; a node needs the image when one of them allows it (placement.ts). */
+  placements: Placement[];
 }

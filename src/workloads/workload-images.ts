@@ -2,7 +2,8 @@
  * What one workload's pods will pull: its pod template's images (containers,
  * init containers and image volumes; a template has no ephemeral
  * containers), each with its normalized upstream ref and the reference the
- * pods will really pull, and the template's nodeSelector. Pure (no I/O); a
+ * pods will really pull, and where its pods can land (the template's
+ * nodeSelector, required node affinity and tolerations). Pure (no I/O); a
  * malformed object gives null, never a throw, because the watch feeds it
  * whatever the API server holds.
  *
@@ -18,14 +19,14 @@
  * Not judged here: namespace annotations (`ferry.io/mode`/`ferry.io/skip` on
  * the Namespace; the watch role keeps no namespace informer, so such a
  * namespace is judged by the operator's config and the template alone), and
- * node affinity, tolerations and taints (only `nodeSelector` says where a
- * workload can land; an agent may pull an image its node never runs, never
- * the other way round for selector-free workloads).
+ * the scheduler's soft rules and resource fit (placement.ts: an agent may
+ * pull an image its node never runs, never the other way round).
  */
 import type { FerryConfig } from '../config/index.js';
 import { podImages } from '../in-use/index.js';
 import { ANNOTATION_SKIP, blockRuleFor, compilePolicy, effectiveMode } from '../policy/index.js';
 import type { RewriteMode } from '../config/index.js';
+import { requiredAffinityOf, tolerationsOf } from './placement.js';
 import type { WorkloadEntry, WorkloadImage, WorkloadKind } from './types.js';
 
 /** The parts of a Deployment, StatefulSet or DaemonSet read here (V1Deployment etc. fit); everything is checked at run time. */
@@ -100,7 +101,9 @@ export function workloadImages(kind: WorkloadKind, obj: WorkloadLike | null | un
   }
   if (byPull.size === 0) return null;
   const images = [...byPull.values()].sort((a, b) => (a.pull < b.pull ? -1 : a.pull > b.pull ? 1 : 0));
-  return { images, nodeSelector: stringMap(podSpec.nodeSelector) };
+  const affinity = requiredAffinityOf(podSpec);
+  const tolerations = tolerationsOf(podSpec);
+  return { images, nodeSelector: stringMap(podSpec.nodeSelector), ...(affinity ? { affinity } : {}), ...(tolerations ? { tolerations } : {}) };
 }
 
 /** Whether two entries say the same (the watcher writes only what changed). */

@@ -68,6 +68,10 @@ t.test('labels: what the node carries, read through client-node', async (t) => {
   t.match(labels, { 'kubernetes.io/hostname': 'node-a', pool: 'gpu', 'node.kubernetes.io/instance-type': 'm5.large' });
   api.apply(nodeObject('node-a', { labels: { pool: 'cpu' } }));
   t.equal((await nodeObjectClient(kube, 'node-a').labels()).pool, 'cpu', 'read again on every call: a relabel is seen');
+  api.apply(nodeObject('node-a', { labels: { pool: 'gpu' }, taints: [{ key: 'nvidia.com/gpu', value: 'present', effect: 'NoSchedule' }, { key: 'spot', effect: 'PreferNoSchedule' }] }));
+  const read = await nodeObjectClient(kube, 'node-a').read();
+  t.equal(read.labels.pool, 'gpu');
+  t.same(read.taints, [{ key: 'nvidia.com/gpu', value: 'present', effect: 'NoSchedule' }, { key: 'spot', effect: 'PreferNoSchedule' }], 'the taints too: workload tolerations are judged against them');
 });
 
 t.test('removeTaint: the key goes (every effect), the other taints stay, kubectl sees it', async (t) => {

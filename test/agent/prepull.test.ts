@@ -113,6 +113,31 @@ t.test('agent.prepullWorkloads: images of workloads that can land here are pre-p
   t.equal(s.prepull.length, 1, 'the gpu-pool workload\'s image is not planned on a node whose labels are unknown');
 });
 
+t.test('agent.prepullWorkloads on a tainted node: what tolerates its taints is pulled; the startup taint hides nothing', { skip }, async (t) => {
+  const api = await startKubeApi({
+    extraTypes: [NODE_TYPE],
+    objects: [nodeObject('node-ml', { labels: { pool: 'ml' }, taints: [{ key: 'ferry.dev/images', effect: 'NoSchedule' }, { key: 'dedicated', value: 'ml', effect: 'NoSchedule' }] })],
+  });
+  t.teardown(() => api.close());
+  const train = await pushToMirror(env, 'docker.io/demo/train:v1');
+  const a = await runAgent(env, {
+    env: { KUBECONFIG: api.kubeconfig(mkdtempSync(join(env.tmp, 'kube-'))) },
+    opts: { nodeName: 'node-ml' },
+    agent: { prepullWorkloads: true, prepull: [], startupTaint: 'ferry.dev/images' },
+  });
+  t.teardown(() => a.close());
+  const store = new WorkloadStore(a.ctx.connection, a.prefix);
+  const ref = (r: string) => ({ images: [{ ref: r, pull: a.ctx.mirrorRefOf(r) }] });
+  await store.write([
+    ['ml/Deployment/train', { ...ref('docker.io/demo/train:v1'), nodeSelector: {}, tolerations: [{ key: 'dedicated', value: 'ml', effect: 'NoSchedule' }] }],
+    ['shop/Deployment/web', { ...ref('docker.io/demo/web:v1'), nodeSelector: {} }],
+    ['gpu/Deployment/infer', { ...ref('docker.io/demo/infer:v1'), nodeSelector: {}, affinity: [{ matchExpressions: [{ key: 'pool', operator: 'In', values: ['gpu'] }] }], tolerations: [{ operator: 'Exists' }] }],
+  ]);
+  await a.role.resync();
+  const s = await a.published((st) => st.prepull[0]?.status === 'present');
+  t.same(s.prepull.map((p) => [p.image, p.source, p.status, p.digest]), [['docker.io/demo/train:v1', 'workload', 'present', train.digest]], 'only the workload that tolerates dedicated=ml, not the one it keeps off nor the one whose affinity wants another pool');
+});
+
 t.test('startup taint removed once the pre-pulls this node selects are present', { skip }, async (t) => {
   const api = await startKubeApi({
     extraTypes: [NODE_TYPE],

@@ -19,7 +19,7 @@ import { resolveConfig } from '../../src/config/index.js';
 import { connectRedis } from '../../src/queue/index.js';
 import { connectKube } from '../../src/kube/index.js';
 import { createLogger } from '../../src/observability/index.js';
-import { startWorkloadIndex, WorkloadImages, workloadKeys, type WorkloadIndex, type WorkloadIndexOptions } from '../../src/workloads/index.js';
+import { imagesForNode, startWorkloadIndex, WorkloadImages, workloadKeys, type WorkloadIndex, type WorkloadIndexOptions } from '../../src/workloads/index.js';
 
 const exec = promisify(execFile);
 const kubectlBin = which('kubectl');
@@ -79,15 +79,15 @@ t.test('a Deployment is listed with its images, workload and nodeSelector; chang
   await once(index, 'synced');
   t.match(await reader.syncedAt(), /Z$/);
   t.same(await reader.list(), [
-    { ref: NGINX, pull: `${M}/${NGINX}`, workloads: ['shop/Deployment/web'], nodeSelectors: [{ pool: 'web' }] },
-    { ref: 'docker.io/library/redis:7', pull: `${M}/docker.io/library/redis:7`, workloads: ['shop/Deployment/web'], nodeSelectors: [{ pool: 'web' }] },
+    { ref: NGINX, pull: `${M}/${NGINX}`, workloads: ['shop/Deployment/web'], placements: [{ nodeSelector: { pool: 'web' } }] },
+    { ref: 'docker.io/library/redis:7', pull: `${M}/docker.io/library/redis:7`, workloads: ['shop/Deployment/web'], placements: [{ nodeSelector: { pool: 'web' } }] },
   ]);
 
   // created after the sync
   let w = written('shop/Deployment/api');
   api.apply(deploy('shop', 'api', ['ghcr.io/acme/api:2']));
   await w;
-  t.same((await reader.list()).find((u) => u.ref === 'ghcr.io/acme/api:2'), { ref: 'ghcr.io/acme/api:2', pull: `${M}/ghcr.io/acme/api:2`, workloads: ['shop/Deployment/api'], nodeSelectors: [{}] });
+  t.same((await reader.list()).find((u) => u.ref === 'ghcr.io/acme/api:2'), { ref: 'ghcr.io/acme/api:2', pull: `${M}/ghcr.io/acme/api:2`, workloads: ['shop/Deployment/api'], placements: [{ nodeSelector: {} }] });
 
   // image changed: the old one goes, the new one is there
   w = written('shop/Deployment/web');
@@ -119,9 +119,9 @@ t.test('StatefulSets and DaemonSets count; an off namespace pulls its own ref; a
   ]);
   await once(index, 'synced');
   t.same(await reader.list(), [
-    { ref: NGINX, pull: rewritten, workloads: ['shop/Deployment/web'], nodeSelectors: [{}] },
-    { ref: 'docker.io/library/postgres:16', pull: `${M}/docker.io/library/postgres:16`, workloads: ['data/StatefulSet/db'], nodeSelectors: [{}] },
-    { ref: 'registry.k8s.io/kube-proxy:v1.32.0', pull: 'registry.k8s.io/kube-proxy:v1.32.0', workloads: ['kube-system/DaemonSet/proxy'], nodeSelectors: [{ 'kubernetes.io/os': 'linux' }] },
+    { ref: NGINX, pull: rewritten, workloads: ['shop/Deployment/web'], placements: [{ nodeSelector: {} }] },
+    { ref: 'docker.io/library/postgres:16', pull: `${M}/docker.io/library/postgres:16`, workloads: ['data/StatefulSet/db'], placements: [{ nodeSelector: {} }] },
+    { ref: 'registry.k8s.io/kube-proxy:v1.32.0', pull: 'registry.k8s.io/kube-proxy:v1.32.0', workloads: ['kube-system/DaemonSet/proxy'], placements: [{ nodeSelector: { 'kubernetes.io/os': 'linux' } }] },
   ]);
   t.equal(index.size, 3);
   t.equal(index.imageCount, 3);
@@ -133,11 +133,46 @@ t.test('two workloads sharing an image are both listed; deleting one keeps it fo
     workload('DaemonSet', 'b', 'two', ['docker.io/library/nginx:1.27']),
   ]);
   await once(index, 'synced');
-  t.same(await reader.list(), [{ ref: NGINX, pull: `${M}/${NGINX}`, workloads: ['a/Deployment/one', 'b/DaemonSet/two'], nodeSelectors: [{ pool: 'x' }, {}] }]);
+  t.same(await reader.list(), [{ ref: NGINX, pull: `${M}/${NGINX}`, workloads: ['a/Deployment/one', 'b/DaemonSet/two'], placements: [{ nodeSelector: { pool: 'x' } }, { nodeSelector: {} }] }]);
   const w = written('a/Deployment/one');
   api.remove('Deployment', 'a', 'one');
   await w;
-  t.same(await reader.list(), [{ ref: NGINX, pull: `${M}/${NGINX}`, workloads: ['b/DaemonSet/two'], nodeSelectors: [{}] }]);
+  t.same(await reader.list(), [{ ref: NGINX, pull: `${M}/${NGINX}`, workloads: ['b/DaemonSet/two'], placements: [{ nodeSelector: {} }] }]);
+});
+
+t.test('where the pods can land travels with the image: required affinity and tolerations, and imagesForNode judges them', async (t) => {
+  const gpuOnly = {
+    affinity: { nodeAffinity: { requiredDuringSchedulingIgnoredDuringExecution: { nodeSelectorTerms: [{ matchExpressions: [{ key: 'accelerator', operator: 'Exists' }] }] } } },
+    tolerations: [{ key: 'nvidia.com/gpu', operator: 'Exists', effect: 'NoSchedule' }],
+  };
+  const { index, reader } = await setup(t, [deploy('ml', 'train', ['ghcr.io/acme/cuda:12'], { podSpec: gpuOnly }), deploy('shop', 'web', ['nginx:1.27'])]);
+  await once(index, 'synced');
+  const uses = await reader.list();
+  t.same(uses.find((u) => u.ref === 'ghcr.io/acme/cuda:12')?.placements, [{ nodeSelector: {}, affinity: [{ matchExpressions: [{ key: 'accelerator', operator: 'Exists' }] }], tolerations: gpuOnly.tolerations }]);
+  const gpu = { name: 'g1', labels: { accelerator: 'a100' }, taints: [{ key: 'nvidia.com/gpu', effect: 'NoSchedule' }] };
+  const cpu = { name: 'c1', labels: {} };
+  t.same(imagesForNode(uses, gpu).map((u) => u.ref), ['ghcr.io/acme/cuda:12'], 'the GPU node: the CUDA image, not the web image its taint keeps off');
+  t.same(imagesForNode(uses, cpu).map((u) => u.ref), [NGINX], 'a CPU node: never the CUDA image');
+});
+
+t.test('the reader takes what an older or broken writer left without throwing: junk placement parts are dropped', async (t) => {
+  const { reader } = await setup(t, []);
+  const img = (r: string) => [{ ref: r, pull: r }];
+  await reader.redis.hset(reader.keys.byWorkload, {
+    'a/Deployment/old': JSON.stringify({ images: img('old'), nodeSelector: {} }),
+    'a/Deployment/junk': JSON.stringify({ images: img('junk'), nodeSelector: {}, affinity: 'x', tolerations: [1, { key: 'k', operator: 'Exists' }] }),
+    'a/Deployment/bad-term': JSON.stringify({ images: img('bad-term'), nodeSelector: {}, affinity: [{ matchExpressions: 'no' }, { matchExpressions: [{ key: 'pool', operator: 'In', values: ['a', 2] }] }] }),
+    'a/Deployment/not-json': '{',
+  });
+  const uses = await reader.list();
+  t.same(uses.map((u) => [u.ref, u.placements]), [
+    ['bad-term', [{ nodeSelector: {}, affinity: [{}, { matchExpressions: [{ key: 'pool', operator: 'In', values: ['a'] }] }] }]],
+    ['junk', [{ nodeSelector: {}, tolerations: [{ key: 'k', operator: 'Exists' }] }]],
+    ['old', [{ nodeSelector: {} }]],
+  ]);
+  t.same(imagesForNode(uses, { name: 'n', labels: { pool: 'a' } }).map((u) => u.ref), ['bad-term', 'junk', 'old'], 'the empty term matches nothing, the other term does');
+  t.same(imagesForNode(uses, { name: 'n', labels: { pool: 'b' } }).map((u) => u.ref), ['junk', 'old']);
+  t.same(imagesForNode(uses, { name: 'n', labels: { pool: 'a' }, taints: [{ key: 'k', effect: 'NoSchedule' }] }).map((u) => u.ref), ['junk'], 'the toleration that survived still tolerates');
 });
 
 t.test('a relist after 410 Gone rewrites the view: what went while the watch was down goes, strays too', async (t) => {

@@ -42,7 +42,7 @@ t.test('agent.prepullWorkloads: true: the view indexes workload images into <pre
   t.ok(view.workloads, 'the index runs');
   if (!view.workloads!.synced) await once(view.workloads!, 'synced');
   t.same(await new WorkloadImages(ctx.connection, 'role-on').list(), [
-    { ref: 'docker.io/library/nginx:1.27', pull: 'mirror.local:5000/docker.io/library/nginx:1.27', workloads: ['shop/Deployment/web'], nodeSelectors: [{}] },
+    { ref: 'docker.io/library/nginx:1.27', pull: 'mirror.local:5000/docker.io/library/nginx:1.27', workloads: ['shop/Deployment/web'], placements: [{ nodeSelector: {} }] },
   ]);
   await view.close();
   t.equal(view.workloads!.synced, false, 'closed with the view');

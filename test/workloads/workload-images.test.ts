@@ -19,6 +19,7 @@ function workload(o: {
   annotations?: Record<string, string>;
   labels?: Record<string, string>;
   nodeSelector?: Record<string, unknown>;
+  podSpec?: Record<string, unknown>;
 } = {}) {
   return {
     metadata: { namespace: o.ns ?? 'shop', name: 'web' },
@@ -30,6 +31,7 @@ function workload(o: {
           containers: (o.containers ?? ['nginx:1.27']).map((image, n) => ({ name: `c${n}`, image })),
           ...(o.init ? { initContainers: o.init.map((image, n) => ({ name: `i${n}`, image })) } : {}),
           ...(o.nodeSelector ? { nodeSelector: o.nodeSelector } : {}),
+          ...o.podSpec,
         },
       },
     },
@@ -124,10 +126,36 @@ t.test('selectorMatches and imagesForNode', async (t) => {
   t.notOk(selectorMatches({ pool: 'gpu' }, { pool: 'cpu' }));
   t.notOk(selectorMatches({ pool: 'gpu', zone: 'a' }, { pool: 'gpu' }), 'every key must hold');
   const uses: WorkloadImageUse[] = [
-    { ref: 'a', pull: 'a', workloads: ['x/Deployment/a'], nodeSelectors: [{ pool: 'gpu' }] },
-    { ref: 'b', pull: 'b', workloads: ['x/Deployment/b', 'x/DaemonSet/c'], nodeSelectors: [{ pool: 'gpu' }, {}] },
-    { ref: 'c', pull: 'c', workloads: ['x/Deployment/d'], nodeSelectors: [{ pool: 'cpu' }] },
+    { ref: 'a', pull: 'a', workloads: ['x/Deployment/a'], placements: [{ nodeSelector: { pool: 'gpu' } }] },
+    { ref: 'b', pull: 'b', workloads: ['x/Deployment/b', 'x/DaemonSet/c'], placements: [{ nodeSelector: { pool: 'gpu' } }, { nodeSelector: {} }] },
+    { ref: 'c', pull: 'c', workloads: ['x/Deployment/d'], placements: [{ nodeSelector: { pool: 'cpu' } }] },
   ];
-  t.same(imagesForNode(uses, { pool: 'cpu' }).map((u) => u.ref), ['b', 'c']);
-  t.same(imagesForNode(uses, { pool: 'gpu' }).map((u) => u.ref), ['a', 'b']);
+  t.same(imagesForNode(uses, { labels: { pool: 'cpu' } }).map((u) => u.ref), ['b', 'c']);
+  t.same(imagesForNode(uses, { labels: { pool: 'gpu' } }).map((u) => u.ref), ['a', 'b']);
+});
+
+t.test('the required node affinity and the tolerations are kept; preferred affinity and junk are not', async (t) => {
+  const e = workloadImages(
+    'Deployment',
+    workload({
+      podSpec: {
+        affinity: {
+          nodeAffinity: {
+            requiredDuringSchedulingIgnoredDuringExecution: {
+              nodeSelectorTerms: [{ matchExpressions: [{ key: 'gpu', operator: 'In', values: ['a100', 7] }, { operator: 'Exists' }], matchFields: [{ key: 'metadata.name', operator: 'NotIn', values: ['n1'] }] }],
+            },
+            preferredDuringSchedulingIgnoredDuringExecution: [{ weight: 1, preference: { matchExpressions: [{ key: 'zone', operator: 'In', values: ['a'] }] } }],
+          },
+          podAntiAffinity: {},
+        },
+        tolerations: [{ key: 'nvidia.com/gpu', operator: 'Exists', effect: 'NoSchedule' }, 'junk', { key: 'dedicated', value: 'ml', effect: '' }],
+      },
+    }),
+    config,
+  );
+  t.same(e?.affinity, [{ matchExpressions: [{ key: 'gpu', operator: 'In', values: ['a100'] }], matchFields: [{ key: 'metadata.name', operator: 'NotIn', values: ['n1'] }] }]);
+  t.same(e?.tolerations, [{ key: 'nvidia.com/gpu', operator: 'Exists', effect: 'NoSchedule' }, { key: 'dedicated', value: 'ml' }]);
+  const plain = workloadImages('Deployment', workload({ podSpec: { affinity: { nodeAffinity: { preferredDuringSchedulingIgnoredDuringExecution: [] } }, tolerations: [] } }), config);
+  t.notOk(plain && 'affinity' in plain, 'no required terms: no affinity kept');
+  t.notOk(plain && 'tolerations' in plain, 'no tolerations: none kept');
 });

@@ -16,6 +16,8 @@ export interface WorkloadOptions {
   nodeSelector?: Record<string, string>;
   /** The pod template's annotations. */
   annotations?: Record<string, string>;
+  /** More of the pod template's spec (affinity, tolerations). */
+  podSpec?: Record<string, unknown>;
 }
 
 /** A workload of `kind` whose template runs one container per image (`c0`, `c1`, ...). */
@@ -29,7 +31,7 @@ export function workload(kind: 'Deployment' | 'StatefulSet' | 'DaemonSet', ns: s
       selector: { matchLabels: { app: name } },
       template: {
         metadata: { labels: { app: name }, ...(o.annotations ? { annotations: o.annotations } : {}) },
-        spec: { containers: images.map((image, n) => ({ name: `c${n}`, image })), ...(o.nodeSelector ? { nodeSelector: o.nodeSelector } : {}) },
+        spec: { containers: images.map((image, n) => ({ name: `c${n}`, image })), ...(o.nodeSelector ? { nodeSelector: o.nodeSelector } : {}), ...o.podSpec },
       },
     },
   };
