@@ -101,5 +101,6 @@ const REVIEW_HEAD = '{"apiVersion":"admission.k8s.io/v1","kind":"AdmissionReview
 export function reviewJson(response: AdmissionResponse): string {
   const { patch, ...rest } = response;
   const json = JSON.stringify(rest);
-  return patch === undefined ? `${REVIEW_HEAD}${json}}` : `${REVIEW_HEAD}${json.slice(0, -1)},"patch":"${patch}"}}`;
+  if (patch === undefined) return `${REVIEW_HEAD}${json}}`;
+  return `${REVIEW_HEAD}${json.slice(0, -1)}${json.length > 2 ? ',' : ''}"patch":"${patch}"}}`;
 }

@@ -122,6 +122,7 @@ t.test('the answer on the wire: reviewJson is review() as JSON, the base64 patch
     { uid: 'u2', allowed: true, patchType: 'JSONPatch', patch, warnings: ['ferry: "quoted" \\ back\nslash', 'ünïcode ☃'] },
     { uid: 'u"3', allowed: false, status: { code: 403, reason: 'Forbidden', message: 'ferry denied this pod: "x" is blocked\n(CVE)' } },
     { uid: '', allowed: true, patchType: 'JSONPatch', patch: '' },
+    { patch } as unknown as AdmissionResponse,
   ];
   for (const a of answers) {
     const text = reviewJson(a);
