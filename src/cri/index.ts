@@ -12,3 +12,4 @@ export { criErrorFrom, GRPC_STATUS, type GrpcFailure, type CallContext } from '.
 export { classifyPullFailure, type PullFailureReason, type PullFailureCase } from './pull-failure.js';
 export { CRI_ERROR_TABLE, CRI_ERROR_CODES, TYPICAL_CRI_SOCKETS, type CriErrorKind } from './errors.js';
 export { unixSocketTarget } from './socket-target.js';
+export { loadGrpcPackage, loadedOnce, type ClientConstructor, type GrpcModule } from './proto.js';

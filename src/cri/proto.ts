@@ -12,7 +12,31 @@ import type * as Grpc from '@grpc/grpc-js';
 export const CRI_PROTO_FILE = fileURLToPath(new URL('../../proto/cri/runtime-v1.proto', import.meta.url));
 
 export type GrpcModule = typeof Grpc;
-type ClientConstructor = new (target: string, creds: Grpc.ChannelCredentials, options?: Grpc.ClientOptions) => Grpc.Client;
+export type ClientConstructor = new (target: string, creds: Grpc.ChannelCredentials, options?: Grpc.ClientOptions) => Grpc.Client;
+
+/**
+ * grpc-js and the package the `.proto` `files` declare, read the way both of
+ * ferry's gRPC clients (CRI and containerd) read messages: longs as Number
+ * (sizes are bytes, far below 2^53), enums as strings, absent fields as their
+ * defaults ('' / 0 / [] / {}).
+ */
+export async function loadGrpcPackage(files: string | string[], includeDirs: string[] = []): Promise<{ grpc: GrpcModule; pkg: unknown }> {
+  const [grpc, loader] = await Promise.all([import('@grpc/grpc-js'), import('@grpc/proto-loader')]);
+  const definition = await loader.load(files, { includeDirs, keepCase: false, longs: Number, enums: String, defaults: true, oneofs: true });
+  return { grpc, pkg: grpc.loadPackageDefinition(definition) };
+}
+
+/** `load`, run once per process; a failed load (a .proto missing from an install) is retried next time. */
+export function loadedOnce<T>(load: () => Promise<T>): () => Promise<T> {
+  let loading: Promise<T> | undefined;
+  return () => {
+    loading ??= load().catch((e) => {
+      loading = undefined;
+      throw e;
+    });
+    return loading;
+  };
+}
 
 export interface CriServices {
   grpc: GrpcModule;
@@ -20,21 +44,9 @@ export interface CriServices {
   ImageService: ClientConstructor;
 }
 
-let loading: Promise<CriServices> | undefined;
-
-async function load(): Promise<CriServices> {
-  const [grpc, loader] = await Promise.all([import('@grpc/grpc-js'), import('@grpc/proto-loader')]);
-  // longs as Number: sizes are bytes, far below 2^53; defaults: absent fields read as '' / 0 / [].
-  const definition = await loader.load(CRI_PROTO_FILE, { keepCase: false, longs: Number, enums: String, defaults: true, oneofs: true });
-  const pkg = grpc.loadPackageDefinition(definition) as unknown as { runtime: { v1: Record<'RuntimeService' | 'ImageService', ClientConstructor> } };
-  return { grpc, RuntimeService: pkg.runtime.v1.RuntimeService, ImageService: pkg.runtime.v1.ImageService };
-}
-
-/** The services, loaded once per process; a failed load (the .proto missing from an install) is retried next time. */
-export function criServices(): Promise<CriServices> {
-  loading ??= load().catch((e) => {
-    loading = undefined;
-    throw e;
-  });
-  return loading;
-}
+/** The CRI services, loaded once per process. */
+export const criServices = loadedOnce(async (): Promise<CriServices> => {
+  const { grpc, pkg } = await loadGrpcPackage(CRI_PROTO_FILE);
+  const v1 = (pkg as { runtime: { v1: Record<'RuntimeService' | 'ImageService', ClientConstructor> } }).runtime.v1;
+  return { grpc, RuntimeService: v1.RuntimeService, ImageService: v1.ImageService };
+});
