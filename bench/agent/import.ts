@@ -53,11 +53,7 @@ async function parentMain(): Promise<void> {
   const { containerdSkipReason, startContainerd } = await import('../../test/support/containerd.js');
   const { compileChild } = await import('../compile-child.js');
 
-  const argv = process.argv.slice(2);
-  const opt = (name: string, dflt: string) => {
-    const i = argv.indexOf(`--${name}`);
-    return i >= 0 && argv[i + 1] ? argv[i + 1]! : dflt;
-  };
+  const { benchOption: opt } = await import('../support/args.js');
   const sizeMiB = Number(opt('size-mib', '1024'));
   const layerCount = Number(opt('layers', '4'));
   const cases = opt('cases', 'plain,zstd').split(',');

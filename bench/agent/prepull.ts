@@ -25,13 +25,10 @@ import { connectCri } from '../../src/cri/index.js';
 import { containerdSkipReason, startContainerd } from '../../test/support/containerd.js';
 import { buildImage, pushImage } from '../../test/support/images.js';
 import { startRegistry } from '../../test/support/registry.js';
+import { benchOption } from '../support/args.js';
 
 const run = promisify(execFile);
-const argv = process.argv.slice(2);
-const opt = (name: string, dflt: string) => {
-  const i = argv.indexOf(`--${name}`);
-  return i >= 0 && argv[i + 1] ? argv[i + 1]! : dflt;
-};
+const opt = benchOption;
 const images = Number(opt('images', '20'));
 const layerKiB = Number(opt('layer-kib', '1024'));
 

@@ -29,14 +29,11 @@ import { startRedis } from '../../test/support/redis.js';
 import { compileChild } from '../compile-child.js';
 import { layerTar, layerTarSize, tarEntry } from '../support/archive-stream.js';
 import { startRegistry } from '../../test/support/registry.js';
+import { benchOption } from '../support/args.js';
 
 const MiB = 1024 * 1024;
 const TARGET_MB = 150;
-const argv = process.argv.slice(2);
-const opt = (name: string, dflt: string) => {
-  const i = argv.indexOf(`--${name}`);
-  return i >= 0 && argv[i + 1] ? argv[i + 1]! : dflt;
-};
+const opt = benchOption;
 const sizeMiB = Number(opt('size-mib', '1024'));
 const cases = opt('cases', 'docker,docker-raw,oci,oci-gz').split(',');
 const runner = opt('runner', 'dist');

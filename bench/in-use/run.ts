@@ -33,12 +33,9 @@ import { Redis } from 'ioredis';
 import { startKubeApi, type KubeObject } from '../../test/support/kube-api.js';
 import { startRedis } from '../../test/support/redis.js';
 import { compileChild } from '../compile-child.js';
+import { benchOption } from '../support/args.js';
 
-const argv = process.argv.slice(2);
-const opt = (name: string, dflt: string): string => {
-  const i = argv.indexOf(`--${name}`);
-  return i >= 0 && argv[i + 1] ? argv[i + 1]! : dflt;
-};
+const opt = benchOption;
 const PODS = Number(opt('pods', process.env.FERRY_BENCH_PODS ?? '50000'));
 const IMAGES = Number(opt('images', String(Math.max(1, Math.round(PODS / 10)))));
 const UPDATES = Number(opt('updates', '500'));
