@@ -16,12 +16,10 @@
  *    or the next copy of the same subject, restores the entry.
  * Existing entries and fields of the index are kept; entries are matched by digest.
  */
-import { pushScope } from './auth.js';
 import { registryError, repoCtx } from './errors.js';
 import type { Logger } from './logger.js';
 import { MAX_MANIFEST_PUSH_BYTES, MT, type Descriptor } from './manifest.js';
-import { fetchManifest, retryLinkReadRace } from './manifest-io.js';
-import { manifestPath } from './paths.js';
+import { fetchManifest, pushManifest } from './manifest-io.js';
 import type { Transport } from './transport/index.js';
 
 export interface ReferrerDescriptor extends Descriptor {
@@ -92,25 +90,8 @@ export function updateFallbackIndex(transport: Transport, dst: Repo, subject: st
       if (bytes.length > MAX_MANIFEST_PUSH_BYTES) {
         throw registryError('MANIFEST_TOO_LARGE', `fallback referrers index ${tag} would exceed ${MAX_MANIFEST_PUSH_BYTES} bytes`, repoCtx(dst, `PUT manifest ${tag}`));
       }
-      // its children may be PUT by another copy at this moment: the same link-read race as any index
-      const res = await retryLinkReadRace(
-        () =>
-          transport.request({
-            host: dst.host,
-            repository: dst.repository,
-            method: 'PUT',
-            path: manifestPath(dst, tag),
-            headers: { 'Content-Type': MT.OCI_INDEX },
-            body: bytes,
-            scopes: [pushScope(dst.repository)],
-            what: 'manifest',
-            retry: true,
-            signal,
-            op: `PUT manifest ${tag}`,
-          }),
-        signal,
-      );
-      res.dispose();
+      // its children may be PUT by another copy at this moment: pushManifest retries the link-read race as for any index
+      await pushManifest(transport, dst, tag, bytes, MT.OCI_INDEX, signal);
       added = Math.max(added, missing.length);
       // another process may have written between our read and our PUT: look again
       await sleep(20 + Math.random() * 80, signal);
