@@ -5,23 +5,15 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { gzipSync } from 'node:zlib';
 import tar from 'tar-stream';
-import { RegistryEngine } from '../../src/registry/index.js';
 import { importFile, runImportOnce, type ImportResult } from '../../src/import/index.js';
 import { buildImage, buildIndex, inspectRaw } from '../support/images.js';
-import { dockerArchive, gzipFile, layout, makeDeps, ociArchive, startEnv } from './fixtures/helpers.js';
+import { dockerArchive, fileImports, gzipFile, layout, makeDeps, ociArchive, startEnv } from './fixtures/helpers.js';
 
 const run = promisify(execFile);
 const env = await startEnv();
 t.teardown(() => env.close());
 
-const d = makeDeps(env);
-const engine = new RegistryEngine({ config: d.config, logger: d.deps.logger });
-t.teardown(async () => {
-  await engine.close();
-  await d.close();
-});
-
-const imp = (file: string, extra: Parameters<typeof importFile>[2] = {}) => importFile(file, d.deps, { mirror: engine, ...extra });
+const { d, engine, imp } = fileImports(t, env);
 const okResult = (t: Test, r: ImportResult) => t.ok(r.ok, r.error ? `${r.error.code}: ${r.error.message}` : 'imported');
 
 async function pack(entries: { name: string; body?: string | Buffer; type?: 'symlink' | 'file'; linkname?: string }[]): Promise<Buffer> {

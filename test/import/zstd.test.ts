@@ -8,11 +8,10 @@ import { execFile } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { RegistryEngine } from '../../src/registry/index.js';
-import { importFile, openArchive } from '../../src/import/index.js';
+import { openArchive } from '../../src/import/index.js';
 import { zstdWindowSize } from '../../src/archive/archive.js';
 import { inspectRaw } from '../support/images.js';
-import { dockerArchive, layout, makeDeps, ociArchive, startEnv } from './fixtures/helpers.js';
+import { dockerArchive, fileImports, layout, ociArchive, startEnv } from './fixtures/helpers.js';
 
 const run = promisify(execFile);
 const zstdCli = await run('zstd', ['--version']).then(
@@ -22,13 +21,7 @@ const zstdCli = await run('zstd', ['--version']).then(
 
 const env = await startEnv();
 t.teardown(() => env.close());
-const d = makeDeps(env);
-const engine = new RegistryEngine({ config: d.config, logger: d.deps.logger });
-t.teardown(async () => {
-  await engine.close();
-  await d.close();
-});
-const imp = (file: string) => importFile(file, d.deps, { mirror: engine });
+const { imp } = fileImports(t, env);
 
 async function zstdFile(src: string, dst: string, args: string[] = []): Promise<void> {
   await run('zstd', ['-q', '-f', ...args, src, '-o', dst]);
