@@ -25,8 +25,6 @@ export interface NodeReading {
 export interface NodeObjectClient {
   /** The node's labels and taints now (read on every call: labels change, e.g. by a node pool upgrade). */
   read(): Promise<NodeReading>;
-  /** The node's labels now. */
-  labels(): Promise<Record<string, string>>;
   /** Removes every taint with `key` (whatever its effect): 'absent' when the node has none. */
   removeTaint(key: string): Promise<'removed' | 'absent'>;
 }
@@ -88,9 +86,6 @@ export function nodeObjectClient(kube: KubeClient, nodeName: string, opts: NodeO
       return { labels: { ...(n.metadata?.labels ?? {}) }, taints };
     },
 
-    async labels() {
-      return { ...((await read()).metadata?.labels ?? {}) };
-    },
 
     async removeTaint(key) {
       let last = '';

@@ -4,5 +4,5 @@ export { startWorkloadIndex, WorkloadIndex, type WorkloadIndexEvents, type Workl
 export { WorkloadImages } from './reader.js';
 export { workloadKeys, type WorkloadKeys } from './keys.js';
 export { workloadImages, workloadKey, type WorkloadLike } from './workload-images.js';
-export { imagesForNode, selectorMatches } from './selector.js';
-export { placementAllows, repellingTaints, type NodeFacts, type NodeSelectorTerm, type Placement, type Taint, type Toleration } from './placement.js';
+export { imagesForNode } from './selector.js';
+export { placementAllows, selectorMatches, repellingTaints, type NodeFacts, type NodeSelectorTerm, type Placement, type Taint, type Toleration } from './placement.js';

@@ -154,9 +154,15 @@ export function repellingTaints(node: NodeFacts): Taint[] {
   return (node.taints ?? []).filter((t) => (t.effect === 'NoSchedule' || t.effect === 'NoExecute') && !LIFECYCLE_TAINT.test(t.key) && !ignore.has(t.key));
 }
 
+/** Does `labels` hold every key=value of `selector`? An empty selector matches every node. */
+export function selectorMatches(selector: Readonly<Record<string, string>>, labels: Readonly<Record<string, string>>): boolean {
+  for (const [k, v] of Object.entries(selector)) if (labels[k] !== v) return false;
+  return true;
+}
+
 /** Can a pod with `placement` land on `node` by the scheduler's hard rules? */
 export function placementAllows(placement: Placement, node: NodeFacts, repelling: readonly Taint[] = repellingTaints(node)): boolean {
-  for (const [k, v] of Object.entries(placement.nodeSelector)) if (node.labels[k] !== v) return false;
+  if (!selectorMatches(placement.nodeSelector, node.labels)) return false;
   if (placement.affinity && !placement.affinity.some((term) => termMatches(term, node))) return false;
   const tolerations = placement.tolerations ?? [];
   return repelling.every((taint) => tolerations.some((t) => tolerates(t, taint)));

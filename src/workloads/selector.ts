@@ -7,12 +7,6 @@
 import { placementAllows, repellingTaints, type NodeFacts } from './placement.js';
 import type { WorkloadImageUse } from './types.js';
 
-/** Does `labels` hold every key=value of `selector`? An empty selector matches every node. */
-export function selectorMatches(selector: Readonly<Record<string, string>>, labels: Readonly<Record<string, string>>): boolean {
-  for (const [k, v] of Object.entries(selector)) if (labels[k] !== v) return false;
-  return true;
-}
-
 /** The entries some of whose workloads can land on `node`. */
 export function imagesForNode(uses: readonly WorkloadImageUse[], node: NodeFacts): WorkloadImageUse[] {
   const repelling = repellingTaints(node);

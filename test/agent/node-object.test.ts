@@ -62,12 +62,12 @@ t.beforeEach(() => {
 const taintsOf = (name: string) => ((api.get('Node', undefined, name) as KubeObject & { spec?: { taints?: unknown[] } }).spec?.taints ?? []) as Array<{ key: string; effect: string }>;
 const patches = () => api.requests.filter((r) => r.method === 'PATCH');
 
-t.test('labels: what the node carries, read through client-node', async (t) => {
+t.test('labels and taints: what the node carries, read through client-node', async (t) => {
   api.apply(nodeObject('node-a', { labels: { 'node.kubernetes.io/instance-type': 'm5.large', pool: 'gpu' } }));
-  const labels = await nodeObjectClient(kube, 'node-a').labels();
+  const { labels } = await nodeObjectClient(kube, 'node-a').read();
   t.match(labels, { 'kubernetes.io/hostname': 'node-a', pool: 'gpu', 'node.kubernetes.io/instance-type': 'm5.large' });
   api.apply(nodeObject('node-a', { labels: { pool: 'cpu' } }));
-  t.equal((await nodeObjectClient(kube, 'node-a').labels()).pool, 'cpu', 'read again on every call: a relabel is seen');
+  t.equal((await nodeObjectClient(kube, 'node-a').read()).labels.pool, 'cpu', 'read again on every call: a relabel is seen');
   api.apply(nodeObject('node-a', { labels: { pool: 'gpu' }, taints: [{ key: 'nvidia.com/gpu', value: 'present', effect: 'NoSchedule' }, { key: 'spot', effect: 'PreferNoSchedule' }] }));
   const read = await nodeObjectClient(kube, 'node-a').read();
   t.equal(read.labels.pool, 'gpu');
@@ -148,7 +148,7 @@ t.test('taints that never settle: TAINT_FAILED after the attempts', async (t) =>
 
 t.test('a node that does not exist: NODE_NOT_FOUND with the downward-API hint', async (t) => {
   const client = nodeObjectClient(kube, 'no-such-node');
-  for (const call of [(): Promise<unknown> => client.labels(), (): Promise<unknown> => client.removeTaint(TAINT)]) {
+  for (const call of [(): Promise<unknown> => client.read(), (): Promise<unknown> => client.removeTaint(TAINT)]) {
     await t.rejects(call(), { code: AGENT_ERROR_CODES.NODE_NOT_FOUND, message: /no-such-node/, hint: /spec\.nodeName/ });
   }
 });
@@ -159,6 +159,6 @@ t.test('an API server that is gone: NODE_UNREADABLE / TAINT_FAILED, transient', 
   t.teardown(() => rmSync(goneDir, { recursive: true, force: true }));
   const client = nodeObjectClient((await connectKube({ KUBECONFIG: gone.kubeconfig(goneDir) }))!, 'node-a', { timeoutMs: 2000 });
   await gone.close();
-  await t.rejects(client.labels(), { code: AGENT_ERROR_CODES.NODE_UNREADABLE, transient: true });
+  await t.rejects(client.read(), { code: AGENT_ERROR_CODES.NODE_UNREADABLE, transient: true });
   await t.rejects(client.removeTaint(TAINT), { code: AGENT_ERROR_CODES.TAINT_FAILED, transient: true });
 });
